@@ -1,1 +1,128 @@
-fn main(){}
+//! The `khop` command. It only translates between the terminal and the `khop` library: parsing
+//! arguments, showing progress bars and tables. No matching logic lives here.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// khop: identity matching and deduplication for Vietnamese population records.
+#[derive(Parser)]
+#[command(name = "khop", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Profile files: roles, completeness, distinct values, lengths, accents, invalid shapes.
+    Profile(ProfileArgs),
+    /// Write or check a configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Generate a synthetic sector table, write its configuration and profile it.
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Write a commented configuration for FILES, from their headers and values.
+    Init {
+        /// Files to describe.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the configuration (standard output when absent).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Validate a configuration, and check that its columns exist in its files.
+    Check {
+        /// The configuration file.
+        config: PathBuf,
+        /// Check the TOML only, without opening the files.
+        #[arg(long)]
+        no_files: bool,
+    },
+}
+
+/// How to read files given on the command line (a configuration file overrides these).
+#[derive(Args, Clone, Debug)]
+struct ReadArgs {
+    /// File format (csv, ndjson, parquet); taken from the extension when absent.
+    #[arg(long)]
+    format: Option<String>,
+    /// Text encoding of CSV and NDJSON files (auto, utf-8, utf-16le, utf-16be, windows-1258...).
+    #[arg(long, default_value = "auto")]
+    encoding: String,
+    /// CSV delimiter (one character; `\t` for tab).
+    #[arg(long, default_value = ",")]
+    delimiter: String,
+    /// The CSV file has no header line.
+    #[arg(long)]
+    no_header: bool,
+    /// Rows per batch.
+    #[arg(long, default_value_t = 65_536)]
+    batch_size: usize,
+}
+
+#[derive(Args)]
+struct ProfileArgs {
+    /// Files to profile (or use --config).
+    files: Vec<PathBuf>,
+    /// A configuration naming the files, their columns and roles.
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Write rejected rows, with their reasons, to this CSV file.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Rows of the synthetic table.
+    #[arg(long, default_value_t = 200_000)]
+    rows: u64,
+    /// Folder for the generated files (a temporary folder when absent).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Profile(args) => commands::profile(args),
+        Command::Config(ConfigCommand::Init {
+            files,
+            output,
+            read,
+        }) => commands::config_init(&files, output.as_deref(), &read),
+        Command::Config(ConfigCommand::Check { config, no_files }) => {
+            commands::config_check(&config, no_files)
+        }
+        Command::Demo(args) => commands::demo(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The subcommands.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use comfy_table::{Cell, ContentArrangement, Table, presets};
+use khop::config::detect::detect_file;
+use khop::config::{Config, InitInput, render_config};
+use khop::profile::{DatasetProfile, Profiler};
+use khop::read::{Format, ReadOptions, Reader, TextEncoding};
+use khop::write::RejectWriter;
+use khop::{DatasetSpec, Role};
+
+use crate::{DemoArgs, ProfileArgs, ReadArgs, progress};
+
+impl ReadArgs {
+    fn options(&self) -> Result<ReadOptions> {
+        let format = self
+            .format
+            .as_deref()
+            .map(str::parse::<Format>)
+            .transpose()?;
+        let encoding = TextEncoding::from_label(&self.encoding)
+            .with_context(|| format!("unknown encoding `{}`", self.encoding))?;
+        let delimiter = match self.delimiter.as_str() {
+            "\\t" | "tab" => b'\t',
+            d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            d => bail!("the delimiter must be one ASCII character, not {d:?}"),
+        };
+        Ok(ReadOptions {
+            format,
+            encoding,
+            delimiter,
+            has_header: !self.no_header,
+            batch_size: self.batch_size,
+            ..ReadOptions::default()
+        })
+    }
+}
+
+/// One file to profile: how to read it and the role of each column.
+struct Job {
+    path: PathBuf,
+    options: ReadOptions,
+    roles: Vec<(String, Option<Role>)>,
+}
+
+pub fn profile(args: ProfileArgs) -> Result<()> {
+    let mut jobs = Vec::new();
+    let mut rejects_path = args.rejects.clone();
+    if let Some(config) = &args.config {
+        let config = Config::from_file(config)?;
+        if rejects_path.is_none() {
+            rejects_path = config.rejects.clone();
+        }
+        for input in config.inputs {
+            let roles = roles_of(&input.dataset);
+            jobs.push(Job {
+                path: input.path,
+                options: input.read,
+                roles,
+            });
+        }
+    }
+    let options = args.read.options()?;
+    for path in &args.files {
+        let (_, detection) = detect_file(path, &options)?;
+        let roles = detection
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.role))
+            .collect();
+        jobs.push(Job {
+            path: path.clone(),
+            options: options.clone(),
+            roles,
+        });
+    }
+    if jobs.is_empty() {
+        bail!("nothing to profile: name files, or a configuration with --config");
+    }
+
+    let mut rejects = rejects_path
+        .as_deref()
+        .map(RejectWriter::create)
+        .transpose()?;
+    let mut profiles = Vec::new();
+    for job in jobs {
+        let started = Instant::now();
+        let profile = profile_file(&job, rejects.as_mut())?;
+        if !args.json {
+            print_profile(&profile, started.elapsed().as_secs_f64());
+        }
+        profiles.push(profile);
+    }
+    if let (Some(writer), Some(path)) = (rejects, rejects_path) {
+        let count = writer.finish()?;
+        if count > 0 {
+            eprintln!("{count} rejected rows written to {}", path.display());
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&profiles)?);
+    }
+    Ok(())
+}
+
+fn roles_of(dataset: &DatasetSpec) -> Vec<(String, Option<Role>)> {
+    dataset
+        .column_names()
+        .into_iter()
+        .map(|name| (name.to_owned(), dataset.role_of(name)))
+        .collect()
+}
+
+fn profile_file(job: &Job, mut rejects: Option<&mut RejectWriter>) -> Result<DatasetProfile> {
+    let mut reader = Reader::open(&job.path, &job.options)?;
+    let schema = reader.schema();
+    let roles = schema.fields().iter().map(|field| {
+        let role = job
+            .roles
+            .iter()
+            .find(|(name, _)| name == field.name())
+            .and_then(|(_, r)| *r);
+        (field.name().clone(), role)
+    });
+    let mut profiler = Profiler::new(roles);
+    let bar = progress::for_reader(&reader);
+    while let Some(batch) = reader.next() {
+        let batch = batch?;
+        profiler.add(&batch);
+        if let Some(writer) = rejects.as_deref_mut() {
+            writer.write(&batch.rejects)?;
+        }
+        bar.set_position(reader.progress().position);
+    }
+    bar.finish_and_clear();
+    let stats = reader.stats();
+    debug_assert_eq!(stats.rows_read, stats.rows_passed + stats.rows_rejected);
+    Ok(profiler.finish(
+        &job.path.display().to_string(),
+        reader.format().as_str(),
+        stats,
+    ))
+}
+
+fn percent(share: Option<f64>) -> String {
+    share
+        .map(|s| format!("{:.1}%", s * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn cut(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        text.to_owned()
+    } else {
+        let mut short: String = text.chars().take(limit - 1).collect();
+        short.push('…');
+        short
+    }
+}
+
+fn print_profile(profile: &DatasetProfile, seconds: f64) {
+    println!(
+        "\n{} ({}): {} rows read, {} passed, {} rejected, in {seconds:.2} s",
+        profile.file, profile.format, profile.rows_read, profile.rows_passed, profile.rows_rejected
+    );
+    if !profile.rejects_by_reason.is_empty() {
+        let reasons: Vec<String> = profile
+            .rejects_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        println!("rejected: {}", reasons.join(", "));
+    }
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header([
+        "column",
+        "role",
+        "complete",
+        "distinct≈",
+        "length min/p50/p90/max",
+        "accents with/without",
+        "invalid shape",
+        "top values",
+    ]);
+    for column in &profile.columns {
+        let top: Vec<String> = column
+            .top_values
+            .iter()
+            .take(3)
+            .map(|t| {
+                format!(
+                    "{} ({}{})",
+                    cut(&t.value, 18),
+                    if column.top_values_exact { "" } else { "≥" },
+                    t.count
+                )
+            })
+            .collect();
+        let accents = match (
+            column.share_with_diacritics,
+            column.share_without_diacritics,
+        ) {
+            (Some(with), Some(without)) => {
+                format!("{} / {}", percent(Some(with)), percent(Some(without)))
+            }
+            _ => "-".into(),
+        };
+        let l = &column.length;
+        table.add_row([
+            Cell::new(&column.name),
+            Cell::new(column.role.as_deref().unwrap_or("-")),
+            Cell::new(percent(Some(column.completeness))),
+            Cell::new(column.approx_distinct),
+            Cell::new(format!("{}/{}/{}/{}", l.min, l.p50, l.p90, l.max)),
+            Cell::new(accents),
+            Cell::new(match &column.shape_rule {
+                Some(rule) => format!("{} ({rule})", percent(column.share_invalid_shape)),
+                None => "-".into(),
+            }),
+            Cell::new(top.join(", ")),
+        ]);
+    }
+    println!("{table}");
+}
+
+pub fn config_init(files: &[PathBuf], output: Option<&Path>, read: &ReadArgs) -> Result<()> {
+    let options = read.options()?;
+    let base = output.and_then(Path::parent).map(Path::to_owned);
+    let mut inputs = Vec::new();
+    for file in files {
+        let (format, detection) = detect_file(file, &options)?;
+        let path = relative_to(file, base.as_deref());
+        inputs.push(InitInput {
+            path,
+            format,
+            detection,
+            encoding: options.encoding,
+            delimiter: options.delimiter,
+        });
+    }
+    let text = render_config(&inputs);
+    match output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "wrote {}: check the roles, then run `khop config check {}`",
+                path.display(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// `file` as written in a configuration stored in `base`: relative when it can be.
+fn relative_to(file: &Path, base: Option<&Path>) -> String {
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+    if let Some(base) = base.map(|b| std::path::absolute(b).unwrap_or_else(|_| b.to_owned())) {
+        if let Ok(relative) = absolute.strip_prefix(&base) {
+            return relative.display().to_string();
+        }
+    }
+    absolute.display().to_string()
+}
+
+pub fn config_check(path: &Path, no_files: bool) -> Result<()> {
+    let config = Config::from_file(path)?;
+    if !no_files {
+        config.check_files()?;
+    }
+    println!(
+        "{}: valid, {} input(s)",
+        path.display(),
+        config.inputs.len()
+    );
+    for input in &config.inputs {
+        let id = input.dataset.id_column.as_deref().unwrap_or("(row number)");
+        println!(
+            "  {}: {} (id: {id}, {} columns with roles)",
+            input.name,
+            input.path.display(),
+            input.dataset.columns.len()
+        );
+    }
+    Ok(())
+}
+
+pub fn demo(args: DemoArgs) -> Result<()> {
+    let temporary;
+    let dir = match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            temporary = tempfile::tempdir()?;
+            temporary.path().to_owned()
+        }
+    };
+    let table = dir.join("so_bhxh.csv");
+    let started = Instant::now();
+    let options = khop_datasets::SampleOptions {
+        rows: args.rows,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let rows = khop_datasets::write_sample_csv(&table, options)?;
+    println!(
+        "generated {rows} synthetic social-insurance records in {:.2} s: {}",
+        started.elapsed().as_secs_f64(),
+        table.display()
+    );
+
+    let config_path = dir.join("khop.toml");
+    config_init(
+        std::slice::from_ref(&table),
+        Some(&config_path),
+        &ReadArgs {
+            format: None,
+            encoding: "auto".into(),
+            delimiter: ",".into(),
+            no_header: false,
+            batch_size: 65_536,
+        },
+    )?;
+    let config = Config::from_file(&config_path)?;
+    config.check_files()?;
+    println!("detected roles written to {}:", config_path.display());
+    for input in &config.inputs {
+        if let Some(id) = &input.dataset.id_column {
+            println!("  id: {id}");
+        }
+        for column in &input.dataset.columns {
+            println!("  {} -> {}", column.name, column.role);
+        }
+    }
+    profile(ProfileArgs {
+        files: Vec::new(),
+        config: Some(config_path),
+        json: false,
+        rejects: Some(dir.join("rejects.csv")),
+        read: ReadArgs {
+            format: None,
+            encoding: "auto".into(),
+            delimiter: ",".into(),
+            no_header: false,
+            batch_size: 65_536,
+        },
+    })?;
+    println!(
+        "\nMatching (`khop link`) arrives with the pipeline; this demo shows reading and profiling."
+    );
+    Ok(())
+}

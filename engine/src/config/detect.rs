@@ -1,0 +1,476 @@
+//! Role detection: which role a column plays, from its header name and, when the header says
+//! nothing, from its values.
+//!
+//! Header names are compared after folding (lower case, no diacritics, no separators), so
+//! `Họ và tên`, `ho_va_ten`, `HOVATEN` and `hoten` all name a full name.
+
+use arrow_array::RecordBatch;
+
+use crate::read::TextColumn;
+use crate::record::Role;
+use crate::shape::{self, IdShape};
+
+/// Share of sampled values that must fit a shape for the column to take its role.
+const CONTENT_THRESHOLD: f64 = 0.9;
+
+/// Header aliases, folded and without separators.
+const HEADER_ROLES: &[(Role, &[&str])] = &[
+    (
+        Role::FullName,
+        &[
+            "hoten",
+            "hovaten",
+            "hotendaydu",
+            "tendaydu",
+            "hotencongdan",
+            "hotennguoi",
+            "fullname",
+            "name",
+            "hotenkhaisinh",
+            "hotennguoidan",
+            "hotenbenhnhan",
+            "hotenhocsinh",
+        ],
+    ),
+    (
+        Role::FamilyName,
+        &["ho", "familyname", "lastname", "surname"],
+    ),
+    (Role::MiddleName, &["tendem", "tenlot", "dem", "middlename"]),
+    (
+        Role::GivenName,
+        &["ten", "givenname", "firstname", "tengoi"],
+    ),
+    (
+        Role::DateOfBirth,
+        &[
+            "ngaysinh",
+            "ngaythangnamsinh",
+            "dob",
+            "dateofbirth",
+            "birthdate",
+            "birthday",
+            "namsinh",
+            "sinhngay",
+            "ngaysinhcongdan",
+        ],
+    ),
+    (Role::Sex, &["gioitinh", "sex", "gender", "phai", "gt"]),
+    (
+        Role::NationalId,
+        &[
+            "socccd",
+            "sodinhdanh",
+            "cccd",
+            "nationalid",
+            "sodinhdanhcanhan",
+            "madinhdanh",
+            "socancuoc",
+            "cancuoc",
+            "cancuoccongdan",
+            "pin",
+            "personalid",
+            "sddcn",
+        ],
+    ),
+    (
+        Role::OldId,
+        &[
+            "socmnd",
+            "cmnd",
+            "chungminhnhandan",
+            "oldid",
+            "socmt",
+            "cmt",
+            "cmndcu",
+        ],
+    ),
+    (
+        Role::Phone,
+        &[
+            "sodienthoai",
+            "sdt",
+            "phone",
+            "dienthoai",
+            "didong",
+            "mobile",
+            "phonenumber",
+            "sodt",
+            "tel",
+        ],
+    ),
+    (
+        Role::Address,
+        &[
+            "diachi",
+            "noithuongtru",
+            "address",
+            "noiohientai",
+            "noicutru",
+            "diachithuongtru",
+            "diachilienhe",
+            "choohientai",
+            "noitamtru",
+            "diachinha",
+        ],
+    ),
+    (Role::HouseNumber, &["sonha", "housenumber"]),
+    (Role::Street, &["duong", "tenduong", "street", "duongpho"]),
+    (
+        Role::Hamlet,
+        &[
+            "thon", "xom", "ap", "thonxom", "todanpho", "khupho", "hamlet", "village", "thonap",
+        ],
+    ),
+    (
+        Role::Ward,
+        &["xa", "phuong", "xaphuong", "phuongxa", "ward", "commune"],
+    ),
+    (
+        Role::District,
+        &["huyen", "quan", "quanhuyen", "huyenquan", "district"],
+    ),
+    (
+        Role::Province,
+        &[
+            "tinh",
+            "tinhthanh",
+            "tinhthanhpho",
+            "province",
+            "thanhpho",
+            "city",
+        ],
+    ),
+    (
+        Role::Hometown,
+        &["quequan", "nguyenquan", "hometown", "noisinh"],
+    ),
+    (
+        Role::FatherName,
+        &[
+            "hotencha",
+            "tencha",
+            "cha",
+            "father",
+            "fathername",
+            "hotenbo",
+            "bo",
+        ],
+    ),
+    (
+        Role::MotherName,
+        &["hotenme", "tenme", "me", "mother", "mothername"],
+    ),
+    (
+        Role::SpouseName,
+        &[
+            "hotenvochong",
+            "vochong",
+            "spouse",
+            "spousename",
+            "tenvochong",
+        ],
+    ),
+    (Role::Email, &["email", "thudientu", "mail"]),
+];
+
+/// Header names that mark a record id column.
+const ID_HEADERS: &[&str] = &[
+    "id",
+    "recid",
+    "recordid",
+    "ma",
+    "mahoso",
+    "madoituong",
+    "macanhan",
+    "mabhxh",
+    "sobhxh",
+    "masobhxh",
+    "mabhyt",
+    "sothebhyt",
+    "mahocsinh",
+    "uuid",
+    "key",
+    "personid",
+    "stt",
+];
+
+/// What detection concluded about one column, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetectedColumn {
+    /// The column's name.
+    pub name: String,
+    /// Its role, if one was found.
+    pub role: Option<Role>,
+    /// How the role was found ("header", "values: 98% are 12-digit numbers"...).
+    pub evidence: String,
+}
+
+/// Roles detected for a file's columns, and the likely id column.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Detection {
+    /// Columns in file order.
+    pub columns: Vec<DetectedColumn>,
+    /// A column that looks like a record id: named like one, or a national id whose sampled
+    /// values are all different.
+    pub id_column: Option<String>,
+}
+
+/// Reads the first rows of a file and detects its columns' roles.
+pub fn detect_file(
+    path: &std::path::Path,
+    options: &crate::read::ReadOptions,
+) -> crate::Result<(crate::read::Format, Detection)> {
+    let options = crate::read::ReadOptions {
+        columns: None,
+        id_column: None,
+        batch_size: 1000,
+        ..options.clone()
+    };
+    let mut reader = crate::read::Reader::open(path, &options)?;
+    let format = reader.format();
+    let schema = reader.schema();
+    // A first batch made only of rejected rows says nothing: look a little further.
+    for _ in 0..8 {
+        match reader.next() {
+            Some(batch) => {
+                let batch = batch?;
+                if batch.records.num_rows() > 0 {
+                    return Ok((format, detect(&batch.records)));
+                }
+            }
+            None => break,
+        }
+    }
+    Ok((format, detect(&RecordBatch::new_empty(schema))))
+}
+
+/// Folds a header name: lower case, no diacritics, letters and digits only.
+pub fn fold_header(name: &str) -> String {
+    shape::fold(name)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+/// The role a header name gives its column, if any.
+pub fn role_from_header(name: &str) -> Option<Role> {
+    let folded = fold_header(name);
+    HEADER_ROLES
+        .iter()
+        .find(|(_, aliases)| aliases.contains(&folded.as_str()))
+        .map(|(role, _)| *role)
+}
+
+/// Detects roles for every column of `sample` (a first batch of the file).
+pub fn detect(sample: &RecordBatch) -> Detection {
+    let mut detection = Detection::default();
+    let mut id_by_header = None;
+    for (field, array) in sample.schema().fields().iter().zip(sample.columns()) {
+        let name = field.name().clone();
+        let folded = fold_header(&name);
+        if id_by_header.is_none() && ID_HEADERS.contains(&folded.as_str()) {
+            id_by_header = Some(name.clone());
+            detection.columns.push(DetectedColumn {
+                name,
+                role: None,
+                evidence: "header names a record id".into(),
+            });
+            continue;
+        }
+        let values: Vec<&str> = TextColumn::new(array.as_ref())
+            .map(|c| c.iter().flatten().take(1000).collect())
+            .unwrap_or_default();
+        let (role, evidence) = match role_from_header(&name) {
+            Some(role) => (Some(role), "header".to_owned()),
+            None => match role_from_values(&values) {
+                Some((role, why)) => (Some(role), format!("values: {why}")),
+                None => (None, "neither header nor values say".to_owned()),
+            },
+        };
+        detection.columns.push(DetectedColumn {
+            name,
+            role,
+            evidence,
+        });
+    }
+    detection.id_column = id_by_header.or_else(|| {
+        detection.columns.iter().find_map(|c| {
+            let array = sample.column_by_name(&c.name)?;
+            let column = TextColumn::new(array.as_ref())?;
+            let unique = c.role == Some(Role::NationalId) && all_distinct(&column);
+            unique.then(|| c.name.clone())
+        })
+    });
+    detection
+}
+
+fn all_distinct(column: &TextColumn<'_>) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    column.iter().all(|v| v.is_some_and(|v| seen.insert(v)))
+}
+
+/// The role that a sample of values suggests, with a reason a person can check.
+pub fn role_from_values(values: &[&str]) -> Option<(Role, String)> {
+    if values.is_empty() {
+        return None;
+    }
+    let share = |test: &dyn Fn(&str) -> bool| {
+        values.iter().filter(|v| test(v)).count() as f64 / values.len() as f64
+    };
+    let percent = |s: f64| format!("{:.0}%", s * 100.0);
+
+    let checks: [(Role, &str, &dyn Fn(&str) -> bool); 6] = [
+        (Role::NationalId, "are 12-digit numbers", &|v| {
+            shape::id_shape(v) == IdShape::Digits12
+        }),
+        (Role::OldId, "are 9-digit numbers", &|v| {
+            shape::id_shape(v) == IdShape::Digits9
+        }),
+        (Role::Phone, "are phone numbers", &shape::is_phone),
+        (Role::DateOfBirth, "are dates", &shape::is_date),
+        (Role::Sex, "are sex values", &is_sex),
+        (Role::Email, "are e-mail addresses", &is_email),
+    ];
+    for (role, what, test) in checks {
+        let s = share(test);
+        if s >= CONTENT_THRESHOLD {
+            return Some((role, format!("{} {what}", percent(s))));
+        }
+    }
+    let s = share(&looks_like_address);
+    if s >= 0.6 {
+        return Some((
+            Role::Address,
+            format!("{} name administrative units", percent(s)),
+        ));
+    }
+    let s = share(&looks_like_full_name);
+    if s >= 0.6 {
+        return Some((
+            Role::FullName,
+            format!("{} start with a Vietnamese family name", percent(s)),
+        ));
+    }
+    None
+}
+
+fn is_sex(value: &str) -> bool {
+    matches!(
+        shape::fold(value.trim()).as_str(),
+        "nam" | "nu" | "m" | "f" | "male" | "female" | "nam gioi" | "nu gioi"
+    )
+}
+
+fn is_email(value: &str) -> bool {
+    let value = value.trim();
+    match value.split_once('@') {
+        Some((user, domain)) => !user.is_empty() && domain.contains('.') && !value.contains(' '),
+        None => false,
+    }
+}
+
+/// Frequent Vietnamese family names, folded (domain notes: these cover about 90% of people).
+const COMMON_FAMILY_NAMES: &[&str] = &[
+    "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do",
+    "ho", "ngo", "duong", "ly", "dinh", "trinh", "doan", "lam", "mai", "truong", "cao", "luu",
+    "ha",
+];
+
+fn looks_like_full_name(value: &str) -> bool {
+    let folded = shape::fold(value);
+    let words: Vec<&str> = folded.split_whitespace().collect();
+    (2..=6).contains(&words.len())
+        && words.iter().all(|w| w.chars().all(char::is_alphabetic))
+        && (COMMON_FAMILY_NAMES.contains(&words[0])
+            || words
+                .last()
+                .is_some_and(|w| COMMON_FAMILY_NAMES.contains(w)))
+}
+
+fn looks_like_address(value: &str) -> bool {
+    let folded = shape::fold(value);
+    let markers = [
+        "phuong",
+        "xa ",
+        "quan",
+        "huyen",
+        "tinh",
+        "tp.",
+        "tp ",
+        "thanh pho",
+        "thon",
+        "ap ",
+        "duong",
+        "p.",
+        "q.",
+        "to dan pho",
+        "khu pho",
+        "ngo ",
+        "hem ",
+    ];
+    markers.iter().filter(|m| folded.contains(*m)).count() >= 1
+        && (folded.contains(',') || folded.contains('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_in_vietnamese_and_english() {
+        let cases = [
+            ("ho_ten", Role::FullName),
+            ("Họ và tên", Role::FullName),
+            ("HOTEN", Role::FullName),
+            ("full_name", Role::FullName),
+            ("ngay_thang_nam_sinh", Role::DateOfBirth),
+            ("Ngày sinh", Role::DateOfBirth),
+            ("dob", Role::DateOfBirth),
+            ("Giới tính", Role::Sex),
+            ("so_cccd", Role::NationalId),
+            ("Số định danh", Role::NationalId),
+            ("so_cmnd", Role::OldId),
+            ("SĐT", Role::Phone),
+            ("so_dien_thoai", Role::Phone),
+            ("noi_thuong_tru", Role::Address),
+            ("Quê quán", Role::Hometown),
+            ("ho_ten_cha", Role::FatherName),
+            ("ho_ten_me", Role::MotherName),
+            ("Email", Role::Email),
+        ];
+        for (header, role) in cases {
+            assert_eq!(role_from_header(header), Some(role), "{header}");
+        }
+        assert_eq!(role_from_header("ghi_chu"), None);
+    }
+
+    #[test]
+    fn values_decide_when_headers_do_not() {
+        let role = |values: &[&str]| role_from_values(values).map(|(r, _)| r);
+        assert_eq!(
+            role(&["001090012345", "079185000123"]),
+            Some(Role::NationalId)
+        );
+        assert_eq!(role(&["012345678", "212345678"]), Some(Role::OldId));
+        assert_eq!(role(&["0912345678", "+84 983 123 456"]), Some(Role::Phone));
+        assert_eq!(
+            role(&["05/03/1990", "1985", "2001-12-31"]),
+            Some(Role::DateOfBirth)
+        );
+        assert_eq!(role(&["Nam", "Nữ", "nu"]), Some(Role::Sex));
+        assert_eq!(
+            role(&["Nguyễn Văn An", "Trần Thị Bình", "Le Van Hung"]),
+            Some(Role::FullName)
+        );
+        assert_eq!(
+            role(&[
+                "12 Lê Lợi, Phường 1, Quận 3, TP.HCM",
+                "Thôn 2, xã An Bình, huyện Phú Giáo"
+            ]),
+            Some(Role::Address)
+        );
+        assert_eq!(role(&["abc", "def"]), None);
+        assert_eq!(role(&[]), None);
+    }
+}
