@@ -37,20 +37,16 @@ pub const FAMILY_NAMES: &[(&str, f64)] = &[
     ("Mai", 0.4),
 ];
 
-const MALE_MIDDLE: &[&str] = &[
-    "Văn", "Văn", "Văn", "Hữu", "Đức", "Công", "Quang", "Minh", "Thanh", "Xuân", "Gia",
-];
-const FEMALE_MIDDLE: &[&str] = &[
-    "Thị", "Thị", "Thị", "Ngọc", "Thu", "Kim", "Thanh", "Minh", "Bảo", "Xuân",
-];
+const MALE_MIDDLE: &[&str] =
+    &["Văn", "Văn", "Văn", "Hữu", "Đức", "Công", "Quang", "Minh", "Thanh", "Xuân", "Gia"];
+const FEMALE_MIDDLE: &[&str] = &["Thị", "Thị", "Thị", "Ngọc", "Thu", "Kim", "Thanh", "Minh", "Bảo", "Xuân"];
 const MALE_GIVEN: &[&str] = &[
-    "An", "Bình", "Cường", "Dũng", "Đức", "Hải", "Hùng", "Huy", "Khánh", "Long", "Minh", "Nam",
-    "Phong", "Quân", "Sơn", "Thắng", "Thành", "Trung", "Tuấn", "Việt", "Hoà", "Quý", "Thuỵ", "Kỳ",
-    "Sỹ",
+    "An", "Bình", "Cường", "Dũng", "Đức", "Hải", "Hùng", "Huy", "Khánh", "Long", "Minh", "Nam", "Phong",
+    "Quân", "Sơn", "Thắng", "Thành", "Trung", "Tuấn", "Việt", "Hoà", "Quý", "Thuỵ", "Kỳ", "Sỹ",
 ];
 const FEMALE_GIVEN: &[&str] = &[
-    "An", "Anh", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "My",
-    "Nga", "Ngọc", "Nhung", "Phương", "Thảo", "Trang", "Vy", "Yến", "Thuỷ", "Hoà", "Mỹ", "Ly",
+    "An", "Anh", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "My", "Nga",
+    "Ngọc", "Nhung", "Phương", "Thảo", "Trang", "Vy", "Yến", "Thuỷ", "Hoà", "Mỹ", "Ly",
 ];
 /// 2-digit province codes of the 63-province era used as the CCCD prefix `0PP`.
 const PROVINCES: &[(&str, &str)] = &[
@@ -65,26 +61,12 @@ const PROVINCES: &[(&str, &str)] = &[
     ("75", "Đồng Nai"),
     ("27", "Bắc Ninh"),
 ];
-const STREETS: &[&str] = &[
-    "Lê Lợi",
-    "Trần Hưng Đạo",
-    "Nguyễn Huệ",
-    "Hai Bà Trưng",
-    "Lý Thường Kiệt",
-    "Quang Trung",
-];
+const STREETS: &[&str] =
+    &["Lê Lợi", "Trần Hưng Đạo", "Nguyễn Huệ", "Hai Bà Trưng", "Lý Thường Kiệt", "Quang Trung"];
 
 /// Columns of the sample table, in the order written.
-pub const SAMPLE_COLUMNS: &[&str] = &[
-    "ma_ho_so",
-    "ho_ten",
-    "ngay_sinh",
-    "gioi_tinh",
-    "so_cccd",
-    "so_dien_thoai",
-    "dia_chi",
-    "ho_ten_me",
-];
+pub const SAMPLE_COLUMNS: &[&str] =
+    &["ma_ho_so", "ho_ten", "ngay_sinh", "gioi_tinh", "so_cccd", "so_dien_thoai", "dia_chi", "ho_ten_me"];
 
 /// Options of the sample table.
 #[derive(Clone, Copy, Debug)]
@@ -102,12 +84,7 @@ pub struct SampleOptions {
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        SampleOptions {
-            rows: 10_000,
-            seed: 42,
-            messy: 0.3,
-            broken: 0.001,
-        }
+        SampleOptions { rows: 10_000, seed: 42, messy: 0.3, broken: 0.001 }
     }
 }
 
@@ -165,27 +142,16 @@ impl SampleGenerator {
         } else {
             (self.pick(MALE_MIDDLE), self.pick(MALE_GIVEN))
         };
-        let mother = format!(
-            "{} {} {}",
-            self.family_name(),
-            self.pick(FEMALE_MIDDLE),
-            self.pick(FEMALE_GIVEN)
-        );
+        let mother =
+            format!("{} {} {}", self.family_name(), self.pick(FEMALE_MIDDLE), self.pick(FEMALE_GIVEN));
         let year: u32 = self.rng.random_range(1935..=2024);
         let month: u32 = self.rng.random_range(1..=12);
         let day: u32 = self.rng.random_range(1..=28);
         let (code, province) = PROVINCES[self.rng.random_range(0..PROVINCES.len())];
         let century_sex = (year / 100 - 19) * 2 + u32::from(female);
-        let cccd = format!(
-            "0{code}{century_sex}{:02}{:06}",
-            year % 100,
-            self.rng.random_range(0..1_000_000)
-        );
-        let phone = format!(
-            "0{}{:08}",
-            self.pick(&["3", "5", "7", "8", "9"]),
-            self.rng.random_range(0..100_000_000)
-        );
+        let cccd = format!("0{code}{century_sex}{:02}{:06}", year % 100, self.rng.random_range(0..1_000_000));
+        let phone =
+            format!("0{}{:08}", self.pick(&["3", "5", "7", "8", "9"]), self.rng.random_range(0..100_000_000));
         let address = format!(
             "{} {}, Phường {}, {}",
             self.rng.random_range(1..300),
@@ -196,11 +162,7 @@ impl SampleGenerator {
         let mut name = format!("{family} {middle} {given}");
         let mut date = format!("{day:02}/{month:02}/{year}");
         let mut id = cccd;
-        let mut sex = if female {
-            "Nữ".to_owned()
-        } else {
-            "Nam".to_owned()
-        };
+        let mut sex = if female { "Nữ".to_owned() } else { "Nam".to_owned() };
         if self.rng.random_bool(self.options.messy) {
             match self.rng.random_range(0..5) {
                 0 => name = fold(&name),
@@ -211,16 +173,7 @@ impl SampleGenerator {
             }
         }
         Some(SampleRecord {
-            values: [
-                format!("HS{:09}", self.row),
-                name,
-                date,
-                sex,
-                id,
-                phone,
-                address,
-                mother,
-            ],
+            values: [format!("HS{:09}", self.row), name, date, sex, id, phone, address, mother],
         })
     }
 
@@ -236,20 +189,13 @@ pub fn fold(text: &str) -> String {
     const FROM: &str = "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ";
     const TO: &str = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyydAAAAAAAAAAAAAAAAAEEEEEEEEEEEIIIIIOOOOOOOOOOOOOOOOOUUUUUUUUUUUYYYYYD";
     text.chars()
-        .map(|c| {
-            FROM.chars()
-                .position(|f| f == c)
-                .and_then(|i| TO.chars().nth(i))
-                .unwrap_or(c)
-        })
+        .map(|c| FROM.chars().position(|f| f == c).and_then(|i| TO.chars().nth(i)).unwrap_or(c))
         .collect()
 }
 
 /// Writes a sample CSV table; returns the number of data rows written (broken ones included).
 pub fn write_sample_csv(path: &Path, options: SampleOptions) -> std::io::Result<u64> {
-    let mut out = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(BufWriter::new(File::create(path)?));
+    let mut out = csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::new(File::create(path)?));
     out.write_record(SAMPLE_COLUMNS)?;
     let mut generator = SampleGenerator::new(options);
     let mut rows = 0;
@@ -273,12 +219,7 @@ mod tests {
 
     #[test]
     fn deterministic_and_consistent() {
-        let options = SampleOptions {
-            rows: 200,
-            seed: 7,
-            messy: 0.0,
-            broken: 0.0,
-        };
+        let options = SampleOptions { rows: 200, seed: 7, messy: 0.0, broken: 0.0 };
         let a: Vec<_> = std::iter::from_fn({
             let mut g = SampleGenerator::new(options);
             move || g.next_record()

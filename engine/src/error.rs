@@ -66,25 +66,11 @@ impl Error {
     }
 
     pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
-        ErrorKind::Io {
-            path: path.to_owned(),
-            action,
-            source,
-        }
-        .into()
+        ErrorKind::Io { path: path.to_owned(), action, source }.into()
     }
 
-    pub(crate) fn format(
-        path: &Path,
-        position: Option<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        ErrorKind::Format {
-            path: path.to_owned(),
-            position,
-            message: message.into(),
-        }
-        .into()
+    pub(crate) fn format(path: &Path, position: Option<String>, message: impl Into<String>) -> Self {
+        ErrorKind::Format { path: path.to_owned(), position, message: message.into() }.into()
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -101,42 +87,22 @@ impl From<ErrorKind> for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ErrorKind::Io {
-                path,
-                action,
-                source,
-            } => {
+            ErrorKind::Io { path, action, source } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
-            ErrorKind::Format {
-                path,
-                position: Some(pos),
-                message,
-            } => {
+            ErrorKind::Format { path, position: Some(pos), message } => {
                 write!(f, "{}, {pos}: {message}", path.display())
             }
-            ErrorKind::Format {
-                path,
-                position: None,
-                message,
-            } => {
+            ErrorKind::Format { path, position: None, message } => {
                 write!(f, "{}: {message}", path.display())
             }
-            ErrorKind::UnknownColumn {
-                path,
-                column,
-                available,
-            } => write!(
+            ErrorKind::UnknownColumn { path, column, available } => write!(
                 f,
                 "{}: no column named `{column}` (the file has: {})",
                 path.display(),
                 available.join(", ")
             ),
-            ErrorKind::ColumnType {
-                path,
-                column,
-                found,
-            } => write!(
+            ErrorKind::ColumnType { path, column, found } => write!(
                 f,
                 "{}: column `{column}` has type {found}, which khop cannot read as text",
                 path.display()

@@ -145,19 +145,13 @@ impl Profiler {
                 invalid_shape: 0,
             })
             .collect();
-        Profiler {
-            columns,
-            rejects_by_reason: BTreeMap::new(),
-        }
+        Profiler { columns, rejects_by_reason: BTreeMap::new() }
     }
 
     /// Adds a batch: its rows to the column profiles, its rejects to the counts by reason.
     pub fn add(&mut self, batch: &Batch) {
         for reject in &batch.rejects {
-            *self
-                .rejects_by_reason
-                .entry(reject.reason.code().to_owned())
-                .or_default() += 1;
+            *self.rejects_by_reason.entry(reject.reason.code().to_owned()).or_default() += 1;
         }
         self.add_records(&batch.records);
     }
@@ -166,16 +160,13 @@ impl Profiler {
     pub fn add_records(&mut self, records: &RecordBatch) {
         // Columns are independent: profile them in parallel. Each column's result does not
         // depend on the thread count.
-        self.columns
-            .par_iter_mut()
-            .zip(records.columns().par_iter())
-            .for_each(|(state, array)| {
-                if let Some(column) = TextColumn::new(array.as_ref()) {
-                    state.add(&column);
-                } else {
-                    state.rows += array.len() as u64;
-                }
-            });
+        self.columns.par_iter_mut().zip(records.columns().par_iter()).for_each(|(state, array)| {
+            if let Some(column) = TextColumn::new(array.as_ref()) {
+                state.add(&column);
+            } else {
+                state.rows += array.len() as u64;
+            }
+        });
     }
 
     /// The finished profile.
@@ -192,13 +183,15 @@ impl Profiler {
     }
 }
 
+/// Whether a value's shape is invalid.
+type ShapeCheck = fn(&str) -> bool;
+
 /// The shape check for a role, and what it means.
-fn shape_rule(role: Option<Role>) -> Option<(fn(&str) -> bool, &'static str)> {
+fn shape_rule(role: Option<Role>) -> Option<(ShapeCheck, &'static str)> {
     match role? {
-        Role::NationalId | Role::OldId => Some((
-            |v| shape::id_shape(v) == IdShape::Other,
-            "neither 12 nor 9 digits",
-        )),
+        Role::NationalId | Role::OldId => {
+            Some((|v| shape::id_shape(v) == IdShape::Other, "neither 12 nor 9 digits"))
+        }
         Role::DateOfBirth => Some((|v| !shape::is_date(v), "not a date in a known form")),
         Role::Phone => Some((|v| !shape::is_phone(v), "not a Vietnamese phone number")),
         _ => None,
@@ -231,11 +224,7 @@ impl ColumnState {
 
     fn finish(self) -> ColumnProfile {
         let ratio = |n: u64, d: u64| {
-            if d == 0 {
-                None
-            } else {
-                Some(n as f64 / d as f64)
-            }
+            if d == 0 { None } else { Some(n as f64 / d as f64) }
         };
         let (top_values, top_values_exact) = self.top.top(TOP_REPORTED);
         ColumnProfile {
@@ -246,17 +235,9 @@ impl ColumnState {
             approx_distinct: self.distinct.estimate(),
             top_values,
             top_values_exact,
-            length: length_summary(
-                &self.lengths,
-                self.max_length,
-                self.total_length,
-                self.non_null,
-            ),
+            length: length_summary(&self.lengths, self.max_length, self.total_length, self.non_null),
             share_with_diacritics: ratio(self.with_diacritics, self.with_letters),
-            share_without_diacritics: ratio(
-                self.with_letters - self.with_diacritics,
-                self.with_letters,
-            ),
+            share_without_diacritics: ratio(self.with_letters - self.with_diacritics, self.with_letters),
             share_invalid_shape: shape_rule(self.role)
                 .and_then(|_| ratio(self.invalid_shape, self.shape_checked)),
             shape_rule: shape_rule(self.role).map(|(_, rule)| rule.to_owned()),
@@ -275,11 +256,7 @@ fn length_summary(buckets: &[u64], max: usize, total: u64, count: u64) -> Length
         for (length, n) in buckets.iter().enumerate() {
             seen += n;
             if seen >= rank {
-                return if length == LENGTH_BUCKETS {
-                    max
-                } else {
-                    length
-                };
+                return if length == LENGTH_BUCKETS { max } else { length };
             }
         }
         max
@@ -307,9 +284,7 @@ impl HyperLogLog {
     const BITS: u32 = 14;
 
     fn new() -> Self {
-        HyperLogLog {
-            registers: vec![0; 1 << Self::BITS],
-        }
+        HyperLogLog { registers: vec![0; 1 << Self::BITS] }
     }
 
     fn insert(&mut self, value: &[u8]) {
@@ -325,11 +300,7 @@ impl HyperLogLog {
     fn estimate(&self) -> u64 {
         let m = self.registers.len() as f64;
         let alpha = 0.7213 / (1.0 + 1.079 / m);
-        let sum: f64 = self
-            .registers
-            .iter()
-            .map(|&r| 2f64.powi(-i32::from(r)))
-            .sum();
+        let sum: f64 = self.registers.iter().map(|&r| 2f64.powi(-i32::from(r))).sum();
         let raw = alpha * m * m / sum;
         let zeros = self.registers.iter().filter(|&&r| r == 0).count();
         let estimate = if raw <= 2.5 * m && zeros > 0 {
@@ -352,11 +323,7 @@ struct FrequentItems {
 
 impl FrequentItems {
     fn new(capacity: usize) -> Self {
-        FrequentItems {
-            counts: HashMap::new(),
-            capacity,
-            exact: true,
-        }
+        FrequentItems { counts: HashMap::new(), capacity, exact: true }
     }
 
     fn insert(&mut self, value: &str) {
@@ -381,14 +348,8 @@ impl FrequentItems {
     }
 
     fn top(&self, n: usize) -> (Vec<TopValue>, bool) {
-        let mut items: Vec<TopValue> = self
-            .counts
-            .iter()
-            .map(|(value, &count)| TopValue {
-                value: value.clone(),
-                count,
-            })
-            .collect();
+        let mut items: Vec<TopValue> =
+            self.counts.iter().map(|(value, &count)| TopValue { value: value.clone(), count }).collect();
         // A value seen once is not "frequent": leave it out rather than list arbitrary ones.
         items.retain(|item| item.count >= 2);
         items.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
@@ -424,13 +385,7 @@ mod tests {
         items.insert("Trần");
         let (top, exact) = items.top(2);
         assert!(exact);
-        assert_eq!(
-            top[0],
-            TopValue {
-                value: "Nguyễn".into(),
-                count: 5
-            }
-        );
+        assert_eq!(top[0], TopValue { value: "Nguyễn".into(), count: 5 });
         // Many distinct values force pruning; the heavy hitter survives.
         for i in 0..1000 {
             items.insert(&i.to_string());
@@ -449,15 +404,6 @@ mod tests {
         buckets[10] = 49;
         buckets[LENGTH_BUCKETS] = 1;
         let summary = length_summary(&buckets, 900, 3 * 50 + 10 * 49 + 900, 100);
-        assert_eq!(
-            (
-                summary.min,
-                summary.p50,
-                summary.p90,
-                summary.p99,
-                summary.max
-            ),
-            (3, 3, 10, 10, 900)
-        );
+        assert_eq!((summary.min, summary.p50, summary.p90, summary.p99, summary.max), (3, 3, 10, 10, 900));
     }
 }

@@ -198,10 +198,7 @@ impl FromStr for Role {
     type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.to_owned()))
+        Role::ALL.into_iter().find(|role| role.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 
@@ -220,11 +217,7 @@ pub struct ColumnSpec {
 impl ColumnSpec {
     /// A column with a role and no extra options.
     pub fn new(name: impl Into<String>, role: Role) -> Self {
-        ColumnSpec {
-            name: name.into(),
-            role,
-            null_values: Vec::new(),
-        }
+        ColumnSpec { name: name.into(), role, null_values: Vec::new() }
     }
 }
 
@@ -240,10 +233,7 @@ pub struct DatasetSpec {
 impl DatasetSpec {
     /// The role of a column, if it has one.
     pub fn role_of(&self, column: &str) -> Option<Role> {
-        self.columns
-            .iter()
-            .find(|c| c.name == column)
-            .map(|c| c.role)
+        self.columns.iter().find(|c| c.name == column).map(|c| c.role)
     }
 
     /// Names of every column to read: the id column first, then the columns with roles.
@@ -277,10 +267,7 @@ mod tests {
     fn column_names_put_id_first_once() {
         let spec = DatasetSpec {
             id_column: Some("id".into()),
-            columns: vec![
-                ColumnSpec::new("ho_ten", Role::FullName),
-                ColumnSpec::new("id", Role::Text),
-            ],
+            columns: vec![ColumnSpec::new("ho_ten", Role::FullName), ColumnSpec::new("id", Role::Text)],
         };
         assert_eq!(spec.column_names(), ["id", "ho_ten"]);
     }

@@ -52,11 +52,8 @@ pub(crate) fn is_phone(value: &str) -> bool {
     let Some(digits) = phone_digits(value) else {
         return false;
     };
-    let national = if let Some(rest) = digits.strip_prefix("84") {
-        rest.len() >= 9 && rest.len() <= 10
-    } else {
-        false
-    };
+    let national =
+        if let Some(rest) = digits.strip_prefix("84") { rest.len() >= 9 && rest.len() <= 10 } else { false };
     national || (digits.starts_with('0') && (digits.len() == 10 || digits.len() == 11))
 }
 
@@ -66,29 +63,18 @@ pub(crate) fn is_date(value: &str) -> bool {
     let value = value.trim();
     let folded = fold(value);
     if folded.starts_with("ngay") || folded.starts_with("nam ") {
-        let numbers: Vec<u32> = folded
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|n| n.parse().ok())
-            .collect();
+        let numbers: Vec<u32> =
+            folded.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
         return match numbers.as_slice() {
             [d, m, y] => valid_dmy(*d, *m, *y),
             [y] => plausible_year(*y),
             _ => false,
         };
     }
-    let parts: Vec<&str> = value
-        .split(['/', '-', '.', ' '])
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = value.split(['/', '-', '.', ' ']).filter(|p| !p.is_empty()).collect();
     let numbers: Option<Vec<u32>> = parts
         .iter()
-        .map(|p| {
-            if p.bytes().all(|b| b.is_ascii_digit()) {
-                p.parse().ok()
-            } else {
-                None
-            }
-        })
+        .map(|p| if p.bytes().all(|b| b.is_ascii_digit()) { p.parse().ok() } else { None })
         .collect();
     let Some(numbers) = numbers else { return false };
     match (parts.as_slice(), numbers.as_slice()) {
@@ -113,8 +99,7 @@ fn valid_dmy(day: u32, month: u32, year: u32) -> bool {
 /// Whether a value has letters with Vietnamese diacritics (tone or vowel marks, or đ).
 pub(crate) fn has_diacritics(value: &str) -> bool {
     value.chars().any(|c| {
-        !c.is_ascii()
-            && (c == 'đ' || c == 'Đ' || c.nfd().any(|d| ('\u{0300}'..='\u{036F}').contains(&d)))
+        !c.is_ascii() && (c == 'đ' || c == 'Đ' || c.nfd().any(|d| ('\u{0300}'..='\u{036F}').contains(&d)))
     })
 }
 
@@ -146,15 +131,9 @@ mod tests {
         assert!(is_phone("+84 912345678"));
         assert!(is_phone("01629123456"));
         assert!(!is_phone("001090012345"));
-        for date in [
-            "05/03/1990",
-            "5/3/90",
-            "1990-03-05",
-            "19900305",
-            "1990",
-            "03/1990",
-            "ngày 5 tháng 3 năm 1990",
-        ] {
+        for date in
+            ["05/03/1990", "5/3/90", "1990-03-05", "19900305", "1990", "03/1990", "ngày 5 tháng 3 năm 1990"]
+        {
             assert!(is_date(date), "{date}");
         }
         for not_date in ["Nguyễn Văn An", "32/13/1990", "001090012345", "12"] {

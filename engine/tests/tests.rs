@@ -1,1 +1,5 @@
-mod x {}
+//! The engine's integration tests: one binary, one module per area.
+
+mod config;
+mod read;
+mod roundtrip;

@@ -16,11 +16,7 @@ use crate::{DemoArgs, ProfileArgs, ReadArgs, progress};
 
 impl ReadArgs {
     fn options(&self) -> Result<ReadOptions> {
-        let format = self
-            .format
-            .as_deref()
-            .map(str::parse::<Format>)
-            .transpose()?;
+        let format = self.format.as_deref().map(str::parse::<Format>).transpose()?;
         let encoding = TextEncoding::from_label(&self.encoding)
             .with_context(|| format!("unknown encoding `{}`", self.encoding))?;
         let delimiter = match self.delimiter.as_str() {
@@ -56,35 +52,20 @@ pub fn profile(args: ProfileArgs) -> Result<()> {
         }
         for input in config.inputs {
             let roles = roles_of(&input.dataset);
-            jobs.push(Job {
-                path: input.path,
-                options: input.read,
-                roles,
-            });
+            jobs.push(Job { path: input.path, options: input.read, roles });
         }
     }
     let options = args.read.options()?;
     for path in &args.files {
         let (_, detection) = detect_file(path, &options)?;
-        let roles = detection
-            .columns
-            .iter()
-            .map(|c| (c.name.clone(), c.role))
-            .collect();
-        jobs.push(Job {
-            path: path.clone(),
-            options: options.clone(),
-            roles,
-        });
+        let roles = detection.columns.iter().map(|c| (c.name.clone(), c.role)).collect();
+        jobs.push(Job { path: path.clone(), options: options.clone(), roles });
     }
     if jobs.is_empty() {
         bail!("nothing to profile: name files, or a configuration with --config");
     }
 
-    let mut rejects = rejects_path
-        .as_deref()
-        .map(RejectWriter::create)
-        .transpose()?;
+    let mut rejects = rejects_path.as_deref().map(RejectWriter::create).transpose()?;
     let mut profiles = Vec::new();
     for job in jobs {
         let started = Instant::now();
@@ -107,22 +88,14 @@ pub fn profile(args: ProfileArgs) -> Result<()> {
 }
 
 fn roles_of(dataset: &DatasetSpec) -> Vec<(String, Option<Role>)> {
-    dataset
-        .column_names()
-        .into_iter()
-        .map(|name| (name.to_owned(), dataset.role_of(name)))
-        .collect()
+    dataset.column_names().into_iter().map(|name| (name.to_owned(), dataset.role_of(name))).collect()
 }
 
 fn profile_file(job: &Job, mut rejects: Option<&mut RejectWriter>) -> Result<DatasetProfile> {
     let mut reader = Reader::open(&job.path, &job.options)?;
     let schema = reader.schema();
     let roles = schema.fields().iter().map(|field| {
-        let role = job
-            .roles
-            .iter()
-            .find(|(name, _)| name == field.name())
-            .and_then(|(_, r)| *r);
+        let role = job.roles.iter().find(|(name, _)| name == field.name()).and_then(|(_, r)| *r);
         (field.name().clone(), role)
     });
     let mut profiler = Profiler::new(roles);
@@ -138,17 +111,11 @@ fn profile_file(job: &Job, mut rejects: Option<&mut RejectWriter>) -> Result<Dat
     bar.finish_and_clear();
     let stats = reader.stats();
     debug_assert_eq!(stats.rows_read, stats.rows_passed + stats.rows_rejected);
-    Ok(profiler.finish(
-        &job.path.display().to_string(),
-        reader.format().as_str(),
-        stats,
-    ))
+    Ok(profiler.finish(&job.path.display().to_string(), reader.format().as_str(), stats))
 }
 
 fn percent(share: Option<f64>) -> String {
-    share
-        .map(|s| format!("{:.1}%", s * 100.0))
-        .unwrap_or_else(|| "-".into())
+    share.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_else(|| "-".into())
 }
 
 fn cut(text: &str, limit: usize) -> String {
@@ -167,17 +134,12 @@ fn print_profile(profile: &DatasetProfile, seconds: f64) {
         profile.file, profile.format, profile.rows_read, profile.rows_passed, profile.rows_rejected
     );
     if !profile.rejects_by_reason.is_empty() {
-        let reasons: Vec<String> = profile
-            .rejects_by_reason
-            .iter()
-            .map(|(reason, n)| format!("{reason}: {n}"))
-            .collect();
+        let reasons: Vec<String> =
+            profile.rejects_by_reason.iter().map(|(reason, n)| format!("{reason}: {n}")).collect();
         println!("rejected: {}", reasons.join(", "));
     }
     let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+    table.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     table.set_header([
         "column",
         "role",
@@ -202,10 +164,7 @@ fn print_profile(profile: &DatasetProfile, seconds: f64) {
                 )
             })
             .collect();
-        let accents = match (
-            column.share_with_diacritics,
-            column.share_without_diacritics,
-        ) {
+        let accents = match (column.share_with_diacritics, column.share_without_diacritics) {
             (Some(with), Some(without)) => {
                 format!("{} / {}", percent(Some(with)), percent(Some(without)))
             }
@@ -247,8 +206,7 @@ pub fn config_init(files: &[PathBuf], output: Option<&Path>, read: &ReadArgs) ->
     let text = render_config(&inputs);
     match output {
         Some(path) => {
-            std::fs::write(path, &text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!(
                 "wrote {}: check the roles, then run `khop config check {}`",
                 path.display(),
@@ -263,10 +221,10 @@ pub fn config_init(files: &[PathBuf], output: Option<&Path>, read: &ReadArgs) ->
 /// `file` as written in a configuration stored in `base`: relative when it can be.
 fn relative_to(file: &Path, base: Option<&Path>) -> String {
     let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
-    if let Some(base) = base.map(|b| std::path::absolute(b).unwrap_or_else(|_| b.to_owned())) {
-        if let Ok(relative) = absolute.strip_prefix(&base) {
-            return relative.display().to_string();
-        }
+    if let Some(base) = base.map(|b| std::path::absolute(b).unwrap_or_else(|_| b.to_owned()))
+        && let Ok(relative) = absolute.strip_prefix(&base)
+    {
+        return relative.display().to_string();
     }
     absolute.display().to_string()
 }
@@ -276,11 +234,7 @@ pub fn config_check(path: &Path, no_files: bool) -> Result<()> {
     if !no_files {
         config.check_files()?;
     }
-    println!(
-        "{}: valid, {} input(s)",
-        path.display(),
-        config.inputs.len()
-    );
+    println!("{}: valid, {} input(s)", path.display(), config.inputs.len());
     for input in &config.inputs {
         let id = input.dataset.id_column.as_deref().unwrap_or("(row number)");
         println!(
@@ -297,8 +251,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     let temporary;
     let dir = match &args.dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             dir.clone()
         }
         None => {
@@ -308,11 +261,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     };
     let table = dir.join("so_bhxh.csv");
     let started = Instant::now();
-    let options = khop_datasets::SampleOptions {
-        rows: args.rows,
-        seed: args.seed,
-        ..Default::default()
-    };
+    let options = khop_datasets::SampleOptions { rows: args.rows, seed: args.seed, ..Default::default() };
     let rows = khop_datasets::write_sample_csv(&table, options)?;
     println!(
         "generated {rows} synthetic social-insurance records in {:.2} s: {}",
@@ -356,8 +305,6 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             batch_size: 65_536,
         },
     })?;
-    println!(
-        "\nMatching (`khop link`) arrives with the pipeline; this demo shows reading and profiling."
-    );
+    println!("\nMatching (`khop link`) arrives with the pipeline; this demo shows reading and profiling.");
     Ok(())
 }

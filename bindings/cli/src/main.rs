@@ -108,11 +108,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Profile(args) => commands::profile(args),
-        Command::Config(ConfigCommand::Init {
-            files,
-            output,
-            read,
-        }) => commands::config_init(&files, output.as_deref(), &read),
+        Command::Config(ConfigCommand::Init { files, output, read }) => {
+            commands::config_init(&files, output.as_deref(), &read)
+        }
         Command::Config(ConfigCommand::Check { config, no_files }) => {
             commands::config_check(&config, no_files)
         }

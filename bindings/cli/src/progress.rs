@@ -20,12 +20,6 @@ pub fn for_reader(reader: &Reader) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message(
-        reader
-            .path()
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    );
+    bar.set_message(reader.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     bar
 }

@@ -32,15 +32,9 @@ const HEADER_ROLES: &[(Role, &[&str])] = &[
             "hotenhocsinh",
         ],
     ),
-    (
-        Role::FamilyName,
-        &["ho", "familyname", "lastname", "surname"],
-    ),
+    (Role::FamilyName, &["ho", "familyname", "lastname", "surname"]),
     (Role::MiddleName, &["tendem", "tenlot", "dem", "middlename"]),
-    (
-        Role::GivenName,
-        &["ten", "givenname", "firstname", "tengoi"],
-    ),
+    (Role::GivenName, &["ten", "givenname", "firstname", "tengoi"]),
     (
         Role::DateOfBirth,
         &[
@@ -73,31 +67,10 @@ const HEADER_ROLES: &[(Role, &[&str])] = &[
             "sddcn",
         ],
     ),
-    (
-        Role::OldId,
-        &[
-            "socmnd",
-            "cmnd",
-            "chungminhnhandan",
-            "oldid",
-            "socmt",
-            "cmt",
-            "cmndcu",
-        ],
-    ),
+    (Role::OldId, &["socmnd", "cmnd", "chungminhnhandan", "oldid", "socmt", "cmt", "cmndcu"]),
     (
         Role::Phone,
-        &[
-            "sodienthoai",
-            "sdt",
-            "phone",
-            "dienthoai",
-            "didong",
-            "mobile",
-            "phonenumber",
-            "sodt",
-            "tel",
-        ],
+        &["sodienthoai", "sdt", "phone", "dienthoai", "didong", "mobile", "phonenumber", "sodt", "tel"],
     ),
     (
         Role::Address,
@@ -116,61 +89,14 @@ const HEADER_ROLES: &[(Role, &[&str])] = &[
     ),
     (Role::HouseNumber, &["sonha", "housenumber"]),
     (Role::Street, &["duong", "tenduong", "street", "duongpho"]),
-    (
-        Role::Hamlet,
-        &[
-            "thon", "xom", "ap", "thonxom", "todanpho", "khupho", "hamlet", "village", "thonap",
-        ],
-    ),
-    (
-        Role::Ward,
-        &["xa", "phuong", "xaphuong", "phuongxa", "ward", "commune"],
-    ),
-    (
-        Role::District,
-        &["huyen", "quan", "quanhuyen", "huyenquan", "district"],
-    ),
-    (
-        Role::Province,
-        &[
-            "tinh",
-            "tinhthanh",
-            "tinhthanhpho",
-            "province",
-            "thanhpho",
-            "city",
-        ],
-    ),
-    (
-        Role::Hometown,
-        &["quequan", "nguyenquan", "hometown", "noisinh"],
-    ),
-    (
-        Role::FatherName,
-        &[
-            "hotencha",
-            "tencha",
-            "cha",
-            "father",
-            "fathername",
-            "hotenbo",
-            "bo",
-        ],
-    ),
-    (
-        Role::MotherName,
-        &["hotenme", "tenme", "me", "mother", "mothername"],
-    ),
-    (
-        Role::SpouseName,
-        &[
-            "hotenvochong",
-            "vochong",
-            "spouse",
-            "spousename",
-            "tenvochong",
-        ],
-    ),
+    (Role::Hamlet, &["thon", "xom", "ap", "thonxom", "todanpho", "khupho", "hamlet", "village", "thonap"]),
+    (Role::Ward, &["xa", "phuong", "xaphuong", "phuongxa", "ward", "commune"]),
+    (Role::District, &["huyen", "quan", "quanhuyen", "huyenquan", "district"]),
+    (Role::Province, &["tinh", "tinhthanh", "tinhthanhpho", "province", "thanhpho", "city"]),
+    (Role::Hometown, &["quequan", "nguyenquan", "hometown", "noisinh"]),
+    (Role::FatherName, &["hotencha", "tencha", "cha", "father", "fathername", "hotenbo", "bo"]),
+    (Role::MotherName, &["hotenme", "tenme", "me", "mother", "mothername"]),
+    (Role::SpouseName, &["hotenvochong", "vochong", "spouse", "spousename", "tenvochong"]),
     (Role::Email, &["email", "thudientu", "mail"]),
 ];
 
@@ -221,12 +147,8 @@ pub fn detect_file(
     path: &std::path::Path,
     options: &crate::read::ReadOptions,
 ) -> crate::Result<(crate::read::Format, Detection)> {
-    let options = crate::read::ReadOptions {
-        columns: None,
-        id_column: None,
-        batch_size: 1000,
-        ..options.clone()
-    };
+    let options =
+        crate::read::ReadOptions { columns: None, id_column: None, batch_size: 1000, ..options.clone() };
     let mut reader = crate::read::Reader::open(path, &options)?;
     let format = reader.format();
     let schema = reader.schema();
@@ -247,19 +169,13 @@ pub fn detect_file(
 
 /// Folds a header name: lower case, no diacritics, letters and digits only.
 pub fn fold_header(name: &str) -> String {
-    shape::fold(name)
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect()
+    shape::fold(name).chars().filter(char::is_ascii_alphanumeric).collect()
 }
 
 /// The role a header name gives its column, if any.
 pub fn role_from_header(name: &str) -> Option<Role> {
     let folded = fold_header(name);
-    HEADER_ROLES
-        .iter()
-        .find(|(_, aliases)| aliases.contains(&folded.as_str()))
-        .map(|(role, _)| *role)
+    HEADER_ROLES.iter().find(|(_, aliases)| aliases.contains(&folded.as_str())).map(|(role, _)| *role)
 }
 
 /// Detects roles for every column of `sample` (a first batch of the file).
@@ -288,11 +204,7 @@ pub fn detect(sample: &RecordBatch) -> Detection {
                 None => (None, "neither header nor values say".to_owned()),
             },
         };
-        detection.columns.push(DetectedColumn {
-            name,
-            role,
-            evidence,
-        });
+        detection.columns.push(DetectedColumn { name, role, evidence });
     }
     detection.id_column = id_by_header.or_else(|| {
         detection.columns.iter().find_map(|c| {
@@ -315,18 +227,14 @@ pub fn role_from_values(values: &[&str]) -> Option<(Role, String)> {
     if values.is_empty() {
         return None;
     }
-    let share = |test: &dyn Fn(&str) -> bool| {
-        values.iter().filter(|v| test(v)).count() as f64 / values.len() as f64
-    };
+    let share =
+        |test: &dyn Fn(&str) -> bool| values.iter().filter(|v| test(v)).count() as f64 / values.len() as f64;
     let percent = |s: f64| format!("{:.0}%", s * 100.0);
 
-    let checks: [(Role, &str, &dyn Fn(&str) -> bool); 6] = [
-        (Role::NationalId, "are 12-digit numbers", &|v| {
-            shape::id_shape(v) == IdShape::Digits12
-        }),
-        (Role::OldId, "are 9-digit numbers", &|v| {
-            shape::id_shape(v) == IdShape::Digits9
-        }),
+    type Check<'a> = (Role, &'a str, &'a dyn Fn(&str) -> bool);
+    let checks: [Check; 6] = [
+        (Role::NationalId, "are 12-digit numbers", &|v| shape::id_shape(v) == IdShape::Digits12),
+        (Role::OldId, "are 9-digit numbers", &|v| shape::id_shape(v) == IdShape::Digits9),
         (Role::Phone, "are phone numbers", &shape::is_phone),
         (Role::DateOfBirth, "are dates", &shape::is_date),
         (Role::Sex, "are sex values", &is_sex),
@@ -340,17 +248,11 @@ pub fn role_from_values(values: &[&str]) -> Option<(Role, String)> {
     }
     let s = share(&looks_like_address);
     if s >= 0.6 {
-        return Some((
-            Role::Address,
-            format!("{} name administrative units", percent(s)),
-        ));
+        return Some((Role::Address, format!("{} name administrative units", percent(s))));
     }
     let s = share(&looks_like_full_name);
     if s >= 0.6 {
-        return Some((
-            Role::FullName,
-            format!("{} start with a Vietnamese family name", percent(s)),
-        ));
+        return Some((Role::FullName, format!("{} start with a Vietnamese family name", percent(s))));
     }
     None
 }
@@ -372,9 +274,8 @@ fn is_email(value: &str) -> bool {
 
 /// Frequent Vietnamese family names, folded (domain notes: these cover about 90% of people).
 const COMMON_FAMILY_NAMES: &[&str] = &[
-    "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do",
-    "ho", "ngo", "duong", "ly", "dinh", "trinh", "doan", "lam", "mai", "truong", "cao", "luu",
-    "ha",
+    "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ho", "ngo",
+    "duong", "ly", "dinh", "trinh", "doan", "lam", "mai", "truong", "cao", "luu", "ha",
 ];
 
 fn looks_like_full_name(value: &str) -> bool {
@@ -383,9 +284,7 @@ fn looks_like_full_name(value: &str) -> bool {
     (2..=6).contains(&words.len())
         && words.iter().all(|w| w.chars().all(char::is_alphabetic))
         && (COMMON_FAMILY_NAMES.contains(&words[0])
-            || words
-                .last()
-                .is_some_and(|w| COMMON_FAMILY_NAMES.contains(w)))
+            || words.last().is_some_and(|w| COMMON_FAMILY_NAMES.contains(w)))
 }
 
 fn looks_like_address(value: &str) -> bool {
@@ -448,26 +347,14 @@ mod tests {
     #[test]
     fn values_decide_when_headers_do_not() {
         let role = |values: &[&str]| role_from_values(values).map(|(r, _)| r);
-        assert_eq!(
-            role(&["001090012345", "079185000123"]),
-            Some(Role::NationalId)
-        );
+        assert_eq!(role(&["001090012345", "079185000123"]), Some(Role::NationalId));
         assert_eq!(role(&["012345678", "212345678"]), Some(Role::OldId));
         assert_eq!(role(&["0912345678", "+84 983 123 456"]), Some(Role::Phone));
-        assert_eq!(
-            role(&["05/03/1990", "1985", "2001-12-31"]),
-            Some(Role::DateOfBirth)
-        );
+        assert_eq!(role(&["05/03/1990", "1985", "2001-12-31"]), Some(Role::DateOfBirth));
         assert_eq!(role(&["Nam", "Nữ", "nu"]), Some(Role::Sex));
+        assert_eq!(role(&["Nguyễn Văn An", "Trần Thị Bình", "Le Van Hung"]), Some(Role::FullName));
         assert_eq!(
-            role(&["Nguyễn Văn An", "Trần Thị Bình", "Le Van Hung"]),
-            Some(Role::FullName)
-        );
-        assert_eq!(
-            role(&[
-                "12 Lê Lợi, Phường 1, Quận 3, TP.HCM",
-                "Thôn 2, xã An Bình, huyện Phú Giáo"
-            ]),
+            role(&["12 Lê Lợi, Phường 1, Quận 3, TP.HCM", "Thôn 2, xã An Bình, huyện Phú Giáo"]),
             Some(Role::Address)
         );
         assert_eq!(role(&["abc", "def"]), None);

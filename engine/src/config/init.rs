@@ -112,9 +112,6 @@ fn quote(text: &str) -> String {
 
 /// A TOML key: bare when it can be, quoted otherwise.
 fn toml_key(name: &str) -> String {
-    let bare = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let bare = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if bare { name.to_owned() } else { quote(name) }
 }

@@ -96,17 +96,9 @@ impl fmt::Display for Diagnostics {
         let file = self.file.as_deref().map(|p| p.display().to_string());
         let file = file.as_deref().unwrap_or("configuration");
         let count = self.items.len();
-        writeln!(
-            f,
-            "{file}: {count} problem{}",
-            if count == 1 { "" } else { "s" }
-        )?;
+        writeln!(f, "{file}: {count} problem{}", if count == 1 { "" } else { "s" })?;
         for item in &self.items {
-            writeln!(
-                f,
-                "  {file}:{}:{}: {}",
-                item.position.line, item.position.column, item.message
-            )?;
+            writeln!(f, "  {file}:{}:{}: {}", item.position.line, item.position.column, item.message)?;
         }
         Ok(())
     }
@@ -120,11 +112,10 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new(""));
         Config::parse(&text, base)
             .map_err(|e| match e.kind() {
-                ErrorKind::Config(d) => ErrorKind::Config(Diagnostics {
-                    file: Some(path.to_owned()),
-                    items: d.items.clone(),
-                })
-                .into(),
+                ErrorKind::Config(d) => {
+                    ErrorKind::Config(Diagnostics { file: Some(path.to_owned()), items: d.items.clone() })
+                        .into()
+                }
                 _ => e,
             })
             .map(|mut config| {
@@ -135,10 +126,7 @@ impl Config {
 
     /// Parses and validates configuration text; relative paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Config> {
-        let mut checker = Checker {
-            text,
-            problems: Vec::new(),
-        };
+        let mut checker = Checker { text, problems: Vec::new() };
         let document = match toml_edit::Document::parse(text) {
             Ok(document) => document,
             Err(e) => {
@@ -148,12 +136,7 @@ impl Config {
             }
         };
         let root = document.as_table();
-        let mut config = Config {
-            inputs: Vec::new(),
-            rejects: None,
-            positions: Vec::new(),
-            source: None,
-        };
+        let mut config = Config { inputs: Vec::new(), rejects: None, positions: Vec::new(), source: None };
 
         for (key, item) in root.iter() {
             match key {
@@ -172,25 +155,18 @@ impl Config {
                             }
                         }
                     }
-                    None => checker.problem(
-                        item.span(),
-                        "`input` must be written `[[input]]`, one per file".into(),
-                    ),
+                    None => checker
+                        .problem(item.span(), "`input` must be written `[[input]]`, one per file".into()),
                 },
                 other => {
                     let span = root.key(other).and_then(|k| k.span());
-                    checker.problem(
-                        span,
-                        format!("unknown setting `{other}` (expected `input` or `rejects`)"),
-                    )
+                    checker
+                        .problem(span, format!("unknown setting `{other}` (expected `input` or `rejects`)"))
                 }
             }
         }
         if root.get("input").is_none() {
-            checker.problem(
-                Some(0..0),
-                "no `[[input]]` section: name at least one file".into(),
-            );
+            checker.problem(Some(0..0), "no `[[input]]` section: name at least one file".into());
         }
         let mut names = BTreeSet::new();
         for (input, positions) in config.inputs.iter().zip(&config.positions) {
@@ -198,19 +174,14 @@ impl Config {
                 let at = positions.first().map(|p| p.1).unwrap_or_default();
                 checker.problems.push(Diagnostic {
                     position: at,
-                    message: format!(
-                        "two inputs are named `{}`; give each its own `name`",
-                        input.name
-                    ),
+                    message: format!("two inputs are named `{}`; give each its own `name`", input.name),
                 });
             }
         }
         if checker.problems.is_empty() {
             Ok(config)
         } else {
-            checker
-                .problems
-                .sort_by_key(|d| (d.position.line, d.position.column));
+            checker.problems.sort_by_key(|d| (d.position.line, d.position.column));
             Err(diagnostics(checker.problems))
         }
     }
@@ -220,19 +191,12 @@ impl Config {
     pub fn check_files(&self) -> Result<()> {
         let mut problems = Vec::new();
         for (input, positions) in self.inputs.iter().zip(&self.positions) {
-            let options = ReadOptions {
-                columns: None,
-                id_column: None,
-                ..input.read.clone()
-            };
+            let options = ReadOptions { columns: None, id_column: None, ..input.read.clone() };
             let reader = match Reader::open(&input.path, &options) {
                 Ok(reader) => reader,
                 Err(e) => {
                     let position = positions.first().map(|p| p.1).unwrap_or_default();
-                    problems.push(Diagnostic {
-                        position,
-                        message: e.to_string(),
-                    });
+                    problems.push(Diagnostic { position, message: e.to_string() });
                     continue;
                 }
             };
@@ -255,11 +219,7 @@ impl Config {
             Ok(())
         } else {
             problems.sort_by_key(|d| (d.position.line, d.position.column));
-            Err(ErrorKind::Config(Diagnostics {
-                file: self.source.clone(),
-                items: problems,
-            })
-            .into())
+            Err(ErrorKind::Config(Diagnostics { file: self.source.clone(), items: problems }).into())
         }
     }
 }
@@ -294,12 +254,7 @@ impl Checker<'_> {
         let offset = offset.min(self.text.len());
         let before = &self.text[..self.text.floor_char_boundary(offset)];
         let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map(|l| l.chars().count())
-            .unwrap_or(0)
-            + 1;
+        let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
         Position { line, column }
     }
 
@@ -345,10 +300,7 @@ impl Checker<'_> {
         match value.as_bytes() {
             [b] if b.is_ascii() => Some(*b),
             _ => {
-                self.problem(
-                    item.span(),
-                    format!("`{what}` must be one ASCII character, found {s:?}"),
-                );
+                self.problem(item.span(), format!("`{what}` must be one ASCII character, found {s:?}"));
                 None
             }
         }
@@ -358,10 +310,7 @@ impl Checker<'_> {
         match item.as_integer() {
             Some(n) if n > 0 => Some(n as usize),
             _ => {
-                self.problem(
-                    item.span(),
-                    format!("`{what}` must be a whole number above 0"),
-                );
+                self.problem(item.span(), format!("`{what}` must be a whole number above 0"));
                 None
             }
         }
@@ -397,10 +346,8 @@ impl Checker<'_> {
                 "id" => {
                     if let Some(id) = self.string(item, "id") {
                         dataset.id_column = Some(id.to_owned());
-                        positions.push((
-                            id.to_owned(),
-                            self.position(item.span().map(|s| s.start).unwrap_or(0)),
-                        ));
+                        positions
+                            .push((id.to_owned(), self.position(item.span().map(|s| s.start).unwrap_or(0))));
                     }
                 }
                 "encoding" => {
@@ -414,9 +361,7 @@ impl Checker<'_> {
                         }
                     }
                 }
-                "delimiter" => {
-                    read.delimiter = self.byte(item, "delimiter").unwrap_or(read.delimiter)
-                }
+                "delimiter" => read.delimiter = self.byte(item, "delimiter").unwrap_or(read.delimiter),
                 "quote" => read.quote = self.byte(item, "quote").unwrap_or(read.quote),
                 "header" => match item.as_bool() {
                     Some(header) => read.has_header = header,
@@ -431,26 +376,21 @@ impl Checker<'_> {
                     read.batch_size = self.positive(item, "batch_size").unwrap_or(read.batch_size)
                 }
                 "max_field_bytes" => {
-                    read.max_field_bytes = self
-                        .positive(item, "max_field_bytes")
-                        .unwrap_or(read.max_field_bytes)
+                    read.max_field_bytes =
+                        self.positive(item, "max_field_bytes").unwrap_or(read.max_field_bytes)
                 }
                 "columns" => match item.as_table_like() {
                     Some(columns) => self.columns(columns, &mut dataset, &mut read, &mut positions),
-                    None => self.problem(
-                        item.span(),
-                        "`columns` must be a table of `column = \"role\"`".into(),
-                    ),
+                    None => {
+                        self.problem(item.span(), "`columns` must be a table of `column = \"role\"`".into())
+                    }
                 },
                 other => {
                     let span = table.key(other).and_then(|k| k.span());
                     let hint = closest(other, INPUT_KEYS)
                         .map(|k| format!("; did you mean `{k}`?"))
                         .unwrap_or_default();
-                    self.problem(
-                        span,
-                        format!("unknown setting `{other}` in [[input]]{hint}"),
-                    );
+                    self.problem(span, format!("unknown setting `{other}` in [[input]]{hint}"));
                 }
             }
         }
@@ -460,10 +400,7 @@ impl Checker<'_> {
         if dataset.columns.is_empty() && self.problems.len() == before {
             self.problem(
                 here,
-                format!(
-                    "input {} has no `[input.columns]`: give each column to match a role",
-                    index + 1
-                ),
+                format!("input {} has no `[input.columns]`: give each column to match a role", index + 1),
             );
         }
         if self.problems.len() > before {
@@ -475,23 +412,9 @@ impl Checker<'_> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| format!("input{}", index + 1))
         });
-        read.columns = Some(
-            dataset
-                .column_names()
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-        );
+        read.columns = Some(dataset.column_names().iter().map(|s| (*s).to_owned()).collect());
         read.id_column = dataset.id_column.clone();
-        (
-            Some(InputConfig {
-                name,
-                path,
-                dataset,
-                read,
-            }),
-            positions,
-        )
+        (Some(InputConfig { name, path, dataset, read }), positions)
     }
 
     fn columns(
@@ -522,10 +445,7 @@ impl Checker<'_> {
                 continue;
             };
             let Some(role_name) = role_value.as_str() else {
-                self.problem(
-                    role_value.span(),
-                    format!("column `{column}`: the role must be a string"),
-                );
+                self.problem(role_value.span(), format!("column `{column}`: the role must be a string"));
                 continue;
             };
             let role = match role_name.parse::<Role>() {
@@ -552,8 +472,7 @@ impl Checker<'_> {
                         "role" => {}
                         "null_values" => {
                             if let Some(values) = self.strings(value, "null_values") {
-                                read.column_null_values
-                                    .push((column.to_owned(), values.clone()));
+                                read.column_null_values.push((column.to_owned(), values.clone()));
                                 spec.null_values = values;
                             }
                         }

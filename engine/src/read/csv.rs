@@ -36,6 +36,9 @@ pub(crate) struct CsvSource {
     /// Reused between records, so that reading allocates only per batch.
     bytes: ByteRecord,
     row: u64,
+    /// Whether lines end with CR LF: the parser then reports a record as starting on the line
+    /// of the previous record's terminator, one line early.
+    crlf: bool,
     done: bool,
     position: Arc<AtomicU64>,
     total: u64,
@@ -43,12 +46,8 @@ pub(crate) struct CsvSource {
 
 impl CsvSource {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
-        let TextStream {
-            reader,
-            transcoded_from,
-            position,
-            total,
-        } = open_text(path, options.encoding)?;
+        let TextStream { reader, transcoded_from, position, total, crlf } =
+            open_text(path, options.encoding)?;
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(options.delimiter)
             .quote(options.quote)
@@ -58,31 +57,20 @@ impl CsvSource {
             .from_reader(reader);
 
         let mut first = ByteRecord::new();
-        let has_first = reader
-            .read_byte_record(&mut first)
-            .map_err(|e| csv_error(path, e))?;
+        let has_first = reader.read_byte_record(&mut first).map_err(|e| csv_error(path, e))?;
         let (names, pending) = if !has_first {
             (Vec::new(), None)
         } else if options.has_header {
             (header_names(path, &first, transcoded_from)?, None)
         } else {
-            (
-                (1..=first.len()).map(|i| format!("column_{i}")).collect(),
-                Some(first),
-            )
+            ((1..=first.len()).map(|i| format!("column_{i}")).collect(), Some(first))
         };
 
         let keep = super::project(path, &names, options)?;
         let output: Vec<String> = keep.iter().map(|&i| names[i].clone()).collect();
-        let id = options
-            .id_column
-            .as_deref()
-            .and_then(|id| output.iter().position(|name| name == id));
+        let id = options.id_column.as_deref().and_then(|id| output.iter().position(|name| name == id));
         let schema = Arc::new(Schema::new(
-            output
-                .iter()
-                .map(|name| Field::new(name, DataType::Utf8, true))
-                .collect::<Vec<_>>(),
+            output.iter().map(|name| Field::new(name, DataType::Utf8, true)).collect::<Vec<_>>(),
         ));
         Ok(CsvSource {
             file: Arc::from(path.display().to_string()),
@@ -99,6 +87,7 @@ impl CsvSource {
             pending,
             bytes: ByteRecord::new(),
             row: 0,
+            crlf,
             done: !has_first,
             position,
             total,
@@ -106,41 +95,27 @@ impl CsvSource {
     }
 
     /// Checks one record; `Err` holds the file column at fault and the reason.
-    fn check(
-        &self,
-        record: &StringRecord,
-    ) -> std::result::Result<(), (Option<usize>, RejectReason)> {
+    fn check(&self, record: &StringRecord) -> std::result::Result<(), (Option<usize>, RejectReason)> {
         if record.len() != self.width {
-            return Err((
-                None,
-                RejectReason::Ragged {
-                    expected: self.width,
-                    found: record.len(),
-                },
-            ));
+            return Err((None, RejectReason::Ragged { expected: self.width, found: record.len() }));
         }
         for &field in &self.keep {
             let value = &record[field];
             if value.len() > self.max_field_bytes {
-                let reason = RejectReason::FieldTooLarge {
-                    bytes: value.len(),
-                    limit: self.max_field_bytes,
-                };
+                let reason = RejectReason::FieldTooLarge { bytes: value.len(), limit: self.max_field_bytes };
                 return Err((Some(field), reason));
             }
-            if let Some(encoding) = self.transcoded_from {
-                if value.contains('\u{FFFD}') {
-                    let reason = RejectReason::Undecodable {
-                        encoding: encoding.name().to_owned(),
-                    };
-                    return Err((Some(field), reason));
-                }
+            if let Some(encoding) = self.transcoded_from
+                && value.contains('\u{FFFD}')
+            {
+                let reason = RejectReason::Undecodable { encoding: encoding.name().to_owned() };
+                return Err((Some(field), reason));
             }
         }
-        if let Some(id) = self.id {
-            if self.nulls.is_null(id, &record[self.keep[id]]) {
-                return Err((Some(self.keep[id]), RejectReason::MissingId));
-            }
+        if let Some(id) = self.id
+            && self.nulls.is_null(id, &record[self.keep[id]])
+        {
+            return Err((Some(self.keep[id]), RejectReason::MissingId));
         }
         Ok(())
     }
@@ -157,7 +132,10 @@ impl CsvSource {
         Reject {
             file: Arc::clone(&self.file),
             row: self.row,
-            line: record.position().map(|p| p.line()),
+            line: record.position().map(|p| {
+                let after_terminator = self.crlf && (p.record() > 0);
+                p.line() + u64::from(after_terminator)
+            }),
             column: column.and_then(|c| self.names.get(c).cloned()),
             reason,
             raw: super::excerpt(&raw),
@@ -237,28 +215,18 @@ impl Source for CsvSource {
         if rows.is_empty() && rejects.is_empty() {
             return None;
         }
-        let arrays: Vec<ArrayRef> = builders
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
+        let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
         let records = RecordBatch::try_new_with_options(
             Arc::clone(&self.schema),
             arrays,
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows.len())),
         )
         .expect("columns built to the schema");
-        Some(Ok(Batch {
-            records,
-            rows,
-            rejects,
-        }))
+        Some(Ok(Batch { records, rows, rejects }))
     }
 
     fn progress(&self) -> Progress {
-        Progress {
-            position: self.position.load(Ordering::Relaxed),
-            total: self.total,
-        }
+        Progress { position: self.position.load(Ordering::Relaxed), total: self.total }
     }
 }
 
@@ -281,20 +249,12 @@ fn header_names(
             )
         })?;
         let name = name.trim();
-        let name = if name.is_empty() {
-            format!("column_{}", i + 1)
-        } else {
-            name.to_owned()
-        };
+        let name = if name.is_empty() { format!("column_{}", i + 1) } else { name.to_owned() };
         if let Some(previous) = names.iter().position(|n| *n == name) {
             return Err(Error::format(
                 path,
                 Some("line 1".into()),
-                format!(
-                    "columns {} and {} are both named `{name}`",
-                    previous + 1,
-                    i + 1
-                ),
+                format!("columns {} and {} are both named `{name}`", previous + 1, i + 1),
             ));
         }
         names.push(name);

@@ -57,6 +57,8 @@ pub(crate) struct TextStream {
     pub position: Arc<AtomicU64>,
     /// The file's size in bytes.
     pub total: u64,
+    /// Whether its first line ends with CR LF.
+    pub crlf: bool,
 }
 
 /// Opens a text file and sets up decoding to UTF-8.
@@ -64,35 +66,36 @@ pub(crate) fn open_text(path: &Path, encoding: TextEncoding) -> Result<TextStrea
     let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let position = Arc::new(AtomicU64::new(0));
-    let counted = Counted {
-        inner: file,
-        position: Arc::clone(&position),
-    };
+    let counted = Counted { inner: file, position: Arc::clone(&position) };
     let mut buffered = BufReader::with_capacity(1 << 16, counted);
-    let head = buffered
-        .fill_buf()
-        .map_err(|e| Error::io(path, "read", e))?;
+    let head = buffered.fill_buf().map_err(|e| Error::io(path, "read", e))?;
     let bom = Encoding::for_bom(head).map(|(encoding, _)| encoding);
+    // The byte before the first line feed, skipping the zero bytes of UTF-16.
+    let crlf = head
+        .iter()
+        .position(|&b| b == b'\n')
+        .is_some_and(|newline| head[..newline].iter().rev().find(|&&b| b != 0) == Some(&b'\r'));
 
     let target = match (bom, encoding) {
         (Some(found), _) => found,
         (None, TextEncoding::Auto) => encoding_rs::UTF_8,
         (None, TextEncoding::Named(named)) => named,
     };
-    let transcoded_from = (target != encoding_rs::UTF_8).then_some(target);
+    if target == encoding_rs::UTF_8 {
+        // Pass UTF-8 through untouched, invalid bytes included: the parser rejects a bad row and
+        // says where, instead of a decoder silently replacing its bytes.
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            buffered.consume(3);
+        }
+        return Ok(TextStream { reader: Box::new(buffered), transcoded_from: None, position, total, crlf });
+    }
     let decoder = DecodeReaderBytesBuilder::new()
         .encoding(Some(target))
-        .bom_sniffing(true)
+        .bom_override(true)
         .strip_bom(true)
-        // Keep invalid UTF-8 as it is: the parser rejects the row and says where.
-        .utf8_passthru(true)
         .build(buffered);
-    Ok(TextStream {
-        reader: Box::new(decoder),
-        transcoded_from,
-        position,
-        total,
-    })
+    let transcoded_from = Some(target);
+    Ok(TextStream { reader: Box::new(decoder), transcoded_from, position, total, crlf })
 }
 
 /// Counts bytes read from the file, so that progress bars can show how far a read has come.
@@ -116,18 +119,9 @@ mod tests {
     #[test]
     fn labels() {
         assert_eq!(TextEncoding::from_label("AUTO"), Some(TextEncoding::Auto));
-        assert_eq!(
-            TextEncoding::from_label("cp1258"),
-            Some(TextEncoding::Named(encoding_rs::WINDOWS_1258))
-        );
-        assert_eq!(
-            TextEncoding::from_label("utf-16le"),
-            Some(TextEncoding::Named(encoding_rs::UTF_16LE))
-        );
+        assert_eq!(TextEncoding::from_label("cp1258"), Some(TextEncoding::Named(encoding_rs::WINDOWS_1258)));
+        assert_eq!(TextEncoding::from_label("utf-16le"), Some(TextEncoding::Named(encoding_rs::UTF_16LE)));
         assert_eq!(TextEncoding::from_label("klingon"), None);
-        assert_eq!(
-            TextEncoding::Named(encoding_rs::WINDOWS_1258).to_string(),
-            "windows-1258"
-        );
+        assert_eq!(TextEncoding::Named(encoding_rs::WINDOWS_1258).to_string(), "windows-1258");
     }
 }

@@ -75,9 +75,7 @@ impl FromStr for Format {
             "csv" | "tsv" => Ok(Format::Csv),
             "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
             "parquet" => Ok(Format::Parquet),
-            _ => Err(Error::invalid(format!(
-                "unknown format `{s}`: expected csv, ndjson or parquet"
-            ))),
+            _ => Err(Error::invalid(format!("unknown format `{s}`: expected csv, ndjson or parquet"))),
         }
     }
 }
@@ -231,16 +229,10 @@ impl fmt::Display for RejectReason {
             RejectReason::InvalidJson(message) => write!(f, "invalid JSON: {message}"),
             RejectReason::NotAnObject => f.write_str("the line is JSON but not an object"),
             RejectReason::WrongType { found } => {
-                write!(
-                    f,
-                    "value is {found}, expected a string, number, boolean or null"
-                )
+                write!(f, "value is {found}, expected a string, number, boolean or null")
             }
             RejectReason::FieldTooLarge { bytes, limit } => {
-                write!(
-                    f,
-                    "field of {bytes} bytes exceeds the limit of {limit} bytes"
-                )
+                write!(f, "field of {bytes} bytes exceeds the limit of {limit} bytes")
             }
             RejectReason::MissingId => f.write_str("the id column is empty"),
         }
@@ -307,13 +299,7 @@ impl Reader {
             Format::Ndjson => Box::new(ndjson::NdjsonSource::open(path, options)?),
             Format::Parquet => Box::new(parquet::ParquetSource::open(path, options)?),
         };
-        Ok(Reader {
-            path: path.to_owned(),
-            format,
-            source,
-            stats: ReadStats::default(),
-            failed: false,
-        })
+        Ok(Reader { path: path.to_owned(), format, source, stats: ReadStats::default(), failed: false })
     }
 
     /// The schema of the batches this reader yields.
@@ -369,11 +355,8 @@ impl NullValues {
         let per_column = columns
             .iter()
             .map(|column| {
-                let mut values: Vec<String> = options
-                    .null_values
-                    .iter()
-                    .map(|v| v.trim().to_owned())
-                    .collect();
+                let mut values: Vec<String> =
+                    options.null_values.iter().map(|v| v.trim().to_owned()).collect();
                 for (name, extra) in &options.column_null_values {
                     if name == column {
                         values.extend(extra.iter().map(|v| v.trim().to_owned()));
@@ -400,19 +383,15 @@ impl NullValues {
 }
 
 /// Where the requested columns are among a file's columns; fails naming the first one missing.
-pub(crate) fn project(
-    path: &Path,
-    available: &[String],
-    options: &ReadOptions,
-) -> Result<Vec<usize>> {
+pub(crate) fn project(path: &Path, available: &[String], options: &ReadOptions) -> Result<Vec<usize>> {
     let mut wanted: Vec<&str> = match &options.columns {
         Some(columns) => columns.iter().map(String::as_str).collect(),
         None => available.iter().map(String::as_str).collect(),
     };
-    if let Some(id) = options.id_column.as_deref() {
-        if !wanted.contains(&id) {
-            wanted.insert(0, id);
-        }
+    if let Some(id) = options.id_column.as_deref()
+        && !wanted.contains(&id)
+    {
+        wanted.insert(0, id);
     }
     wanted
         .iter()

@@ -50,12 +50,7 @@ pub(crate) struct NdjsonSource {
 
 impl NdjsonSource {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
-        let TextStream {
-            reader,
-            transcoded_from,
-            position,
-            total,
-        } = open_text(path, options.encoding)?;
+        let TextStream { reader, transcoded_from, position, total, .. } = open_text(path, options.encoding)?;
         let mut lines = BufReader::with_capacity(1 << 16, reader);
         let mut ahead = VecDeque::new();
         let mut line = 0;
@@ -66,17 +61,13 @@ impl NdjsonSource {
                 let mut keys: Vec<String> = Vec::new();
                 while ahead.len() < SCHEMA_SAMPLE {
                     let mut buffer = Vec::new();
-                    let n = lines
-                        .read_until(b'\n', &mut buffer)
-                        .map_err(|e| Error::io(path, "read", e))?;
+                    let n = lines.read_until(b'\n', &mut buffer).map_err(|e| Error::io(path, "read", e))?;
                     if n == 0 {
                         break;
                     }
                     line += 1;
                     let mut copy = buffer.clone();
-                    if let Ok(BorrowedValue::Object(object)) =
-                        simd_json::to_borrowed_value(&mut copy)
-                    {
+                    if let Ok(BorrowedValue::Object(object)) = simd_json::to_borrowed_value(&mut copy) {
                         for key in object.keys() {
                             if !keys.iter().any(|k| k == key.as_ref()) {
                                 keys.push(key.to_string());
@@ -90,31 +81,26 @@ impl NdjsonSource {
         };
         // A key can be absent from any one line, so a column list never names an unknown column,
         // except an id column that no sampled line has.
-        if let (None, Some(id)) = (&options.columns, options.id_column.as_deref()) {
-            if !keys.is_empty() && !keys.iter().any(|k| k == id) {
-                return Err(crate::error::ErrorKind::UnknownColumn {
-                    path: path.to_owned(),
-                    column: id.to_owned(),
-                    available: keys,
-                }
-                .into());
+        if let (None, Some(id)) = (&options.columns, options.id_column.as_deref())
+            && !keys.is_empty()
+            && !keys.iter().any(|k| k == id)
+        {
+            return Err(crate::error::ErrorKind::UnknownColumn {
+                path: path.to_owned(),
+                column: id.to_owned(),
+                available: keys,
             }
+            .into());
         }
         let mut columns = keys;
-        if let Some(id) = options.id_column.as_deref() {
-            if !columns.iter().any(|c| c == id) {
-                columns.insert(0, id.to_owned());
-            }
+        if let Some(id) = options.id_column.as_deref()
+            && !columns.iter().any(|c| c == id)
+        {
+            columns.insert(0, id.to_owned());
         }
-        let id = options
-            .id_column
-            .as_deref()
-            .and_then(|id| columns.iter().position(|c| c == id));
+        let id = options.id_column.as_deref().and_then(|id| columns.iter().position(|c| c == id));
         let schema = Arc::new(Schema::new(
-            columns
-                .iter()
-                .map(|c| Field::new(c, DataType::Utf8, true))
-                .collect::<Vec<_>>(),
+            columns.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect::<Vec<_>>(),
         ));
         Ok(NdjsonSource {
             file: Arc::from(path.display().to_string()),
@@ -182,9 +168,8 @@ impl Source for NdjsonSource {
             return None;
         }
         let width = self.columns.len();
-        let mut builders: Vec<StringBuilder> = (0..width)
-            .map(|_| StringBuilder::with_capacity(self.batch_size, self.batch_size * 16))
-            .collect();
+        let mut builders: Vec<StringBuilder> =
+            (0..width).map(|_| StringBuilder::with_capacity(self.batch_size, self.batch_size * 16)).collect();
         let mut rows = Vec::with_capacity(self.batch_size);
         let mut rejects = Vec::new();
         self.spans.resize(width, None);
@@ -226,28 +211,18 @@ impl Source for NdjsonSource {
         if rows.is_empty() && rejects.is_empty() {
             return None;
         }
-        let arrays: Vec<ArrayRef> = builders
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
+        let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
         let records = RecordBatch::try_new_with_options(
             Arc::clone(&self.schema),
             arrays,
             &RecordBatchOptions::new().with_row_count(Some(rows.len())),
         )
         .expect("columns built to the schema");
-        Some(Ok(Batch {
-            records,
-            rows,
-            rejects,
-        }))
+        Some(Ok(Batch { records, rows, rejects }))
     }
 
     fn progress(&self) -> Progress {
-        Progress {
-            position: self.position.load(Ordering::Relaxed),
-            total: self.total,
-        }
+        Progress { position: self.position.load(Ordering::Relaxed), total: self.total }
     }
 }
 
@@ -255,21 +230,12 @@ type LineError = (Option<usize>, RejectReason);
 
 impl NdjsonSource {
     /// Parses one line into `self.text` and `self.spans` (`None` for null or absent values).
-    fn parse_line(
-        &mut self,
-        raw: &[u8],
-        stats: &mut ReadStats,
-    ) -> std::result::Result<(), LineError> {
+    fn parse_line(&mut self, raw: &[u8], stats: &mut ReadStats) -> std::result::Result<(), LineError> {
         self.spans.iter_mut().for_each(|span| *span = None);
         self.text.clear();
         match std::str::from_utf8(raw) {
             Err(e) => {
-                return Err((
-                    None,
-                    RejectReason::InvalidUtf8 {
-                        offset: e.valid_up_to(),
-                    },
-                ));
+                return Err((None, RejectReason::InvalidUtf8 { offset: e.valid_up_to() }));
             }
             Ok(text) => {
                 if let Some(encoding) = self.transcoded_from.filter(|_| text.contains('\u{FFFD}')) {
@@ -299,28 +265,15 @@ impl NdjsonSource {
                     let _ = write!(self.text, "{node}");
                 }
                 BorrowedValue::Array(_) => {
-                    return Err((
-                        Some(column),
-                        RejectReason::WrongType {
-                            found: "an array".into(),
-                        },
-                    ));
+                    return Err((Some(column), RejectReason::WrongType { found: "an array".into() }));
                 }
                 BorrowedValue::Object(_) => {
-                    return Err((
-                        Some(column),
-                        RejectReason::WrongType {
-                            found: "an object".into(),
-                        },
-                    ));
+                    return Err((Some(column), RejectReason::WrongType { found: "an object".into() }));
                 }
             }
             let bytes = self.text.len() - start;
             if bytes > self.max_field_bytes {
-                let reason = RejectReason::FieldTooLarge {
-                    bytes,
-                    limit: self.max_field_bytes,
-                };
+                let reason = RejectReason::FieldTooLarge { bytes, limit: self.max_field_bytes };
                 return Err((Some(column), reason));
             }
             if self.nulls.is_null(column, &self.text[start..]) {
@@ -330,10 +283,10 @@ impl NdjsonSource {
                 self.spans[column] = Some(start..self.text.len());
             }
         }
-        if let Some(id) = self.id {
-            if self.spans[id].is_none() {
-                return Err((Some(id), RejectReason::MissingId));
-            }
+        if let Some(id) = self.id
+            && self.spans[id].is_none()
+        {
+            return Err((Some(id), RejectReason::MissingId));
         }
         Ok(())
     }

@@ -37,11 +37,7 @@ impl ParquetSource {
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| Error::format(path, None, format!("not a readable Parquet file ({e})")))?;
         let file_schema = Arc::clone(builder.schema());
-        let names: Vec<String> = file_schema
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let names: Vec<String> = file_schema.fields().iter().map(|f| f.name().clone()).collect();
         let keep = super::project(path, &names, options)?;
 
         let mut fields = Vec::with_capacity(keep.len());
@@ -58,10 +54,7 @@ impl ParquetSource {
         }
         let output_names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
         let schema = Arc::new(Schema::new(fields));
-        let id = options
-            .id_column
-            .as_deref()
-            .and_then(|id| output_names.iter().position(|c| c == id));
+        let id = options.id_column.as_deref().and_then(|id| output_names.iter().position(|c| c == id));
 
         let total = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
@@ -88,10 +81,9 @@ impl ParquetSource {
 fn output_type(data_type: &DataType) -> Option<DataType> {
     match data_type {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(data_type.clone()),
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView
-        | DataType::FixedSizeBinary(_) => Some(DataType::Utf8),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            Some(DataType::Utf8)
+        }
         DataType::Dictionary(_, value) => output_type(value).map(|_| DataType::Utf8),
         DataType::Null
         | DataType::Boolean
@@ -131,11 +123,7 @@ impl Source for ParquetSource {
             Ok(batch) => batch,
             Err(e) => {
                 let position = Some(format!("after row {}", self.row));
-                return Some(Err(Error::format(
-                    Path::new(&*self.file),
-                    position,
-                    e.to_string(),
-                )));
+                return Some(Err(Error::format(Path::new(&*self.file), position, e.to_string())));
             }
         };
         let first_row = self.row;
@@ -176,11 +164,7 @@ impl Source for ParquetSource {
         ) {
             Ok(records) => records,
             Err(e) => {
-                return Some(Err(Error::format(
-                    Path::new(&*self.file),
-                    None,
-                    e.to_string(),
-                )));
+                return Some(Err(Error::format(Path::new(&*self.file), None, e.to_string())));
             }
         };
         let mut rejects = Vec::new();
@@ -215,26 +199,15 @@ impl Source for ParquetSource {
             match arrow_select::filter::filter_record_batch(&records, &mask) {
                 Ok(records) => records,
                 Err(e) => {
-                    return Some(Err(Error::format(
-                        Path::new(&*self.file),
-                        None,
-                        e.to_string(),
-                    )));
+                    return Some(Err(Error::format(Path::new(&*self.file), None, e.to_string())));
                 }
             }
         };
-        Some(Ok(Batch {
-            records,
-            rows,
-            rejects,
-        }))
+        Some(Ok(Batch { records, rows, rejects }))
     }
 
     fn progress(&self) -> Progress {
-        Progress {
-            position: self.row,
-            total: self.total,
-        }
+        Progress { position: self.row, total: self.total }
     }
 }
 
@@ -257,13 +230,8 @@ impl ParquetSource {
                 Some(value) => {
                     if value.len() > self.max_field_bytes && rejected[row].is_none() {
                         let limit = self.max_field_bytes;
-                        rejected[row] = Some((
-                            column,
-                            RejectReason::FieldTooLarge {
-                                bytes: value.len(),
-                                limit,
-                            },
-                        ));
+                        rejected[row] =
+                            Some((column, RejectReason::FieldTooLarge { bytes: value.len(), limit }));
                     }
                     let null = self.nulls.is_null(column, value);
                     changed |= null;
@@ -275,10 +243,7 @@ impl ParquetSource {
         if !changed {
             return array;
         }
-        let data = array
-            .to_data()
-            .into_builder()
-            .nulls(Some(NullBuffer::new(valid.finish())));
+        let data = array.to_data().into_builder().nulls(Some(NullBuffer::new(valid.finish())));
         match data.build() {
             Ok(data) => arrow_array::make_array(data),
             Err(_) => array,
@@ -311,12 +276,7 @@ fn to_text(
                 Some(Ok(text)) => builder.append_value(text),
                 Some(Err(e)) => {
                     if rejected[row].is_none() {
-                        rejected[row] = Some((
-                            column,
-                            RejectReason::InvalidUtf8 {
-                                offset: e.valid_up_to(),
-                            },
-                        ));
+                        rejected[row] = Some((column, RejectReason::InvalidUtf8 { offset: e.valid_up_to() }));
                     }
                     builder.append_null();
                 }

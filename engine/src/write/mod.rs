@@ -28,12 +28,7 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions {
-            format: None,
-            row_group_rows: 1 << 20,
-            zstd_level: 3,
-            delimiter: b',',
-        }
+        WriteOptions { format: None, row_group_rows: 1 << 20, zstd_level: 3, delimiter: b',' }
     }
 }
 
@@ -52,11 +47,7 @@ pub struct Writer {
 
 impl Writer {
     /// Creates (or truncates) `path` for batches of `schema`.
-    pub fn create(
-        path: impl AsRef<Path>,
-        schema: SchemaRef,
-        options: &WriteOptions,
-    ) -> Result<Writer> {
+    pub fn create(path: impl AsRef<Path>, schema: SchemaRef, options: &WriteOptions) -> Result<Writer> {
         let path = path.as_ref();
         let format = match options.format {
             Some(format) => format,
@@ -86,15 +77,9 @@ impl Writer {
                     .with_delimiter(options.delimiter)
                     .build(BufWriter::new(file)),
             ),
-            Format::Ndjson => {
-                Inner::Ndjson(arrow_json::LineDelimitedWriter::new(BufWriter::new(file)))
-            }
+            Format::Ndjson => Inner::Ndjson(arrow_json::LineDelimitedWriter::new(BufWriter::new(file))),
         };
-        Ok(Writer {
-            path: path.to_owned(),
-            inner,
-            rows: 0,
-        })
+        Ok(Writer { path: path.to_owned(), inner, rows: 0 })
     }
 
     /// Appends a batch.
@@ -118,15 +103,11 @@ impl Writer {
                 w.close().map_err(|e| fail(e.to_string()))?;
             }
             Inner::Csv(w) => {
-                w.into_inner()
-                    .flush()
-                    .map_err(|e| Error::io(&path, "write", e))?;
+                w.into_inner().flush().map_err(|e| Error::io(&path, "write", e))?;
             }
             Inner::Ndjson(mut w) => {
                 w.finish().map_err(|e| fail(e.to_string()))?;
-                w.into_inner()
-                    .flush()
-                    .map_err(|e| Error::io(&path, "write", e))?;
+                w.into_inner().flush().map_err(|e| Error::io(&path, "write", e))?;
             }
         }
         Ok(self.rows)
@@ -147,21 +128,9 @@ impl RejectWriter {
         let file = File::create(path).map_err(|e| Error::io(path, "create", e))?;
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
         writer
-            .write_record([
-                "file",
-                "row",
-                "line",
-                "column",
-                "reason_code",
-                "reason",
-                "raw",
-            ])
+            .write_record(["file", "row", "line", "column", "reason_code", "reason", "raw"])
             .map_err(|e| Error::format(path, None, e.to_string()))?;
-        Ok(RejectWriter {
-            path: path.to_owned(),
-            writer,
-            count: 0,
-        })
+        Ok(RejectWriter { path: path.to_owned(), writer, count: 0 })
     }
 
     /// Appends rejected rows.
@@ -186,9 +155,7 @@ impl RejectWriter {
 
     /// Flushes the file; returns the rows written.
     pub fn finish(mut self) -> Result<u64> {
-        self.writer
-            .flush()
-            .map_err(|e| Error::io(&self.path, "write", e))?;
+        self.writer.flush().map_err(|e| Error::io(&self.path, "write", e))?;
         Ok(self.count)
     }
 }
