@@ -47,7 +47,11 @@ fn strings(t: &Table, key: &str) -> Vec<String> {
     let mut v: Vec<String> = t
         .get(key)
         .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -72,9 +76,17 @@ fn text_cases() {
         let input = req(t, "input");
         let norm = normalize_text(input);
         assert_eq!(norm, req(t, "normalized"), "normalized form of {input:?}");
-        assert_eq!(fold_accents(&norm), req(t, "folded"), "folded form of {input:?}");
+        assert_eq!(
+            fold_accents(&norm),
+            req(t, "folded"),
+            "folded form of {input:?}"
+        );
         if let Some(d) = t.get("diacritics").and_then(|v| v.as_bool()) {
-            assert_eq!(has_vietnamese_diacritics(input), d, "diacritics of {input:?}");
+            assert_eq!(
+                has_vietnamese_diacritics(input),
+                d,
+                "diacritics of {input:?}"
+            );
         }
     }
 }
@@ -113,7 +125,12 @@ fn name_cases() {
     for t in tables(&doc, "different") {
         let (a, b) = (normalize_name(req(t, "a")), normalize_name(req(t, "b")));
         for k in &strings(t, "keys") {
-            assert_ne!(name_key(&a, k), name_key(&b, k), "{k} must differ: {:?}", s(t, "why"));
+            assert_ne!(
+                name_key(&a, k),
+                name_key(&b, k),
+                "{k} must differ: {:?}",
+                s(t, "why")
+            );
         }
     }
     let splits = tables(&doc, "split");
@@ -133,7 +150,11 @@ fn name_cases() {
                 assert_eq!(name_key(&n, k), want, "{k} of {input:?}: {n:?}");
             }
         }
-        assert_eq!(sorted(n.flags.names()), strings(t, "flags"), "flags of {input:?}");
+        assert_eq!(
+            sorted(n.flags.names()),
+            strings(t, "flags"),
+            "flags of {input:?}"
+        );
     }
 }
 
@@ -159,10 +180,26 @@ fn date_cases() {
             assert!(d.is_unknown(), "{input:?} should be unknown: {d:?}");
             continue;
         }
-        assert_eq!(d.year.map(i64::from), int(t, "year"), "year of {input:?}: {d:?}");
-        assert_eq!(d.month.map(i64::from), int(t, "month"), "month of {input:?}: {d:?}");
-        assert_eq!(d.day.map(i64::from), int(t, "day"), "day of {input:?}: {d:?}");
-        assert_eq!(sorted(d.flags.names()), strings(t, "flags"), "flags of {input:?}");
+        assert_eq!(
+            d.year.map(i64::from),
+            int(t, "year"),
+            "year of {input:?}: {d:?}"
+        );
+        assert_eq!(
+            d.month.map(i64::from),
+            int(t, "month"),
+            "month of {input:?}: {d:?}"
+        );
+        assert_eq!(
+            d.day.map(i64::from),
+            int(t, "day"),
+            "day of {input:?}: {d:?}"
+        );
+        assert_eq!(
+            sorted(d.flags.names()),
+            strings(t, "flags"),
+            "flags of {input:?}"
+        );
     }
 }
 
@@ -199,7 +236,11 @@ fn id_cases() {
             let info = id.cccd().expect("a CCCD");
             assert_eq!(i64::from(info.province_code), p, "{input:?}");
             assert_eq!(info.sex, sex(req(t, "sex")), "{input:?}");
-            assert_eq!(Some(i64::from(info.birth_year)), int(t, "birth_year"), "{input:?}");
+            assert_eq!(
+                Some(i64::from(info.birth_year)),
+                int(t, "birth_year"),
+                "{input:?}"
+            );
             assert_eq!(
                 Some(info.abroad),
                 t.get("abroad").and_then(|v| v.as_bool()),
@@ -212,7 +253,8 @@ fn id_cases() {
     }
     for t in tables(&doc, "consistency") {
         let info = parse_id(req(t, "id")).cccd().expect("a CCCD");
-        let flags = check_id_consistency(&info, &parse_date(req(t, "dob")), parse_sex(req(t, "sex")));
+        let flags =
+            check_id_consistency(&info, &parse_date(req(t, "dob")), parse_sex(req(t, "sex")));
         assert_eq!(sorted(flags.names()), strings(t, "flags"), "{t}");
     }
 }

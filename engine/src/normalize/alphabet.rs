@@ -38,7 +38,14 @@ pub const DD: u8 = 0xC8;
 /// First escape code; codes `ESCAPE_START..=0xFF` stand for characters outside the alphabet.
 pub const ESCAPE_START: u8 = 0xF0;
 
-const ASCII_VOWEL_INDEX: [(u8, u8); 6] = [(0, b'a'), (3, b'e'), (5, b'i'), (6, b'o'), (9, b'u'), (11, b'y')];
+const ASCII_VOWEL_INDEX: [(u8, u8); 6] = [
+    (0, b'a'),
+    (3, b'e'),
+    (5, b'i'),
+    (6, b'o'),
+    (9, b'u'),
+    (11, b'y'),
+];
 
 const fn build_fold() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -184,7 +191,10 @@ mod tests {
                 let code = encode_char(c);
                 assert_eq!(decode_code(code), Some(c));
                 assert!(seen.insert(code));
-                assert_eq!(char::from(fold_code(code)), super::super::text::fold_char(c));
+                assert_eq!(
+                    char::from(fold_code(code)),
+                    super::super::text::fold_char(c)
+                );
             }
         }
         assert_eq!(encode_char('đ'), DD);

@@ -133,7 +133,9 @@ impl DateOfBirth {
     /// Whether the date names an existing calendar day.
     pub fn is_valid_full_date(&self) -> bool {
         match (self.year, self.month, self.day) {
-            (Some(y), Some(m), Some(d)) => (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m),
+            (Some(y), Some(m), Some(d)) => {
+                (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
+            }
             _ => false,
         }
     }
@@ -377,7 +379,11 @@ fn from_numbers(nums: &[Num], opts: DateOptions) -> DateOfBirth {
             if a.digits > 4 || b.digits > 2 || c.digits > 4 {
                 return DateOfBirth::UNKNOWN;
             }
-            if a.digits == 4 || (a.digits <= 2 && matches!(order, DateOrder::YearFirst | DateOrder::Mrz) && c.digits <= 2) {
+            if a.digits == 4
+                || (a.digits <= 2
+                    && matches!(order, DateOrder::YearFirst | DateOrder::Mrz)
+                    && c.digits <= 2)
+            {
                 // y-m-d
                 if c.digits > 2 {
                     return DateOfBirth::UNKNOWN;
@@ -443,7 +449,12 @@ fn single_number(a: Num, opts: DateOptions) -> DateOfBirth {
                     digits: 4,
                 };
                 match year_of(year, opts, &mut flags) {
-                    Some(year) => finish(year, Some((v / 100 % 100) as u8), Some((v % 100) as u8), flags),
+                    Some(year) => finish(
+                        year,
+                        Some((v / 100 % 100) as u8),
+                        Some((v % 100) as u8),
+                        flags,
+                    ),
                     None => DateOfBirth::UNKNOWN,
                 }
             } else {
@@ -452,7 +463,13 @@ fn single_number(a: Num, opts: DateOptions) -> DateOfBirth {
                     digits: 4,
                 };
                 match year_of(year, opts, &mut flags) {
-                    Some(year) => day_month(year, (v / 1_000_000) as u8, (v / 10000 % 100) as u8, opts.order, flags),
+                    Some(year) => day_month(
+                        year,
+                        (v / 1_000_000) as u8,
+                        (v / 10000 % 100) as u8,
+                        opts.order,
+                        flags,
+                    ),
                     None => DateOfBirth::UNKNOWN,
                 }
             }
@@ -489,7 +506,11 @@ fn year_of(y: Num, opts: DateOptions, flags: &mut DateFlags) -> Option<u16> {
 
 /// Resolves the two leading numbers of a `d/m/y` or `m/d/y` date.
 fn day_month(year: u16, a: u8, b: u8, order: DateOrder, mut flags: DateFlags) -> DateOfBirth {
-    let (mut day, mut month) = if order == DateOrder::MonthFirst { (b, a) } else { (a, b) };
+    let (mut day, mut month) = if order == DateOrder::MonthFirst {
+        (b, a)
+    } else {
+        (a, b)
+    };
     if month > 12 && (1..=12).contains(&day) {
         std::mem::swap(&mut day, &mut month);
         flags.insert(DateFlags::SWAPPED);

@@ -271,10 +271,7 @@ pub fn decode_cccd(digits: &str) -> Option<CccdInfo> {
 
 /// Name of a CCCD province code (1..=96, 63-province era); `None` for other codes.
 pub fn province_name(code: u16) -> Option<&'static str> {
-    PROVINCES
-        .get(usize::from(code))
-        .copied()
-        .flatten()
+    PROVINCES.get(usize::from(code)).copied().flatten()
 }
 
 const PROVINCES_TSV: &str = include_str!("../../data/cccd_provinces.tsv");

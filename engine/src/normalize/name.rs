@@ -69,7 +69,13 @@ impl NameFlags {
 
     /// Names of the set flags, lower case, for reports and test data.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        const NAMES: [&str; 5] = ["reversed", "honorific", "minority", "compound_family", "empty"];
+        const NAMES: [&str; 5] = [
+            "reversed",
+            "honorific",
+            "minority",
+            "compound_family",
+            "empty",
+        ];
         NAMES
             .into_iter()
             .enumerate()
@@ -258,8 +264,16 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
                 family_share(key)
             }
         };
-        let front_len = if n >= 3 && share(0, 2, key) > 0.0 { 2 } else { 1 };
-        let back_len = if n >= 3 && share(n - 2, 2, key) > 0.0 { 2 } else { 1 };
+        let front_len = if n >= 3 && share(0, 2, key) > 0.0 {
+            2
+        } else {
+            1
+        };
+        let back_len = if n >= 3 && share(n - 2, 2, key) > 0.0 {
+            2
+        } else {
+            1
+        };
         let front = share(0, front_len, key);
         let back = share(n - back_len, back_len, key);
         let marker = |i: usize| MIDDLE_MARKERS.contains(&f_str(&toks[i]));
@@ -314,13 +328,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     finish_keys(folded, toks, order, out);
 }
 
-fn assign_minority(
-    norm: &str,
-    folded: &str,
-    toks: &[Token],
-    k: usize,
-    out: &mut NormalizedName,
-) {
+fn assign_minority(norm: &str, folded: &str, toks: &[Token], k: usize, out: &mut NormalizedName) {
     for (i, t) in toks.iter().enumerate() {
         let (ns, fs) = (&norm[t.norm.0..t.norm.1], &folded[t.folded.0..t.folded.1]);
         push_sep(&mut out.full, ns);
@@ -475,7 +483,10 @@ fn phonetic_syllable(syl: &str, out: &mut String) {
     };
     let rest = &b[init_len..];
     let nucleus_len = rest.iter().take_while(|&&c| is_vowel(c)).count();
-    let (nucleus, fin) = (&syl[init_len..init_len + nucleus_len], &syl[init_len + nucleus_len..]);
+    let (nucleus, fin) = (
+        &syl[init_len..init_len + nucleus_len],
+        &syl[init_len + nucleus_len..],
+    );
     if nucleus.is_empty() || !FINALS.contains(&fin) {
         out.push_str(syl);
         return;
@@ -526,7 +537,10 @@ mod tests {
     #[test]
     fn splits() {
         let n = normalize_name("Ông Nguyễn Văn An");
-        assert_eq!((n.family.as_str(), n.middle.as_str(), n.given.as_str()), ("nguyễn", "văn", "an"));
+        assert_eq!(
+            (n.family.as_str(), n.middle.as_str(), n.given.as_str()),
+            ("nguyễn", "văn", "an")
+        );
         let r = normalize_name("Van An Nguyen");
         assert_eq!(r.full, "nguyen van an");
         assert!(r.flags.contains(NameFlags::REVERSED));

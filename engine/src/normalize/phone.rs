@@ -120,7 +120,10 @@ const CONVERSIONS: [(&[u8; 3], &[u8; 2]); 21] = [
 
 /// Parses a phone field. Never fails.
 pub fn parse_phone(s: &str) -> Phone {
-    let first = s.split([';', ',', '/', '|']).map(str::trim).find(|p| !p.is_empty());
+    let first = s
+        .split([';', ',', '/', '|'])
+        .map(str::trim)
+        .find(|p| !p.is_empty());
     let Some(first) = first else {
         return Phone::bad(PhoneKind::Empty);
     };
@@ -170,7 +173,10 @@ pub fn parse_phone(s: &str) -> Phone {
     let mut buf = [0u8; 16];
     let mut nsn = nsn;
     if nsn.len() == 10 && nsn[0] == b'1' {
-        let Some((_, new)) = CONVERSIONS.iter().find(|(old, _)| nsn.starts_with(&old[..])) else {
+        let Some((_, new)) = CONVERSIONS
+            .iter()
+            .find(|(old, _)| nsn.starts_with(&old[..]))
+        else {
             return Phone::bad(PhoneKind::Invalid);
         };
         buf[..2].copy_from_slice(&new[..]);

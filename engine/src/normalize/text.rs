@@ -535,6 +535,23 @@ fn vni_combine(vowel: u8, (modifier, tone): (u8, u8)) -> Option<u8> {
     .map(|v| v * 8 + tone)
 }
 
+/// Whether `prev` followed by `c` reads as a VNI base vowel plus a mark byte that is also a
+/// Unicode Vietnamese letter ("eã" for "ễ"), excluding pairs that correct Unicode text contains
+/// ("oà", "oá", "oã" as in "hoà", "hoá", "hoãn").
+#[inline]
+fn vni_letter_combo(prev: char, c: char) -> bool {
+    if !prev.is_ascii() || !is_latin1_vietnamese(c) {
+        return false;
+    }
+    match (vni_base(prev), vni_mark(c)) {
+        (Some((v, _)), Some(mark)) => {
+            vni_combine(v, mark).is_some()
+                && !(matches!(prev, 'o' | 'O') && matches!(mark, (1, 1 | 2 | 4)))
+        }
+        _ => false,
+    }
+}
+
 #[inline]
 fn is_zero_width(c: char) -> bool {
     matches!(
@@ -555,7 +572,24 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
     let mut vni_count = 0u32;
     let mut vni_votes = 0u32;
     let mut prev = ' ';
-    let mut chars = s.chars().filter(|&c| !is_zero_width(c)).peekable();
+    // See characters as normalization will leave them, so that normalized text is never
+    // detected when its input was not: full-width ASCII as ASCII, upper case beyond Latin-1
+    // lowered (`ẞ` is `ß`), zero-width characters skipped.
+    let mut chars = s
+        .chars()
+        .filter(|&c| !is_zero_width(c))
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ if c as u32 > 0xFF && c.is_uppercase() => {
+                let mut l = c.to_lowercase();
+                match (l.next(), l.next()) {
+                    (Some(one), None) => one,
+                    _ => c,
+                }
+            }
+            _ => c,
+        })
+        .peekable();
     while let Some(c) = chars.next() {
         let u = c as u32;
         if u >= 0x80 {
@@ -565,8 +599,14 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
                     return None;
                 }
                 let in_tcvn = tcvn3_char(c).is_some();
-                tcvn_possible &= in_tcvn;
-                vni_possible &= vni_mark(c).is_some() || vni_single(c).is_some();
+                // Possibility is judged on the lower-case letter, which is what normalized
+                // output holds.
+                let lc = match c {
+                    'À'..='Þ' if c != '×' => char::from_u32(u + 0x20).unwrap_or(c),
+                    _ => c,
+                };
+                tcvn_possible &= tcvn3_char(lc).is_some();
+                vni_possible &= vni_mark(lc).is_some() || vni_single(lc).is_some();
                 let viet = is_latin1_vietnamese(c);
                 if in_tcvn && (!viet || (c.is_uppercase() && prev.is_ascii_lowercase())) && c != 'Ð'
                 {
@@ -579,12 +619,7 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
                         if prev_vowel {
                             vni_votes += 1;
                         }
-                    } else if let Some((v, _)) = vni_base(prev)
-                        && prev.is_ascii()
-                        && vni_combine(v, mark).is_some()
-                        && !(matches!(prev, 'o' | 'O') && matches!(mark, (1, 1 | 2 | 4)))
-                        && !(mark.0 == 0 && v == 8)
-                    {
+                    } else if vni_letter_combo(prev, c) {
                         vni_count += 1;
                         vni_votes += 1;
                     }
@@ -669,7 +704,11 @@ pub fn decode_legacy_into(input: &str, enc: LegacyEncoding, out: &mut String) {
 #[inline]
 fn pick(vowel: u8, tone: u8, upper: bool) -> char {
     let (v, t) = (usize::from(vowel) % 12, usize::from(tone) % 6);
-    if upper { TONED_UPPER[v][t] } else { TONED[v][t] }
+    if upper {
+        TONED_UPPER[v][t]
+    } else {
+        TONED[v][t]
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -703,6 +742,7 @@ impl TextScratch {
 
 enum Class {
     Letter(char),
+    Mark(char),
     Space,
     Keep(char),
     Drop,
@@ -722,7 +762,8 @@ fn classify(c: char) -> Class {
         '\u{2010}'..='\u{2015}' | '\u{2212}' => Class::Keep('-'),
         '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => Class::Keep('\''),
         _ if is_zero_width(c) => Class::Drop,
-        _ if c.is_alphanumeric() || is_combining(c) => Class::Letter(c),
+        _ if c.is_alphanumeric() => Class::Letter(c),
+        _ if is_combining(c) => Class::Mark(c),
         _ => Class::Space,
     }
 }
@@ -744,11 +785,47 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
             src = legacy.as_str();
         }
     }
+    let had_mark = normalize_pass(src, word, out);
+    if had_mark {
+        // A combining mark survived (after a full-width letter, say): compose and run again, so
+        // that the result is NFC and normalizing it again changes nothing. Rare.
+        legacy.clear();
+        legacy.extend(out.nfc());
+        normalize_pass(legacy, word, out);
+    }
+    // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
+    // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
+    // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
+    for _ in 0..4 {
+        if out.is_ascii() || out.chars().any(|c| c as u32 > 0xFF) {
+            break;
+        }
+        let Some(enc) = detect_legacy_encoding(out) else {
+            break;
+        };
+        decode_legacy_into(out, enc, legacy);
+        normalize_pass(legacy, word, out);
+    }
+}
+
+/// One pass of letter processing over NFC, legacy-decoded text; returns whether a combining mark
+/// was written.
+fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> bool {
+    out.clear();
     word.clear();
+    let mut had_mark = false;
     let mut pending_space = false;
     for c in src.chars() {
         match classify(c) {
             Class::Letter(l) => push_letter(word, l),
+            Class::Mark(m) => {
+                had_mark = true;
+                word.push(Letter {
+                    ch: m,
+                    vowel: NO_VOWEL,
+                    tone: 0,
+                });
+            }
             Class::Drop => {}
             Class::Space => {
                 flush_word(word, out, &mut pending_space);
@@ -765,6 +842,7 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
         }
     }
     flush_word(word, out, &mut pending_space);
+    had_mark
 }
 
 /// Allocating convenience for [`normalize_text_into`].
@@ -900,6 +978,17 @@ fn place_tone(word: &mut [Letter]) {
         return;
     };
     let tone = word[from].tone;
+    // Never create a pair that reads as VNI ("aõ"): normalized text must not be detected as legacy
+    // text, or normalizing twice would differ. Such pairs do not occur in real syllables.
+    if target > 0 {
+        let p = word[target - 1];
+        if p.vowel != NO_VOWEL
+            && (p.tone == 0 || target - 1 == from)
+            && vni_letter_combo(p.ch, toned(word[target].vowel, tone))
+        {
+            return;
+        }
+    }
     word[from].tone = 0;
     word[target].tone = tone;
 }
@@ -913,9 +1002,15 @@ mod tests {
         for (v, row) in TONED.iter().enumerate() {
             for (t, &c) in row.iter().enumerate() {
                 let l = viet_letter(c).expect("vowel in table");
-                assert_eq!((usize::from(l.vowel), usize::from(l.tone), l.upper), (v, t, false));
+                assert_eq!(
+                    (usize::from(l.vowel), usize::from(l.tone), l.upper),
+                    (v, t, false)
+                );
                 let u = viet_letter(TONED_UPPER[v][t]).expect("upper vowel in table");
-                assert_eq!((usize::from(u.vowel), usize::from(u.tone), u.upper), (v, t, true));
+                assert_eq!(
+                    (usize::from(u.vowel), usize::from(u.tone), u.upper),
+                    (v, t, true)
+                );
             }
         }
     }
