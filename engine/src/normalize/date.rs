@@ -205,7 +205,7 @@ pub fn parse_date_ordered(s: &str, order: DateOrder) -> DateOfBirth {
 
 /// Whether `y` is a leap year in the Gregorian calendar.
 pub const fn is_leap(y: u16) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 /// Days in month `m` (1..=12) of year `y`; 0 for a month out of range.

@@ -264,7 +264,11 @@ pub fn decode_cccd(digits: &str) -> Option<CccdInfo> {
         province_name: province_name(province_code),
         abroad,
         century_sex_digit: g,
-        sex: if g % 2 == 0 { Sex::Male } else { Sex::Female },
+        sex: if g.is_multiple_of(2) {
+            Sex::Male
+        } else {
+            Sex::Female
+        },
         birth_year: (19 + u16::from(g / 2)) * 100 + yy,
     })
 }

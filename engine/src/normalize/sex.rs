@@ -96,7 +96,7 @@ fn digit_sex(d: u8, digits: NumericSex) -> Sex {
     match (digits, d) {
         (NumericSex::OneMale, 1) => Sex::Male,
         (NumericSex::OneMale, 0) => Sex::Female,
-        (NumericSex::CccdDigit, d) if d % 2 == 0 => Sex::Male,
+        (NumericSex::CccdDigit, d) if d.is_multiple_of(2) => Sex::Male,
         (NumericSex::CccdDigit, _) => Sex::Female,
         (NumericSex::Iso5218, 1) => Sex::Male,
         (NumericSex::Iso5218, 2) => Sex::Female,

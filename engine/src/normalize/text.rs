@@ -613,7 +613,7 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
                     tcvn_count += 1;
                 }
                 let prev_vowel = vni_base(prev).is_some();
-                if let Some(mark) = vni_mark(c) {
+                if vni_mark(c).is_some() {
                     if !viet {
                         vni_count += 1;
                         if prev_vowel {
