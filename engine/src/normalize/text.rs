@@ -797,9 +797,7 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
     // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
     for _ in 0..4 {
-        if out.is_ascii() || out.chars().any(|c| c as u32 > 0xFF) {
-            break;
-        }
+        // `detect_legacy_encoding` stops at the first letter beyond Latin-1.
         let Some(enc) = detect_legacy_encoding(out) else {
             break;
         };
