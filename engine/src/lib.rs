@@ -22,10 +22,10 @@
 
 pub mod config;
 mod error;
+pub mod normalize;
 pub mod profile;
 pub mod read;
 pub mod record;
-mod shape;
 pub mod write;
 
 pub use error::{Error, ErrorKind, Result};

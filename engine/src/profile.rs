@@ -13,9 +13,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::config::detect::is_phone;
+use crate::normalize::date::parse_date;
+use crate::normalize::id::{IdShape, classify_id};
+use crate::normalize::text::has_vietnamese_diacritics;
 use crate::read::{Batch, ReadStats, TextColumn};
 use crate::record::Role;
-use crate::shape::{self, IdShape};
 
 /// Values kept by the frequent-items summary of each column.
 const TOP_CAPACITY: usize = 1024;
@@ -190,10 +193,10 @@ type ShapeCheck = fn(&str) -> bool;
 fn shape_rule(role: Option<Role>) -> Option<(ShapeCheck, &'static str)> {
     match role? {
         Role::NationalId | Role::OldId => {
-            Some((|v| shape::id_shape(v) == IdShape::Other, "neither 12 nor 9 digits"))
+            Some((|v| matches!(classify_id(v), IdShape::Other | IdShape::Empty), "neither 12 nor 9 digits"))
         }
-        Role::DateOfBirth => Some((|v| !shape::is_date(v), "not a date in a known form")),
-        Role::Phone => Some((|v| !shape::is_phone(v), "not a Vietnamese phone number")),
+        Role::DateOfBirth => Some((|v| parse_date(v).year.is_none(), "not a date in a known form")),
+        Role::Phone => Some((|v| !is_phone(v), "not a Vietnamese phone number")),
         _ => None,
     }
 }
@@ -211,9 +214,9 @@ impl ColumnState {
             self.lengths[length.min(LENGTH_BUCKETS)] += 1;
             self.max_length = self.max_length.max(length);
             self.total_length += length as u64;
-            if diacritics && shape::has_letters(value) {
+            if diacritics && value.chars().any(char::is_alphabetic) {
                 self.with_letters += 1;
-                self.with_diacritics += u64::from(shape::has_diacritics(value));
+                self.with_diacritics += u64::from(has_vietnamese_diacritics(value));
             }
             if let Some((invalid, _)) = rule {
                 self.shape_checked += 1;

@@ -6,9 +6,12 @@
 
 use arrow_array::RecordBatch;
 
+use crate::normalize::date::parse_date;
+use crate::normalize::id::{IdShape, classify_id};
+use crate::normalize::phone::{PhoneKind, parse_phone};
+use crate::normalize::text::fold_accents;
 use crate::read::TextColumn;
 use crate::record::Role;
-use crate::shape::{self, IdShape};
 
 /// Share of sampled values that must fit a shape for the column to take its role.
 const CONTENT_THRESHOLD: f64 = 0.9;
@@ -169,7 +172,7 @@ pub fn detect_file(
 
 /// Folds a header name: lower case, no diacritics, letters and digits only.
 pub fn fold_header(name: &str) -> String {
-    shape::fold(name).chars().filter(char::is_ascii_alphanumeric).collect()
+    fold(name).chars().filter(char::is_ascii_alphanumeric).collect()
 }
 
 /// The role a header name gives its column, if any.
@@ -233,10 +236,10 @@ pub fn role_from_values(values: &[&str]) -> Option<(Role, String)> {
 
     type Check<'a> = (Role, &'a str, &'a dyn Fn(&str) -> bool);
     let checks: [Check; 6] = [
-        (Role::NationalId, "are 12-digit numbers", &|v| shape::id_shape(v) == IdShape::Digits12),
-        (Role::OldId, "are 9-digit numbers", &|v| shape::id_shape(v) == IdShape::Digits9),
-        (Role::Phone, "are phone numbers", &shape::is_phone),
-        (Role::DateOfBirth, "are dates", &shape::is_date),
+        (Role::NationalId, "are 12-digit numbers", &|v| classify_id(v) == IdShape::Cccd12),
+        (Role::OldId, "are 9-digit numbers", &|v| classify_id(v) == IdShape::Cmnd9),
+        (Role::Phone, "are phone numbers", &is_phone),
+        (Role::DateOfBirth, "are dates", &|v| parse_date(v).year.is_some()),
         (Role::Sex, "are sex values", &is_sex),
         (Role::Email, "are e-mail addresses", &is_email),
     ];
@@ -257,9 +260,19 @@ pub fn role_from_values(values: &[&str]) -> Option<(Role, String)> {
     None
 }
 
+/// Lower case without diacritics.
+fn fold(value: &str) -> String {
+    fold_accents(value).to_lowercase()
+}
+
+/// A Vietnamese mobile or landline number.
+pub(crate) fn is_phone(value: &str) -> bool {
+    matches!(parse_phone(value).kind(), PhoneKind::Mobile | PhoneKind::Landline)
+}
+
 fn is_sex(value: &str) -> bool {
     matches!(
-        shape::fold(value.trim()).as_str(),
+        fold(value.trim()).as_str(),
         "nam" | "nu" | "m" | "f" | "male" | "female" | "nam gioi" | "nu gioi"
     )
 }
@@ -279,7 +292,7 @@ const COMMON_FAMILY_NAMES: &[&str] = &[
 ];
 
 fn looks_like_full_name(value: &str) -> bool {
-    let folded = shape::fold(value);
+    let folded = fold(value);
     let words: Vec<&str> = folded.split_whitespace().collect();
     (2..=6).contains(&words.len())
         && words.iter().all(|w| w.chars().all(char::is_alphabetic))
@@ -288,7 +301,7 @@ fn looks_like_full_name(value: &str) -> bool {
 }
 
 fn looks_like_address(value: &str) -> bool {
-    let folded = shape::fold(value);
+    let folded = fold(value);
     let markers = [
         "phuong",
         "xa ",
