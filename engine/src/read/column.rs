@@ -50,6 +50,15 @@ impl<'a> TextColumn<'a> {
         }
     }
 
+    /// The first row whose value satisfies `test` (nulls are skipped), matching the layout once.
+    pub fn position(&self, mut test: impl FnMut(&str) -> bool) -> Option<usize> {
+        match self {
+            TextColumn::Utf8(a) => a.iter().position(|v| v.is_some_and(&mut test)),
+            TextColumn::LargeUtf8(a) => a.iter().position(|v| v.is_some_and(&mut test)),
+            TextColumn::Utf8View(a) => a.iter().position(|v| v.is_some_and(&mut test)),
+        }
+    }
+
     /// Iterates over the values, `None` for nulls.
     pub fn iter(&self) -> impl Iterator<Item = Option<&'a str>> + '_ {
         (0..self.len()).map(|i| self.get(i))

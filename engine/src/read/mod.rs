@@ -377,7 +377,12 @@ impl NullValues {
         if values.is_empty() {
             return false;
         }
-        let trimmed = value.trim();
+        // Values that start and end with a visible ASCII character need no trimming: the usual case.
+        let bytes = value.as_bytes();
+        let trimmed = match (bytes.first(), bytes.last()) {
+            (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => value,
+            _ => value.trim(),
+        };
         values.iter().any(|v| v == trimmed)
     }
 }

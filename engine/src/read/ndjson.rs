@@ -14,7 +14,10 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use simd_json::prelude::*;
-use simd_json::{BorrowedValue, StaticNode};
+use simd_json::tape::Tape;
+use std::fmt::Write;
+
+use simd_json::BorrowedValue;
 
 use super::encoding::{TextStream, open_text};
 use super::{Batch, NullValues, Progress, ReadOptions, ReadStats, Reject, RejectReason, Source};
@@ -44,6 +47,11 @@ pub(crate) struct NdjsonSource {
     /// The text of one line's values, back to back; `spans` says where each column's is.
     text: String,
     spans: Vec<Option<std::ops::Range<usize>>>,
+    /// simd-json's scratch space and tape, reused from line to line.
+    buffers: simd_json::Buffers,
+    tape: Option<Tape<'static>>,
+    /// For each key position in an object, the column that key was last time.
+    key_slots: Vec<Option<usize>>,
     position: Arc<AtomicU64>,
     total: u64,
 }
@@ -120,6 +128,9 @@ impl NdjsonSource {
             scratch: Vec::new(),
             text: String::new(),
             spans: Vec::new(),
+            buffers: simd_json::Buffers::default(),
+            tape: None,
+            key_slots: Vec::new(),
             position,
             total,
         })
@@ -233,55 +244,79 @@ impl NdjsonSource {
     fn parse_line(&mut self, raw: &[u8], stats: &mut ReadStats) -> std::result::Result<(), LineError> {
         self.spans.iter_mut().for_each(|span| *span = None);
         self.text.clear();
-        match std::str::from_utf8(raw) {
-            Err(e) => {
-                return Err((None, RejectReason::InvalidUtf8 { offset: e.valid_up_to() }));
-            }
-            Ok(text) => {
-                if let Some(encoding) = self.transcoded_from.filter(|_| text.contains('\u{FFFD}')) {
-                    let encoding = encoding.name().to_owned();
-                    return Err((None, RejectReason::Undecodable { encoding }));
-                }
-            }
-        }
         self.scratch.clear();
         self.scratch.extend_from_slice(trim_newline(raw));
-        let value = simd_json::to_borrowed_value(&mut self.scratch)
-            .map_err(|e| (None, RejectReason::InvalidJson(e.to_string())))?;
-        let BorrowedValue::Object(object) = value else {
-            return Err((None, RejectReason::NotAnObject));
+        let mut tape = self.tape.take().unwrap_or_else(|| Tape::null().reset());
+        let parsed = simd_json::fill_tape(&mut self.scratch, &mut self.buffers, &mut tape);
+        let outcome = match parsed {
+            Err(e) => Err(match std::str::from_utf8(raw) {
+                Err(bad) => (None, RejectReason::InvalidUtf8 { offset: bad.valid_up_to() }),
+                Ok(_) => (None, RejectReason::InvalidJson(e.to_string())),
+            }),
+            Ok(()) => match tape.as_value().as_object() {
+                None => Err((None, RejectReason::NotAnObject)),
+                Some(object) => {
+                    let mut outcome = Ok(());
+                    for (position, (key, value)) in object.iter().enumerate() {
+                        // Lines of one file mostly list their keys in the same order: try the
+                        // column the key at this position had last time before searching.
+                        let cached = self.key_slots.get(position).copied().flatten();
+                        let column = match cached {
+                            Some(c) if self.columns[c] == key => Some(c),
+                            _ => {
+                                let found = self.columns.iter().position(|c| c == key);
+                                if self.key_slots.len() <= position {
+                                    self.key_slots.resize(position + 1, None);
+                                }
+                                self.key_slots[position] = found;
+                                found
+                            }
+                        };
+                        let Some(column) = column else {
+                            stats.ignored_fields += 1;
+                            continue;
+                        };
+                        let start = self.text.len();
+                        if let Some(text) = value.as_str() {
+                            self.text.push_str(text);
+                        } else if value.is_null() {
+                            continue;
+                        } else if let Some(b) = value.as_bool() {
+                            self.text.push_str(if b { "true" } else { "false" });
+                        } else if let Some(n) = value.as_i64() {
+                            let _ = write!(self.text, "{n}");
+                        } else if let Some(n) = value.as_u64() {
+                            let _ = write!(self.text, "{n}");
+                        } else if let Some(n) = value.as_f64() {
+                            let _ = write!(self.text, "{n}");
+                        } else {
+                            let found = if value.as_object().is_some() { "an object" } else { "an array" };
+                            outcome = Err((Some(column), RejectReason::WrongType { found: found.into() }));
+                            break;
+                        }
+                        let bytes = self.text.len() - start;
+                        if bytes > self.max_field_bytes {
+                            let reason = RejectReason::FieldTooLarge { bytes, limit: self.max_field_bytes };
+                            outcome = Err((Some(column), reason));
+                            break;
+                        }
+                        if self.nulls.is_null(column, &self.text[start..]) {
+                            self.text.truncate(start);
+                            self.spans[column] = None;
+                        } else {
+                            self.spans[column] = Some(start..self.text.len());
+                        }
+                    }
+                    outcome
+                }
+            },
         };
-        for (key, value) in object.iter() {
-            let Some(column) = self.columns.iter().position(|c| c == key.as_ref()) else {
-                stats.ignored_fields += 1;
-                continue;
-            };
-            let start = self.text.len();
-            match value {
-                BorrowedValue::String(s) => self.text.push_str(s),
-                BorrowedValue::Static(StaticNode::Null) => continue,
-                BorrowedValue::Static(node) => {
-                    use std::fmt::Write;
-                    let _ = write!(self.text, "{node}");
-                }
-                BorrowedValue::Array(_) => {
-                    return Err((Some(column), RejectReason::WrongType { found: "an array".into() }));
-                }
-                BorrowedValue::Object(_) => {
-                    return Err((Some(column), RejectReason::WrongType { found: "an object".into() }));
-                }
-            }
-            let bytes = self.text.len() - start;
-            if bytes > self.max_field_bytes {
-                let reason = RejectReason::FieldTooLarge { bytes, limit: self.max_field_bytes };
-                return Err((Some(column), reason));
-            }
-            if self.nulls.is_null(column, &self.text[start..]) {
-                self.text.truncate(start);
-                self.spans[column] = None;
-            } else {
-                self.spans[column] = Some(start..self.text.len());
-            }
+        self.tape = Some(tape.reset());
+        outcome?;
+        if let Some(encoding) = self.transcoded_from
+            && self.text.contains('\u{FFFD}')
+        {
+            return Err((None, RejectReason::Undecodable { encoding: encoding.name().to_owned() }));
         }
         if let Some(id) = self.id
             && self.spans[id].is_none()

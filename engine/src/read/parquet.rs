@@ -131,8 +131,9 @@ impl Source for ParquetSource {
         self.row += count as u64;
         stats.rows_read += count as u64;
 
-        // Reorder to the schema's column order, converting to text on the way.
-        let mut rejected = vec![None::<(usize, RejectReason)>; count];
+        // Reorder to the schema's column order, converting to text on the way. Rejected rows are
+        // few: keep them sparse, by row, first reason found.
+        let mut rejected = Rejected::new();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
         for (out, field) in self.schema.fields().iter().enumerate() {
             let Some(array) = decoded.column_by_name(field.name()) else {
@@ -149,11 +150,11 @@ impl Source for ParquetSource {
             let text = self.apply_nulls(out, text, &mut rejected);
             columns.push(text);
         }
-        if let Some(id) = self.id {
-            for (row, reject) in rejected.iter_mut().enumerate() {
-                if reject.is_none() && columns[id].is_null(row) {
-                    *reject = Some((id, RejectReason::MissingId));
-                }
+        if let Some(id) = self.id
+            && let Some(nulls) = columns[id].logical_nulls()
+        {
+            for row in nulls.iter().enumerate().filter(|(_, valid)| !valid).map(|(row, _)| row) {
+                rejected.entry(row).or_insert((id, RejectReason::MissingId));
             }
         }
 
@@ -167,29 +168,22 @@ impl Source for ParquetSource {
                 return Some(Err(Error::format(Path::new(&*self.file), None, e.to_string())));
             }
         };
-        let mut rejects = Vec::new();
+        let mut rejects = Vec::with_capacity(rejected.len());
         let mut keep = BooleanBufferBuilder::new(count);
-        let mut rows = Vec::with_capacity(count);
-        for (i, reject) in rejected.into_iter().enumerate() {
-            let row = first_row + i as u64 + 1;
-            match reject {
-                None => {
-                    keep.append(true);
-                    rows.push(row);
-                }
-                Some((column, reason)) => {
-                    keep.append(false);
-                    rejects.push(Reject {
-                        file: Arc::clone(&self.file),
-                        row,
-                        line: None,
-                        column: Some(self.schema.field(column).name().clone()),
-                        reason,
-                        raw: super::excerpt(row_excerpt(&records, i).as_bytes()),
-                    });
-                }
-            }
+        keep.append_n(count, true);
+        for (&i, (column, reason)) in &rejected {
+            keep.set_bit(i, false);
+            rejects.push(Reject {
+                file: Arc::clone(&self.file),
+                row: first_row + i as u64 + 1,
+                line: None,
+                column: Some(self.schema.field(*column).name().clone()),
+                reason: reason.clone(),
+                raw: super::excerpt(row_excerpt(&records, i).as_bytes()),
+            });
         }
+        let rows: Vec<u64> =
+            (0..count).filter(|i| !rejected.contains_key(i)).map(|i| first_row + i as u64 + 1).collect();
         stats.rows_passed += rows.len() as u64;
         stats.rows_rejected += rejects.len() as u64;
         let records = if rejects.is_empty() {
@@ -213,25 +207,22 @@ impl Source for ParquetSource {
 
 impl ParquetSource {
     /// Turns configured null values into nulls, and rejects fields over the size limit.
-    fn apply_nulls(
-        &self,
-        column: usize,
-        array: ArrayRef,
-        rejected: &mut [Option<(usize, RejectReason)>],
-    ) -> ArrayRef {
-        let Some(text) = TextColumn::new(array.as_ref()) else {
-            return array;
-        };
-        let mut changed = false;
+    fn apply_nulls(&self, column: usize, array: ArrayRef, rejected: &mut Rejected) -> ArrayRef {
+        let Some(text) = TextColumn::new(array.as_ref()) else { return array };
+        let limit = self.max_field_bytes;
+        let needs_work = |v: &str| v.len() > limit || self.nulls.is_null(column, v);
+        // Most columns hold no null spelling and no huge value: find out before building anything.
+        let Some(first) = text.position(needs_work) else { return array };
         let mut valid = BooleanBufferBuilder::new(text.len());
+        let mut changed = false;
         for (row, value) in text.iter().enumerate() {
             let keep = match value {
                 None => false,
+                Some(_) if row < first => true,
                 Some(value) => {
-                    if value.len() > self.max_field_bytes && rejected[row].is_none() {
-                        let limit = self.max_field_bytes;
-                        rejected[row] =
-                            Some((column, RejectReason::FieldTooLarge { bytes: value.len(), limit }));
+                    if value.len() > limit {
+                        let reason = RejectReason::FieldTooLarge { bytes: value.len(), limit };
+                        rejected.entry(row).or_insert((column, reason));
                     }
                     let null = self.nulls.is_null(column, value);
                     changed |= null;
@@ -251,12 +242,15 @@ impl ParquetSource {
     }
 }
 
+/// Rejected rows of a batch: row index -> (column, reason).
+type Rejected = std::collections::BTreeMap<usize, (usize, RejectReason)>;
+
 /// Converts a decoded column to its text form, recording rows with invalid UTF-8.
 fn to_text(
     array: &ArrayRef,
     output: &DataType,
     column: usize,
-    rejected: &mut [Option<(usize, RejectReason)>],
+    rejected: &mut Rejected,
 ) -> std::result::Result<ArrayRef, String> {
     if array.data_type() == output {
         return Ok(Arc::clone(array));
@@ -275,9 +269,8 @@ fn to_text(
                 None => builder.append_null(),
                 Some(Ok(text)) => builder.append_value(text),
                 Some(Err(e)) => {
-                    if rejected[row].is_none() {
-                        rejected[row] = Some((column, RejectReason::InvalidUtf8 { offset: e.valid_up_to() }));
-                    }
+                    let reason = RejectReason::InvalidUtf8 { offset: e.valid_up_to() };
+                    rejected.entry(row).or_insert((column, reason));
                     builder.append_null();
                 }
             }
