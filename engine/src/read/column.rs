@@ -59,6 +59,28 @@ impl<'a> TextColumn<'a> {
         }
     }
 
+    /// The first row whose value's length in bytes satisfies `test` (nulls are skipped), read
+    /// from the offsets or views without touching the values.
+    pub fn position_by_length(&self, test: impl Fn(usize) -> bool) -> Option<usize> {
+        fn by_offsets<O: arrow_array::OffsetSizeTrait>(
+            array: &arrow_array::GenericStringArray<O>,
+            test: impl Fn(usize) -> bool,
+        ) -> Option<usize> {
+            let offsets = array.value_offsets();
+            (0..array.len()).find(|&i| array.is_valid(i) && test((offsets[i + 1] - offsets[i]).as_usize()))
+        }
+        match self {
+            TextColumn::Utf8(a) => by_offsets(a, test),
+            TextColumn::LargeUtf8(a) => by_offsets(a, test),
+            // A view's low 32 bits are the value's length.
+            TextColumn::Utf8View(a) => a
+                .views()
+                .iter()
+                .enumerate()
+                .position(|(i, view)| a.is_valid(i) && test(*view as u32 as usize)),
+        }
+    }
+
     /// Iterates over the values, `None` for nulls.
     pub fn iter(&self) -> impl Iterator<Item = Option<&'a str>> + '_ {
         (0..self.len()).map(|i| self.get(i))

@@ -100,7 +100,10 @@ pub struct ReadOptions {
     /// Whether the first CSV line holds column names. Without one, columns are named
     /// `column_1`, `column_2`...
     pub has_header: bool,
-    /// Values that mean "missing" in every column (compared after trimming spaces).
+    /// Values that mean "missing" in every column, compared after trimming spaces. The default,
+    /// `[""]`, makes empty fields nulls; in Parquet files it matches empty strings only (a value
+    /// of spaces alone stays, and normalization later treats it as blank), which spares a pass over
+    /// every value.
     pub null_values: Vec<String>,
     /// Values that mean "missing" in one column only.
     pub column_null_values: Vec<(String, Vec<String>)>,
@@ -368,6 +371,11 @@ impl NullValues {
             })
             .collect();
         NullValues { per_column }
+    }
+
+    /// Whether the only null value of `column` is the empty string.
+    pub(crate) fn only_empty(&self, column: usize) -> bool {
+        matches!(self.per_column[column].as_slice(), [only] if only.is_empty())
     }
 
     /// Whether `value` means "missing" in output column `column`.

@@ -210,9 +210,14 @@ impl ParquetSource {
     fn apply_nulls(&self, column: usize, array: ArrayRef, rejected: &mut Rejected) -> ArrayRef {
         let Some(text) = TextColumn::new(array.as_ref()) else { return array };
         let limit = self.max_field_bytes;
-        let needs_work = |v: &str| v.len() > limit || self.nulls.is_null(column, v);
-        // Most columns hold no null spelling and no huge value: find out before building anything.
-        let Some(first) = text.position(needs_work) else { return array };
+        // Most columns hold no null spelling and no huge value: find out before building anything,
+        // from the value lengths alone when only empty strings are nulls.
+        let first = if self.nulls.only_empty(column) {
+            text.position_by_length(|length| length == 0 || length > limit)
+        } else {
+            text.position(|v| v.len() > limit || self.nulls.is_null(column, v))
+        };
+        let Some(first) = first else { return array };
         let mut valid = BooleanBufferBuilder::new(text.len());
         let mut changed = false;
         for (row, value) in text.iter().enumerate() {

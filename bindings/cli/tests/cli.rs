@@ -1,0 +1,117 @@
+//! The `khop` command end to end, on the engine's read corpus.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn khop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_khop")).args(args).output().expect("run khop")
+}
+
+fn corpus(file: &str) -> String {
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../engine/testdata/read").join(file);
+    path.to_str().unwrap().to_owned()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON on standard output")
+}
+
+#[test]
+fn profile_reads_excel_utf16_and_windows_1258() {
+    let utf16 = json(&khop(&["profile", "--json", &corpus("good/excel_utf16le.csv")]));
+    let cp1258 =
+        json(&khop(&["profile", "--json", "--encoding", "windows-1258", &corpus("good/windows1258.csv")]));
+    for profile in [&utf16[0], &cp1258[0]] {
+        assert_eq!(profile["rows_read"], 3);
+        assert_eq!(profile["rows_rejected"], 0);
+        let columns = profile["columns"].as_array().unwrap();
+        let roles: Vec<&str> = columns.iter().map(|c| c["role"].as_str().unwrap_or("-")).collect();
+        assert_eq!(roles, ["-", "full_name", "date_of_birth", "national_id"]);
+        // Every name has diacritics, every date and id has a valid shape.
+        assert_eq!(columns[1]["share_with_diacritics"], 1.0);
+        assert_eq!(columns[2]["share_invalid_shape"], 0.0);
+        assert_eq!(columns[3]["share_invalid_shape"], 0.0);
+    }
+}
+
+#[test]
+fn profile_writes_rejects_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let output = khop(&[
+        "profile",
+        "--json",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        &corpus("bad/ragged.csv"),
+        &corpus("bad/bad_json.ndjson"),
+    ]);
+    let profiles = json(&output);
+    assert_eq!(profiles[0]["rows_rejected"], 2);
+    assert_eq!(profiles[0]["rejects_by_reason"]["ragged_line"], 2);
+    assert_eq!(profiles[1]["rows_read"], 6);
+    assert_eq!(profiles[1]["rejects_by_reason"]["wrong_type"], 2);
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(text.lines().count(), 1 + 2 + 4, "{text}");
+    assert!(text.contains("invalid_json"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("6 rejected rows written"));
+}
+
+#[test]
+fn profile_table_for_people() {
+    let output = khop(&["profile", &corpus("good/basic.csv")]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("3 rows read, 3 passed, 0 rejected"), "{text}");
+    assert!(text.contains("national_id"), "{text}");
+}
+
+#[test]
+fn config_init_then_check_then_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("khop.toml");
+    let config = config.to_str().unwrap();
+    let init =
+        khop(&["config", "init", &corpus("good/basic.csv"), &corpus("good/types.parquet"), "-o", config]);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let check = khop(&["config", "check", config]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("valid, 2 input(s)"));
+    let profiles = json(&khop(&["profile", "--json", "--config", config]));
+    assert_eq!(profiles.as_array().unwrap().len(), 2);
+    assert_eq!(profiles[1]["rows_passed"], 3);
+}
+
+#[test]
+fn errors_are_clear_and_fail_the_command() {
+    let missing = khop(&["profile", "/nonexistent/so_bhxh.csv"]);
+    assert!(!missing.status.success());
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(message.contains("cannot open /nonexistent/so_bhxh.csv"), "{message}");
+
+    let truncated = khop(&["profile", &corpus("bad/truncated.parquet")]);
+    assert!(!truncated.status.success());
+    assert!(String::from_utf8_lossy(&truncated.stderr).contains("not a readable Parquet file"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[[input]]\npath = 3\nformat = \"xls\"\n").unwrap();
+    let check = khop(&["config", "check", config.to_str().unwrap()]);
+    assert!(!check.status.success());
+    let message = String::from_utf8_lossy(&check.stderr);
+    assert!(message.contains("bad.toml:2:8: `path` must be a string"), "{message}");
+    assert!(message.contains("bad.toml:3:10: unknown format `xls`"), "{message}");
+}
+
+#[test]
+fn demo_runs_on_a_small_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = khop(&["demo", "--rows", "2000", "--dir", dir.path().to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("generated 2000 synthetic"), "{text}");
+    assert!(text.contains("so_cccd -> national_id"), "{text}");
+    assert!(text.contains("2000 rows read"), "{text}");
+    assert!(dir.path().join("khop.toml").exists());
+}
