@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROVINCE_TYPES = {"Tỉnh": "T", "Thành phố": "TP"}
 DISTRICT_TYPES = {"Quận": "Q", "Huyện": "H", "Thị xã": "TX", "Thành phố": "TP"}
 WARD_TYPES = {"Phường": "P", "Xã": "X", "Thị trấn": "TT", "Đặc khu": "DK"}
-TYPE_KEYS = ["thanhpho", "thitran", "thixa", "dackhu", "phuong", "huyen", "quan", "tinh", "xa"]
+TYPE_KEYS = ["thanhpho", "thitran", "thixa", "dackhu", "phuong", "huyen", "quan", "tinh", "xa", "tt"]
 
 # Common spellings the source lacks, as folded keys (lowercase, no accents,
 # no spaces). Province codes are per scheme.
@@ -79,13 +79,27 @@ def short(full, types):
     raise ValueError(f"unknown unit type in {full!r}")
 
 
+NUMBER_PREFIXES = TYPE_KEYS + ["district", "ward", "q", "p", "f"]
+
+
+def numbered(key):
+    for prefix in NUMBER_PREFIXES:
+        rest = key[len(prefix):]
+        if key.startswith(prefix) and rest.isdigit():
+            return str(int(rest))
+    return key
+
+
 def aliases(raw, own_key, extra=()):
     """Keep the short form of each alias: drop 'phuongX' when 'X' is also listed."""
     keys = json.loads(raw) if raw else []
+    # "quan9", "q09", "phuong1": a marker glued to a number; keep the number
+    # (the parser strips markers and leading zeros itself).
+    keys = [numbered(k) for k in keys]
     keys = list(dict.fromkeys(keys))
     out = []
     for k in keys:
-        if any(k == t + other for t in TYPE_KEYS for other in keys if other != k):
+        if any(k == t + other for t in TYPE_KEYS for other in keys + [own_key] if other != k):
             continue
         if k != own_key and k not in out:
             out.append(k)

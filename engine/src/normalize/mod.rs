@@ -1,0 +1,3 @@
+//! Normalization of identity fields.
+
+pub mod address;
