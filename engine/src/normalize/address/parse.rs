@@ -49,6 +49,16 @@ const WARD_BEFORE: &[Marker] = &[
     (&[b"dac", b"khu"], Some(UnitKind::DacKhu)),
     (&[b"commune"], Some(UnitKind::Xa)),
 ];
+/// Markers of districts that are not also markers of provinces.
+const DISTRICT_ONLY_BEFORE: &[Marker] = &[
+    (&[b"quan"], None),
+    (&[b"q"], None),
+    (&[b"huyen"], None),
+    (&[b"h"], None),
+    (&[b"thi", b"xa"], None),
+    (&[b"tx"], None),
+    (&[b"district"], None),
+];
 const WARD_AFTER: &[Marker] = &[
     (&[b"ward"], Some(UnitKind::Phuong)),
     (&[b"commune"], Some(UnitKind::Xa)),
@@ -135,13 +145,17 @@ impl Ctx<'_> {
     /// Finds the unit name ending at token `e` (exclusive), not before `lo`,
     /// in any of `scratch.scopes`. Hits go to `scratch.hits` as (scope
     /// position, index value). A name preceded by a marker wins over a longer
-    /// name without; a name made of numbers only needs a marker.
+    /// name without; a name made of numbers only needs a marker. An unmarked
+    /// name right after a marker in `other` belongs to another level and is
+    /// skipped ("Phường Ba Đình" is no district).
+    #[allow(clippy::too_many_arguments)]
     fn find(
         &self,
         e: usize,
         lo: usize,
         before: &[Marker],
         after: &[Marker],
+        other: &[&[Marker]],
         require_marker: bool,
         s: &mut AddressScratch,
     ) -> Option<Found> {
@@ -194,7 +208,8 @@ impl Ctx<'_> {
             if suffixed {
                 return Some(Found { start, end: e, kind: suffix_kind });
             }
-            if !numeric && !require_marker && fallback.is_none() {
+            let foreign = other.iter().any(|m| self.marker_before(start, lo, seg, m).is_some());
+            if !numeric && !require_marker && !foreign && fallback.is_none() {
                 fallback = Some(Found { start, end: e, kind: None });
                 s.fallback.clear();
                 s.fallback.extend_from_slice(&s.hits);
@@ -285,7 +300,7 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     s.legacy_scope.clear();
     s.scopes.clear();
     s.scopes.push((TAG_PROVINCE, 0));
-    let province = cx.find(e, 0, PROVINCE_BEFORE, PROVINCE_AFTER, false, s);
+    let province = cx.find(e, 0, PROVINCE_BEFORE, PROVINCE_AFTER, &[DISTRICT_ONLY_BEFORE, WARD_BEFORE], false, s);
     if let Some(f) = province {
         for &(_, v) in &s.hits {
             let i = v & INDEX_MASK;
@@ -330,7 +345,7 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     } else {
         s.scopes.push((TAG_DISTRICT_ANY, 0));
     }
-    let district = cx.find(e, 0, DISTRICT_BEFORE, DISTRICT_AFTER, province.is_none(), s);
+    let district = cx.find(e, 0, DISTRICT_BEFORE, DISTRICT_AFTER, &[WARD_BEFORE], province.is_none(), s);
     let mut district_alias = false;
     if let Some(f) = district {
         // Prefer districts of the province named over those of provinces
@@ -384,7 +399,7 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     let ward = if s.scopes.is_empty() {
         None
     } else {
-        cx.find(e, 0, WARD_BEFORE, WARD_AFTER, false, s)
+        cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], false, s)
     };
     let mut ward_alias = false;
     if let Some(f) = ward {
