@@ -12,7 +12,13 @@ use khop::normalize::address::{AddressScratch, ParsedAddress, parse_address_into
 const LEGACY: &str = include_str!("../../engine/data/admin/legacy.tsv");
 const CURRENT: &str = include_str!("../../engine/data/admin/current.tsv");
 
-const STREETS: &[&str] = &["Lê Lợi", "Nguyễn Trãi", "Trần Hưng Đạo", "ngõ 34 phố Huế", "hẻm 12 Lê Văn Sỹ"];
+const STREETS: &[&str] = &[
+    "Lê Lợi",
+    "Nguyễn Trãi",
+    "Trần Hưng Đạo",
+    "ngõ 34 phố Huế",
+    "hẻm 12 Lê Văn Sỹ",
+];
 
 fn kind_word(kind: &str, short: bool) -> &'static str {
     match (kind, short) {
@@ -97,7 +103,11 @@ fn bench(c: &mut Criterion) {
         })
         .count();
     let share = resolved as f64 / inputs.len() as f64;
-    eprintln!("address: {} inputs, {:.2}% resolved to a 2025 ward", inputs.len(), 100.0 * share);
+    eprintln!(
+        "address: {} inputs, {:.2}% resolved to a 2025 ward",
+        inputs.len(),
+        100.0 * share
+    );
     assert!(share > 0.95, "only {:.2}% resolved", 100.0 * share);
 
     let mut g = c.benchmark_group("address");

@@ -15,7 +15,11 @@ fn str_field<'a>(case: &'a Table, key: &str) -> Option<&'a str> {
 
 fn str_list(case: &Table, key: &str) -> Option<Vec<String>> {
     let arr = case.get(key)?.as_array()?;
-    Some(arr.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+    Some(
+        arr.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+    )
 }
 
 fn old_codes(a: &ParsedAddress) -> String {
@@ -78,9 +82,10 @@ fn check(case: &Table, a: &ParsedAddress) -> Vec<String> {
     for (key, must) in [("flags", true), ("no_flags", false)] {
         for name in str_list(case, key).unwrap_or_default() {
             match AddressFlags::from_name(&name) {
-                Some(f) if a.flags.contains(f) != must => {
-                    errors.push(format!("flag {name} should be {}", if must { "set" } else { "unset" }))
-                }
+                Some(f) if a.flags.contains(f) != must => errors.push(format!(
+                    "flag {name} should be {}",
+                    if must { "set" } else { "unset" }
+                )),
                 Some(_) => {}
                 None => errors.push(format!("unknown flag {name}")),
             }
@@ -116,13 +121,20 @@ fn table_driven_cases() {
         // The reusing API gives the same answer, whatever came before.
         parse_address_into(input, &mut scratch, &mut reused);
         if reused != a {
-            failures.push(format!("{name}: parse_address_into differs from parse_address"));
+            failures.push(format!(
+                "{name}: parse_address_into differs from parse_address"
+            ));
         }
         for e in check(case, &a) {
             failures.push(format!("{name} ({input:?}): {e}\n    parsed: {a:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 proptest! {

@@ -73,7 +73,7 @@ pub(crate) fn tokenize(input: &str, folded: &mut String, tokens: &mut Vec<Token>
             if trimmed > 0 {
                 folded.truncate(end);
                 t.fold.1 = end as u32;
-                t.raw.1 -= trimmed as u32;
+                t.raw.1 = t.raw.1.saturating_sub(trimmed as u32).max(t.raw.0);
             }
             if end > start {
                 let bytes = &folded.as_bytes()[start..end];
@@ -159,11 +159,19 @@ pub(crate) fn push_key(key: &mut Vec<u8>, tok: &[u8]) {
 
 /// The matching key of a whole name (data side): folded tokens joined
 /// without separators.
-pub(crate) fn name_key(name: &str, folded: &mut String, tokens: &mut Vec<Token>, key: &mut Vec<u8>) {
+pub(crate) fn name_key(
+    name: &str,
+    folded: &mut String,
+    tokens: &mut Vec<Token>,
+    key: &mut Vec<u8>,
+) {
     tokenize(name, folded, tokens);
     key.clear();
     for t in tokens.iter() {
-        push_key(key, &folded.as_bytes()[t.fold.0 as usize..t.fold.1 as usize]);
+        push_key(
+            key,
+            &folded.as_bytes()[t.fold.0 as usize..t.fold.1 as usize],
+        );
     }
 }
 
@@ -182,7 +190,10 @@ mod tests {
 
     #[test]
     fn folds_vietnamese() {
-        assert_eq!(toks("Thành phố Hồ Chí Minh"), ["thanh", "pho", "ho", "chi", "minh"]);
+        assert_eq!(
+            toks("Thành phố Hồ Chí Minh"),
+            ["thanh", "pho", "ho", "chi", "minh"]
+        );
         assert_eq!(toks("ĐẮK LẮK"), ["dak", "lak"]);
         // Decomposed input.
         assert_eq!(toks("Ha\u{300} Nô\u{323}i"), ["ha", "noi"]);

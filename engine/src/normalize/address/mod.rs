@@ -145,9 +145,10 @@ pub struct AddressFlags(u32);
 impl AddressFlags {
     /// No letters or digits in the input.
     pub const EMPTY: Self = Self(1);
-    /// No province recognized.
+    /// No province named in the text (see also [`Self::PROVINCE_INFERRED`]).
     pub const PROVINCE_UNKNOWN: Self = Self(1 << 1);
-    /// The province was inferred from a district found in one province only.
+    /// No province named, but the district (found in one province only) or
+    /// the ward settles it.
     pub const PROVINCE_INFERRED: Self = Self(1 << 2);
     /// The province name matches several provinces.
     pub const AMBIGUOUS_PROVINCE: Self = Self(1 << 3);
@@ -220,7 +221,10 @@ impl AddressFlags {
 
     /// The flag named `name` (as in its constant), if any.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::NAMES.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+        Self::NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(f, _)| *f)
     }
 
     /// Names of the flags set.

@@ -122,7 +122,9 @@ impl Ctx<'_> {
         let (Some(a), Some(b)) = (self.tokens.get(start), self.tokens.get(end - 1)) else {
             return "";
         };
-        self.input.get(a.raw.0 as usize..b.raw.1 as usize).unwrap_or("")
+        self.input
+            .get(a.raw.0 as usize..b.raw.1 as usize)
+            .unwrap_or("")
     }
 
     fn seg(&self, i: usize) -> u32 {
@@ -131,13 +133,22 @@ impl Ctx<'_> {
 
     /// The marker ending just before token `pos`, in the segment `seg`,
     /// not before `lo`: (first token of the marker, kind).
-    fn marker_before(&self, pos: usize, lo: usize, seg: u32, markers: &[Marker]) -> Option<(usize, Option<UnitKind>)> {
+    fn marker_before(
+        &self,
+        pos: usize,
+        lo: usize,
+        seg: u32,
+        markers: &[Marker],
+    ) -> Option<(usize, Option<UnitKind>)> {
         markers.iter().find_map(|&(words, kind)| {
             let k = words.len();
             if pos < lo + k || self.seg(pos - k) != seg {
                 return None;
             }
-            let all = words.iter().enumerate().all(|(j, w)| self.word(pos - k + j) == *w);
+            let all = words
+                .iter()
+                .enumerate()
+                .all(|(j, w)| self.word(pos - k + j) == *w);
             all.then_some((pos - k, kind))
         })
     }
@@ -203,14 +214,28 @@ impl Ctx<'_> {
                 continue;
             }
             if let Some((m, kind)) = self.marker_before(start, lo, seg, before) {
-                return Some(Found { start: m, end: e, kind: kind.or(suffix_kind) });
+                return Some(Found {
+                    start: m,
+                    end: e,
+                    kind: kind.or(suffix_kind),
+                });
             }
             if suffixed {
-                return Some(Found { start, end: e, kind: suffix_kind });
+                return Some(Found {
+                    start,
+                    end: e,
+                    kind: suffix_kind,
+                });
             }
-            let foreign = other.iter().any(|m| self.marker_before(start, lo, seg, m).is_some());
+            let foreign = other
+                .iter()
+                .any(|m| self.marker_before(start, lo, seg, m).is_some());
             if !numeric && !require_marker && !foreign && fallback.is_none() {
-                fallback = Some(Found { start, end: e, kind: None });
+                fallback = Some(Found {
+                    start,
+                    end: e,
+                    kind: None,
+                });
                 s.fallback.clear();
                 s.fallback.extend_from_slice(&s.hits);
             }
@@ -236,7 +261,10 @@ impl Ctx<'_> {
         let (m, _) = before.iter().find_map(|&(words, kind)| {
             let k = words.len();
             let all = first + k < e
-                && words.iter().enumerate().all(|(j, w)| self.word(first + j) == *w);
+                && words
+                    .iter()
+                    .enumerate()
+                    .all(|(j, w)| self.word(first + j) == *w);
             all.then_some((first, kind))
         })?;
         Some(m)
@@ -263,7 +291,12 @@ pub(super) fn parse(input: &str, s: &mut AddressScratch, out: &mut ParsedAddress
     let mut folded = std::mem::take(&mut s.folded);
     let mut tokens = std::mem::take(&mut s.tokens);
     tokenize(input, &mut folded, &mut tokens);
-    let cx = Ctx { input, t, folded: &folded, tokens: &tokens };
+    let cx = Ctx {
+        input,
+        t,
+        folded: &folded,
+        tokens: &tokens,
+    };
     run(&cx, s, out);
     s.folded = folded;
     s.tokens = tokens;
@@ -286,7 +319,10 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         } else if e >= 2 && w == b"nam" && cx.word(e - 2) == b"viet" {
             e -= 2;
         } else if e >= 2
-            && cx.tokens.get(e - 1).is_some_and(|t| t.numeric && (5..=6).contains(&w.len()))
+            && cx
+                .tokens
+                .get(e - 1)
+                .is_some_and(|t| t.numeric && (5..=6).contains(&w.len()))
         {
             e -= 1;
         } else {
@@ -300,7 +336,15 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     s.legacy_scope.clear();
     s.scopes.clear();
     s.scopes.push((TAG_PROVINCE, 0));
-    let province = cx.find(e, 0, PROVINCE_BEFORE, PROVINCE_AFTER, &[DISTRICT_ONLY_BEFORE, WARD_BEFORE], false, s);
+    let province = cx.find(
+        e,
+        0,
+        PROVINCE_BEFORE,
+        PROVINCE_AFTER,
+        &[DISTRICT_ONLY_BEFORE, WARD_BEFORE],
+        false,
+        s,
+    );
     if let Some(f) = province {
         for &(_, v) in &s.hits {
             let i = v & INDEX_MASK;
@@ -329,7 +373,11 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         }
         s.legacy_scope.extend_from_slice(&s.legacy_provinces);
         for &p in &s.provinces {
-            for &c in t.constituents.get(p as usize).map_or(&[][..], |v| v.as_slice()) {
+            for &c in t
+                .constituents
+                .get(p as usize)
+                .map_or(&[][..], |v| v.as_slice())
+            {
                 push_unique(&mut s.legacy_scope, c);
             }
         }
@@ -341,16 +389,28 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     s.districts.clear();
     s.scopes.clear();
     if province.is_some() {
-        s.scopes.extend(s.legacy_scope.iter().map(|&p| (TAG_DISTRICT, p)));
+        s.scopes
+            .extend(s.legacy_scope.iter().map(|&p| (TAG_DISTRICT, p)));
     } else {
         s.scopes.push((TAG_DISTRICT_ANY, 0));
     }
-    let district = cx.find(e, 0, DISTRICT_BEFORE, DISTRICT_AFTER, &[WARD_BEFORE], province.is_none(), s);
+    let district = cx.find(
+        e,
+        0,
+        DISTRICT_BEFORE,
+        DISTRICT_AFTER,
+        &[WARD_BEFORE],
+        province.is_none(),
+        s,
+    );
     let mut district_alias = false;
     if let Some(f) = district {
         // Prefer districts of the province named over those of provinces
         // merged into it.
-        let direct = s.hits.iter().any(|&(pos, _)| (pos as usize) < direct_legacy);
+        let direct = s
+            .hits
+            .iter()
+            .any(|&(pos, _)| (pos as usize) < direct_legacy);
         for &(pos, v) in &s.hits {
             if province.is_some() && direct && pos as usize >= direct_legacy {
                 continue;
@@ -391,8 +451,10 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     if !s.districts.is_empty() {
         s.scopes.extend(s.districts.iter().map(|&d| (TAG_WARD, d)));
     } else if province.is_some() {
-        s.scopes.extend(s.provinces.iter().map(|&p| (TAG_WARD_2025, p)));
-        s.scopes.extend(s.legacy_scope.iter().map(|&p| (TAG_WARD_IN_PROVINCE, p)));
+        s.scopes
+            .extend(s.provinces.iter().map(|&p| (TAG_WARD_2025, p)));
+        s.scopes
+            .extend(s.legacy_scope.iter().map(|&p| (TAG_WARD_IN_PROVINCE, p)));
     }
     s.legacy_wards.clear();
     s.wards.clear();
@@ -403,7 +465,11 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     };
     let mut ward_alias = false;
     if let Some(f) = ward {
-        let n_new = if s.districts.is_empty() { s.provinces.len() } else { 0 };
+        let n_new = if s.districts.is_empty() {
+            s.provinces.len()
+        } else {
+            0
+        };
         // Legacy wards of the provinces named win over those of provinces
         // merged into them.
         let has_districts = !s.districts.is_empty();
@@ -414,7 +480,10 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
             }
             pos >= n_new && pos - n_new < direct_legacy
         };
-        let direct = s.hits.iter().any(|&(pos, _)| pos as usize >= n_new && direct_pos(pos));
+        let direct = s
+            .hits
+            .iter()
+            .any(|&(pos, _)| pos as usize >= n_new && direct_pos(pos));
         for &(pos, v) in &s.hits {
             let i = v & INDEX_MASK;
             if (pos as usize) < n_new {
@@ -453,17 +522,30 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
 }
 
 /// Turns the units found into codes of both schemes.
-fn resolve(t: &Tables, s: &AddressScratch, out: &mut ParsedAddress, district_alias: bool, ward_alias: bool) {
+fn resolve(
+    t: &Tables,
+    s: &AddressScratch,
+    out: &mut ParsedAddress,
+    district_alias: bool,
+    ward_alias: bool,
+) {
     let legacy_ward = |i: u32| t.legacy_wards.get(i as usize);
     let full = |w: &Unit| -> Option<LegacyCodes> {
         let d = t.legacy_districts.get(w.parent as usize)?;
         let p = t.legacy_provinces.get(d.parent as usize)?;
-        Some(LegacyCodes { province: p.code, district: Some(d.code), ward: Some(w.code) })
+        Some(LegacyCodes {
+            province: p.code,
+            district: Some(d.code),
+            ward: Some(w.code),
+        })
     };
     let new_ward = |i: u32| -> Option<Codes2025> {
         let w = t.wards.get(i as usize)?;
         let p = t.provinces.get(w.parent as usize)?;
-        Some(Codes2025 { province: p.code, ward: Some(w.code) })
+        Some(Codes2025 {
+            province: p.code,
+            ward: Some(w.code),
+        })
     };
     let push_successors = |out: &mut ParsedAddress, unit: &Unit| {
         let succ = t.successors_of(unit);
@@ -481,7 +563,10 @@ fn resolve(t: &Tables, s: &AddressScratch, out: &mut ParsedAddress, district_ali
         out.new.clear();
         for &p in &s.provinces {
             if let Some(u) = t.provinces.get(p as usize) {
-                out.new.push(Codes2025 { province: u.code, ward: None });
+                out.new.push(Codes2025 {
+                    province: u.code,
+                    ward: None,
+                });
             }
         }
     };
@@ -499,7 +584,11 @@ fn resolve(t: &Tables, s: &AddressScratch, out: &mut ParsedAddress, district_ali
                 out.flags.insert(AddressFlags::AMBIGUOUS_WARD);
             }
             // The wards found may still settle the district.
-            let mut parents = s.legacy_wards.iter().filter_map(|&i| legacy_ward(i)).map(|w| w.parent);
+            let mut parents = s
+                .legacy_wards
+                .iter()
+                .filter_map(|&i| legacy_ward(i))
+                .map(|w| w.parent);
             let district = match (s.districts.len(), parents.next()) {
                 (1, _) => Some(s.districts[0]),
                 (_, Some(p)) if parents.all(|q| q == p) => Some(p),
@@ -508,11 +597,18 @@ fn resolve(t: &Tables, s: &AddressScratch, out: &mut ParsedAddress, district_ali
             match district.and_then(|d| t.legacy_districts.get(d as usize)) {
                 Some(d) => {
                     let p = t.legacy_provinces.get(d.parent as usize);
-                    out.old = p.map(|p| LegacyCodes { province: p.code, district: Some(d.code), ward: None });
+                    out.old = p.map(|p| LegacyCodes {
+                        province: p.code,
+                        district: Some(d.code),
+                        ward: None,
+                    });
                     if !push_successors(out, d) {
                         let np = p.and_then(|p| t.provinces.get(p.next.0 as usize));
                         if let Some(np) = np {
-                            out.new.push(Codes2025 { province: np.code, ward: None });
+                            out.new.push(Codes2025 {
+                                province: np.code,
+                                ward: None,
+                            });
                         }
                     }
                 }
@@ -571,6 +667,9 @@ fn resolve(t: &Tables, s: &AddressScratch, out: &mut ParsedAddress, district_ali
     }
     if former {
         out.flags.insert(AddressFlags::FORMER_NAME);
+    }
+    if out.old.is_some() && out.flags.contains(AddressFlags::PROVINCE_UNKNOWN) {
+        out.flags.insert(AddressFlags::PROVINCE_INFERRED);
     }
 }
 

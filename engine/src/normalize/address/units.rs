@@ -240,26 +240,44 @@ impl Tables {
         };
 
         // 2025 table first: legacy lines refer to its codes.
-        for line in CURRENT_TSV.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in CURRENT_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let [code, kind, name, aliases, _] = fields(line);
             let (Some(c), Some(kind)) = (parse_code(code), UnitKind::parse(kind)) else {
                 continue;
             };
             if code.len() == 2 {
                 let i = t.provinces.len() as u32;
-                t.provinces.push(Unit { code: c, kind, name, parent: 0, next: (0, 0) });
+                t.provinces.push(Unit {
+                    code: c,
+                    kind,
+                    name,
+                    parent: 0,
+                    next: (0, 0),
+                });
                 t.province_by_code.insert(c, i);
                 t.constituents.push(Vec::new());
                 b.add_unit(&[(TAG_PROVINCE, 0)], name, aliases, i | CURRENT_BIT);
             } else if let Some(p) = t.provinces.len().checked_sub(1) {
                 let i = t.wards.len() as u32;
-                t.wards.push(Unit { code: c, kind, name, parent: p as u32, next: (0, 0) });
+                t.wards.push(Unit {
+                    code: c,
+                    kind,
+                    name,
+                    parent: p as u32,
+                    next: (0, 0),
+                });
                 t.ward_by_code.insert(c, i);
                 b.add_unit(&[(TAG_WARD_2025, p as u32)], name, aliases, i);
             }
         }
 
-        for line in LEGACY_TSV.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in LEGACY_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let [code, kind, name, aliases, next] = fields(line);
             let (Some(c), Some(kind)) = (parse_code(code), UnitKind::parse(kind)) else {
                 continue;
@@ -281,14 +299,28 @@ impl Tables {
                     if let Some(c) = t.constituents.get_mut(np as usize) {
                         c.push(i);
                     }
-                    t.legacy_provinces.push(Unit { code: c, kind, name, parent: 0, next: (np, 0) });
+                    t.legacy_provinces.push(Unit {
+                        code: c,
+                        kind,
+                        name,
+                        parent: 0,
+                        next: (np, 0),
+                    });
                     t.legacy_province_by_code.insert(c, i);
                     b.add_unit(&[(TAG_PROVINCE, 0)], name, aliases, i);
                 }
                 3 => {
-                    let Some(p) = t.legacy_provinces.len().checked_sub(1) else { continue };
+                    let Some(p) = t.legacy_provinces.len().checked_sub(1) else {
+                        continue;
+                    };
                     let i = t.legacy_districts.len() as u32;
-                    t.legacy_districts.push(Unit { code: c, kind, name, parent: p as u32, next: succ });
+                    t.legacy_districts.push(Unit {
+                        code: c,
+                        kind,
+                        name,
+                        parent: p as u32,
+                        next: succ,
+                    });
                     t.legacy_district_by_code.insert(c, i);
                     b.add_unit(
                         &[(TAG_DISTRICT, p as u32), (TAG_DISTRICT_ANY, 0)],
@@ -298,10 +330,18 @@ impl Tables {
                     );
                 }
                 _ => {
-                    let Some(d) = t.legacy_districts.len().checked_sub(1) else { continue };
+                    let Some(d) = t.legacy_districts.len().checked_sub(1) else {
+                        continue;
+                    };
                     let p = t.legacy_districts[d].parent;
                     let i = t.legacy_wards.len() as u32;
-                    t.legacy_wards.push(Unit { code: c, kind, name, parent: d as u32, next: succ });
+                    t.legacy_wards.push(Unit {
+                        code: c,
+                        kind,
+                        name,
+                        parent: d as u32,
+                        next: succ,
+                    });
                     t.legacy_ward_by_code.insert(c, i);
                     b.add_unit(
                         &[(TAG_WARD, d as u32), (TAG_WARD_IN_PROVINCE, p)],
@@ -325,6 +365,8 @@ impl Tables {
     /// The 2025 wards a legacy unit became (the source's default first).
     pub(crate) fn successors_of(&self, unit: &Unit) -> &[u32] {
         let (s, n) = unit.next;
-        self.successors.get(s as usize..(s + n) as usize).unwrap_or(&[])
+        self.successors
+            .get(s as usize..(s + n) as usize)
+            .unwrap_or(&[])
     }
 }
