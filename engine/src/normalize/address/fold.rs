@@ -97,12 +97,15 @@ pub(crate) fn tokenize(input: &str, folded: &mut String, tokens: &mut Vec<Token>
         let alnum = f.is_ascii_alphanumeric() || (!f.is_ascii() && f.is_alphabetic());
         let joiner = matches!(f, '/' | '-') && cur.as_ref().is_some_and(|t| t.digit);
         if alnum || joiner {
-            if let Some(t) = cur.as_ref() {
-                if f.is_ascii_digit() && !t.digit && letters > 0 && letters <= 2 {
-                    let len = t.fold.1 - t.fold.0;
-                    if len as usize == letters {
-                        finish(&mut cur, folded, tokens);
-                    }
+            if let Some(t) = cur.as_ref()
+                && f.is_ascii_digit()
+                && !t.digit
+                && letters > 0
+                && letters <= 2
+            {
+                let len = t.fold.1 - t.fold.0;
+                if len as usize == letters {
+                    finish(&mut cur, folded, tokens);
                 }
             }
             match cur.as_mut() {

@@ -179,12 +179,13 @@ impl Ctx<'_> {
         let mut suffix_kind = None;
         let mut suffixed = false;
         let last = self.word(e - 1);
-        if let Some(&(_, kind)) = after.iter().find(|(w, _)| w.len() == 1 && w[0] == last) {
-            if e - 1 > lo && self.seg(e - 2) == seg {
-                name_end = e - 1;
-                suffix_kind = kind;
-                suffixed = true;
-            }
+        if let Some(&(_, kind)) = after.iter().find(|(w, _)| w.len() == 1 && w[0] == last)
+            && e - 1 > lo
+            && self.seg(e - 2) == seg
+        {
+            name_end = e - 1;
+            suffix_kind = kind;
+            suffixed = true;
         }
         let mut fallback: Option<Found> = None;
         let max = self.t.max_tokens.min(name_end - lo);
@@ -361,10 +362,10 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     if province.is_some() {
         if s.provinces.is_empty() {
             for &p in &s.legacy_provinces {
-                if let Some(u) = t.legacy_provinces.get(p as usize) {
-                    if (u.next.0 as usize) < t.provinces.len() {
-                        push_unique(&mut s.provinces, u.next.0);
-                    }
+                if let Some(u) = t.legacy_provinces.get(p as usize)
+                    && (u.next.0 as usize) < t.provinces.len()
+                {
+                    push_unique(&mut s.provinces, u.next.0);
                 }
             }
         }
@@ -427,23 +428,24 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         }
         out.set_part(Part::District, cx.raw(f.start, f.end));
         e = f.start;
-        if province.is_none() && s.districts.len() == 1 {
-            if let Some(d) = t.legacy_districts.get(s.districts[0] as usize) {
-                s.legacy_provinces.push(d.parent);
-                if let Some(p) = t.legacy_provinces.get(d.parent as usize) {
-                    if (p.next.0 as usize) < t.provinces.len() {
-                        s.provinces.push(p.next.0);
-                    }
-                }
-                out.flags.insert(AddressFlags::PROVINCE_INFERRED);
+        if province.is_none()
+            && s.districts.len() == 1
+            && let Some(d) = t.legacy_districts.get(s.districts[0] as usize)
+        {
+            s.legacy_provinces.push(d.parent);
+            if let Some(p) = t.legacy_provinces.get(d.parent as usize)
+                && (p.next.0 as usize) < t.provinces.len()
+            {
+                s.provinces.push(p.next.0);
             }
+            out.flags.insert(AddressFlags::PROVINCE_INFERRED);
         }
-    } else if let Some(m) = cx.unknown_marked(e, 0, DISTRICT_BEFORE) {
-        if province.is_some() {
-            out.flags.insert(AddressFlags::DISTRICT_UNKNOWN);
-            out.set_part(Part::District, cx.raw(m, e));
-            e = m;
-        }
+    } else if let Some(m) = cx.unknown_marked(e, 0, DISTRICT_BEFORE)
+        && province.is_some()
+    {
+        out.flags.insert(AddressFlags::DISTRICT_UNKNOWN);
+        out.set_part(Part::District, cx.raw(m, e));
+        e = m;
     }
 
     // Ward.
@@ -509,12 +511,12 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         });
         out.set_part(Part::Ward, cx.raw(f.start, f.end));
         e = f.start;
-    } else if let Some(m) = cx.unknown_marked(e, 0, WARD_BEFORE) {
-        if province.is_some() || district.is_some() {
-            out.flags.insert(AddressFlags::WARD_UNKNOWN);
-            out.set_part(Part::Ward, cx.raw(m, e));
-            e = m;
-        }
+    } else if let Some(m) = cx.unknown_marked(e, 0, WARD_BEFORE)
+        && (province.is_some() || district.is_some())
+    {
+        out.flags.insert(AddressFlags::WARD_UNKNOWN);
+        out.set_part(Part::Ward, cx.raw(m, e));
+        e = m;
     }
 
     resolve(t, s, out, district_alias, ward_alias);
