@@ -172,3 +172,85 @@ proptest! {
         prop_assert_eq!(&out, &parse_address(&s));
     }
 }
+
+fn kind_word(kind: &str) -> &'static str {
+    match kind {
+        "T" => "Tỉnh",
+        "TP" => "Thành phố",
+        "Q" => "Quận",
+        "H" => "Huyện",
+        "TX" => "Thị xã",
+        "P" => "Phường",
+        "X" => "Xã",
+        "TT" => "Thị trấn",
+        "DK" => "Đặc khu",
+        _ => "",
+    }
+}
+
+fn rows(tsv: &str) -> impl Iterator<Item = Vec<&str>> {
+    tsv.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').collect())
+}
+
+/// Every unit of the reference data, written out in full, resolves to its
+/// own code: names are qualified enough, and the parser finds them.
+#[test]
+fn every_reference_ward_resolves_to_itself() {
+    let legacy = include_str!("../data/admin/legacy.tsv");
+    let current = include_str!("../data/admin/current.tsv");
+    let mut scratch = AddressScratch::default();
+    let mut out = ParsedAddress::default();
+    let mut failures = Vec::new();
+    let mut total = 0;
+    let (mut province, mut district) = (("", ""), ("", ""));
+    for r in rows(legacy) {
+        match r[0].len() {
+            2 => province = (r[1], r[2]),
+            3 => district = (r[1], r[2]),
+            _ => {
+                total += 1;
+                let input = format!(
+                    "1 Lê Lợi, {} {}, {} {}, {} {}",
+                    kind_word(r[1]),
+                    r[2],
+                    kind_word(district.0),
+                    district.1,
+                    kind_word(province.0),
+                    province.1
+                );
+                parse_address_into(&input, &mut scratch, &mut out);
+                if out.old.and_then(|o| o.ward_code()).as_deref() != Some(r[0]) {
+                    failures.push(format!("{input}: {:?} {:?}", out.old, out.flags));
+                }
+            }
+        }
+    }
+    for r in rows(current) {
+        match r[0].len() {
+            2 => province = (r[1], r[2]),
+            _ => {
+                total += 1;
+                let input = format!(
+                    "{} {}, {} {}",
+                    kind_word(r[1]),
+                    r[2],
+                    kind_word(province.0),
+                    province.1
+                );
+                parse_address_into(&input, &mut scratch, &mut out);
+                let got: Vec<_> = out.new.iter().filter_map(|c| c.ward_code()).collect();
+                if got != [r[0]] {
+                    failures.push(format!("{input}: {:?} {:?}", out.new, out.flags));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} reference units do not resolve to themselves:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -1,6 +1,8 @@
 //! The parser: right to left, province first, each level looked up in the
 //! scope of the level above it.
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::fold::{Token, push_key, tokenize};
 use super::units::{
     ALIAS_BIT, CURRENT_BIT, INDEX_MASK, TABLES, TAG_DISTRICT, TAG_DISTRICT_ANY, TAG_PROVINCE,
@@ -92,6 +94,8 @@ struct Found {
     start: usize,
     /// One past the last token, marker included.
     end: usize,
+    /// The name's tokens, markers excluded.
+    name: (usize, usize),
     /// Kind announced by the marker.
     kind: Option<UnitKind>,
 }
@@ -149,7 +153,10 @@ impl Ctx<'_> {
                 .iter()
                 .enumerate()
                 .all(|(j, w)| self.word(pos - k + j) == *w);
-            all.then_some((pos - k, kind))
+            // "xã" of "thị xã" is no ward marker.
+            let tail_of_thi_xa =
+                k == 1 && words[0] == b"xa" && pos > k && self.word(pos - k - 1) == b"thi";
+            (all && !tail_of_thi_xa).then_some((pos - k, kind))
         })
     }
 
@@ -194,6 +201,10 @@ impl Ctx<'_> {
             if self.seg(start) != seg {
                 continue;
             }
+            // Only marked names will do: look for the marker first, it is cheaper.
+            if require_marker && !suffixed && self.marker_before(start, lo, seg, before).is_none() {
+                continue;
+            }
             s.key.clear();
             s.key.extend_from_slice(&[0, 0, 0]);
             let mut numeric = true;
@@ -218,6 +229,7 @@ impl Ctx<'_> {
                 return Some(Found {
                     start: m,
                     end: e,
+                    name: (start, name_end),
                     kind: kind.or(suffix_kind),
                 });
             }
@@ -225,6 +237,7 @@ impl Ctx<'_> {
                 return Some(Found {
                     start,
                     end: e,
+                    name: (start, name_end),
                     kind: suffix_kind,
                 });
             }
@@ -235,6 +248,7 @@ impl Ctx<'_> {
                 fallback = Some(Found {
                     start,
                     end: e,
+                    name: (start, name_end),
                     kind: None,
                 });
                 s.fallback.clear();
@@ -272,12 +286,43 @@ impl Ctx<'_> {
     }
 }
 
+/// Scopes of a ward named without a district: 2025 wards of the 2025
+/// provinces, then legacy wards of the legacy provinces.
+fn set_ward_scopes(s: &mut AddressScratch) {
+    s.scopes.clear();
+    s.scopes
+        .extend(s.provinces.iter().map(|&p| (TAG_WARD_2025, p)));
+    s.scopes
+        .extend(s.legacy_scope.iter().map(|&p| (TAG_WARD_IN_PROVINCE, p)));
+}
+
 /// Keeps the units of `kind` among `units`, if there are any.
 fn filter_kind(units: &mut Vec<u32>, table: &[Unit], kind: Option<UnitKind>) {
     let Some(kind) = kind else { return };
     let is = |i: &u32| table.get(*i as usize).is_some_and(|u| u.kind == kind);
     if units.iter().any(is) {
         units.retain(is);
+    }
+}
+
+/// Among names that fold alike ("Sa Pa" and "Sa Pả" in one town), keeps those
+/// written exactly as in the text, accents included, if there are any.
+fn refine_by_accents(raw: &str, units: &mut Vec<u32>, table: &[Unit]) {
+    if units.len() < 2 {
+        return;
+    }
+    fn letters(s: &str) -> impl Iterator<Item = char> + '_ {
+        s.nfc()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+    }
+    let exact = |i: &u32| {
+        table
+            .get(*i as usize)
+            .is_some_and(|u| letters(u.name).eq(letters(raw)))
+    };
+    if units.iter().any(exact) {
+        units.retain(exact);
     }
 }
 
@@ -386,85 +431,101 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         out.flags.insert(AddressFlags::PROVINCE_UNKNOWN);
     }
 
-    // District (legacy scheme only).
+    // A 2025 address names its ward right before the province, marked
+    // ("Xã Bắc Thanh Miện, TP Hải Phòng"): then there is no district to look
+    // for, and a district name inside the ward's ("Thanh Miện") must not be
+    // taken for one.
     s.districts.clear();
-    s.scopes.clear();
+    let mut ward = None;
     if province.is_some() {
-        s.scopes
-            .extend(s.legacy_scope.iter().map(|&p| (TAG_DISTRICT, p)));
-    } else {
-        s.scopes.push((TAG_DISTRICT_ANY, 0));
+        set_ward_scopes(s);
+        ward = cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], true, s);
     }
-    let district = cx.find(
-        e,
-        0,
-        DISTRICT_BEFORE,
-        DISTRICT_AFTER,
-        &[WARD_BEFORE],
-        province.is_none(),
-        s,
-    );
+    let mut district = None;
     let mut district_alias = false;
-    if let Some(f) = district {
-        // Prefer districts of the province named over those of provinces
-        // merged into it.
-        let direct = s
-            .hits
-            .iter()
-            .any(|&(pos, _)| (pos as usize) < direct_legacy);
-        for &(pos, v) in &s.hits {
-            if province.is_some() && direct && pos as usize >= direct_legacy {
-                continue;
+    if ward.is_none() {
+        // District (legacy scheme only).
+        s.scopes.clear();
+        if province.is_some() {
+            s.scopes
+                .extend(s.legacy_scope.iter().map(|&p| (TAG_DISTRICT, p)));
+        } else {
+            s.scopes.push((TAG_DISTRICT_ANY, 0));
+        }
+        district = cx.find(
+            e,
+            0,
+            DISTRICT_BEFORE,
+            DISTRICT_AFTER,
+            &[WARD_BEFORE],
+            province.is_none(),
+            s,
+        );
+        if let Some(f) = district {
+            // Prefer districts of the province named over those of provinces
+            // merged into it.
+            let direct = s
+                .hits
+                .iter()
+                .any(|&(pos, _)| (pos as usize) < direct_legacy);
+            for &(pos, v) in &s.hits {
+                if province.is_some() && direct && pos as usize >= direct_legacy {
+                    continue;
+                }
+                push_unique(&mut s.districts, v & INDEX_MASK);
             }
-            push_unique(&mut s.districts, v & INDEX_MASK);
-        }
-        filter_kind(&mut s.districts, &t.legacy_districts, f.kind);
-        district_alias = s
-            .hits
-            .iter()
-            .any(|&(_, v)| v & ALIAS_BIT != 0 && s.districts.contains(&(v & INDEX_MASK)));
-        if province.is_some() && !direct {
-            out.flags.insert(AddressFlags::MIXED_SCHEMES);
-        }
-        out.set_part(Part::District, cx.raw(f.start, f.end));
-        e = f.start;
-        if province.is_none()
-            && s.districts.len() == 1
-            && let Some(d) = t.legacy_districts.get(s.districts[0] as usize)
-        {
-            s.legacy_provinces.push(d.parent);
-            if let Some(p) = t.legacy_provinces.get(d.parent as usize)
-                && (p.next.0 as usize) < t.provinces.len()
+            filter_kind(&mut s.districts, &t.legacy_districts, f.kind);
+            refine_by_accents(
+                cx.raw(f.name.0, f.name.1),
+                &mut s.districts,
+                &t.legacy_districts,
+            );
+            district_alias = s
+                .hits
+                .iter()
+                .any(|&(_, v)| v & ALIAS_BIT != 0 && s.districts.contains(&(v & INDEX_MASK)));
+            if province.is_some() && !direct {
+                out.flags.insert(AddressFlags::MIXED_SCHEMES);
+            }
+            out.set_part(Part::District, cx.raw(f.start, f.end));
+            e = f.start;
+            if province.is_none()
+                && s.districts.len() == 1
+                && let Some(d) = t.legacy_districts.get(s.districts[0] as usize)
             {
-                s.provinces.push(p.next.0);
+                s.legacy_provinces.push(d.parent);
+                if let Some(p) = t.legacy_provinces.get(d.parent as usize)
+                    && (p.next.0 as usize) < t.provinces.len()
+                {
+                    s.provinces.push(p.next.0);
+                }
+                out.flags.insert(AddressFlags::PROVINCE_INFERRED);
             }
-            out.flags.insert(AddressFlags::PROVINCE_INFERRED);
+        } else if let Some(m) = cx.unknown_marked(e, 0, DISTRICT_BEFORE)
+            && province.is_some()
+        {
+            out.flags.insert(AddressFlags::DISTRICT_UNKNOWN);
+            out.set_part(Part::District, cx.raw(m, e));
+            e = m;
         }
-    } else if let Some(m) = cx.unknown_marked(e, 0, DISTRICT_BEFORE)
-        && province.is_some()
-    {
-        out.flags.insert(AddressFlags::DISTRICT_UNKNOWN);
-        out.set_part(Part::District, cx.raw(m, e));
-        e = m;
     }
 
-    // Ward.
-    s.scopes.clear();
-    if !s.districts.is_empty() {
-        s.scopes.extend(s.districts.iter().map(|&d| (TAG_WARD, d)));
-    } else if province.is_some() {
-        s.scopes
-            .extend(s.provinces.iter().map(|&p| (TAG_WARD_2025, p)));
-        s.scopes
-            .extend(s.legacy_scope.iter().map(|&p| (TAG_WARD_IN_PROVINCE, p)));
+    // Ward, unless the 2025 reading above found it.
+    if ward.is_none() {
+        s.scopes.clear();
+        if !s.districts.is_empty() {
+            s.scopes.extend(s.districts.iter().map(|&d| (TAG_WARD, d)));
+        } else if province.is_some() {
+            set_ward_scopes(s);
+        }
+        ward = if s.scopes.is_empty() {
+            None
+        } else {
+            cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], false, s)
+        };
     }
     s.legacy_wards.clear();
     s.wards.clear();
-    let ward = if s.scopes.is_empty() {
-        None
-    } else {
-        cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], false, s)
-    };
     let mut ward_alias = false;
     if let Some(f) = ward {
         let n_new = if s.districts.is_empty() {
@@ -496,6 +557,9 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         }
         filter_kind(&mut s.wards, &t.wards, f.kind);
         filter_kind(&mut s.legacy_wards, &t.legacy_wards, f.kind);
+        let raw_name = cx.raw(f.name.0, f.name.1);
+        refine_by_accents(raw_name, &mut s.wards, &t.wards);
+        refine_by_accents(raw_name, &mut s.legacy_wards, &t.legacy_wards);
         // A 2025 ward of the province named beats a legacy reading through a
         // province merged into it.
         if !direct && !s.wards.is_empty() {
