@@ -30,6 +30,7 @@ mod parse;
 mod units;
 
 use std::fmt;
+use std::sync::LazyLock;
 
 pub use units::UnitKind;
 
@@ -386,5 +387,3 @@ pub fn parse_address(input: &str) -> ParsedAddress {
 pub fn load_reference_data() {
     LazyLock::force(&TABLES);
 }
-
-use std::sync::LazyLock;

@@ -557,6 +557,24 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         }
         filter_kind(&mut s.wards, &t.wards, f.kind);
         filter_kind(&mut s.legacy_wards, &t.legacy_wards, f.kind);
+        // The marker's kind settles between the two readings: "Xã Mường
+        // Thanh" is the 2025 commune, not the legacy Phường Mường Thanh.
+        if let Some(kind) = f.kind {
+            let new_fits = s
+                .wards
+                .iter()
+                .any(|&i| t.wards.get(i as usize).is_some_and(|u| u.kind == kind));
+            let old_fits = s.legacy_wards.iter().any(|&i| {
+                t.legacy_wards
+                    .get(i as usize)
+                    .is_some_and(|u| u.kind == kind)
+            });
+            if new_fits && !old_fits {
+                s.legacy_wards.clear();
+            } else if old_fits && !new_fits {
+                s.wards.clear();
+            }
+        }
         let raw_name = cx.raw(f.name.0, f.name.1);
         refine_by_accents(raw_name, &mut s.wards, &t.wards);
         refine_by_accents(raw_name, &mut s.legacy_wards, &t.legacy_wards);
@@ -764,6 +782,28 @@ fn street_parts(cx: &Ctx<'_>, e: usize, out: &mut ParsedAddress) {
             }
             hamlet = Some((i, end));
             break 'scan;
+        }
+    }
+    // Segments just before that open with a hamlet marker belong to the
+    // hamlet too ("Tổ 5, khu phố 2").
+    if let Some((a, _)) = hamlet.as_mut() {
+        while *a > 0 {
+            let seg = cx.seg(*a - 1);
+            let mut first = *a - 1;
+            while first > 0 && cx.seg(first - 1) == seg {
+                first -= 1;
+            }
+            let opens = HAMLET.iter().any(|&(words, _)| {
+                first + words.len() < *a
+                    && words
+                        .iter()
+                        .enumerate()
+                        .all(|(j, w)| cx.word(first + j) == *w)
+            });
+            if !opens {
+                break;
+            }
+            *a = first;
         }
     }
     let street_end = hamlet.map_or(e, |(a, _)| a);
