@@ -524,11 +524,21 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
             cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], false, s)
         };
     }
+    // A marked 2025 ward under the legacy district it replaced ("Phường Long
+    // Mỹ, Thị xã Long Mỹ, Hậu Giang").
+    let mut mixed_new = false;
+    if ward.is_none() && !s.districts.is_empty() && !s.provinces.is_empty() {
+        s.scopes.clear();
+        s.scopes
+            .extend(s.provinces.iter().map(|&p| (TAG_WARD_2025, p)));
+        ward = cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], true, s);
+        mixed_new = ward.is_some();
+    }
     s.legacy_wards.clear();
     s.wards.clear();
     let mut ward_alias = false;
     if let Some(f) = ward {
-        let n_new = if s.districts.is_empty() {
+        let n_new = if s.districts.is_empty() || mixed_new {
             s.provinces.len()
         } else {
             0
@@ -601,7 +611,7 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         e = m;
     }
 
-    resolve(t, s, out, district_alias, ward_alias);
+    resolve(t, s, out, district_alias, ward_alias, mixed_new);
     street_parts(cx, e, out);
 }
 
@@ -612,6 +622,7 @@ fn resolve(
     out: &mut ParsedAddress,
     district_alias: bool,
     ward_alias: bool,
+    mixed_new: bool,
 ) {
     let legacy_ward = |i: u32| t.legacy_wards.get(i as usize);
     let full = |w: &Unit| -> Option<LegacyCodes> {
@@ -656,7 +667,22 @@ fn resolve(
     };
     let mut former = district_alias;
 
-    if !s.districts.is_empty() {
+    if let (true, [d], [w]) = (mixed_new, s.districts.as_slice(), s.wards.as_slice()) {
+        let d = t.legacy_districts.get(*d as usize);
+        let p = d.and_then(|d| t.legacy_provinces.get(d.parent as usize));
+        if let (Some(d), Some(p)) = (d, p) {
+            out.old = Some(LegacyCodes {
+                province: p.code,
+                district: Some(d.code),
+                ward: None,
+            });
+        }
+        if let Some(c) = new_ward(*w) {
+            out.new.push(c);
+        }
+        out.flags.insert(AddressFlags::MIXED_SCHEMES);
+        former |= ward_alias;
+    } else if !s.districts.is_empty() {
         if s.legacy_wards.len() == 1 {
             if let Some(w) = legacy_ward(s.legacy_wards[0]) {
                 out.old = full(w);
