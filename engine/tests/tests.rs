@@ -1,5 +1,6 @@
 //! The engine's integration tests: one binary, one module per area.
 
+mod address;
 mod config;
 mod normalize;
 mod read;
