@@ -1,31 +1,24 @@
 //! Accent folding and tokenization of address text.
 //!
-//! Matching works on folded text: lowercase, combining marks removed after
-//! canonical decomposition, `đ` written `d`. A shared folding helper will live
-//! in `normalize`; this private one keeps the address module self-contained
-//! until then.
+//! Matching works on folded text: lowercase, combining marks removed, `đ` written `d`, as
+//! [`crate::normalize::text::fold_char`] folds letters.
 
-use unicode_normalization::char::decompose_canonical;
+use crate::normalize::text;
 
-/// Folds one character: lowercase ASCII, base letter of a precomposed
-/// character, `đ`/`Đ` as `d`. Combining marks return `None`.
+/// Folds one character for matching: lowercase, without diacritics (`đ`, `Đ` and the look-alike
+/// `Ð` as `d`). Combining marks return `None`: decomposed text folds like composed text.
 pub(crate) fn fold_char(c: char) -> Option<char> {
     if c.is_ascii() {
         return Some(c.to_ascii_lowercase());
     }
-    match c {
-        'đ' | 'Đ' | 'Ð' => return Some('d'),
-        '\u{0300}'..='\u{036F}' => return None,
-        _ => {}
+    if c == 'Ð' || c == 'ð' {
+        return Some('d');
     }
-    let mut base = None;
-    decompose_canonical(c, |d| {
-        if base.is_none() {
-            base = Some(d);
-        }
-    });
-    let b = base.unwrap_or(c);
-    if b.is_ascii() { Some(b.to_ascii_lowercase()) } else { Some(b.to_lowercase().next().unwrap_or(b)) }
+    if unicode_normalization::char::is_combining_mark(c) {
+        return None;
+    }
+    let folded = text::fold_char(c);
+    Some(folded.to_lowercase().next().unwrap_or(folded))
 }
 
 /// A token of the input: its bytes in the original text and in the folded buffer.
