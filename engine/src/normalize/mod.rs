@@ -24,5 +24,6 @@ pub mod date;
 pub mod id;
 pub mod name;
 pub mod phone;
+pub mod records;
 pub mod sex;
 pub mod text;
