@@ -3,16 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use comfy_table::{Cell, ContentArrangement, Table, presets};
 use khop::config::detect::detect_file;
 use khop::config::{Config, InitInput, render_config};
 use khop::profile::{DatasetProfile, Profiler};
 use khop::read::{Format, ReadOptions, Reader, TextEncoding};
-use khop::write::RejectWriter;
+use khop::normalize::records::RecordNormalizer;
+use khop::write::{RejectWriter, WriteOptions, Writer};
 use khop::{DatasetSpec, Role};
 
-use crate::{DemoArgs, ProfileArgs, ReadArgs, progress};
+use crate::{DemoArgs, NormalizeArgs, ProfileArgs, ReadArgs, progress};
 
 impl ReadArgs {
     fn options(&self) -> Result<ReadOptions> {
@@ -186,6 +187,99 @@ fn print_profile(profile: &DatasetProfile, seconds: f64) {
         ]);
     }
     println!("{table}");
+}
+
+pub fn normalize(args: NormalizeArgs) -> Result<()> {
+    let (path, dataset, options, config_rejects) = match &args.config {
+        Some(config) => {
+            let config = Config::from_file(config)?;
+            let input = match &args.file {
+                Some(file) => {
+                    let wanted = std::path::absolute(file)?;
+                    config
+                        .inputs
+                        .iter()
+                        .find(|i| std::path::absolute(&i.path).is_ok_and(|p| p == wanted))
+                        .with_context(|| format!("{} is not an input of the configuration", file.display()))?
+                }
+                None => match config.inputs.as_slice() {
+                    [only] => only,
+                    _ => bail!("the configuration has several inputs: name the file to normalize"),
+                },
+            };
+            (input.path.clone(), input.dataset.clone(), input.read.clone(), config.rejects.clone())
+        }
+        None => {
+            let file = args.file.clone().context("name a file, or a configuration with --config")?;
+            let options = args.read.options()?;
+            let (_, detection) = detect_file(&file, &options)?;
+            let dataset = DatasetSpec {
+                id_column: detection.id_column.clone(),
+                columns: detection
+                    .columns
+                    .iter()
+                    .filter_map(|c| c.role.map(|role| khop::ColumnSpec::new(&c.name, role)))
+                    .collect(),
+            };
+            let options = ReadOptions {
+                columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
+                id_column: dataset.id_column.clone(),
+                ..options
+            };
+            (file, dataset, options, None)
+        }
+    };
+    if dataset.columns.is_empty() {
+        bail!("{}: no column has a role; write a configuration (`khop config init`)", path.display());
+    }
+    let started = Instant::now();
+    let normalizer = RecordNormalizer::new(&dataset);
+    let mut reader = Reader::open(&path, &options)?;
+    let mut writer = Writer::create(&args.out, normalizer.schema(), &WriteOptions::default())?;
+    let rejects_path = args.rejects.clone().or(config_rejects);
+    let mut rejects = rejects_path.as_deref().map(RejectWriter::create).transpose()?;
+    let bar = progress::for_reader(&reader);
+    // Batches are normalized in parallel, a few at a time, and written in their order.
+    let group = 2 * rayon::current_num_threads();
+    loop {
+        let batches: Vec<_> = reader.by_ref().take(group).collect::<khop::Result<_>>()?;
+        if batches.is_empty() {
+            break;
+        }
+        let normalized: Vec<_> = {
+            use rayon::prelude::*;
+            batches.par_iter().map(|batch| normalizer.normalize(batch)).collect::<khop::Result<_>>()?
+        };
+        for (batch, records) in batches.iter().zip(&normalized) {
+            writer.write(records)?;
+            if let Some(rejects) = rejects.as_mut() {
+                rejects.write(&batch.rejects)?;
+            }
+        }
+        bar.set_position(reader.progress().position);
+    }
+    bar.finish_and_clear();
+    let written = writer.finish()?;
+    let stats = reader.stats();
+    println!(
+        "{}: {} rows read, {} normalized into {}, {} rejected{}, in {:.2} s",
+        path.display(),
+        stats.rows_read,
+        written,
+        args.out.display(),
+        stats.rows_rejected,
+        match (&rejects_path, stats.rows_rejected) {
+            (Some(p), n) if n > 0 => format!(" (see {})", p.display()),
+            (None, n) if n > 0 => " (name a file with --rejects to see them)".to_owned(),
+            _ => String::new(),
+        },
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(rejects) = rejects {
+        rejects.finish()?;
+    }
+    ensure!(written == stats.rows_passed, "rows written {written} differ from rows read {}", stats.rows_passed);
+    Ok(())
 }
 
 pub fn config_init(files: &[PathBuf], output: Option<&Path>, read: &ReadArgs) -> Result<()> {

@@ -24,6 +24,9 @@ struct Cli {
 enum Command {
     /// Profile files: roles, completeness, distinct values, lengths, accents, invalid shapes.
     Profile(ProfileArgs),
+    /// Write the normalized columns of a file (name keys, parsed dates, decoded ids, unit codes,
+    /// flags) for inspection.
+    Normalize(NormalizeArgs),
     /// Write or check a configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -92,6 +95,24 @@ struct ProfileArgs {
 }
 
 #[derive(Args)]
+struct NormalizeArgs {
+    /// The file to normalize: one of the configuration's inputs, or any file when roles are to be
+    /// detected. May be left out when the configuration has a single input.
+    file: Option<PathBuf>,
+    /// A configuration giving the columns and their roles (detected when absent).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// Where to write the normalized rows (.parquet, .csv or .ndjson).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Write rejected rows, with their reasons, to this CSV file.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Args)]
 struct DemoArgs {
     /// Rows of the synthetic table.
     #[arg(long, default_value_t = 200_000)]
@@ -108,6 +129,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Profile(args) => commands::profile(args),
+        Command::Normalize(args) => commands::normalize(args),
         Command::Config(ConfigCommand::Init { files, output, read }) => {
             commands::config_init(&files, output.as_deref(), &read)
         }
