@@ -1,0 +1,389 @@
+//! Packed one-against-many kernels, generic over a SIMD lane type.
+//!
+//! Many short strings are packed into the lanes of one vector, each lane holding the
+//! pattern-match bits of one string: lane width 8, 16, 32 or 64 bits for strings of at most 8, 16,
+//! 32 or 64 bytes (the narrowest that fits gives the most lanes). For each byte of the text, one
+//! load of `PM[byte]` feeds every lane at once. Strings longer than 64 bytes, and every string
+//! when no SIMD instruction set is available, take the scalar multi-word path in `bitpar`.
+//!
+//! The generic kernels here are `#[inline(always)]` and are only ever called from the
+//! `#[target_feature]` functions of one instruction-set file, so they compile to that set.
+
+use std::mem::MaybeUninit;
+
+use super::bitpar;
+use super::reference::{jaro_from_counts, prefix4, winkler_boost};
+
+/// Operations on one vector of equal-width integer lanes.
+///
+/// # Safety
+///
+/// Every method may execute instructions of the implementing type's instruction set: callers
+/// must have checked that the CPU supports it. `load`/`store` need `BYTES` valid bytes.
+pub(crate) unsafe trait Lane: Copy {
+    /// Bytes in one vector.
+    const BYTES: usize;
+    /// Bits in one lane.
+    const BITS: u32;
+    /// Every lane set to `v` truncated to the lane width.
+    unsafe fn splat(v: u64) -> Self;
+    /// Unaligned load of `BYTES` bytes.
+    unsafe fn load(p: *const u8) -> Self;
+    /// Unaligned store of `BYTES` bytes.
+    unsafe fn store(self, p: *mut u8);
+    unsafe fn and(self, o: Self) -> Self;
+    unsafe fn or(self, o: Self) -> Self;
+    unsafe fn xor(self, o: Self) -> Self;
+    /// `!self & o`.
+    unsafe fn andnot(self, o: Self) -> Self;
+    /// Lane-wise wrapping addition.
+    unsafe fn add(self, o: Self) -> Self;
+    /// Lane-wise wrapping subtraction.
+    unsafe fn sub(self, o: Self) -> Self;
+    /// Lane-wise logical shift right by one.
+    unsafe fn shr1(self) -> Self;
+    /// All ones in lanes where `self == o`, zero elsewhere.
+    unsafe fn eq(self, o: Self) -> Self;
+    /// `self + 1` in lanes where `x & mask != 0`.
+    unsafe fn inc_if(self, x: Self, mask: Self) -> Self;
+    /// `self - 1` in lanes where `x & mask != 0`.
+    unsafe fn dec_if(self, x: Self, mask: Self) -> Self;
+}
+
+/// Largest vector in bytes (AVX-512).
+pub(crate) const MAX_BYTES: usize = 64;
+type VecBuf = [u8; MAX_BYTES];
+/// Longest text for the packed Jaro kernel at the widest lanes: `2 * 64 + 1`.
+const MAX_JARO_TEXT: usize = 129;
+
+/// Writes `value` into lane `lane` of a vector image with `bits`-wide lanes.
+fn put_lane(buf: &mut [u8], bits: u32, lane: usize, value: u64) {
+    let w = (bits / 8) as usize;
+    buf[lane * w..lane * w + w].copy_from_slice(&value.to_le_bytes()[..w]);
+}
+
+#[inline(always)]
+fn get_lane(buf: &[u8], bits: u32, lane: usize) -> u64 {
+    let w = (bits / 8) as usize;
+    let mut b = [0u8; 8];
+    b[..w].copy_from_slice(&buf[lane * w..lane * w + w]);
+    u64::from_le_bytes(b)
+}
+
+#[inline]
+fn ones_below(n: usize) -> u64 {
+    if n >= 64 { !0 } else { (1u64 << n) - 1 }
+}
+
+/// Up to `lanes` strings packed for one vector width and lane width.
+pub(crate) struct Block {
+    /// `PM[byte]` images, `vector_bytes` each.
+    pm: Vec<u8>,
+    /// Lane `l`: length of its string.
+    lens: VecBuf,
+    /// Lane `l`: bit of its last byte, `1 << (len - 1)`.
+    last: VecBuf,
+    /// `h0[n]`, lane `l`: the initial Jaro window `ones_below(r + 1)` for a text of `n` bytes,
+    /// with `r = max(len, n) / 2 - 1` (saturating).
+    h0: Vec<VecBuf>,
+    /// Original index of the string in lane `l`.
+    idx: Vec<u32>,
+}
+
+/// Strings of one lane width, packed into blocks.
+pub(crate) struct Group {
+    pub(crate) bits: u32,
+    pub(crate) blocks: Vec<Block>,
+}
+
+impl Group {
+    /// Packs `(index, string)` pairs, each of at most `bits` bytes and at least one.
+    pub(crate) fn new(bits: u32, vector_bytes: usize, strings: &[(u32, &[u8])]) -> Group {
+        let lanes = vector_bytes * 8 / bits as usize;
+        let blocks = strings
+            .chunks(lanes)
+            .map(|chunk| {
+                let mut pm = vec![0u8; 256 * vector_bytes];
+                let mut lens = [0u8; MAX_BYTES];
+                let mut last = [0u8; MAX_BYTES];
+                let lane_bytes = (bits / 8) as usize;
+                for (l, &(_, s)) in chunk.iter().enumerate() {
+                    for (i, &c) in s.iter().enumerate() {
+                        pm[usize::from(c) * vector_bytes + l * lane_bytes + i / 8] |= 1 << (i % 8);
+                    }
+                    put_lane(&mut lens, bits, l, s.len() as u64);
+                    put_lane(&mut last, bits, l, 1u64 << (s.len() - 1));
+                }
+                let h0 = (0..=2 * bits as usize + 1)
+                    .map(|n| {
+                        let mut v = [0u8; MAX_BYTES];
+                        for (l, &(_, s)) in chunk.iter().enumerate() {
+                            let r = (s.len().max(n) / 2).saturating_sub(1);
+                            put_lane(&mut v, bits, l, ones_below(r + 1));
+                        }
+                        v
+                    })
+                    .collect();
+                Block {
+                    pm,
+                    lens,
+                    last,
+                    h0,
+                    idx: chunk.iter().map(|&(i, _)| i).collect(),
+                }
+            })
+            .collect();
+        Group { bits, blocks }
+    }
+}
+
+#[inline(always)]
+unsafe fn load_pm<V: Lane>(b: &Block, c: u8) -> V {
+    debug_assert!(b.pm.len() >= (usize::from(c) + 1) * V::BYTES);
+    // SAFETY: `pm` holds 256 images of `V::BYTES` bytes (the group was packed for this
+    // vector width); the caller guarantees the instruction set.
+    unsafe { V::load(b.pm.as_ptr().add(usize::from(c) * V::BYTES)) }
+}
+
+/// Myers' Levenshtein recurrence over `K` blocks at once (independent chains keep the
+/// vector ports busy). Leaves each lane's distance modulo `2^BITS` in `raw`.
+#[inline(always)]
+unsafe fn levenshtein_kernel<V: Lane, const K: usize>(
+    blocks: [&Block; K],
+    text: &[u8],
+    raw: &mut [VecBuf; K],
+) {
+    // SAFETY: the caller guarantees the instruction set; loads and stores stay inside the
+    // 64-byte images and the `pm` tables (see `load_pm`).
+    unsafe {
+        let ones = V::splat(!0);
+        let one = V::splat(1);
+        let mut vp = [ones; K];
+        let mut vn = [V::splat(0); K];
+        let mut score = [V::splat(0); K];
+        let mut last = [V::splat(0); K];
+        for k in 0..K {
+            score[k] = V::load(blocks[k].lens.as_ptr());
+            last[k] = V::load(blocks[k].last.as_ptr());
+        }
+        for &c in text {
+            for k in 0..K {
+                let x = load_pm::<V>(blocks[k], c).or(vn[k]);
+                let d0 = x.and(vp[k]).add(vp[k]).xor(vp[k]).or(x);
+                let hp = vn[k].or(d0.or(vp[k]).andnot(ones));
+                let hn = d0.and(vp[k]);
+                score[k] = score[k].inc_if(hp, last[k]).dec_if(hn, last[k]);
+                let hp = hp.add(hp).or(one);
+                vn[k] = hp.and(d0);
+                vp[k] = hn.add(hn).or(hp.or(d0).andnot(ones));
+            }
+        }
+        for k in 0..K {
+            score[k].store(raw[k].as_mut_ptr());
+        }
+    }
+}
+
+/// Levenshtein distances between `text` and every string of `group`, written to
+/// `out[original index]`.
+///
+/// # Safety
+///
+/// The CPU must support `V`'s instruction set and `group` must be packed for `V`.
+#[inline(always)]
+pub(crate) unsafe fn levenshtein_group<V: Lane>(group: &Group, text: &[u8], out: &mut [u32]) {
+    let bits = V::BITS;
+    let modulus_mask = if bits == 64 {
+        !0u64
+    } else {
+        (1u64 << bits) - 1
+    };
+    let n = text.len() as u64;
+    let finish = |block: &Block, raw: &VecBuf, out: &mut [u32]| {
+        for (l, &i) in block.idx.iter().enumerate() {
+            let m = get_lane(&block.lens, bits, l);
+            // The distance lies in [|m - n|, |m - n| + min(m, n)], narrower than 2^BITS.
+            let lo = m.abs_diff(n);
+            let d = lo + (get_lane(raw, bits, l).wrapping_sub(lo) & modulus_mask);
+            out[i as usize] = d as u32;
+        }
+    };
+    let mut chunks = group.blocks.chunks_exact(2);
+    for pair in &mut chunks {
+        let mut raw = [[0u8; MAX_BYTES]; 2];
+        // SAFETY: forwarded from this function's contract.
+        unsafe { levenshtein_kernel::<V, 2>([&pair[0], &pair[1]], text, &mut raw) };
+        finish(&pair[0], &raw[0], out);
+        finish(&pair[1], &raw[1], out);
+    }
+    for b in chunks.remainder() {
+        let mut raw = [[0u8; MAX_BYTES]; 1];
+        // SAFETY: forwarded from this function's contract.
+        unsafe { levenshtein_kernel::<V, 1>([b], text, &mut raw) };
+        finish(b, &raw[0], out);
+    }
+}
+
+/// Bit-parallel Jaro matching for `K` blocks; `text` is 1 to `2 * BITS + 1` bytes. Leaves the
+/// match count and half-transposition count per lane in `matches` and `half`.
+#[inline(always)]
+unsafe fn jaro_kernel<V: Lane, const K: usize>(
+    blocks: [&Block; K],
+    text: &[u8],
+    matches: &mut [VecBuf; K],
+    half: &mut [VecBuf; K],
+) {
+    let n = text.len();
+    debug_assert!(n >= 1 && n <= 2 * V::BITS as usize + 1);
+    // SAFETY: the caller guarantees the instruction set and the text length; loads and
+    // stores stay inside the 64-byte images and the `pm` tables.
+    unsafe {
+        let zero = V::splat(0);
+        let ones = V::splat(!0);
+        let one = V::splat(1);
+        let mut h = [zero; K];
+        let mut p = [zero; K];
+        let mut low_edge = [ones; K];
+        let mut matched = [zero; K];
+        // Only the first `n` entries are written, then read; no need to zero 16 KiB per call.
+        let mut found = [const { MaybeUninit::<[V; K]>::uninit() }; MAX_JARO_TEXT];
+        for k in 0..K {
+            h[k] = V::load(blocks[k].h0[n].as_ptr());
+            p[k] = h[k];
+        }
+        // Pass 1: each text byte takes the lowest unmatched equal lane bit inside its window
+        // [i - r, i + r]; `h` is the window's upper edge, `low_edge` its lower one, and `p`
+        // counts down the steps until the lower edge starts to move.
+        for (i, &c) in text.iter().enumerate() {
+            let mut hit = [zero; K];
+            for k in 0..K {
+                let cand = matched[k].andnot(load_pm::<V>(blocks[k], c).and(h[k]).and(low_edge[k]));
+                let low = cand.and(zero.sub(cand));
+                matched[k] = matched[k].or(low);
+                hit[k] = low.eq(zero).andnot(ones);
+                h[k] = h[k].add(h[k]).or(one);
+                p[k] = p[k].shr1();
+                let moving = p[k].eq(zero);
+                low_edge[k] =
+                    low_edge[k].xor(low_edge[k].xor(low_edge[k].add(low_edge[k])).and(moving));
+            }
+            found[i].write(hit);
+        }
+        // Pass 2: the k-th matched text byte pairs with the k-th matched lane bit.
+        let mut count = [zero; K];
+        let mut trans = [zero; K];
+        for (i, &c) in text.iter().enumerate() {
+            let hit = found[i].assume_init();
+            for k in 0..K {
+                let cond = hit[k];
+                let lowest = matched[k].and(zero.sub(matched[k]));
+                let miss = load_pm::<V>(blocks[k], c).and(lowest).eq(zero);
+                trans[k] = trans[k].sub(miss.and(cond));
+                count[k] = count[k].sub(cond);
+                matched[k] = matched[k].xor(lowest.and(cond));
+            }
+        }
+        for k in 0..K {
+            count[k].store(matches[k].as_mut_ptr());
+            trans[k].store(half[k].as_mut_ptr());
+        }
+    }
+}
+
+/// Jaro (or Jaro-Winkler) similarity of `text` (first argument) against every string of
+/// `group`, written to `out[original index]`. `strings` gives the original strings.
+///
+/// # Safety
+///
+/// The CPU must support `V`'s instruction set and `group` must be packed for `V`.
+#[inline(always)]
+pub(crate) unsafe fn jaro_group<V: Lane>(
+    group: &Group,
+    strings: &Strings,
+    text: &[u8],
+    winkler: bool,
+    out: &mut [f64],
+) {
+    let bits = V::BITS;
+    let n = text.len();
+    if n == 0 || n > 2 * bits as usize + 1 {
+        for block in &group.blocks {
+            for &i in &block.idx {
+                let s = strings.get(i as usize);
+                out[i as usize] = jaro_pair(text, s, winkler);
+            }
+        }
+        return;
+    }
+    let finish = |block: &Block, mc: &VecBuf, ht: &VecBuf, out: &mut [f64]| {
+        for (l, &i) in block.idx.iter().enumerate() {
+            let m = get_lane(&block.lens, bits, l) as usize;
+            let j = jaro_from_counts(
+                n,
+                m,
+                get_lane(mc, bits, l) as usize,
+                get_lane(ht, bits, l) as usize,
+            );
+            out[i as usize] = if winkler {
+                winkler_boost(j, prefix4(text, strings.get(i as usize)))
+            } else {
+                j
+            };
+        }
+    };
+    let mut chunks = group.blocks.chunks_exact(2);
+    for pair in &mut chunks {
+        let mut mc = [[0u8; MAX_BYTES]; 2];
+        let mut ht = [[0u8; MAX_BYTES]; 2];
+        // SAFETY: forwarded from this function's contract; `n` was checked above.
+        unsafe { jaro_kernel::<V, 2>([&pair[0], &pair[1]], text, &mut mc, &mut ht) };
+        finish(&pair[0], &mc[0], &ht[0], out);
+        finish(&pair[1], &mc[1], &ht[1], out);
+    }
+    for b in chunks.remainder() {
+        let mut mc = [[0u8; MAX_BYTES]; 1];
+        let mut ht = [[0u8; MAX_BYTES]; 1];
+        // SAFETY: forwarded from this function's contract; `n` was checked above.
+        unsafe { jaro_kernel::<V, 1>([b], text, &mut mc, &mut ht) };
+        finish(b, &mc[0], &ht[0], out);
+    }
+}
+
+/// One pair through the scalar bit-parallel path: `a` drives the matching, `b` is searched.
+#[inline]
+pub(crate) fn jaro_pair(a: &[u8], b: &[u8], winkler: bool) -> f64 {
+    let j = bitpar::jaro(a, b);
+    if winkler {
+        winkler_boost(j, prefix4(a, b))
+    } else {
+        j
+    }
+}
+
+/// Strings stored contiguously, addressed by index.
+pub(crate) struct Strings {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Strings {
+    pub(crate) fn new(strings: &[&[u8]]) -> Strings {
+        let mut bytes = Vec::with_capacity(strings.iter().map(|s| s.len()).sum());
+        let mut ends = Vec::with_capacity(strings.len());
+        for s in strings {
+            bytes.extend_from_slice(s);
+            ends.push(bytes.len());
+        }
+        Strings { bytes, ends }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
