@@ -12,7 +12,7 @@
 use std::mem::MaybeUninit;
 
 use super::bitpar;
-use super::reference::{jaro_from_counts, prefix4, winkler_boost};
+use super::reference::{prefix4, winkler_boost};
 
 /// Operations on one vector of equal-width integer lanes.
 ///
@@ -63,11 +63,39 @@ fn put_lane(buf: &mut [u8], bits: u32, lane: usize, value: u64) {
 }
 
 #[inline(always)]
-fn get_lane(buf: &[u8], bits: u32, lane: usize) -> u64 {
-    let w = (bits / 8) as usize;
-    let mut b = [0u8; 8];
-    b[..w].copy_from_slice(&buf[lane * w..lane * w + w]);
-    u64::from_le_bytes(b)
+fn get_lane(buf: &VecBuf, bits: u32, lane: usize) -> u64 {
+    // `bits` is a constant at every call site, so this folds to one load.
+    match bits {
+        8 => u64::from(buf[lane]),
+        16 => u64::from(u16::from_le_bytes([buf[2 * lane], buf[2 * lane + 1]])),
+        32 => {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&buf[4 * lane..4 * lane + 4]);
+            u64::from(u32::from_le_bytes(b))
+        }
+        _ => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[8 * lane..8 * lane + 8]);
+            u64::from_le_bytes(b)
+        }
+    }
+}
+
+/// First four bytes, zero padded, as a little-endian word: the Winkler prefix without touching
+/// the strings again.
+#[inline]
+pub(crate) fn head4(s: &[u8]) -> u32 {
+    let mut b = [0u8; 4];
+    let k = s.len().min(4);
+    b[..k].copy_from_slice(&s[..k]);
+    u32::from_le_bytes(b)
+}
+
+/// Common prefix length (at most 4) from two `head4` words and the lengths.
+#[inline(always)]
+pub(crate) fn prefix_from_heads(a: u32, b: u32, len_a: usize, len_b: usize) -> usize {
+    let same = ((a ^ b).trailing_zeros() / 8) as usize;
+    same.min(4).min(len_a).min(len_b)
 }
 
 #[inline]
@@ -88,6 +116,8 @@ pub(crate) struct Block {
     h0: Vec<VecBuf>,
     /// Original index of the string in lane `l`.
     idx: Vec<u32>,
+    /// Lane `l`: `head4` of its string.
+    heads: Vec<u32>,
 }
 
 /// Strings of one lane width, packed into blocks.
@@ -130,6 +160,7 @@ impl Group {
                     last,
                     h0,
                     idx: chunk.iter().map(|&(i, _)| i).collect(),
+                    heads: chunk.iter().map(|&(_, s)| head4(s)).collect(),
                 }
             })
             .collect();
@@ -315,17 +346,20 @@ pub(crate) unsafe fn jaro_group<V: Lane>(
         }
         return;
     }
+    let text_head = head4(text);
+    // `m / n` for every possible match count, computed once per text.
+    let mut over_n = [0.0f64; 65];
+    for (m, v) in over_n.iter_mut().enumerate() {
+        *v = m as f64 / n as f64;
+    }
     let finish = |block: &Block, mc: &VecBuf, ht: &VecBuf, out: &mut [f64]| {
-        for (l, &i) in block.idx.iter().enumerate() {
-            let m = get_lane(&block.lens, bits, l) as usize;
-            let j = jaro_from_counts(
-                n,
-                m,
-                get_lane(mc, bits, l) as usize,
-                get_lane(ht, bits, l) as usize,
-            );
+        for (l, (&i, &head)) in block.idx.iter().zip(&block.heads).enumerate() {
+            let len = get_lane(&block.lens, bits, l) as usize;
+            let m = get_lane(mc, bits, l) as usize;
+            let half = get_lane(ht, bits, l) as usize;
+            let j = jaro_from_table(&over_n, len, m, half);
             out[i as usize] = if winkler {
-                winkler_boost(j, prefix4(text, strings.get(i as usize)))
+                winkler_boost(j, prefix_from_heads(text_head, head, n, len))
             } else {
                 j
             };
@@ -386,4 +420,33 @@ impl Strings {
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
+}
+
+/// `RATIO[a][b] = a as f64 / b as f64` for `a, b <= 64`: the same IEEE divisions as
+/// `jaro_from_counts`, looked up instead of recomputed for every pair.
+static RATIO: [[f64; 65]; 65] = {
+    let mut t = [[0.0f64; 65]; 65];
+    let mut a = 0;
+    while a <= 64 {
+        let mut b = 1;
+        while b <= 64 {
+            t[a][b] = a as f64 / b as f64;
+            b += 1;
+        }
+        a += 1;
+    }
+    t
+};
+
+/// `jaro_from_counts(n, len, m, half)` for a text of length `n` (`over_n[m] = m / n`) and a
+/// lane string of `len` (1..=64) bytes; bit-identical to it.
+#[inline(always)]
+fn jaro_from_table(over_n: &[f64; 65], len: usize, m: usize, half: usize) -> f64 {
+    if m == 0 {
+        return 0.0;
+    }
+    let m = m.min(64);
+    let len = len.min(64);
+    let t = (half / 2).min(m);
+    (over_n[m] + RATIO[m][len] + RATIO[m - t][m]) / 3.0
 }
