@@ -40,14 +40,33 @@ pub(crate) unsafe trait Lane: Copy {
     unsafe fn add(self, o: Self) -> Self;
     /// Lane-wise wrapping subtraction.
     unsafe fn sub(self, o: Self) -> Self;
-    /// Lane-wise logical shift right by one.
-    unsafe fn shr1(self) -> Self;
     /// All ones in lanes where `self == o`, zero elsewhere.
     unsafe fn eq(self, o: Self) -> Self;
     /// `self + 1` in lanes where `x & mask != 0`.
     unsafe fn inc_if(self, x: Self, mask: Self) -> Self;
     /// `self - 1` in lanes where `x & mask != 0`.
     unsafe fn dec_if(self, x: Self, mask: Self) -> Self;
+
+    /// A lane predicate: a mask register on AVX-512, a vector of all-ones lanes on AVX2.
+    type Mask: Copy;
+    /// Lanes where `self != 0`.
+    unsafe fn nonzero(self) -> Self::Mask;
+    /// Lanes where `self & o == 0`.
+    unsafe fn and_is_zero(self, o: Self) -> Self::Mask;
+    /// Lanes where `self` (read as signed) is below zero.
+    unsafe fn negative(self) -> Self::Mask;
+    /// Lanes in both masks.
+    unsafe fn both(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// `self + o` in lanes of `m`, `self` elsewhere.
+    unsafe fn mask_add(self, m: Self::Mask, o: Self) -> Self;
+    /// `self - o` in lanes of `m`, `self` elsewhere.
+    unsafe fn mask_sub(self, m: Self::Mask, o: Self) -> Self;
+    /// `a | !(b | c)`.
+    unsafe fn or_not_or(a: Self, b: Self, c: Self) -> Self;
+    /// `(a ^ b) | c`.
+    unsafe fn xor_or(a: Self, b: Self, c: Self) -> Self;
+    /// `a & b & !c`.
+    unsafe fn and_andnot(a: Self, b: Self, c: Self) -> Self;
 }
 
 /// Largest vector in bytes (AVX-512).
@@ -114,6 +133,8 @@ pub(crate) struct Block {
     /// `h0[n]`, lane `l`: the initial Jaro window `ones_below(r + 1)` for a text of `n` bytes,
     /// with `r = max(len, n) / 2 - 1` (saturating).
     h0: Vec<VecBuf>,
+    /// `r0[n]`, lane `l`: that window radius `r` itself.
+    r0: Vec<VecBuf>,
     /// Original index of the string in lane `l`.
     idx: Vec<u32>,
     /// Lane `l`: `head4` of its string.
@@ -144,21 +165,26 @@ impl Group {
                     put_lane(&mut lens, bits, l, s.len() as u64);
                     put_lane(&mut last, bits, l, 1u64 << (s.len() - 1));
                 }
-                let h0 = (0..=2 * bits as usize + 1)
-                    .map(|n| {
-                        let mut v = [0u8; MAX_BYTES];
-                        for (l, &(_, s)) in chunk.iter().enumerate() {
-                            let r = (s.len().max(n) / 2).saturating_sub(1);
-                            put_lane(&mut v, bits, l, ones_below(r + 1));
-                        }
-                        v
-                    })
+                let window = |n: usize, f: &dyn Fn(usize) -> u64| {
+                    let mut v = [0u8; MAX_BYTES];
+                    for (l, &(_, s)) in chunk.iter().enumerate() {
+                        let r = (s.len().max(n) / 2).saturating_sub(1);
+                        put_lane(&mut v, bits, l, f(r));
+                    }
+                    v
+                };
+                let texts = 0..=2 * bits as usize + 1;
+                let h0 = texts
+                    .clone()
+                    .map(|n| window(n, &|r| ones_below(r + 1)))
                     .collect();
+                let r0 = texts.map(|n| window(n, &|r| r as u64)).collect();
                 Block {
                     pm,
                     lens,
                     last,
                     h0,
+                    r0,
                     idx: chunk.iter().map(|&(i, _)| i).collect(),
                     heads: chunk.iter().map(|&(_, s)| head4(s)).collect(),
                 }
@@ -187,9 +213,8 @@ unsafe fn levenshtein_kernel<V: Lane, const K: usize>(
     // SAFETY: the caller guarantees the instruction set; loads and stores stay inside the
     // 64-byte images and the `pm` tables (see `load_pm`).
     unsafe {
-        let ones = V::splat(!0);
         let one = V::splat(1);
-        let mut vp = [ones; K];
+        let mut vp = [V::splat(!0); K];
         let mut vn = [V::splat(0); K];
         let mut score = [V::splat(0); K];
         let mut last = [V::splat(0); K];
@@ -200,13 +225,13 @@ unsafe fn levenshtein_kernel<V: Lane, const K: usize>(
         for &c in text {
             for k in 0..K {
                 let x = load_pm::<V>(blocks[k], c).or(vn[k]);
-                let d0 = x.and(vp[k]).add(vp[k]).xor(vp[k]).or(x);
-                let hp = vn[k].or(d0.or(vp[k]).andnot(ones));
+                let d0 = V::xor_or(x.and(vp[k]).add(vp[k]), vp[k], x);
+                let hp = V::or_not_or(vn[k], d0, vp[k]);
                 let hn = d0.and(vp[k]);
                 score[k] = score[k].inc_if(hp, last[k]).dec_if(hn, last[k]);
                 let hp = hp.add(hp).or(one);
                 vn[k] = hp.and(d0);
-                vp[k] = hn.add(hn).or(hp.or(d0).andnot(ones));
+                vp[k] = V::or_not_or(hn.add(hn), hp, d0);
             }
         }
         for k in 0..K {
@@ -223,21 +248,9 @@ unsafe fn levenshtein_kernel<V: Lane, const K: usize>(
 /// The CPU must support `V`'s instruction set and `group` must be packed for `V`.
 #[inline(always)]
 pub(crate) unsafe fn levenshtein_group<V: Lane>(group: &Group, text: &[u8], out: &mut [u32]) {
-    let bits = V::BITS;
-    let modulus_mask = if bits == 64 {
-        !0u64
-    } else {
-        (1u64 << bits) - 1
-    };
     let n = text.len() as u64;
     let finish = |block: &Block, raw: &VecBuf, out: &mut [u32]| {
-        for (l, &i) in block.idx.iter().enumerate() {
-            let m = get_lane(&block.lens, bits, l);
-            // The distance lies in [|m - n|, |m - n| + min(m, n)], narrower than 2^BITS.
-            let lo = m.abs_diff(n);
-            let d = lo + (get_lane(raw, bits, l).wrapping_sub(lo) & modulus_mask);
-            out[i as usize] = d as u32;
-        }
+        finish_levenshtein::<V>(block, raw, n, out);
     };
     let mut chunks = group.blocks.chunks_exact(2);
     for pair in &mut chunks {
@@ -252,6 +265,32 @@ pub(crate) unsafe fn levenshtein_group<V: Lane>(group: &Group, text: &[u8], out:
         // SAFETY: forwarded from this function's contract.
         unsafe { levenshtein_kernel::<V, 1>([b], text, &mut raw) };
         finish(b, &raw[0], out);
+    }
+}
+
+/// Turns lane scores into distances, written to `out[original index]`.
+#[inline(always)]
+fn finish_levenshtein<V: Lane>(block: &Block, raw: &VecBuf, n: u64, out: &mut [u32]) {
+    let bits = V::BITS;
+    // While no lane's distance can reach 2^BITS the lanes hold it exactly (the common case:
+    // the distance is at most max(m, n) and m < 2^BITS).
+    if bits == 64 || n < (1u64 << bits) {
+        for (l, &i) in block.idx.iter().enumerate() {
+            if let Some(slot) = out.get_mut(i as usize) {
+                *slot = get_lane(raw, bits, l) as u32;
+            }
+        }
+        return;
+    }
+    let modulus_mask = (1u64 << bits) - 1;
+    for (l, &i) in block.idx.iter().enumerate() {
+        let m = get_lane(&block.lens, bits, l);
+        // The distance lies in [|m - n|, |m - n| + min(m, n)], narrower than 2^BITS.
+        let lo = m.abs_diff(n);
+        let d = lo + (get_lane(raw, bits, l).wrapping_sub(lo) & modulus_mask);
+        if let Some(slot) = out.get_mut(i as usize) {
+            *slot = u32::try_from(d).unwrap_or(u32::MAX);
+        }
     }
 }
 
@@ -270,33 +309,31 @@ unsafe fn jaro_kernel<V: Lane, const K: usize>(
     // stores stay inside the 64-byte images and the `pm` tables.
     unsafe {
         let zero = V::splat(0);
-        let ones = V::splat(!0);
         let one = V::splat(1);
         let mut h = [zero; K];
-        let mut p = [zero; K];
-        let mut low_edge = [ones; K];
+        let mut countdown = [zero; K];
+        let mut low_edge = [V::splat(!0); K];
         let mut matched = [zero; K];
         // Only the first `n` entries are written, then read; no need to zero 16 KiB per call.
         let mut found = [const { MaybeUninit::<[V; K]>::uninit() }; MAX_JARO_TEXT];
         for k in 0..K {
             h[k] = V::load(blocks[k].h0[n].as_ptr());
-            p[k] = h[k];
+            countdown[k] = V::load(blocks[k].r0[n].as_ptr());
         }
         // Pass 1: each text byte takes the lowest unmatched equal lane bit inside its window
-        // [i - r, i + r]; `h` is the window's upper edge, `low_edge` its lower one, and `p`
-        // counts down the steps until the lower edge starts to move.
+        // [i - r, i + r]; `h` is the window's upper edge and `low_edge` its lower one, which
+        // starts moving once `countdown` (r - i - 1) goes negative.
         for (i, &c) in text.iter().enumerate() {
             let mut hit = [zero; K];
             for k in 0..K {
-                let cand = matched[k].andnot(load_pm::<V>(blocks[k], c).and(h[k]).and(low_edge[k]));
+                let inside = V::and_andnot(load_pm::<V>(blocks[k], c), h[k], matched[k]);
+                let cand = inside.and(low_edge[k]);
                 let low = cand.and(zero.sub(cand));
                 matched[k] = matched[k].or(low);
-                hit[k] = low.eq(zero).andnot(ones);
+                hit[k] = low;
                 h[k] = h[k].add(h[k]).or(one);
-                p[k] = p[k].shr1();
-                let moving = p[k].eq(zero);
-                low_edge[k] =
-                    low_edge[k].xor(low_edge[k].xor(low_edge[k].add(low_edge[k])).and(moving));
+                countdown[k] = countdown[k].sub(one);
+                low_edge[k] = low_edge[k].mask_add(countdown[k].negative(), low_edge[k]);
             }
             found[i].write(hit);
         }
@@ -306,12 +343,12 @@ unsafe fn jaro_kernel<V: Lane, const K: usize>(
         for (i, &c) in text.iter().enumerate() {
             let hit = found[i].assume_init();
             for k in 0..K {
-                let cond = hit[k];
+                let cond = hit[k].nonzero();
                 let lowest = matched[k].and(zero.sub(matched[k]));
-                let miss = load_pm::<V>(blocks[k], c).and(lowest).eq(zero);
-                trans[k] = trans[k].sub(miss.and(cond));
-                count[k] = count[k].sub(cond);
-                matched[k] = matched[k].xor(lowest.and(cond));
+                let miss = load_pm::<V>(blocks[k], c).and_is_zero(lowest);
+                trans[k] = trans[k].mask_add(V::both(cond, miss), one);
+                count[k] = count[k].mask_add(cond, one);
+                matched[k] = matched[k].mask_sub(cond, lowest);
             }
         }
         for k in 0..K {
@@ -328,13 +365,13 @@ unsafe fn jaro_kernel<V: Lane, const K: usize>(
 ///
 /// The CPU must support `V`'s instruction set and `group` must be packed for `V`.
 #[inline(always)]
-pub(crate) unsafe fn jaro_group<V: Lane>(
+pub(crate) unsafe fn jaro_group<V: Lane, const WINKLER: bool>(
     group: &Group,
     strings: &Strings,
     text: &[u8],
-    winkler: bool,
     out: &mut [f64],
 ) {
+    let winkler = WINKLER;
     let bits = V::BITS;
     let n = text.len();
     if n == 0 || n > 2 * bits as usize + 1 {
@@ -353,17 +390,7 @@ pub(crate) unsafe fn jaro_group<V: Lane>(
         *v = m as f64 / n as f64;
     }
     let finish = |block: &Block, mc: &VecBuf, ht: &VecBuf, out: &mut [f64]| {
-        for (l, (&i, &head)) in block.idx.iter().zip(&block.heads).enumerate() {
-            let len = get_lane(&block.lens, bits, l) as usize;
-            let m = get_lane(mc, bits, l) as usize;
-            let half = get_lane(ht, bits, l) as usize;
-            let j = jaro_from_table(&over_n, len, m, half);
-            out[i as usize] = if winkler {
-                winkler_boost(j, prefix_from_heads(text_head, head, n, len))
-            } else {
-                j
-            };
-        }
+        finish_jaro::<V, WINKLER>(block, mc, ht, &over_n, text_head, n, out);
     };
     let mut chunks = group.blocks.chunks_exact(2);
     for pair in &mut chunks {
@@ -380,6 +407,49 @@ pub(crate) unsafe fn jaro_group<V: Lane>(
         // SAFETY: forwarded from this function's contract; `n` was checked above.
         unsafe { jaro_kernel::<V, 1>([b], text, &mut mc, &mut ht) };
         finish(b, &mc[0], &ht[0], out);
+    }
+}
+
+/// Turns lane counts into similarities, written to `out[original index]`.
+#[inline(always)]
+fn finish_jaro<V: Lane, const WINKLER: bool>(
+    block: &Block,
+    mc: &VecBuf,
+    ht: &VecBuf,
+    over_n: &[f64; 65],
+    text_head: u32,
+    n: usize,
+    out: &mut [f64],
+) {
+    // Lengths and counts are at most 64, so each lane's low byte holds them.
+    let stride = (V::BITS / 8) as usize;
+    let lanes = block.idx.len().min(MAX_BYTES / stride);
+    // Short lanes: the whole similarity is one lookup in the table for this text length.
+    let small = (V::BITS as usize <= SMALL && n <= SMALL_TEXT)
+        .then(|| &small_jaro_table()[n * SMALL_ENTRIES..(n + 1) * SMALL_ENTRIES]);
+    for l in 0..lanes {
+        let len = usize::from(block.lens[l * stride]);
+        let m = usize::from(mc[l * stride]);
+        let half = usize::from(ht[l * stride]);
+        let j = match small {
+            Some(table) => table
+                .get(small_index(len, m, half / 2))
+                .copied()
+                .unwrap_or(0.0),
+            None => jaro_from_table(over_n, len, m, half),
+        };
+        // Computed for every lane so that the threshold compiles to a select, not a branch
+        // that random names would mispredict.
+        let v = if WINKLER {
+            let p = prefix_from_heads(text_head, block.heads[l], n, len);
+            let boosted = j + 0.1 * p as f64 * (1.0 - j);
+            if j > 0.7 { boosted } else { j }
+        } else {
+            j
+        };
+        if let Some(slot) = out.get_mut(block.idx[l] as usize) {
+            *slot = v;
+        }
     }
 }
 
@@ -449,4 +519,38 @@ fn jaro_from_table(over_n: &[f64; 65], len: usize, m: usize, half: usize) -> f64
     let len = len.min(64);
     let t = (half / 2).min(m);
     (over_n[m] + RATIO[m][len] + RATIO[m - t][m]) / 3.0
+}
+
+/// Longest lane string whose Jaro similarities are tabulated in full.
+const SMALL: usize = 16;
+/// Longest text for the full table (the packed kernel's limit for 16-bit lanes).
+const SMALL_TEXT: usize = 2 * SMALL + 1;
+/// Entries per text length: lane length, matches (both 0..=16) and transpositions (0..=8).
+const SMALL_ENTRIES: usize = (SMALL + 1) * (SMALL + 1) * (SMALL / 2 + 1);
+
+#[inline(always)]
+fn small_index(len: usize, m: usize, t: usize) -> usize {
+    (len * (SMALL + 1) + m) * (SMALL / 2 + 1) + t
+}
+
+/// `jaro_from_counts(n, len, m, 2 * t)` for every text length `n <= SMALL_TEXT` and lane
+/// length, match count and transposition count of a string of at most `SMALL` bytes: 680 KiB
+/// built once, of which one text uses one 21 KiB slice. Entries are computed by
+/// `jaro_from_counts` itself, so lookups are bit-identical to the reference.
+fn small_jaro_table() -> &'static [f64] {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = vec![0.0; (SMALL_TEXT + 1) * SMALL_ENTRIES];
+        for n in 1..=SMALL_TEXT {
+            for len in 1..=SMALL {
+                for m in 0..=len.min(n) {
+                    for tr in 0..=m / 2 {
+                        t[n * SMALL_ENTRIES + small_index(len, m, tr)] =
+                            super::reference::jaro_from_counts(n, len, m, 2 * tr);
+                    }
+                }
+            }
+        }
+        t
+    })
 }

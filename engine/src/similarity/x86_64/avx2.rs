@@ -5,7 +5,7 @@ use core::arch::x86_64::*;
 use crate::similarity::batch::{self, Group, Lane, Strings};
 
 macro_rules! avx2_lane {
-    ($name:ident, $bits:expr, $set1:ident, $ity:ty, $add:ident, $sub:ident, $cmpeq:ident, $shr1:ident) => {
+    ($name:ident, $bits:expr, $set1:ident, $ity:ty, $add:ident, $sub:ident, $cmpeq:ident, $cmpgt:ident) => {
         /// One 256-bit vector of equal-width lanes.
         #[derive(Clone, Copy)]
         pub(crate) struct $name(__m256i);
@@ -61,11 +61,6 @@ macro_rules! avx2_lane {
                 Self(unsafe { $sub(self.0, o.0) })
             }
             #[inline(always)]
-            unsafe fn shr1(self) -> Self {
-                // SAFETY: AVX2 is available (trait contract).
-                Self(unsafe { $shr1(self.0) })
-            }
-            #[inline(always)]
             unsafe fn eq(self, o: Self) -> Self {
                 // SAFETY: AVX2 is available (trait contract).
                 Self(unsafe { $cmpeq(self.0, o.0) })
@@ -81,18 +76,55 @@ macro_rules! avx2_lane {
                 // SAFETY: as in `inc_if`.
                 unsafe { self.add(x.and(mask).eq(mask)) }
             }
+
+            type Mask = Self;
+            #[inline(always)]
+            unsafe fn nonzero(self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                unsafe { self.eq(Self::splat(0)).andnot(Self::splat(!0)) }
+            }
+            #[inline(always)]
+            unsafe fn and_is_zero(self, o: Self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                unsafe { self.and(o).eq(Self::splat(0)) }
+            }
+            #[inline(always)]
+            unsafe fn negative(self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                Self(unsafe { $cmpgt(_mm256_setzero_si256(), self.0) })
+            }
+            #[inline(always)]
+            unsafe fn both(a: Self, b: Self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                unsafe { a.and(b) }
+            }
+            #[inline(always)]
+            unsafe fn mask_add(self, m: Self, o: Self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                unsafe { self.add(o.and(m)) }
+            }
+            #[inline(always)]
+            unsafe fn mask_sub(self, m: Self, o: Self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                unsafe { self.sub(o.and(m)) }
+            }
+            #[inline(always)]
+            unsafe fn or_not_or(a: Self, b: Self, c: Self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                unsafe { a.or(b.or(c).andnot(Self::splat(!0))) }
+            }
+            #[inline(always)]
+            unsafe fn xor_or(a: Self, b: Self, c: Self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                unsafe { a.xor(b).or(c) }
+            }
+            #[inline(always)]
+            unsafe fn and_andnot(a: Self, b: Self, c: Self) -> Self {
+                // SAFETY: AVX2 is available (trait contract).
+                unsafe { c.andnot(a.and(b)) }
+            }
         }
     };
-}
-
-/// # Safety
-///
-/// AVX2 must be available.
-#[inline(always)]
-unsafe fn shr1_u8(a: __m256i) -> __m256i {
-    // SAFETY: AVX2 is available (caller). There is no 8-bit shift: shift 16-bit lanes and clear
-    // the bit that crossed into each byte.
-    unsafe { _mm256_and_si256(_mm256_srli_epi16::<1>(a), _mm256_set1_epi8(0x7f)) }
 }
 
 avx2_lane!(
@@ -103,35 +135,8 @@ avx2_lane!(
     _mm256_add_epi8,
     _mm256_sub_epi8,
     _mm256_cmpeq_epi8,
-    shr1_u8
+    _mm256_cmpgt_epi8
 );
-/// # Safety
-///
-/// AVX2 must be available.
-#[inline(always)]
-unsafe fn shr1_u16(a: __m256i) -> __m256i {
-    // SAFETY: AVX2 is available (caller).
-    unsafe { _mm256_srli_epi16::<1>(a) }
-}
-
-/// # Safety
-///
-/// AVX2 must be available.
-#[inline(always)]
-unsafe fn shr1_u32(a: __m256i) -> __m256i {
-    // SAFETY: AVX2 is available (caller).
-    unsafe { _mm256_srli_epi32::<1>(a) }
-}
-
-/// # Safety
-///
-/// AVX2 must be available.
-#[inline(always)]
-unsafe fn shr1_u64(a: __m256i) -> __m256i {
-    // SAFETY: AVX2 is available (caller).
-    unsafe { _mm256_srli_epi64::<1>(a) }
-}
-
 avx2_lane!(
     U16,
     16,
@@ -140,7 +145,7 @@ avx2_lane!(
     _mm256_add_epi16,
     _mm256_sub_epi16,
     _mm256_cmpeq_epi16,
-    shr1_u16
+    _mm256_cmpgt_epi16
 );
 avx2_lane!(
     U32,
@@ -150,7 +155,7 @@ avx2_lane!(
     _mm256_add_epi32,
     _mm256_sub_epi32,
     _mm256_cmpeq_epi32,
-    shr1_u32
+    _mm256_cmpgt_epi32
 );
 avx2_lane!(
     U64,
@@ -160,7 +165,7 @@ avx2_lane!(
     _mm256_add_epi64,
     _mm256_sub_epi64,
     _mm256_cmpeq_epi64,
-    shr1_u64
+    _mm256_cmpgt_epi64
 );
 
 /// Levenshtein distances of `text` against a group packed for 32-byte vectors.
@@ -197,10 +202,22 @@ pub(crate) unsafe fn jaro(
     // SAFETY: AVX2 is enabled here and the group was packed for 32-byte vectors (caller).
     unsafe {
         match group.bits {
-            8 => batch::jaro_group::<U8>(group, strings, text, wink, out),
-            16 => batch::jaro_group::<U16>(group, strings, text, wink, out),
-            32 => batch::jaro_group::<U32>(group, strings, text, wink, out),
-            _ => batch::jaro_group::<U64>(group, strings, text, wink, out),
+            8 => match wink {
+                true => batch::jaro_group::<U8, true>(group, strings, text, out),
+                false => batch::jaro_group::<U8, false>(group, strings, text, out),
+            },
+            16 => match wink {
+                true => batch::jaro_group::<U16, true>(group, strings, text, out),
+                false => batch::jaro_group::<U16, false>(group, strings, text, out),
+            },
+            32 => match wink {
+                true => batch::jaro_group::<U32, true>(group, strings, text, out),
+                false => batch::jaro_group::<U32, false>(group, strings, text, out),
+            },
+            _ => match wink {
+                true => batch::jaro_group::<U64, true>(group, strings, text, out),
+                false => batch::jaro_group::<U64, false>(group, strings, text, out),
+            },
         }
     }
 }

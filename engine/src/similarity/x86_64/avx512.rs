@@ -5,7 +5,7 @@ use core::arch::x86_64::*;
 use crate::similarity::batch::{self, Group, Lane, Strings};
 
 macro_rules! avx512_lane {
-    ($name:ident, $bits:expr, $set1:ident, $ity:ty, $add:ident, $sub:ident, $cmpeq:ident, $shr1:ident, $movz:ident, $test:ident, $madd:ident, $msub:ident) => {
+    ($name:ident, $bits:expr, $set1:ident, $ity:ty, $add:ident, $sub:ident, $cmpeq:ident, $movz:ident, $test:ident, $madd:ident, $msub:ident, $mty:ty, $testn:ident, $cmplt:ident) => {
         /// One 512-bit vector of equal-width lanes.
         #[derive(Clone, Copy)]
         pub(crate) struct $name(__m512i);
@@ -61,11 +61,6 @@ macro_rules! avx512_lane {
                 Self(unsafe { $sub(self.0, o.0) })
             }
             #[inline(always)]
-            unsafe fn shr1(self) -> Self {
-                // SAFETY: AVX-512 (F and BW) is available (trait contract).
-                Self(unsafe { $shr1(self.0) })
-            }
-            #[inline(always)]
             unsafe fn eq(self, o: Self) -> Self {
                 // SAFETY: AVX-512 (F and BW) is available (trait contract).
                 Self(unsafe { $movz($cmpeq(self.0, o.0), _mm512_set1_epi8(-1)) })
@@ -80,18 +75,55 @@ macro_rules! avx512_lane {
                 // SAFETY: AVX-512 (F and BW) is available (trait contract).
                 Self(unsafe { $msub(self.0, $test(x.0, mask.0), self.0, $set1(1)) })
             }
+
+            type Mask = $mty;
+            #[inline(always)]
+            unsafe fn nonzero(self) -> $mty {
+                // SAFETY: AVX-512 (F and BW) is available (trait contract).
+                unsafe { $test(self.0, self.0) }
+            }
+            #[inline(always)]
+            unsafe fn and_is_zero(self, o: Self) -> $mty {
+                // SAFETY: AVX-512 (F and BW) is available (trait contract).
+                unsafe { $testn(self.0, o.0) }
+            }
+            #[inline(always)]
+            unsafe fn negative(self) -> $mty {
+                // SAFETY: AVX-512 (F and BW) is available (trait contract).
+                unsafe { $cmplt(self.0, _mm512_setzero_si512()) }
+            }
+            #[inline(always)]
+            unsafe fn both(a: $mty, b: $mty) -> $mty {
+                a & b
+            }
+            #[inline(always)]
+            unsafe fn mask_add(self, m: $mty, o: Self) -> Self {
+                // SAFETY: AVX-512 (F and BW) is available (trait contract).
+                Self(unsafe { $madd(self.0, m, self.0, o.0) })
+            }
+            #[inline(always)]
+            unsafe fn mask_sub(self, m: $mty, o: Self) -> Self {
+                // SAFETY: AVX-512 (F and BW) is available (trait contract).
+                Self(unsafe { $msub(self.0, m, self.0, o.0) })
+            }
+            #[inline(always)]
+            unsafe fn or_not_or(a: Self, b: Self, c: Self) -> Self {
+                // SAFETY: AVX-512 F is available (trait contract). Truth table of
+                // `a | !(b | c)` over a = 0xF0, b = 0xCC, c = 0xAA.
+                Self(unsafe { _mm512_ternarylogic_epi64::<0xF1>(a.0, b.0, c.0) })
+            }
+            #[inline(always)]
+            unsafe fn xor_or(a: Self, b: Self, c: Self) -> Self {
+                // SAFETY: as above; `(a ^ b) | c`.
+                Self(unsafe { _mm512_ternarylogic_epi64::<0xBE>(a.0, b.0, c.0) })
+            }
+            #[inline(always)]
+            unsafe fn and_andnot(a: Self, b: Self, c: Self) -> Self {
+                // SAFETY: as above; `a & b & !c`.
+                Self(unsafe { _mm512_ternarylogic_epi64::<0x40>(a.0, b.0, c.0) })
+            }
         }
     };
-}
-
-/// # Safety
-///
-/// AVX-512 (F and BW) must be available.
-#[inline(always)]
-unsafe fn shr1_u8(a: __m512i) -> __m512i {
-    // SAFETY: AVX-512 (F and BW) is available (caller). There is no 8-bit shift: shift 16-bit lanes and clear
-    // the bit that crossed into each byte.
-    unsafe { _mm512_and_si512(_mm512_srli_epi16::<1>(a), _mm512_set1_epi8(0x7f)) }
 }
 
 avx512_lane!(
@@ -102,39 +134,14 @@ avx512_lane!(
     _mm512_add_epi8,
     _mm512_sub_epi8,
     _mm512_cmpeq_epi8_mask,
-    shr1_u8,
     _mm512_maskz_mov_epi8,
     _mm512_test_epi8_mask,
     _mm512_mask_add_epi8,
-    _mm512_mask_sub_epi8
+    _mm512_mask_sub_epi8,
+    __mmask64,
+    _mm512_testn_epi8_mask,
+    _mm512_cmplt_epi8_mask
 );
-/// # Safety
-///
-/// AVX-512 (F and BW) must be available.
-#[inline(always)]
-unsafe fn shr1_u16(a: __m512i) -> __m512i {
-    // SAFETY: AVX-512 (F and BW) is available (caller).
-    unsafe { _mm512_srli_epi16::<1>(a) }
-}
-
-/// # Safety
-///
-/// AVX-512 (F and BW) must be available.
-#[inline(always)]
-unsafe fn shr1_u32(a: __m512i) -> __m512i {
-    // SAFETY: AVX-512 (F and BW) is available (caller).
-    unsafe { _mm512_srli_epi32::<1>(a) }
-}
-
-/// # Safety
-///
-/// AVX-512 (F and BW) must be available.
-#[inline(always)]
-unsafe fn shr1_u64(a: __m512i) -> __m512i {
-    // SAFETY: AVX-512 (F and BW) is available (caller).
-    unsafe { _mm512_srli_epi64::<1>(a) }
-}
-
 avx512_lane!(
     U16,
     16,
@@ -143,11 +150,13 @@ avx512_lane!(
     _mm512_add_epi16,
     _mm512_sub_epi16,
     _mm512_cmpeq_epi16_mask,
-    shr1_u16,
     _mm512_maskz_mov_epi16,
     _mm512_test_epi16_mask,
     _mm512_mask_add_epi16,
-    _mm512_mask_sub_epi16
+    _mm512_mask_sub_epi16,
+    __mmask32,
+    _mm512_testn_epi16_mask,
+    _mm512_cmplt_epi16_mask
 );
 avx512_lane!(
     U32,
@@ -157,11 +166,13 @@ avx512_lane!(
     _mm512_add_epi32,
     _mm512_sub_epi32,
     _mm512_cmpeq_epi32_mask,
-    shr1_u32,
     _mm512_maskz_mov_epi32,
     _mm512_test_epi32_mask,
     _mm512_mask_add_epi32,
-    _mm512_mask_sub_epi32
+    _mm512_mask_sub_epi32,
+    __mmask16,
+    _mm512_testn_epi32_mask,
+    _mm512_cmplt_epi32_mask
 );
 avx512_lane!(
     U64,
@@ -171,11 +182,13 @@ avx512_lane!(
     _mm512_add_epi64,
     _mm512_sub_epi64,
     _mm512_cmpeq_epi64_mask,
-    shr1_u64,
     _mm512_maskz_mov_epi64,
     _mm512_test_epi64_mask,
     _mm512_mask_add_epi64,
-    _mm512_mask_sub_epi64
+    _mm512_mask_sub_epi64,
+    __mmask8,
+    _mm512_testn_epi64_mask,
+    _mm512_cmplt_epi64_mask
 );
 
 /// Levenshtein distances of `text` against a group packed for 64-byte vectors.
@@ -212,10 +225,22 @@ pub(crate) unsafe fn jaro(
     // SAFETY: AVX-512 (F and BW) is enabled here and the group was packed for 64-byte vectors (caller).
     unsafe {
         match group.bits {
-            8 => batch::jaro_group::<U8>(group, strings, text, wink, out),
-            16 => batch::jaro_group::<U16>(group, strings, text, wink, out),
-            32 => batch::jaro_group::<U32>(group, strings, text, wink, out),
-            _ => batch::jaro_group::<U64>(group, strings, text, wink, out),
+            8 => match wink {
+                true => batch::jaro_group::<U8, true>(group, strings, text, out),
+                false => batch::jaro_group::<U8, false>(group, strings, text, out),
+            },
+            16 => match wink {
+                true => batch::jaro_group::<U16, true>(group, strings, text, out),
+                false => batch::jaro_group::<U16, false>(group, strings, text, out),
+            },
+            32 => match wink {
+                true => batch::jaro_group::<U32, true>(group, strings, text, out),
+                false => batch::jaro_group::<U32, false>(group, strings, text, out),
+            },
+            _ => match wink {
+                true => batch::jaro_group::<U64, true>(group, strings, text, out),
+                false => batch::jaro_group::<U64, false>(group, strings, text, out),
+            },
         }
     }
 }
