@@ -67,6 +67,21 @@ pub(crate) unsafe trait Lane: Copy {
     unsafe fn xor_or(a: Self, b: Self, c: Self) -> Self;
     /// `a & b & !c`.
     unsafe fn and_andnot(a: Self, b: Self, c: Self) -> Self;
+
+    /// Vector version of the short-lane part of `finish_jaro`, where the instruction set has
+    /// one: `table` is `small_jaro_table()`'s slice for this text, `out.len()` must exceed every
+    /// index of the block. Returns whether it wrote the block's scores.
+    #[inline(always)]
+    unsafe fn finish_jaro_small<const WINKLER: bool>(
+        _block: &Block,
+        _counts: [&VecBuf; 2],
+        _table: &[f64],
+        _text_head: u32,
+        _n: usize,
+        _out: &mut [f64],
+    ) -> bool {
+        false
+    }
 }
 
 /// Largest vector in bytes (AVX-512).
@@ -127,7 +142,7 @@ pub(crate) struct Block {
     /// `PM[byte]` images, `vector_bytes` each.
     pm: Vec<u8>,
     /// Lane `l`: length of its string.
-    lens: VecBuf,
+    pub(crate) lens: VecBuf,
     /// Lane `l`: bit of its last byte, `1 << (len - 1)`.
     last: VecBuf,
     /// `h0[n]`, lane `l`: the initial Jaro window `ones_below(r + 1)` for a text of `n` bytes,
@@ -136,9 +151,19 @@ pub(crate) struct Block {
     /// `r0[n]`, lane `l`: that window radius `r` itself.
     r0: Vec<VecBuf>,
     /// Original index of the string in lane `l`.
-    idx: Vec<u32>,
-    /// Lane `l`: `head4` of its string.
-    heads: Vec<u32>,
+    pub(crate) idx: Vec<u32>,
+    /// `idx` padded with zeros to 64 entries, for vector loads.
+    pub(crate) idx_padded: [u32; 64],
+    /// Lane `l`: `head4` of its string, zero padded to 64 entries.
+    pub(crate) heads: [u32; 64],
+}
+
+fn padded(values: impl Iterator<Item = u32>) -> [u32; 64] {
+    let mut a = [0u32; 64];
+    for (slot, v) in a.iter_mut().zip(values) {
+        *slot = v;
+    }
+    a
 }
 
 /// Strings of one lane width, packed into blocks.
@@ -186,7 +211,8 @@ impl Group {
                     h0,
                     r0,
                     idx: chunk.iter().map(|&(i, _)| i).collect(),
-                    heads: chunk.iter().map(|&(_, s)| head4(s)).collect(),
+                    idx_padded: padded(chunk.iter().map(|&(i, _)| i)),
+                    heads: padded(chunk.iter().map(|&(_, s)| head4(s))),
                 }
             })
             .collect();
@@ -384,13 +410,15 @@ pub(crate) unsafe fn jaro_group<V: Lane, const WINKLER: bool>(
         return;
     }
     let text_head = head4(text);
+    // Every block index is below `strings.len()`; vector scatters need them to fit `i32`.
+    let indices_fit = out.len() >= strings.len() && out.len() <= i32::MAX as usize;
     // `m / n` for every possible match count, computed once per text.
     let mut over_n = [0.0f64; 65];
     for (m, v) in over_n.iter_mut().enumerate() {
         *v = m as f64 / n as f64;
     }
     let finish = |block: &Block, mc: &VecBuf, ht: &VecBuf, out: &mut [f64]| {
-        finish_jaro::<V, WINKLER>(block, mc, ht, &over_n, text_head, n, out);
+        finish_jaro::<V, WINKLER>(block, mc, ht, &over_n, text_head, n, indices_fit, out);
     };
     let mut chunks = group.blocks.chunks_exact(2);
     for pair in &mut chunks {
@@ -412,6 +440,7 @@ pub(crate) unsafe fn jaro_group<V: Lane, const WINKLER: bool>(
 
 /// Turns lane counts into similarities, written to `out[original index]`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn finish_jaro<V: Lane, const WINKLER: bool>(
     block: &Block,
     mc: &VecBuf,
@@ -419,6 +448,7 @@ fn finish_jaro<V: Lane, const WINKLER: bool>(
     over_n: &[f64; 65],
     text_head: u32,
     n: usize,
+    indices_fit: bool,
     out: &mut [f64],
 ) {
     // Lengths and counts are at most 64, so each lane's low byte holds them.
@@ -427,6 +457,15 @@ fn finish_jaro<V: Lane, const WINKLER: bool>(
     // Short lanes: the whole similarity is one lookup in the table for this text length.
     let small = (V::BITS as usize <= SMALL && n <= SMALL_TEXT)
         .then(|| &small_jaro_table()[n * SMALL_ENTRIES..(n + 1) * SMALL_ENTRIES]);
+    if let Some(table) = small {
+        // SAFETY: the caller of `jaro_group` guarantees `V`'s instruction set; it checked
+        // that `out` covers every string index (`indices_fit`); `table` is this text's slice.
+        if indices_fit
+            && unsafe { V::finish_jaro_small::<WINKLER>(block, [mc, ht], table, text_head, n, out) }
+        {
+            return;
+        }
+    }
     for l in 0..lanes {
         let len = usize::from(block.lens[l * stride]);
         let m = usize::from(mc[l * stride]);
@@ -526,7 +565,7 @@ const SMALL: usize = 16;
 /// Longest text for the full table (the packed kernel's limit for 16-bit lanes).
 const SMALL_TEXT: usize = 2 * SMALL + 1;
 /// Entries per text length: lane length, matches (both 0..=16) and transpositions (0..=8).
-const SMALL_ENTRIES: usize = (SMALL + 1) * (SMALL + 1) * (SMALL / 2 + 1);
+pub(crate) const SMALL_ENTRIES: usize = (SMALL + 1) * (SMALL + 1) * (SMALL / 2 + 1);
 
 #[inline(always)]
 fn small_index(len: usize, m: usize, t: usize) -> usize {

@@ -181,6 +181,15 @@ pub fn digit_similarity(a: &[u8], b: &[u8]) -> f64 {
     digit_relation(a, b).score()
 }
 
+/// Gives `out` exactly `len` elements. Every element is overwritten by the caller, so a
+/// buffer that already has the right length is reused as it is, without clearing.
+fn reset<T: Copy + Default>(out: &mut Vec<T>, len: usize) {
+    if out.len() != len {
+        out.clear();
+        out.resize(len, T::default());
+    }
+}
+
 fn normalized(distance: usize, a: &[u8], b: &[u8]) -> f64 {
     let longest = a.len().max(b.len());
     if longest == 0 {
@@ -337,24 +346,21 @@ impl BatchComparator {
     }
 
     /// Levenshtein distance from `text` to every string (`u32::MAX` if it would not fit);
-    /// `out` is cleared and filled in string order.
+    /// `out` is resized to `self.len()` and filled in string order.
     pub fn levenshtein(&self, text: &[u8], out: &mut Vec<u32>) {
-        out.clear();
-        out.resize(self.len(), 0);
+        reset(out, self.len());
         self.levenshtein_into(text, out);
     }
 
     /// Jaro similarity of `text` (as first argument) to every string, in string order.
     pub fn jaro(&self, text: &[u8], out: &mut Vec<f64>) {
-        out.clear();
-        out.resize(self.len(), 0.0);
+        reset(out, self.len());
         self.jaro_into(text, false, out);
     }
 
     /// Jaro-Winkler similarity of `text` (as first argument) to every string, in string order.
     pub fn jaro_winkler(&self, text: &[u8], out: &mut Vec<f64>) {
-        out.clear();
-        out.resize(self.len(), 0.0);
+        reset(out, self.len());
         self.jaro_into(text, true, out);
     }
 
@@ -408,27 +414,26 @@ impl BatchComparator {
     }
 }
 
-/// Levenshtein distances from `query` to each of `choices`, into `out` (cleared first).
+/// Levenshtein distances from `query` to each of `choices`, into `out` (resized to fit).
 pub fn levenshtein_many(query: &[u8], choices: &[&[u8]], out: &mut Vec<u32>) {
     BatchComparator::new(choices).levenshtein(query, out);
 }
 
-/// Jaro-Winkler similarities of `query` to each of `choices`, into `out` (cleared first).
+/// Jaro-Winkler similarities of `query` to each of `choices`, into `out` (resized to fit).
 pub fn jaro_winkler_many(query: &[u8], choices: &[&[u8]], out: &mut Vec<f64>) {
     BatchComparator::new(choices).jaro_winkler(query, out);
 }
 
-/// Jaro similarities of `query` to each of `choices`, into `out` (cleared first).
+/// Jaro similarities of `query` to each of `choices`, into `out` (resized to fit).
 pub fn jaro_many(query: &[u8], choices: &[&[u8]], out: &mut Vec<f64>) {
     BatchComparator::new(choices).jaro(query, out);
 }
 
 /// All Levenshtein distances, row-major: `out[i * choices.len() + j]` is the distance between
-/// `queries[i]` and `choices[j]`. `out` is cleared and resized.
+/// `queries[i]` and `choices[j]`. `out` is resized to fit and every element overwritten.
 pub fn cdist_levenshtein(queries: &[&[u8]], choices: &[&[u8]], out: &mut Vec<u32>) {
     let batch = BatchComparator::new(choices);
-    out.clear();
-    out.resize(queries.len() * choices.len(), 0);
+    reset(out, queries.len() * choices.len());
     if choices.is_empty() {
         return;
     }
@@ -438,21 +443,20 @@ pub fn cdist_levenshtein(queries: &[&[u8]], choices: &[&[u8]], out: &mut Vec<u32
 }
 
 /// All Jaro-Winkler similarities, row-major: `out[i * choices.len() + j]` is
-/// `jaro_winkler(queries[i], choices[j])`. `out` is cleared and resized.
+/// `jaro_winkler(queries[i], choices[j])`. `out` is resized to fit and every element overwritten.
 pub fn cdist_jaro_winkler(queries: &[&[u8]], choices: &[&[u8]], out: &mut Vec<f64>) {
     cdist_jaro_impl(queries, choices, true, out);
 }
 
 /// All Jaro similarities, row-major: `out[i * choices.len() + j]` is
-/// `jaro(queries[i], choices[j])`. `out` is cleared and resized.
+/// `jaro(queries[i], choices[j])`. `out` is resized to fit and every element overwritten.
 pub fn cdist_jaro(queries: &[&[u8]], choices: &[&[u8]], out: &mut Vec<f64>) {
     cdist_jaro_impl(queries, choices, false, out);
 }
 
 fn cdist_jaro_impl(queries: &[&[u8]], choices: &[&[u8]], winkler: bool, out: &mut Vec<f64>) {
     let batch = BatchComparator::new(choices);
-    out.clear();
-    out.resize(queries.len() * choices.len(), 0.0);
+    reset(out, queries.len() * choices.len());
     if choices.is_empty() {
         return;
     }

@@ -2,7 +2,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::similarity::batch::{self, Group, Lane, Strings};
+use crate::similarity::batch::{self, Block, Group, Lane, SMALL_ENTRIES, Strings};
 
 macro_rules! avx512_lane {
     ($name:ident, $bits:expr, $set1:ident, $ity:ty, $add:ident, $sub:ident, $cmpeq:ident, $movz:ident, $test:ident, $madd:ident, $msub:ident, $mty:ty, $testn:ident, $cmplt:ident) => {
@@ -121,6 +121,52 @@ macro_rules! avx512_lane {
             unsafe fn and_andnot(a: Self, b: Self, c: Self) -> Self {
                 // SAFETY: as above; `a & b & !c`.
                 Self(unsafe { _mm512_ternarylogic_epi64::<0x40>(a.0, b.0, c.0) })
+            }
+            #[inline(always)]
+            unsafe fn finish_jaro_small<const WINKLER: bool>(
+                block: &Block,
+                counts: [&[u8; 64]; 2],
+                table: &[f64],
+                text_head: u32,
+                n: usize,
+                out: &mut [f64],
+            ) -> bool {
+                if $bits > 16 || table.len() < SMALL_ENTRIES {
+                    return false;
+                }
+                // SAFETY: AVX-512 is available (trait contract); the lanes are 8 or 16 bits
+                // wide, `table` is long enough and `out` covers the block's indices (caller).
+                unsafe {
+                    let [mc, ht] = counts;
+                    let load = |b: &[u8; 64]| _mm512_loadu_si512(b.as_ptr().cast());
+                    let (len, m, t) = (load(&block.lens), load(mc), load(ht));
+                    if $bits == 16 {
+                        finish_jaro_32::<WINKLER>(block, 0, [len, m, t], table, text_head, n, out);
+                    } else {
+                        // Widen each half of the 64 byte lanes to 32 16-bit lanes.
+                        let lo = |v| _mm512_cvtepu8_epi16(_mm512_castsi512_si256(v));
+                        let hi = |v| _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64::<1>(v));
+                        finish_jaro_32::<WINKLER>(
+                            block,
+                            0,
+                            [lo(len), lo(m), lo(t)],
+                            table,
+                            text_head,
+                            n,
+                            out,
+                        );
+                        finish_jaro_32::<WINKLER>(
+                            block,
+                            32,
+                            [hi(len), hi(m), hi(t)],
+                            table,
+                            text_head,
+                            n,
+                            out,
+                        );
+                    }
+                }
+                true
             }
         }
     };
@@ -241,6 +287,105 @@ pub(crate) unsafe fn jaro(
                 true => batch::jaro_group::<U64, true>(group, strings, text, out),
                 false => batch::jaro_group::<U64, false>(group, strings, text, out),
             },
+        }
+    }
+}
+
+/// Jaro(-Winkler) scores of 32 lanes of a block, from lane `first` on, given their lengths,
+/// match counts and half-transposition counts as 16-bit lanes: table gathers, prefix and boost
+/// in f64 vectors, scattered to `out[idx]`. Bit-identical to the scalar `finish_jaro`: the same
+/// table entries and the same IEEE operations in the same order.
+///
+/// # Safety
+///
+/// AVX-512 F and BW must be available, `first` must be 0 or 32, `table` must hold at least
+/// `SMALL_ENTRIES` values, and every index of `block` must be below `out.len()` and `i32::MAX`.
+#[inline(always)]
+unsafe fn finish_jaro_32<const WINKLER: bool>(
+    block: &Block,
+    first: usize,
+    [len16, m16, ht16]: [__m512i; 3],
+    table: &[f64],
+    text_head: u32,
+    n: usize,
+    out: &mut [f64],
+) {
+    // SAFETY: the caller guarantees the instruction set; every load reads one of the 64-byte
+    // (or 64-entry) arrays at an offset that leaves 64 bytes; gather offsets are clamped to
+    // `SMALL_ENTRIES - 1` and scatter offsets are block indices below `out.len()` (caller),
+    // and only the block's own lanes are scattered.
+    unsafe {
+        let t16 = _mm512_srli_epi16::<1>(ht16);
+        // key = (len * 17 + m) * 9 + t, the table's layout (`small_index`).
+        let x = _mm512_add_epi16(_mm512_add_epi16(_mm512_slli_epi16::<4>(len16), len16), m16);
+        let key = _mm512_add_epi16(_mm512_add_epi16(_mm512_slli_epi16::<3>(x), x), t16);
+        let key = _mm512_min_epu16(key, _mm512_set1_epi16((SMALL_ENTRIES - 1) as i16));
+        let lanes = block.idx.len().saturating_sub(first).min(32);
+        if lanes == 0 {
+            return;
+        }
+        let valid: u32 = if lanes == 32 { !0 } else { (1u32 << lanes) - 1 };
+        let cap = _mm512_set1_epi32(n.min(4) as i32);
+        let th = _mm512_set1_epi32(text_head as i32);
+        for half in 0..2 {
+            let (k256, l256) = if half == 0 {
+                (_mm512_castsi512_si256(key), _mm512_castsi512_si256(len16))
+            } else {
+                (
+                    _mm512_extracti64x4_epi64::<1>(key),
+                    _mm512_extracti64x4_epi64::<1>(len16),
+                )
+            };
+            let key32 = _mm512_cvtepu16_epi32(k256);
+            let len32 = _mm512_cvtepu16_epi32(l256);
+            let idx32 = _mm512_loadu_si512(block.idx_padded.as_ptr().add(first + 16 * half).cast());
+            // Common prefix in bytes: trailing zero bits of heads ^ text head, / 8, found as
+            // the float exponent of the lowest set bit; equal heads give 4.
+            let x = _mm512_xor_si512(
+                _mm512_loadu_si512(block.heads.as_ptr().add(first + 16 * half).cast()),
+                th,
+            );
+            let low = _mm512_and_si512(x, _mm512_sub_epi32(_mm512_setzero_si512(), x));
+            let exp = _mm512_srli_epi32::<23>(_mm512_castps_si512(_mm512_cvtepu32_ps(low)));
+            let tz = _mm512_sub_epi32(exp, _mm512_set1_epi32(127));
+            let p = _mm512_srli_epi32::<3>(tz);
+            let p = _mm512_mask_mov_epi32(
+                p,
+                _mm512_cmpeq_epi32_mask(x, _mm512_setzero_si512()),
+                _mm512_set1_epi32(4),
+            );
+            let p = _mm512_min_epu32(p, _mm512_min_epu32(len32, cap));
+            for quarter in 0..2 {
+                let (kq, pq, iq) = if quarter == 0 {
+                    (
+                        _mm512_castsi512_si256(key32),
+                        _mm512_castsi512_si256(p),
+                        _mm512_castsi512_si256(idx32),
+                    )
+                } else {
+                    (
+                        _mm512_extracti64x4_epi64::<1>(key32),
+                        _mm512_extracti64x4_epi64::<1>(p),
+                        _mm512_extracti64x4_epi64::<1>(idx32),
+                    )
+                };
+                let k8 = ((valid >> (16 * half + 8 * quarter)) & 0xFF) as __mmask8;
+                if k8 == 0 {
+                    continue;
+                }
+                let j = _mm512_i32gather_pd::<8>(kq, table.as_ptr().cast());
+                let v = if WINKLER {
+                    let boost = _mm512_mul_pd(
+                        _mm512_mul_pd(_mm512_set1_pd(0.1), _mm512_cvtepi32_pd(pq)),
+                        _mm512_sub_pd(_mm512_set1_pd(1.0), j),
+                    );
+                    let above = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(j, _mm512_set1_pd(0.7));
+                    _mm512_mask_blend_pd(above, j, _mm512_add_pd(j, boost))
+                } else {
+                    j
+                };
+                _mm512_mask_i32scatter_pd::<8>(out.as_mut_ptr().cast(), k8, iq, v);
+            }
         }
     }
 }
