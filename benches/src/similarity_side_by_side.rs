@@ -112,7 +112,7 @@ impl Rng {
 fn name(rng: &mut Rng) -> (String, String) {
     let f = rng.pick(&FAMILY);
     let g = rng.pick(&GIVEN);
-    if rng.next() % 4 == 0 {
+    if rng.next().is_multiple_of(4) {
         (format!("{} {}", f.0, g.0), format!("{} {}", f.1, g.1))
     } else {
         let m = rng.pick(&MIDDLE);
@@ -164,7 +164,10 @@ fn read_lines(path: &Path) -> Result<Vec<String>> {
 }
 
 /// Maps each distinct character to one byte, in order of first appearance.
-fn compact(a: &[String], b: &[String]) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+/// Byte strings in one alphabet.
+type Encoded = Vec<Vec<u8>>;
+
+fn compact(a: &[String], b: &[String]) -> Result<(Encoded, Encoded)> {
     let mut alphabet: BTreeMap<char, u8> = BTreeMap::new();
     let mut encode = |list: &[String]| -> Result<Vec<Vec<u8>>> {
         list.iter()
