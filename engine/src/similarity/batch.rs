@@ -84,6 +84,12 @@ pub(crate) unsafe trait Lane: Copy {
     }
 }
 
+/// Blocks advanced together by the Levenshtein kernel: independent dependency chains in flight.
+const LEV_BLOCKS: usize = 4;
+
+/// Blocks advanced together by the Jaro kernel.
+const JARO_BLOCKS: usize = 2;
+
 /// Largest vector in bytes (AVX-512).
 pub(crate) const MAX_BYTES: usize = 64;
 type VecBuf = [u8; MAX_BYTES];
@@ -278,13 +284,15 @@ pub(crate) unsafe fn levenshtein_group<V: Lane>(group: &Group, text: &[u8], out:
     let finish = |block: &Block, raw: &VecBuf, out: &mut [u32]| {
         finish_levenshtein::<V>(block, raw, n, out);
     };
-    let mut chunks = group.blocks.chunks_exact(2);
-    for pair in &mut chunks {
-        let mut raw = [[0u8; MAX_BYTES]; 2];
+    let mut chunks = group.blocks.chunks_exact(LEV_BLOCKS);
+    for quad in &mut chunks {
+        let mut raw = [[0u8; MAX_BYTES]; LEV_BLOCKS];
+        let blocks: [&Block; LEV_BLOCKS] = std::array::from_fn(|k| &quad[k]);
         // SAFETY: forwarded from this function's contract.
-        unsafe { levenshtein_kernel::<V, 2>([&pair[0], &pair[1]], text, &mut raw) };
-        finish(&pair[0], &raw[0], out);
-        finish(&pair[1], &raw[1], out);
+        unsafe { levenshtein_kernel::<V, LEV_BLOCKS>(blocks, text, &mut raw) };
+        for (b, r) in quad.iter().zip(&raw) {
+            finish(b, r, out);
+        }
     }
     for b in chunks.remainder() {
         let mut raw = [[0u8; MAX_BYTES]; 1];
@@ -420,14 +428,16 @@ pub(crate) unsafe fn jaro_group<V: Lane, const WINKLER: bool>(
     let finish = |block: &Block, mc: &VecBuf, ht: &VecBuf, out: &mut [f64]| {
         finish_jaro::<V, WINKLER>(block, mc, ht, &over_n, text_head, n, indices_fit, out);
     };
-    let mut chunks = group.blocks.chunks_exact(2);
-    for pair in &mut chunks {
-        let mut mc = [[0u8; MAX_BYTES]; 2];
-        let mut ht = [[0u8; MAX_BYTES]; 2];
+    let mut chunks = group.blocks.chunks_exact(JARO_BLOCKS);
+    for quad in &mut chunks {
+        let mut mc = [[0u8; MAX_BYTES]; JARO_BLOCKS];
+        let mut ht = [[0u8; MAX_BYTES]; JARO_BLOCKS];
+        let blocks: [&Block; JARO_BLOCKS] = std::array::from_fn(|k| &quad[k]);
         // SAFETY: forwarded from this function's contract; `n` was checked above.
-        unsafe { jaro_kernel::<V, 2>([&pair[0], &pair[1]], text, &mut mc, &mut ht) };
-        finish(&pair[0], &mc[0], &ht[0], out);
-        finish(&pair[1], &mc[1], &ht[1], out);
+        unsafe { jaro_kernel::<V, JARO_BLOCKS>(blocks, text, &mut mc, &mut ht) };
+        for (k, b) in quad.iter().enumerate() {
+            finish(b, &mc[k], &ht[k], out);
+        }
     }
     for b in chunks.remainder() {
         let mut mc = [[0u8; MAX_BYTES]; 1];
