@@ -14,7 +14,9 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/pip" install --quiet rapidfuzz numpy
 fi
 
-cargo build --release --manifest-path "$root/Cargo.toml" -p khop-benches --bin similarity_side_by_side
+# Built together with the criterion benches so that both share one set of dependency builds
+# (dev-dependencies change feature unification, and the release profile links with fat LTO).
+cargo build --release --manifest-path "$root/Cargo.toml" -p khop-benches --bin similarity_side_by_side --benches
 bin="${CARGO_TARGET_DIR:-$root/target}/release/similarity_side_by_side"
 
 # One core for both tools.
