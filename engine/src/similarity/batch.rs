@@ -68,6 +68,14 @@ pub(crate) unsafe trait Lane: Copy {
     /// `a & b & !c`.
     unsafe fn and_andnot(a: Self, b: Self, c: Self) -> Self;
 
+    /// Vector version of the exact path of `finish_levenshtein`, where the instruction set has
+    /// one: `out.len()` must exceed every index of the block and fit `i32`. Returns whether it
+    /// wrote the block's distances.
+    #[inline(always)]
+    unsafe fn finish_levenshtein_exact(_block: &Block, _raw: &VecBuf, _out: &mut [u32]) -> bool {
+        false
+    }
+
     /// Vector version of the short-lane part of `finish_jaro`, where the instruction set has
     /// one: `table` is `small_jaro_table()`'s slice for this text, `out.len()` must exceed every
     /// index of the block. Returns whether it wrote the block's scores.
@@ -176,6 +184,8 @@ fn padded(values: impl Iterator<Item = u32>) -> [u32; 64] {
 pub(crate) struct Group {
     pub(crate) bits: u32,
     pub(crate) blocks: Vec<Block>,
+    /// Largest original index in the group.
+    pub(crate) max_idx: u32,
 }
 
 impl Group {
@@ -222,7 +232,12 @@ impl Group {
                 }
             })
             .collect();
-        Group { bits, blocks }
+        let max_idx = strings.iter().map(|&(i, _)| i).max().unwrap_or(0);
+        Group {
+            bits,
+            blocks,
+            max_idx,
+        }
     }
 }
 
@@ -281,8 +296,9 @@ unsafe fn levenshtein_kernel<V: Lane, const K: usize>(
 #[inline(always)]
 pub(crate) unsafe fn levenshtein_group<V: Lane>(group: &Group, text: &[u8], out: &mut [u32]) {
     let n = text.len() as u64;
+    let indices_fit = (group.max_idx as usize) < out.len() && out.len() <= i32::MAX as usize;
     let finish = |block: &Block, raw: &VecBuf, out: &mut [u32]| {
-        finish_levenshtein::<V>(block, raw, n, out);
+        finish_levenshtein::<V>(block, raw, n, indices_fit, out);
     };
     let mut chunks = group.blocks.chunks_exact(LEV_BLOCKS);
     for quad in &mut chunks {
@@ -304,11 +320,22 @@ pub(crate) unsafe fn levenshtein_group<V: Lane>(group: &Group, text: &[u8], out:
 
 /// Turns lane scores into distances, written to `out[original index]`.
 #[inline(always)]
-fn finish_levenshtein<V: Lane>(block: &Block, raw: &VecBuf, n: u64, out: &mut [u32]) {
+fn finish_levenshtein<V: Lane>(
+    block: &Block,
+    raw: &VecBuf,
+    n: u64,
+    indices_fit: bool,
+    out: &mut [u32],
+) {
     let bits = V::BITS;
     // While no lane's distance can reach 2^BITS the lanes hold it exactly (the common case:
     // the distance is at most max(m, n) and m < 2^BITS).
     if bits == 64 || n < (1u64 << bits) {
+        // SAFETY: the caller of `levenshtein_group` guarantees `V`'s instruction set, and
+        // `indices_fit` says that `out` covers every index of the group.
+        if indices_fit && unsafe { V::finish_levenshtein_exact(block, raw, out) } {
+            return;
+        }
         for (l, &i) in block.idx.iter().enumerate() {
             if let Some(slot) = out.get_mut(i as usize) {
                 *slot = get_lane(raw, bits, l) as u32;

@@ -123,6 +123,20 @@ macro_rules! avx512_lane {
                 Self(unsafe { _mm512_ternarylogic_epi64::<0x40>(a.0, b.0, c.0) })
             }
             #[inline(always)]
+            unsafe fn finish_levenshtein_exact(
+                block: &Block,
+                raw: &[u8; 64],
+                out: &mut [u32],
+            ) -> bool {
+                if $bits > 16 {
+                    return false;
+                }
+                // SAFETY: AVX-512 is available (trait contract); `out` covers the block's
+                // indices and they fit `i32` (caller).
+                unsafe { scatter_distances::<$bits>(block, raw, out) };
+                true
+            }
+            #[inline(always)]
             unsafe fn finish_jaro_small<const WINKLER: bool>(
                 block: &Block,
                 counts: [&[u8; 64]; 2],
@@ -386,6 +400,48 @@ unsafe fn finish_jaro_32<const WINKLER: bool>(
                 };
                 _mm512_mask_i32scatter_pd::<8>(out.as_mut_ptr().cast(), k8, iq, v);
             }
+        }
+    }
+}
+
+/// Writes the exact distances of a block of 8- or 16-bit lanes to `out[idx]`: widened to 32
+/// bits and scattered 16 lanes at a time.
+///
+/// # Safety
+///
+/// AVX-512 F and BW must be available, `BITS` must be 8 or 16, and every index of `block` must
+/// be below `out.len()` and `i32::MAX`.
+#[inline(always)]
+unsafe fn scatter_distances<const BITS: u32>(block: &Block, raw: &[u8; 64], out: &mut [u32]) {
+    let lanes = block.idx.len();
+    // SAFETY: the caller guarantees the instruction set; loads read the 64-byte `raw` and the
+    // 64-entry `idx_padded`; only the block's own lanes are scattered, to indices below
+    // `out.len()` (caller).
+    unsafe {
+        let v = _mm512_loadu_si512(raw.as_ptr().cast());
+        for part in 0..(512 / BITS as usize / 16) {
+            let first = 16 * part;
+            if first >= lanes {
+                break;
+            }
+            let wide = if BITS == 16 {
+                _mm512_cvtepu16_epi32(if part == 0 {
+                    _mm512_castsi512_si256(v)
+                } else {
+                    _mm512_extracti64x4_epi64::<1>(v)
+                })
+            } else {
+                _mm512_cvtepu8_epi32(match part {
+                    0 => _mm512_castsi512_si128(v),
+                    1 => _mm512_extracti32x4_epi32::<1>(v),
+                    2 => _mm512_extracti32x4_epi32::<2>(v),
+                    _ => _mm512_extracti32x4_epi32::<3>(v),
+                })
+            };
+            let left = lanes - first;
+            let k: __mmask16 = if left >= 16 { !0 } else { (1u16 << left) - 1 };
+            let idx = _mm512_loadu_si512(block.idx_padded.as_ptr().add(first).cast());
+            _mm512_mask_i32scatter_epi32::<4>(out.as_mut_ptr().cast(), k, idx, wide);
         }
     }
 }
