@@ -50,8 +50,29 @@ impl PatternMatch64 {
     }
 }
 
+/// Removes the common prefix and suffix: they never change an edit distance (a transposition
+/// across the boundary would need equal bytes there, extending the affix) and add their length
+/// to the LCS, returned as the third value.
+#[inline]
+fn strip_affixes<'x>(a: &'x [u8], b: &'x [u8]) -> (&'x [u8], &'x [u8], usize) {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    (
+        &a[..a.len() - suffix],
+        &b[..b.len() - suffix],
+        prefix + suffix,
+    )
+}
+
 /// Levenshtein distance; `None` as soon as the distance is sure to exceed `max`.
 pub(crate) fn levenshtein_bounded(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    let (a, b, _) = strip_affixes(a, b);
     // The shorter string is the pattern: fewer words per text byte.
     let (p, t) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if t.len() - p.len() > max {
@@ -137,6 +158,7 @@ fn myers_block(pm: &PatternMatch, m: usize, t: &[u8], max: usize) -> Option<usiz
 
 /// Optimal string alignment distance (Hyyrö 2003, with transpositions).
 pub(crate) fn osa(a: &[u8], b: &[u8]) -> usize {
+    let (a, b, _) = strip_affixes(a, b);
     let (p, t) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if p.is_empty() {
         return t.len();
@@ -218,9 +240,10 @@ fn osa_block(p: &[u8], t: &[u8]) -> usize {
 
 /// Length of the longest common subsequence.
 pub(crate) fn lcs(a: &[u8], b: &[u8]) -> usize {
+    let (a, b, common) = strip_affixes(a, b);
     let (p, t) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if p.is_empty() {
-        return 0;
+        return common;
     }
     let pm = PatternMatch::new(p);
     let words = pm.words;
@@ -242,7 +265,7 @@ pub(crate) fn lcs(a: &[u8], b: &[u8]) -> usize {
         let mask = if bits == 64 { !0 } else { (1u64 << bits) - 1 };
         total += (!word & mask).count_ones() as usize;
     }
-    total
+    total + common
 }
 
 /// Jaro match statistics `(matches, half_transpositions)`, bit-parallel when `b` fits a word.
