@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use khop::similarity::{self, BatchComparator};
+use khop::similarity::{self, BatchComparator, InstructionSet};
 
 const FAMILY: [&str; 16] = [
     "Nguyen", "Tran", "Le", "Pham", "Hoang", "Huynh", "Phan", "Vu", "Vo", "Dang", "Bui", "Do",
@@ -116,6 +116,25 @@ fn one_vs_many(c: &mut Criterion, label: &str, long: bool) {
     g.bench_function("jaro_winkler/khop", |z| {
         z.iter(|| batch.jaro_winkler(black_box(query.as_bytes()), &mut jw))
     });
+    // The same kernels forced onto the narrower instruction sets, where this CPU has them.
+    for isa in [InstructionSet::Avx2, InstructionSet::Scalar] {
+        let forced = BatchComparator::with_instruction_set(&refs, isa);
+        if forced.instruction_set() != isa {
+            continue;
+        }
+        let mut check = Vec::new();
+        forced.jaro_winkler(query.as_bytes(), &mut check);
+        assert_eq!(check, jw);
+        g.bench_function(format!("jaro_winkler/khop-{isa:?}"), |z| {
+            z.iter(|| forced.jaro_winkler(black_box(query.as_bytes()), &mut check))
+        });
+        let mut check = Vec::new();
+        forced.levenshtein(query.as_bytes(), &mut check);
+        assert_eq!(check, lev);
+        g.bench_function(format!("levenshtein/khop-{isa:?}"), |z| {
+            z.iter(|| forced.levenshtein(black_box(query.as_bytes()), &mut check))
+        });
+    }
     g.bench_function("jaro_winkler/rapidfuzz-rs", |z| {
         z.iter(|| {
             choices

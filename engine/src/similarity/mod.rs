@@ -281,8 +281,10 @@ impl BatchComparator {
         BatchComparator::with_instruction_set(strings, instruction_set())
     }
 
-    /// Packs for `isa`; falls back to scalar if this CPU lacks it.
-    pub(crate) fn with_instruction_set(strings: &[&[u8]], isa: InstructionSet) -> BatchComparator {
+    /// Packs `strings` for `isa`, or for the portable path if this CPU lacks it (check with
+    /// [`BatchComparator::instruction_set`]). For benchmarks and tests; results never depend
+    /// on the instruction set.
+    pub fn with_instruction_set(strings: &[&[u8]], isa: InstructionSet) -> BatchComparator {
         let isa = if isa.is_available() {
             isa
         } else {
