@@ -376,7 +376,7 @@ impl BatchComparator {
             let d = bitpar::levenshtein(text, self.strings.get(i as usize));
             out[i as usize] = u32::try_from(d).unwrap_or(u32::MAX);
         }
-        self.patterns.levenshtein(text, out);
+        self.patterns.levenshtein(&self.strings, text, out);
         for group in &self.groups {
             match self.isa {
                 #[cfg(target_arch = "x86_64")]

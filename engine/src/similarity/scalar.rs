@@ -21,7 +21,23 @@ impl Patterns {
         }
     }
 
-    pub(crate) fn levenshtein(&self, text: &[u8], out: &mut [u32]) {
+    pub(crate) fn levenshtein(
+        &self,
+        strings: &super::batch::Strings,
+        text: &[u8],
+        out: &mut [u32],
+    ) {
+        // Levenshtein is symmetric: with a short text, one table for the text serves every
+        // string and stays in cache, instead of one table per string.
+        if (1..=64).contains(&text.len()) {
+            let pm = PatternMatch64::new(text);
+            for (i, _, _) in &self.entries {
+                let s = strings.get(*i as usize);
+                let d = bitpar::myers64(&pm, text.len(), s, usize::MAX).unwrap_or(usize::MAX);
+                out[*i as usize] = u32::try_from(d).unwrap_or(u32::MAX);
+            }
+            return;
+        }
         for (i, m, pm) in &self.entries {
             let d = bitpar::myers64(pm, *m, text, usize::MAX).unwrap_or(usize::MAX);
             out[*i as usize] = u32::try_from(d).unwrap_or(u32::MAX);
