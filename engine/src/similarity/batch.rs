@@ -19,7 +19,9 @@ use super::reference::{prefix4, winkler_boost};
 /// # Safety
 ///
 /// Every method may execute instructions of the implementing type's instruction set: callers
-/// must have checked that the CPU supports it. `load`/`store` need `BYTES` valid bytes.
+/// must have checked that the CPU supports it. `load`/`store` need `BYTES` valid bytes. This
+/// one contract is the `# Safety` section of every method; implementing the trait promises
+/// that the methods need nothing more.
 pub(crate) unsafe trait Lane: Copy {
     /// Bytes in one vector.
     const BYTES: usize;
@@ -241,6 +243,11 @@ impl Group {
     }
 }
 
+/// `PM[c]` of a block.
+///
+/// # Safety
+///
+/// The CPU must support `V`'s instruction set and `b` must be packed for `V`'s vector width.
 #[inline(always)]
 unsafe fn load_pm<V: Lane>(b: &Block, c: u8) -> V {
     debug_assert!(b.pm.len() >= (usize::from(c) + 1) * V::BYTES);
@@ -251,6 +258,10 @@ unsafe fn load_pm<V: Lane>(b: &Block, c: u8) -> V {
 
 /// Myers' Levenshtein recurrence over `K` blocks at once (independent chains keep the
 /// vector ports busy). Leaves each lane's distance modulo `2^BITS` in `raw`.
+///
+/// # Safety
+///
+/// The CPU must support `V`'s instruction set and the blocks must be packed for `V`.
 #[inline(always)]
 unsafe fn levenshtein_kernel<V: Lane, const K: usize>(
     blocks: [&Block; K],
@@ -357,6 +368,11 @@ fn finish_levenshtein<V: Lane>(
 
 /// Bit-parallel Jaro matching for `K` blocks; `text` is 1 to `2 * BITS + 1` bytes. Leaves the
 /// match count and half-transposition count per lane in `matches` and `half`.
+///
+/// # Safety
+///
+/// The CPU must support `V`'s instruction set, the blocks must be packed for `V`, and
+/// `text` must hold 1 to `2 * V::BITS + 1` bytes.
 #[inline(always)]
 unsafe fn jaro_kernel<V: Lane, const K: usize>(
     blocks: [&Block; K],
