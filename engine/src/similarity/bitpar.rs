@@ -276,9 +276,54 @@ pub(crate) fn jaro_counts(a: &[u8], b: &[u8]) -> (usize, usize) {
         return (0, 0);
     }
     if b.len() > 64 {
-        return super::reference::jaro_counts(a, b);
+        return jaro_counts_block(&PatternMatch::new(b), a, b.len());
     }
     jaro_counts64(&PatternMatch64::new(b), a, b.len())
+}
+
+/// `jaro_counts64` for a pattern of any length: the window spans several words.
+fn jaro_counts_block(pm: &PatternMatch, a: &[u8], lb: usize) -> (usize, usize) {
+    let range = (a.len().max(lb) / 2).saturating_sub(1);
+    let mut matched_b = vec![0u64; pm.words];
+    let mut a_matched = Vec::with_capacity(a.len().min(lb));
+    for (i, &c) in a.iter().enumerate() {
+        let lo = i.saturating_sub(range);
+        if lo >= lb {
+            break;
+        }
+        // Bits [lo, hi) of the pattern are inside the window.
+        let hi = (i + range + 1).min(lb);
+        let row = pm.row(c);
+        for w in lo / 64..=(hi - 1) / 64 {
+            let start = lo.max(64 * w) - 64 * w;
+            let end = hi.min(64 * w + 64) - 64 * w;
+            let window = ones_below(end) & !ones_below(start);
+            let cand = row[w] & window & !matched_b[w];
+            if cand != 0 {
+                matched_b[w] |= cand & cand.wrapping_neg();
+                a_matched.push(c);
+                break;
+            }
+        }
+    }
+    let mut half = 0;
+    let mut w = 0;
+    let mut flags = matched_b.first().copied().unwrap_or(0);
+    for &c in &a_matched {
+        while flags == 0 && w + 1 < matched_b.len() {
+            w += 1;
+            flags = matched_b[w];
+        }
+        let low = flags & flags.wrapping_neg();
+        half += usize::from(pm.row(c)[w] & low == 0);
+        flags ^= low;
+    }
+    (a_matched.len(), half)
+}
+
+#[inline]
+fn ones_below(n: usize) -> u64 {
+    if n >= 64 { !0 } else { (1u64 << n) - 1 }
 }
 
 /// Jaro statistics for text `a` against a pattern of `lb` (1..=64) bytes.

@@ -196,6 +196,17 @@ proptest! {
     }
 
     #[test]
+    fn multi_word_patterns_equal_reference(
+        a in prop::collection::vec(prop::sample::select(vec![b'a', b'b', 0xF0]), 60..300),
+        b in prop::collection::vec(prop::sample::select(vec![b'a', b'b', 0xF0]), 60..300),
+    ) {
+        prop_assert_eq!(bitpar::jaro_counts(&a, &b), reference::jaro_counts(&a, &b));
+        prop_assert_eq!(bitpar::levenshtein(&a, &b), reference::levenshtein(&a, &b));
+        prop_assert_eq!(bitpar::osa(&a, &b), reference::osa(&a, &b));
+        prop_assert_eq!(bitpar::lcs(&a, &b), reference::lcs(&a, &b));
+    }
+
+    #[test]
     fn reference_equals_strsim(a in string(24), b in string(24)) {
         let (sa, sb) = (chars(&a), chars(&b));
         prop_assert_eq!(reference::jaro(&a, &b).to_bits(), strsim::jaro(&sa, &sb).to_bits());
