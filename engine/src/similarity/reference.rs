@@ -8,6 +8,7 @@
 ///
 /// Matching is greedy: each byte of `a`, left to right, takes the first unmatched equal byte of
 /// `b` within the window `floor(max(|a|, |b|) / 2) - 1` (never below 0).
+#[cfg(test)]
 pub(crate) fn jaro_counts(a: &[u8], b: &[u8]) -> (usize, usize) {
     if a.is_empty() || b.is_empty() {
         return (0, 0);
