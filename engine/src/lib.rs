@@ -2,4 +2,5 @@
 //!
 //! Records flow through `read -> normalize -> block -> compare -> score -> decide -> write`;
 //! each stage is a module of this crate, named for it.
+
 pub mod similarity;
