@@ -26,6 +26,7 @@ pub mod normalize;
 pub mod profile;
 pub mod read;
 pub mod record;
+pub mod similarity;
 pub mod write;
 
 pub use error::{Error, ErrorKind, Result};

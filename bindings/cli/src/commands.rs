@@ -7,9 +7,9 @@ use anyhow::{Context, Result, bail, ensure};
 use comfy_table::{Cell, ContentArrangement, Table, presets};
 use khop::config::detect::detect_file;
 use khop::config::{Config, InitInput, render_config};
+use khop::normalize::records::RecordNormalizer;
 use khop::profile::{DatasetProfile, Profiler};
 use khop::read::{Format, ReadOptions, Reader, TextEncoding};
-use khop::normalize::records::RecordNormalizer;
 use khop::write::{RejectWriter, WriteOptions, Writer};
 use khop::{DatasetSpec, Role};
 
@@ -278,7 +278,11 @@ pub fn normalize(args: NormalizeArgs) -> Result<()> {
     if let Some(rejects) = rejects {
         rejects.finish()?;
     }
-    ensure!(written == stats.rows_passed, "rows written {written} differ from rows read {}", stats.rows_passed);
+    ensure!(
+        written == stats.rows_passed,
+        "rows written {written} differ from rows read {}",
+        stats.rows_passed
+    );
     Ok(())
 }
 
