@@ -115,3 +115,55 @@ fn demo_runs_on_a_small_table() {
     assert!(text.contains("2000 rows read"), "{text}");
     assert!(dir.path().join("khop.toml").exists());
 }
+
+#[test]
+fn normalize_writes_every_passed_row_and_rejects_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("khop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[input]]\npath = {:?}\nid = \"id\"\n[input.columns]\nho_ten = \"full_name\"\n",
+            corpus("bad/missing_id.csv")
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out.csv");
+    let rejects = dir.path().join("rejects.csv");
+    let output = khop(&[
+        "normalize",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4 rows read, 2 normalized"));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "row,id,ho_ten.full,ho_ten.family,ho_ten.middle,ho_ten.given,ho_ten.folded,ho_ten.phonetic,ho_ten.flags"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[1].starts_with("1,1,nguyễn văn an,nguyễn,văn,an,nguyen van an,"), "{}", lines[1]);
+    assert!(lines[2].starts_with("4,4,"), "{}", lines[2]);
+    assert_eq!(std::fs::read_to_string(&rejects).unwrap().lines().count(), 3);
+}
+
+#[test]
+fn normalize_detects_roles_without_a_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let output = khop(&["normalize", &corpus("good/excel_utf16le.csv"), "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let profile = json(&khop(&["profile", "--json", out.to_str().unwrap()]));
+    let names: Vec<&str> =
+        profile[0]["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for expected in ["row", "id", "ho_ten.folded", "ngay_sinh.year", "so_cccd.birth_year", "so_cccd.flags"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    assert_eq!(profile[0]["rows_read"], 3);
+}

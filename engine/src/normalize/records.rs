@@ -363,7 +363,7 @@ mod tests {
             ("id", text(&[Some("1"), Some("2")])),
             ("ho_ten", text(&[Some("NGUYỄN VĂN HOÀ"), None])),
             ("ngay_sinh", text(&[Some("05/03/1990"), Some("1985")])),
-            ("gioi_tinh", text(&[Some("Nữ"), Some("Nam")])),
+            ("gioi_tinh", text(&[Some("Nữ"), Some("Nữ")])),
             ("cccd", text(&[Some("001 090 012 345"), Some("079185000123")])),
             ("sdt", text(&[Some("01629123456"), Some("abc")])),
             ("ghi_chu", text(&[Some("  Hộ  nghèo "), None])),
