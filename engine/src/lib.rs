@@ -26,6 +26,7 @@ pub mod normalize;
 pub mod profile;
 pub mod read;
 pub mod record;
+pub mod score;
 pub mod similarity;
 pub mod write;
 
