@@ -264,8 +264,9 @@ fn header_names(
 
 fn csv_error(path: &Path, error: csv::Error) -> Error {
     let position = error.position().map(|p| format!("line {}", p.line()));
+    let message = error.to_string();
     match error.into_kind() {
         csv::ErrorKind::Io(e) => Error::io(path, "read", e),
-        other => Error::format(path, position, format!("{other:?}")),
+        _ => Error::format(path, position, message),
     }
 }
