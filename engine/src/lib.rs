@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod block;
 pub mod config;
 mod error;
 pub mod normalize;
