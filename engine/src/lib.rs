@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod block;
+pub mod compare;
 pub mod config;
 mod error;
 pub mod normalize;
