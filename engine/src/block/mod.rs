@@ -16,8 +16,9 @@
 //! - **Skew guard**: a block whose pair count (`|L| × |R|`, or `n(n-1)/2` in a dedupe) exceeds
 //!   [`BlockingOptions::max_block_pairs`] (a placeholder date of birth, a shared office phone,
 //!   "Nguyễn" alone) is not enumerated; the rule's [`RuleReport`] counts it and the pairs it
-//!   would have given, so the user can tighten the rule. Its true matches can still be found by
-//!   the other rules.
+//!   would have given, so the user can tighten the rule. Its pairs can still come from other
+//!   rules: the earlier-rule check above does not count a rule whose block was capped (each
+//!   rule keeps the hashes of its capped blocks, a short sorted list).
 //! - Work is cut into tasks of at most [`BlockingOptions::chunk_size`] pairs (a block's left
 //!   records are split into ranges), run with rayon a wave at a time, and emitted in task order
 //!   in chunks of at most `chunk_size` pairs. Memory stays bounded by one wave, and **the stream
@@ -137,8 +138,10 @@ impl<'a> Blocker<'a> {
     pub fn for_each_chunk(&self, mut f: impl FnMut(&[(u32, u32)])) -> BlockingReport {
         let mut report = BlockingReport::default();
         let mut chunk: Vec<(u32, u32)> = Vec::with_capacity(self.options.chunk_size);
+        // Per rule run so far, the sorted hashes of its capped blocks.
+        let mut capped: Vec<Vec<u64>> = Vec::with_capacity(self.rules.len());
         for k in 0..self.rules.len() {
-            let rule_report = self.run_rule(k, &mut chunk, &mut f);
+            let rule_report = self.run_rule(k, &mut capped, &mut chunk, &mut f);
             report.rules.push(rule_report);
         }
         if !chunk.is_empty() {
@@ -154,7 +157,13 @@ impl<'a> Blocker<'a> {
         (all, report)
     }
 
-    fn run_rule(&self, k: usize, chunk: &mut Vec<(u32, u32)>, f: &mut impl FnMut(&[(u32, u32)])) -> RuleReport {
+    fn run_rule(
+        &self,
+        k: usize,
+        capped: &mut Vec<Vec<u64>>,
+        chunk: &mut Vec<(u32, u32)>,
+        f: &mut impl FnMut(&[(u32, u32)]),
+    ) -> RuleReport {
         let rule = &self.rules[k];
         let mut report = RuleReport { rule: rule.name().to_owned(), ..Default::default() };
         let dedupe = self.right.is_none();
@@ -197,6 +206,7 @@ impl<'a> Blocker<'a> {
         // Skew guard, then tasks of bounded size.
         let budget = self.options.chunk_size as u64;
         let mut tasks = Vec::new();
+        let mut capped_here = Vec::new();
         for (b, block) in blocks.iter().enumerate() {
             let l = (block.left.1 - block.left.0) as u64;
             let r = (block.right.1 - block.right.0) as u64;
@@ -205,6 +215,7 @@ impl<'a> Blocker<'a> {
             if size > self.options.max_block_pairs {
                 report.blocks_capped += 1;
                 report.pairs_capped += size;
+                capped_here.push(left[block.left.0].0);
                 continue;
             }
             let per_left = r.max(1);
@@ -222,7 +233,7 @@ impl<'a> Blocker<'a> {
         for tasks in tasks.chunks(wave) {
             let outputs: Vec<Vec<(u32, u32)>> = tasks
                 .par_iter()
-                .map(|task| self.run_task(k, dedupe, &left, right, &blocks[task.block], task))
+                .map(|task| self.run_task(k, capped, dedupe, &left, right, &blocks[task.block], task))
                 .collect();
             for pairs in outputs {
                 report.pairs += pairs.len() as u64;
@@ -238,12 +249,16 @@ impl<'a> Blocker<'a> {
                 }
             }
         }
+        capped_here.sort_unstable();
+        capped.push(capped_here);
         report
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run_task(
         &self,
         k: usize,
+        capped: &[Vec<u64>],
         dedupe: bool,
         left: &[(u64, u32)],
         right: &[(u64, u32)],
@@ -262,7 +277,12 @@ impl<'a> Blocker<'a> {
                 if !rule.matches(self.left, a, right_table, b) {
                     continue;
                 }
-                if earlier.iter().any(|r| r.matches(self.left, a, right_table, b)) {
+                // An earlier rule produced this pair, unless its block there was capped.
+                let produced = |(r, caps): (&BlockingRule, &Vec<u64>)| {
+                    r.matches(self.left, a, right_table, b)
+                        && (caps.is_empty() || caps.binary_search(&key_hash(r, self.left, a)).is_err())
+                };
+                if earlier.iter().zip(capped).any(produced) {
                     continue;
                 }
                 out.push((a, b));
@@ -285,6 +305,12 @@ fn hashed_keys(rule: &BlockingRule, table: &PreparedRecords) -> Vec<(u64, u32)> 
         .collect();
     keys.par_sort_unstable();
     keys
+}
+
+/// The hash of record `id`'s keys under `rule` (0 when a key is missing).
+fn key_hash(rule: &BlockingRule, table: &PreparedRecords, id: u32) -> u64 {
+    let mut hasher = Xxh3::new();
+    if rule.hash_into(table, id, &mut hasher) { hasher.digest() } else { 0 }
 }
 
 /// End of the run of equal hashes starting at `i`.
