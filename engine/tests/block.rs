@@ -94,8 +94,10 @@ fn brute_force(
     let sizes: Vec<(Vec<u64>, Vec<u64>)> = rules
         .iter()
         .map(|rule| {
-            let per_left = (0..n).map(|a| (0..m).filter(|&b| rule.matches(left, a, r, b)).count() as u64).collect();
-            let per_right = (0..m).map(|b| (0..n).filter(|&a| rule.matches(left, a, r, b)).count() as u64).collect();
+            let per_left =
+                (0..n).map(|a| (0..m).filter(|&b| rule.matches(left, a, r, b)).count() as u64).collect();
+            let per_right =
+                (0..m).map(|b| (0..n).filter(|&a| rule.matches(left, a, r, b)).count() as u64).collect();
             (per_left, per_right)
         })
         .collect();
@@ -138,10 +140,15 @@ fn stream(
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
     pool.install(|| {
         let mut all = Vec::new();
-        let report = Blocker::new(rules.to_vec(), left, right).with_options(options).for_each_chunk(|pairs| {
-            assert!(!pairs.is_empty() && pairs.len() <= options.chunk_size, "chunk of {} pairs", pairs.len());
-            all.extend_from_slice(pairs);
-        });
+        let report =
+            Blocker::new(rules.to_vec(), left, right).with_options(options).for_each_chunk(|pairs| {
+                assert!(
+                    !pairs.is_empty() && pairs.len() <= options.chunk_size,
+                    "chunk of {} pairs",
+                    pairs.len()
+                );
+                all.extend_from_slice(pairs);
+            });
         (all, report)
     })
 }

@@ -18,7 +18,11 @@ fn load(file: &str) -> DocumentMut {
 }
 
 fn values(t: &dyn TableLike) -> Vec<(String, String)> {
-    t.iter().map(|(k, v)| (k.to_owned(), v.as_str().unwrap_or_else(|| panic!("`{k}` must be a string")).to_owned())).collect()
+    t.iter()
+        .map(|(k, v)| {
+            (k.to_owned(), v.as_str().unwrap_or_else(|| panic!("`{k}` must be a string")).to_owned())
+        })
+        .collect()
 }
 
 /// One record per side, with the union of both sides' roles as columns (a role given on one
@@ -26,7 +30,10 @@ fn values(t: &dyn TableLike) -> Vec<(String, String)> {
 pub(crate) fn prepare(roles: &BTreeSet<String>, record: &[(String, String)]) -> PreparedRecords {
     let spec = DatasetSpec {
         id_column: None,
-        columns: roles.iter().map(|r| ColumnSpec::new(r.clone(), r.parse::<Role>().expect("role name"))).collect(),
+        columns: roles
+            .iter()
+            .map(|r| ColumnSpec::new(r.clone(), r.parse::<Role>().expect("role name")))
+            .collect(),
     };
     let columns: Vec<(String, ArrayRef)> = roles
         .iter()
@@ -46,7 +53,9 @@ fn run(file: &str) {
     assert!(!cases.is_empty());
     for case in cases.iter() {
         let name = case.get("comparison").and_then(|v| v.as_str()).expect("comparison");
-        let side = |key: &str| values(case.get(key).and_then(Item::as_table_like).unwrap_or_else(|| panic!("{key}")));
+        let side = |key: &str| {
+            values(case.get(key).and_then(Item::as_table_like).unwrap_or_else(|| panic!("{key}")))
+        };
         let (l, r) = (side("left"), side("right"));
         let roles: BTreeSet<String> = l.iter().chain(&r).map(|(k, _)| k.clone()).collect();
         let (left, right) = (prepare(&roles, &l), prepare(&roles, &r));
@@ -69,7 +78,11 @@ fn run(file: &str) {
         let mut out = Vec::new();
         comparisons.compare_chunk(&left, &right, &[(0, 0)], &mut out);
         assert_eq!(out[c], level, "{file}: compare_chunk of {l:?} and {r:?}");
-        assert_eq!(comparison.level(&right, 0, &left, 0), level, "{file}: {name} is not symmetric for {l:?}, {r:?}");
+        assert_eq!(
+            comparison.level(&right, 0, &left, 0),
+            level,
+            "{file}: {name} is not symmetric for {l:?}, {r:?}"
+        );
     }
 }
 

@@ -118,7 +118,11 @@ struct Task {
 
 impl<'a> Blocker<'a> {
     /// A blocker for `rules` over `left` and `right` (`None`: dedupe `left`), default options.
-    pub fn new(rules: Vec<BlockingRule>, left: &'a PreparedRecords, right: Option<&'a PreparedRecords>) -> Self {
+    pub fn new(
+        rules: Vec<BlockingRule>,
+        left: &'a PreparedRecords,
+        right: Option<&'a PreparedRecords>,
+    ) -> Self {
         Blocker { rules, left, right, options: BlockingOptions::default() }
     }
 
@@ -269,10 +273,10 @@ impl<'a> Blocker<'a> {
         let earlier = &self.rules[..k];
         let right_table = self.right.unwrap_or(self.left);
         let mut out = Vec::new();
-        for li in task.left.0..task.left.1 {
-            let a = left[li].1;
+        let lefts = left.get(task.left.0..task.left.1).unwrap_or_default();
+        for (li, &(_, a)) in (task.left.0..).zip(lefts) {
             let from = if dedupe { li + 1 } else { block.right.0 };
-            for &(_, b) in &right[from..block.right.1] {
+            for &(_, b) in right.get(from..block.right.1).unwrap_or_default() {
                 // Ids are sorted within a block, so `a < b` in a dedupe.
                 if !rule.matches(self.left, a, right_table, b) {
                     continue;

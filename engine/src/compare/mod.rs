@@ -143,7 +143,9 @@ impl Comparison {
         };
         let (ai, bi) = (|a: u32| a as usize, |b: u32| b as usize);
         match self.kind {
-            ComparisonKind::Name { high, low } => name_levels(l, r, pairs, width, c, out, (high, low), scratch),
+            ComparisonKind::Name { high, low } => {
+                name_levels(l, r, pairs, width, c, out, (high, low), scratch)
+            }
             ComparisonKind::DateOfBirth => each(out, &|a, b| levels::date(l, a, r, b)),
             ComparisonKind::NationalId => {
                 each(out, &|a, b| levels::id(l.national_id.get(ai(a)), r.national_id.get(bi(b))))
@@ -212,8 +214,10 @@ fn name_levels(
         };
         if batchable.len() >= BATCH_MIN {
             let au = a as usize;
-            let families: Vec<&[u8]> = batchable.iter().map(|&p| r.folded_family.get(pairs[p].1 as usize)).collect();
-            let givens: Vec<&[u8]> = batchable.iter().map(|&p| r.folded_given.get(pairs[p].1 as usize)).collect();
+            let families: Vec<&[u8]> =
+                batchable.iter().map(|&p| r.folded_family.get(pairs[p].1 as usize)).collect();
+            let givens: Vec<&[u8]> =
+                batchable.iter().map(|&p| r.folded_given.get(pairs[p].1 as usize)).collect();
             BatchComparator::new(&families).jaro_winkler(l.folded_family.get(au), &mut s.family);
             BatchComparator::new(&givens).jaro_winkler(l.folded_given.get(au), &mut s.given);
             for (k, &p) in batchable.iter().enumerate() {
@@ -241,7 +245,10 @@ fn pair_scores(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> (f64
         let s = similarity::jaro_winkler(l.folded_full.get(a), r.folded_full.get(b));
         (s, s)
     } else {
-        (similarity::jaro_winkler(fa, fb), similarity::jaro_winkler(l.folded_given.get(a), r.folded_given.get(b)))
+        (
+            similarity::jaro_winkler(fa, fb),
+            similarity::jaro_winkler(l.folded_given.get(a), r.folded_given.get(b)),
+        )
     }
 }
 
@@ -274,7 +281,8 @@ impl Comparisons {
         add(l.date_of_birth && r.date_of_birth, "date_of_birth", ComparisonKind::DateOfBirth);
         add(l.national_id && r.national_id, "national_id", ComparisonKind::NationalId);
         add(l.old_id && r.old_id, "old_id", ComparisonKind::OldId);
-        let decodable = (l.national_id && (r.date_of_birth || r.sex)) || (r.national_id && (l.date_of_birth || l.sex));
+        let decodable =
+            (l.national_id && (r.date_of_birth || r.sex)) || (r.national_id && (l.date_of_birth || l.sex));
         add(decodable, "cccd_consistency", ComparisonKind::CccdConsistency);
         add(l.sex && r.sex, "sex", ComparisonKind::Sex);
         add(l.phone && r.phone, "phone", ComparisonKind::Phone);
@@ -304,7 +312,13 @@ impl Comparisons {
     /// `out[p * self.len() + c]` is the level of comparison `c` for pair `p`. Ids out of range
     /// read as missing values (level `null`). Parallel over slices of the chunk; the result
     /// does not depend on the thread count.
-    pub fn compare_chunk(&self, left: &PreparedRecords, right: &PreparedRecords, pairs: &[(u32, u32)], out: &mut Vec<u8>) {
+    pub fn compare_chunk(
+        &self,
+        left: &PreparedRecords,
+        right: &PreparedRecords,
+        pairs: &[(u32, u32)],
+        out: &mut Vec<u8>,
+    ) {
         let width = self.len();
         out.clear();
         out.resize(pairs.len() * width, 0);

@@ -411,10 +411,10 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
         TextColumn::new(array.as_ref())
             .ok_or_else(|| Error::invalid(format!("prepare: column `{name}` is not text")))
     };
-    let optional = |name: &Option<String>| -> Result<Option<TextColumn<'_>>> {
-        name.as_deref().map(column).transpose()
-    };
-    let list = |names: &[String]| -> Result<Vec<TextColumn<'_>>> { names.iter().map(|n| column(n)).collect() };
+    let optional =
+        |name: &Option<String>| -> Result<Option<TextColumn<'_>>> { name.as_deref().map(column).transpose() };
+    let list =
+        |names: &[String]| -> Result<Vec<TextColumn<'_>>> { names.iter().map(|n| column(n)).collect() };
     let ids = optional(&spec.id_column)?;
     let full = optional(&sources.full)?;
     let name_parts = list(&sources.name_parts)?;
