@@ -108,6 +108,35 @@ pub struct PreparedFields {
 
 /// A dataset normalized into comparison-ready columns, records numbered `0..len()` in input
 /// order. See the [module docs](self).
+///
+/// ```no_run
+/// use khop::block::{Blocker, BlockingRule};
+/// use khop::compare::Comparisons;
+/// use khop::normalize::prepared::PreparedRecords;
+/// use khop::read::{ReadOptions, Reader};
+/// use khop::{ColumnSpec, DatasetSpec, Role};
+///
+/// # fn main() -> khop::Result<()> {
+/// let spec = DatasetSpec {
+///     id_column: Some("id".into()),
+///     columns: vec![ColumnSpec::new("ho_ten", Role::FullName), ColumnSpec::new("ngay_sinh", Role::DateOfBirth)],
+/// };
+/// let mut national = Reader::open("national.csv", &ReadOptions::default())?;
+/// let mut sector = Reader::open("sector.csv", &ReadOptions::default())?;
+/// let right = PreparedRecords::from_batches(&spec, &mut national)?;
+/// let left = PreparedRecords::from_batches(&spec, &mut sector)?;
+///
+/// let rules = BlockingRule::defaults_for(&left, Some(&right));
+/// let comparisons = Comparisons::default_for(&left, Some(&right));
+/// let mut levels = Vec::new();
+/// let report = Blocker::new(rules, &left, Some(&right)).for_each_chunk(|pairs| {
+///     comparisons.compare_chunk(&left, &right, pairs, &mut levels);
+///     // levels[p * comparisons.len() + c]: level of comparison c for pairs[p]
+/// });
+/// println!("{} candidate pairs", report.total_pairs());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct PreparedRecords {
     pub(crate) fields: PreparedFields,
