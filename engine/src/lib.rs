@@ -20,6 +20,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod block;
+pub mod compare;
 pub mod config;
 mod error;
 pub mod link;

@@ -1,6 +1,8 @@
 //! The engine's integration tests: one binary, one module per area.
 
 mod address;
+mod block;
+mod compare;
 mod config;
 mod normalize;
 mod read;

@@ -16,7 +16,8 @@
 //!
 //! Submodules: [`text`] (Unicode, legacy encodings, tone marks, accent folding), [`alphabet`] (the
 //! one-byte alphabet used by the similarity kernels), [`name`], [`date`], [`id`], [`phone`], [`sex`]
-//! and [`address`].
+//! and [`address`]. [`prepared`] turns a whole dataset into the compact columns that blocking and
+//! comparisons read.
 
 pub mod address;
 pub mod alphabet;
@@ -24,6 +25,7 @@ pub mod date;
 pub mod id;
 pub mod name;
 pub mod phone;
+pub mod prepared;
 pub mod records;
 pub mod sex;
 pub mod text;

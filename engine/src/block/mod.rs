@@ -1,0 +1,328 @@
+//! Blocking: the candidate pairs worth comparing.
+//!
+//! Comparing every national record with every sector record is 10^13 pairs; blocking keeps the
+//! pairs that agree exactly on at least one *blocking rule*, a conjunction of normalized keys
+//! ([`BlockKey`]: CCCD; date of birth; folded given name and birth year; ...). Several rules are
+//! unioned so that a typo in one field does not lose a true match.
+//!
+//! How it works, per rule, for a link (left × right) or a dedupe (one table, pairs `i < j`):
+//! - Every record with all of the rule's keys present gets a 64-bit hash of them; `(hash, id)`
+//!   lists are sorted (in parallel), and equal hashes form *blocks*. Pairs are checked against
+//!   the real key values, so a hash collision can never create a pair.
+//! - **Each pair is produced once across rules without materializing the union**: a pair found by
+//!   rule `k` is dropped when any earlier rule `0..k` also matches it (all of that rule's keys
+//!   present and equal on both records), because that rule produced it already. This is Splink's
+//!   trick; it costs a few field comparisons per pair and no memory.
+//! - **Skew guard**: a block whose pair count (`|L| × |R|`, or `n(n-1)/2` in a dedupe) exceeds
+//!   [`BlockingOptions::max_block_pairs`] (a placeholder date of birth, a shared office phone,
+//!   "Nguyễn" alone) is not enumerated; the rule's [`RuleReport`] counts it and the pairs it
+//!   would have given, so the user can tighten the rule. Its pairs can still come from other
+//!   rules: the earlier-rule check above does not count a rule whose block was capped (each
+//!   rule keeps the hashes of its capped blocks, a short sorted list).
+//! - Work is cut into tasks of at most [`BlockingOptions::chunk_size`] pairs (a block's left
+//!   records are split into ranges), run with rayon a wave at a time, and emitted in task order
+//!   in chunks of at most `chunk_size` pairs. Memory stays bounded by one wave, and **the stream
+//!   is the same for any thread count**: rules in order, blocks in hash order, records by id.
+
+mod rules;
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::Xxh3;
+
+pub use rules::{BlockKey, BlockingRule};
+
+use crate::normalize::prepared::PreparedRecords;
+
+/// Limits of a blocking run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockingOptions {
+    /// Largest number of pairs one block may produce; larger blocks are skipped and reported.
+    pub max_block_pairs: u64,
+    /// Largest number of pairs handed to the callback at once.
+    pub chunk_size: usize,
+}
+
+impl Default for BlockingOptions {
+    fn default() -> Self {
+        BlockingOptions { max_block_pairs: 1_000_000, chunk_size: 65_536 }
+    }
+}
+
+/// What one rule contributed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleReport {
+    /// The rule's name.
+    pub rule: String,
+    /// Pairs produced by this rule and by no earlier rule.
+    pub pairs: u64,
+    /// Blocks skipped by the skew guard.
+    pub blocks_capped: u64,
+    /// Pairs those blocks would have given (before removing earlier rules' pairs).
+    pub pairs_capped: u64,
+    /// The largest block's pair count (capped blocks included).
+    pub largest_block: u64,
+}
+
+/// The outcome of a blocking run: one report per rule, in rule order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockingReport {
+    /// Per rule.
+    pub rules: Vec<RuleReport>,
+}
+
+impl BlockingReport {
+    /// Pairs produced by all rules together (each pair once).
+    pub fn total_pairs(&self) -> u64 {
+        self.rules.iter().map(|r| r.pairs).sum()
+    }
+
+    /// Blocks skipped by the skew guard, all rules together; non-zero deserves a warning.
+    pub fn blocks_capped(&self) -> u64 {
+        self.rules.iter().map(|r| r.blocks_capped).sum()
+    }
+}
+
+/// Produces candidate pairs `(left id, right id)` for a link, or `(i, j)` with `i < j` for a
+/// dedupe (no right table).
+///
+/// ```no_run
+/// # use khop::block::{Blocker, BlockingRule};
+/// # use khop::normalize::prepared::PreparedRecords;
+/// # fn f(left: &PreparedRecords, right: &PreparedRecords) {
+/// let rules = BlockingRule::defaults_for(left, Some(right));
+/// let report = Blocker::new(rules, left, Some(right)).for_each_chunk(|pairs| {
+///     // compare `pairs`...
+/// });
+/// # }
+/// ```
+pub struct Blocker<'a> {
+    rules: Vec<BlockingRule>,
+    left: &'a PreparedRecords,
+    right: Option<&'a PreparedRecords>,
+    options: BlockingOptions,
+}
+
+/// A block: ranges into the sorted left and right `(hash, id)` lists.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    left: (usize, usize),
+    right: (usize, usize),
+}
+
+/// Part of a block: the left records `left.0..left.1` against the block's right records.
+#[derive(Clone, Copy, Debug)]
+struct Task {
+    block: usize,
+    left: (usize, usize),
+}
+
+impl<'a> Blocker<'a> {
+    /// A blocker for `rules` over `left` and `right` (`None`: dedupe `left`), default options.
+    pub fn new(
+        rules: Vec<BlockingRule>,
+        left: &'a PreparedRecords,
+        right: Option<&'a PreparedRecords>,
+    ) -> Self {
+        Blocker { rules, left, right, options: BlockingOptions::default() }
+    }
+
+    /// Sets the options.
+    pub fn with_options(mut self, options: BlockingOptions) -> Self {
+        self.options = BlockingOptions { chunk_size: options.chunk_size.max(1), ..options };
+        self
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &[BlockingRule] {
+        &self.rules
+    }
+
+    /// Streams every candidate pair once, in chunks of at most `chunk_size` pairs, in a
+    /// deterministic order, and reports what each rule contributed.
+    pub fn for_each_chunk(&self, mut f: impl FnMut(&[(u32, u32)])) -> BlockingReport {
+        let mut report = BlockingReport::default();
+        let mut chunk: Vec<(u32, u32)> = Vec::with_capacity(self.options.chunk_size);
+        // Per rule run so far, the sorted hashes of its capped blocks.
+        let mut capped: Vec<Vec<u64>> = Vec::with_capacity(self.rules.len());
+        for k in 0..self.rules.len() {
+            let rule_report = self.run_rule(k, &mut capped, &mut chunk, &mut f);
+            report.rules.push(rule_report);
+        }
+        if !chunk.is_empty() {
+            f(&chunk);
+        }
+        report
+    }
+
+    /// Collects every candidate pair; for tests and small tables only.
+    pub fn collect_pairs(&self) -> (Vec<(u32, u32)>, BlockingReport) {
+        let mut all = Vec::new();
+        let report = self.for_each_chunk(|pairs| all.extend_from_slice(pairs));
+        (all, report)
+    }
+
+    fn run_rule(
+        &self,
+        k: usize,
+        capped: &mut Vec<Vec<u64>>,
+        chunk: &mut Vec<(u32, u32)>,
+        f: &mut impl FnMut(&[(u32, u32)]),
+    ) -> RuleReport {
+        let rule = &self.rules[k];
+        let mut report = RuleReport { rule: rule.name().to_owned(), ..Default::default() };
+        let dedupe = self.right.is_none();
+        let right_table = self.right.unwrap_or(self.left);
+        let left = hashed_keys(rule, self.left);
+        let right_owned;
+        let right: &[(u64, u32)] = if dedupe {
+            &left
+        } else {
+            right_owned = hashed_keys(rule, right_table);
+            &right_owned
+        };
+
+        // Blocks: runs of equal hashes present on both sides.
+        let mut blocks = Vec::new();
+        if dedupe {
+            let mut i = 0;
+            while i < left.len() {
+                let end = run_end(&left, i);
+                if end - i > 1 {
+                    blocks.push(Block { left: (i, end), right: (i, end) });
+                }
+                i = end;
+            }
+        } else {
+            let (mut i, mut j) = (0, 0);
+            while i < left.len() && j < right.len() {
+                match left[i].0.cmp(&right[j].0) {
+                    std::cmp::Ordering::Less => i = run_end(&left, i),
+                    std::cmp::Ordering::Greater => j = run_end(right, j),
+                    std::cmp::Ordering::Equal => {
+                        let (li, rj) = (run_end(&left, i), run_end(right, j));
+                        blocks.push(Block { left: (i, li), right: (j, rj) });
+                        (i, j) = (li, rj);
+                    }
+                }
+            }
+        }
+
+        // Skew guard, then tasks of bounded size.
+        let budget = self.options.chunk_size as u64;
+        let mut tasks = Vec::new();
+        let mut capped_here = Vec::new();
+        for (b, block) in blocks.iter().enumerate() {
+            let l = (block.left.1 - block.left.0) as u64;
+            let r = (block.right.1 - block.right.0) as u64;
+            let size = if dedupe { l * l.saturating_sub(1) / 2 } else { l * r };
+            report.largest_block = report.largest_block.max(size);
+            if size > self.options.max_block_pairs {
+                report.blocks_capped += 1;
+                report.pairs_capped += size;
+                capped_here.push(left[block.left.0].0);
+                continue;
+            }
+            let per_left = r.max(1);
+            let step = (budget / per_left).max(1) as usize;
+            let mut start = block.left.0;
+            while start < block.left.1 {
+                let end = (start + step).min(block.left.1);
+                tasks.push(Task { block: b, left: (start, end) });
+                start = end;
+            }
+        }
+
+        // Waves of tasks in parallel; output in task order.
+        let wave = rayon::current_num_threads().max(1) * 4;
+        for tasks in tasks.chunks(wave) {
+            let outputs: Vec<Vec<(u32, u32)>> = tasks
+                .par_iter()
+                .map(|task| self.run_task(k, capped, dedupe, &left, right, &blocks[task.block], task))
+                .collect();
+            for pairs in outputs {
+                report.pairs += pairs.len() as u64;
+                for piece in pairs.chunks(self.options.chunk_size) {
+                    let room = self.options.chunk_size - chunk.len();
+                    let (now, later) = piece.split_at(piece.len().min(room));
+                    chunk.extend_from_slice(now);
+                    if chunk.len() == self.options.chunk_size {
+                        f(chunk);
+                        chunk.clear();
+                    }
+                    chunk.extend_from_slice(later);
+                }
+            }
+        }
+        capped_here.sort_unstable();
+        capped.push(capped_here);
+        report
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_task(
+        &self,
+        k: usize,
+        capped: &[Vec<u64>],
+        dedupe: bool,
+        left: &[(u64, u32)],
+        right: &[(u64, u32)],
+        block: &Block,
+        task: &Task,
+    ) -> Vec<(u32, u32)> {
+        let rule = &self.rules[k];
+        let earlier = &self.rules[..k];
+        let right_table = self.right.unwrap_or(self.left);
+        let mut out = Vec::new();
+        let lefts = left.get(task.left.0..task.left.1).unwrap_or_default();
+        for (li, &(_, a)) in (task.left.0..).zip(lefts) {
+            let from = if dedupe { li + 1 } else { block.right.0 };
+            for &(_, b) in right.get(from..block.right.1).unwrap_or_default() {
+                // Ids are sorted within a block, so `a < b` in a dedupe.
+                if !rule.matches(self.left, a, right_table, b) {
+                    continue;
+                }
+                // An earlier rule produced this pair, unless its block there was capped.
+                let produced = |(r, caps): (&BlockingRule, &Vec<u64>)| {
+                    r.matches(self.left, a, right_table, b)
+                        && (caps.is_empty() || caps.binary_search(&key_hash(r, self.left, a)).is_err())
+                };
+                if earlier.iter().zip(capped).any(produced) {
+                    continue;
+                }
+                out.push((a, b));
+            }
+        }
+        out
+    }
+}
+
+/// `(hash of the rule's keys, id)` for every record with all keys present, sorted.
+fn hashed_keys(rule: &BlockingRule, table: &PreparedRecords) -> Vec<(u64, u32)> {
+    let n = table.len().min(u32::MAX as usize) as u32;
+    let mut keys: Vec<(u64, u32)> = (0..n)
+        .into_par_iter()
+        .with_min_len(4096)
+        .filter_map(|id| {
+            let mut hasher = Xxh3::new();
+            rule.hash_into(table, id, &mut hasher).then(|| (hasher.digest(), id))
+        })
+        .collect();
+    keys.par_sort_unstable();
+    keys
+}
+
+/// The hash of record `id`'s keys under `rule` (0 when a key is missing).
+fn key_hash(rule: &BlockingRule, table: &PreparedRecords, id: u32) -> u64 {
+    let mut hasher = Xxh3::new();
+    if rule.hash_into(table, id, &mut hasher) { hasher.digest() } else { 0 }
+}
+
+/// End of the run of equal hashes starting at `i`.
+fn run_end(keys: &[(u64, u32)], i: usize) -> usize {
+    let h = keys[i].0;
+    let mut end = i + 1;
+    while end < keys.len() && keys[end].0 == h {
+        end += 1;
+    }
+    end
+}

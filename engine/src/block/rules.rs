@@ -1,0 +1,225 @@
+//! Blocking rules: conjunctions of exact keys read from [`PreparedRecords`].
+
+use std::fmt;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::normalize::prepared::PreparedRecords;
+
+/// One normalized key a blocking rule can require to be equal (and present) on both records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BlockKey {
+    /// The cleaned national id (CCCD) digits.
+    NationalId,
+    /// The old identity card (CMND) digits.
+    OldId,
+    /// The E.164 phone number.
+    Phone,
+    /// The full date of birth (year, month and day all known).
+    DateOfBirth,
+    /// The year of birth.
+    BirthYear,
+    /// The accent-folded full name.
+    FoldedFullName,
+    /// The accent-folded family name.
+    FoldedFamilyName,
+    /// The accent-folded given name.
+    FoldedGivenName,
+    /// The phonetic key of the full name.
+    PhoneticFullName,
+    /// The phonetic key of the given name.
+    PhoneticGivenName,
+    /// Sex.
+    Sex,
+    /// The 2025 province of the address of residence.
+    Province,
+    /// The 2025 ward of the address of residence (its default successor, for a split commune).
+    Ward,
+}
+
+impl BlockKey {
+    /// The key's name, as used in rule names and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockKey::NationalId => "national_id",
+            BlockKey::OldId => "old_id",
+            BlockKey::Phone => "phone",
+            BlockKey::DateOfBirth => "date_of_birth",
+            BlockKey::BirthYear => "birth_year",
+            BlockKey::FoldedFullName => "full_name",
+            BlockKey::FoldedFamilyName => "family_name",
+            BlockKey::FoldedGivenName => "given_name",
+            BlockKey::PhoneticFullName => "phonetic_full_name",
+            BlockKey::PhoneticGivenName => "phonetic_given_name",
+            BlockKey::Sex => "sex",
+            BlockKey::Province => "province",
+            BlockKey::Ward => "ward",
+        }
+    }
+
+    /// Whether a table can hold this key at all (its column was configured).
+    fn available(self, t: &PreparedRecords) -> bool {
+        let f = t.fields();
+        match self {
+            BlockKey::NationalId => f.national_id,
+            BlockKey::OldId => f.old_id,
+            BlockKey::Phone => f.phone,
+            BlockKey::DateOfBirth | BlockKey::BirthYear => f.date_of_birth,
+            BlockKey::FoldedFullName
+            | BlockKey::FoldedFamilyName
+            | BlockKey::FoldedGivenName
+            | BlockKey::PhoneticFullName
+            | BlockKey::PhoneticGivenName => f.name,
+            BlockKey::Sex => f.sex,
+            BlockKey::Province | BlockKey::Ward => f.address,
+        }
+    }
+
+    /// The key's value for record `i`, as bytes in `buf`; `None` when missing.
+    fn value<'t>(self, t: &'t PreparedRecords, i: usize, buf: &'t mut [u8; 8]) -> Option<&'t [u8]> {
+        let text = |s: &'t [u8]| (!s.is_empty()).then_some(s);
+        match self {
+            BlockKey::NationalId => text(t.national_id.get(i)),
+            BlockKey::OldId => text(t.old_id.get(i)),
+            BlockKey::Phone => text(t.phone.get(i)),
+            BlockKey::FoldedFullName => text(t.folded_full.get(i)),
+            BlockKey::FoldedFamilyName => text(t.folded_family.get(i)),
+            BlockKey::FoldedGivenName => text(t.folded_given.get(i)),
+            BlockKey::PhoneticFullName => text(t.phonetic_full.get(i)),
+            BlockKey::PhoneticGivenName => text(t.phonetic_given.get(i)),
+            BlockKey::DateOfBirth => {
+                let (y, m, d) = (*t.year.get(i)?, *t.month.get(i)?, *t.day.get(i)?);
+                if y == 0 || m == 0 || d == 0 {
+                    return None;
+                }
+                buf[..2].copy_from_slice(&y.to_le_bytes());
+                buf[2] = m;
+                buf[3] = d;
+                Some(&buf[..4])
+            }
+            BlockKey::BirthYear => {
+                let y = *t.year.get(i)?;
+                if y == 0 {
+                    return None;
+                }
+                buf[..2].copy_from_slice(&y.to_le_bytes());
+                Some(&buf[..2])
+            }
+            BlockKey::Sex => {
+                let s = *t.sex.get(i)?;
+                if s == 0 {
+                    return None;
+                }
+                buf[0] = s;
+                Some(&buf[..1])
+            }
+            BlockKey::Province => {
+                let p = *t.province.get(i)?;
+                if p == 0 {
+                    return None;
+                }
+                buf[..4].copy_from_slice(&p.to_le_bytes());
+                Some(&buf[..4])
+            }
+            BlockKey::Ward => {
+                let w = t.wards_of(i).next()?;
+                buf[..4].copy_from_slice(&w.to_le_bytes());
+                Some(&buf[..4])
+            }
+        }
+    }
+}
+
+/// Records are candidates under a rule when every one of its keys is present on both and equal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockingRule {
+    name: String,
+    keys: Vec<BlockKey>,
+}
+
+impl BlockingRule {
+    /// A rule requiring all of `keys`; its name joins the keys' names with `+`. A rule without
+    /// keys matches nothing (it would compare everything with everything).
+    pub fn new(keys: impl Into<Vec<BlockKey>>) -> Self {
+        let keys = keys.into();
+        let name = keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("+");
+        BlockingRule { name, keys }
+    }
+
+    /// The rule's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The rule's keys.
+    pub fn keys(&self) -> &[BlockKey] {
+        &self.keys
+    }
+
+    /// Whether both tables can hold every key of the rule.
+    pub fn applies_to(&self, left: &PreparedRecords, right: Option<&PreparedRecords>) -> bool {
+        !self.keys.is_empty()
+            && self.keys.iter().all(|k| k.available(left) && right.is_none_or(|r| k.available(r)))
+    }
+
+    /// The default rules for the Vietnamese person profile, those whose keys both tables have,
+    /// strongest first: CCCD; CMND; phone; family name + date of birth; given name + birth
+    /// year; phonetic given name + birth year + province; folded full name + sex.
+    pub fn defaults_for(left: &PreparedRecords, right: Option<&PreparedRecords>) -> Vec<BlockingRule> {
+        use BlockKey::*;
+        let candidates: [&[BlockKey]; 7] = [
+            &[NationalId],
+            &[OldId],
+            &[Phone],
+            &[FoldedFamilyName, DateOfBirth],
+            &[FoldedGivenName, BirthYear],
+            &[PhoneticGivenName, BirthYear, Province],
+            &[FoldedFullName, Sex],
+        ];
+        candidates
+            .iter()
+            .map(|keys| BlockingRule::new(keys.to_vec()))
+            .filter(|rule| rule.applies_to(left, right))
+            .collect()
+    }
+
+    /// Whether record `a` of `left` and `b` of `right` agree on every key (all present).
+    pub fn matches(&self, left: &PreparedRecords, a: u32, right: &PreparedRecords, b: u32) -> bool {
+        if self.keys.is_empty() {
+            return false;
+        }
+        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
+        self.keys.iter().all(|k| {
+            match (k.value(left, a as usize, &mut x), k.value(right, b as usize, &mut y)) {
+                (Some(p), Some(q)) => p == q,
+                _ => false,
+            }
+        })
+    }
+
+    /// Feeds record `i`'s keys to `hasher`; false when a key is missing (no block).
+    pub(crate) fn hash_into(&self, t: &PreparedRecords, i: u32, hasher: &mut Xxh3) -> bool {
+        if self.keys.is_empty() {
+            return false;
+        }
+        let mut buf = [0u8; 8];
+        for k in &self.keys {
+            match k.value(t, i as usize, &mut buf) {
+                Some(v) => {
+                    // Length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
+                    hasher.update(&(v.len() as u32).to_le_bytes());
+                    hasher.update(v);
+                }
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+impl fmt::Display for BlockingRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}

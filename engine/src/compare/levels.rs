@@ -1,0 +1,206 @@
+//! The level functions: for one pair of prepared records, which level of a comparison it reaches.
+//!
+//! Every function returns the index into its comparison's level names (`*_LEVELS`); index 0 is
+//! always `null` (a value missing on either side: no evidence either way), the last is `else`.
+//! Levels are tested in order and the first that holds wins.
+
+use crate::normalize::prepared::PreparedRecords;
+use crate::similarity::{self, DigitRelation};
+
+/// Levels of a name comparison.
+pub(crate) const NAME_LEVELS: &[&str] = &[
+    "null",
+    "exact",
+    "folded",
+    "reordered",
+    "dropped_middle",
+    "jaro_winkler_high",
+    "jaro_winkler_low",
+    "phonetic",
+    "else",
+];
+pub(crate) const NAME_JW_HIGH: u8 = 5;
+pub(crate) const NAME_JW_LOW: u8 = 6;
+pub(crate) const NAME_PHONETIC: u8 = 7;
+pub(crate) const NAME_ELSE: u8 = 8;
+/// Not a level: the pair needs Jaro-Winkler scores to be decided.
+pub(crate) const NEEDS_SCORES: u8 = u8::MAX;
+
+/// Levels of a date-of-birth comparison.
+pub(crate) const DATE_LEVELS: &[&str] =
+    &["null", "exact", "year_only", "day_month_swapped", "one_field_off", "year_within_1", "else"];
+/// Levels of an identity-number comparison.
+pub(crate) const ID_LEVELS: &[&str] = &["null", "exact", "one_edit", "cccd_vs_cmnd", "else"];
+/// Levels of the CCCD-decoding check.
+pub(crate) const CONSISTENCY_LEVELS: &[&str] = &["null", "agrees", "conflicts"];
+/// Levels of a sex comparison.
+pub(crate) const SEX_LEVELS: &[&str] = &["null", "equal", "different"];
+/// Levels of a phone comparison.
+pub(crate) const PHONE_LEVELS: &[&str] = &["null", "exact", "one_edit", "else"];
+/// Levels of an address comparison, at the level of 2025 units.
+pub(crate) const ADDRESS_LEVELS: &[&str] = &["null", "same_ward", "same_province", "else"];
+/// Levels of a parent's-name comparison.
+pub(crate) const PARENT_LEVELS: &[&str] = &["null", "exact", "jaro_winkler", "else"];
+
+#[inline]
+fn at<T: Copy + Default>(v: &[T], i: u32) -> T {
+    v.get(i as usize).copied().unwrap_or_default()
+}
+
+/// The name levels decided without string similarity, or [`NEEDS_SCORES`].
+pub(crate) fn name_cheap(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
+    let (a, b) = (a as usize, b as usize);
+    let (fa, fb) = (l.folded_full.get(a), r.folded_full.get(b));
+    if fa.is_empty() || fb.is_empty() {
+        return 0;
+    }
+    if l.full.get(a) == r.full.get(b) {
+        return 1;
+    }
+    if fa == fb {
+        return 2;
+    }
+    if l.sorted_tokens.get(a) == r.sorted_tokens.get(b) {
+        return 3;
+    }
+    let (ma, mb) = (l.folded_middle.get(a), r.folded_middle.get(b));
+    if !l.folded_given.get(a).is_empty()
+        && l.folded_family.get(a) == r.folded_family.get(b)
+        && l.folded_given.get(a) == r.folded_given.get(b)
+        && (token_subset(ma, mb) || token_subset(mb, ma))
+    {
+        return 4;
+    }
+    NEEDS_SCORES
+}
+
+/// The level of a name pair from its Jaro-Winkler scores (`family`, `given`; with no family
+/// name both are the full names' score).
+pub(crate) fn name_from_scores(
+    l: &PreparedRecords,
+    a: u32,
+    r: &PreparedRecords,
+    b: u32,
+    (family, given): (f64, f64),
+    (high, low): (f64, f64),
+) -> u8 {
+    let worst = family.min(given);
+    if worst >= high {
+        NAME_JW_HIGH
+    } else if worst >= low {
+        NAME_JW_LOW
+    } else if l.phonetic_full.get(a as usize) == r.phonetic_full.get(b as usize) {
+        NAME_PHONETIC
+    } else {
+        NAME_ELSE
+    }
+}
+
+/// Whether every space-separated token of `small` occurs in `big`.
+fn token_subset(small: &[u8], big: &[u8]) -> bool {
+    small.split(|&c| c == b' ').filter(|t| !t.is_empty()).all(|t| big.split(|&c| c == b' ').any(|u| u == t))
+}
+
+pub(crate) fn date(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
+    let (ya, yb) = (at(&l.year, a), at(&r.year, b));
+    if ya == 0 || yb == 0 {
+        return 0;
+    }
+    let (ma, mb, da, db) = (at(&l.month, a), at(&r.month, b), at(&l.day, a), at(&r.day, b));
+    let full = ma != 0 && mb != 0 && da != 0 && db != 0;
+    if full && ya == yb && ma == mb && da == db {
+        return 1;
+    }
+    let fits = |x: u8, y: u8| x == 0 || y == 0 || x == y;
+    if !full && ya == yb && fits(ma, mb) && fits(da, db) {
+        return 2;
+    }
+    if full && ya == yb && ma == db && da == mb {
+        return 3;
+    }
+    if full && u8::from(ya != yb) + u8::from(ma != mb) + u8::from(da != db) == 1 {
+        return 4;
+    }
+    if ya.abs_diff(yb) <= 1 {
+        return 5;
+    }
+    6
+}
+
+/// Identity numbers: exact, one substitution or adjacent transposition, a 12-digit number against
+/// a 9-digit one (a CCCD against a CMND: different documents, its own level), else.
+pub(crate) fn id(x: &[u8], y: &[u8]) -> u8 {
+    if x.is_empty() || y.is_empty() {
+        return 0;
+    }
+    if x.len() != y.len() && matches!((x.len(), y.len()), (12, 9) | (9, 12)) {
+        return 3;
+    }
+    match similarity::digit_relation(x, y) {
+        DigitRelation::Equal => 1,
+        DigitRelation::OneSubstitution | DigitRelation::OneTransposition => 2,
+        _ => 4,
+    }
+}
+
+/// Whether each record's decoded CCCD (birth year, sex) agrees with the other record's date of
+/// birth and sex. Null when no check is possible.
+pub(crate) fn consistency(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
+    let mut checked = false;
+    let mut conflict = false;
+    let mut check = |x: u16, y: u16| {
+        if x != 0 && y != 0 {
+            checked = true;
+            conflict |= x != y;
+        }
+    };
+    check(at(&l.cccd_year, a), at(&r.year, b));
+    check(at(&r.cccd_year, b), at(&l.year, a));
+    check(u16::from(at(&l.cccd_sex, a)), u16::from(at(&r.sex, b)));
+    check(u16::from(at(&r.cccd_sex, b)), u16::from(at(&l.sex, a)));
+    match (checked, conflict) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => 2,
+    }
+}
+
+pub(crate) fn sex(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
+    match (at(&l.sex, a), at(&r.sex, b)) {
+        (0, _) | (_, 0) => 0,
+        (x, y) if x == y => 1,
+        _ => 2,
+    }
+}
+
+pub(crate) fn phone(x: &[u8], y: &[u8]) -> u8 {
+    if x.is_empty() || y.is_empty() {
+        return 0;
+    }
+    match similarity::digit_relation(x, y) {
+        DigitRelation::Equal => 1,
+        DigitRelation::OneSubstitution | DigitRelation::OneTransposition => 2,
+        _ => 3,
+    }
+}
+
+pub(crate) fn address(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
+    let (pa, pb) = (at(&l.province, a), at(&r.province, b));
+    if pa == 0 || pb == 0 {
+        return 0;
+    }
+    if l.wards_of(a as usize).any(|w| r.wards_of(b as usize).any(|v| v == w)) {
+        return 1;
+    }
+    if pa == pb { 2 } else { 3 }
+}
+
+pub(crate) fn parent(x: &[u8], y: &[u8], threshold: f64) -> u8 {
+    if x.is_empty() || y.is_empty() {
+        return 0;
+    }
+    if x == y {
+        return 1;
+    }
+    if similarity::jaro_winkler(x, y) >= threshold { 2 } else { 3 }
+}

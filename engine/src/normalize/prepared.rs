@@ -1,0 +1,620 @@
+//! Prepared records: a dataset normalized once into compact columns that blocking and
+//! comparisons read millions of times.
+//!
+//! [`records`](super::records) produces inspectable text columns; matching needs something else:
+//! for every record, by a `u32` id, the handful of keys that blocking rules and comparison levels
+//! look at, without parsing or allocating again. [`PreparedRecords`] holds them column by column
+//! (strings in one contiguous buffer per column with `u32` offsets, numbers in plain vectors), so
+//! a 10M-row table costs a few hundred bytes per record and a pair costs a few cache lines.
+//!
+//! Built from [`Reader`](crate::read::Reader) batches with the normalizers of this module, in
+//! parallel over batches; record ids follow the order of the batches, so the table is the same
+//! for any thread count. A missing or unreadable value is stored as empty (strings) or zero
+//! (numbers) and compares as null.
+//!
+//! Names are kept as the normalized full name (canonical tone placement), accent-folded parts
+//! (ASCII, which is also the compact alphabet of [`alphabet`](super::alphabet), so the
+//! similarity kernels read them directly), the full name in the compact alphabet with its tones,
+//! the folded tokens sorted (for names written in another order) and phonetic keys. Each record
+//! also carries how many records of its table share its folded full, family and given name: the
+//! term frequencies that the model uses to weigh a match on "Nguyễn" less than one on "Khổng".
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::Xxh3Builder;
+
+use super::address::{AddressScratch, ParsedAddress, parse_address_into};
+use super::alphabet;
+use super::date::parse_date;
+use super::id::{IdShape, parse_id};
+use super::name::{NameScratch, NormalizedName, normalize_name_into};
+use super::phone::parse_phone;
+use super::sex::{Sex, parse_sex};
+use super::text::fold_accents_into;
+use crate::error::{Error, Result};
+use crate::read::{Batch, TextColumn};
+use crate::record::{DatasetSpec, Role};
+
+/// Strings of one column in one buffer: record `i` is `bytes[offsets[i]..offsets[i + 1]]`.
+#[derive(Clone, Debug)]
+pub(crate) struct Strings {
+    offsets: Vec<u32>,
+    bytes: Vec<u8>,
+    overflow: bool,
+}
+
+impl Default for Strings {
+    fn default() -> Self {
+        Strings { offsets: vec![0], bytes: Vec::new(), overflow: false }
+    }
+}
+
+impl Strings {
+    fn push(&mut self, value: &[u8]) {
+        self.bytes.extend_from_slice(value);
+        match u32::try_from(self.bytes.len()) {
+            Ok(end) => self.offsets.push(end),
+            Err(_) => {
+                self.overflow = true;
+                self.offsets.push(u32::MAX);
+            }
+        }
+    }
+
+    fn append(&mut self, other: &Strings) {
+        for i in 0..other.len() {
+            self.push(other.get(i));
+        }
+        self.overflow |= other.overflow;
+    }
+
+    fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The value of record `i`; empty when missing or out of range.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> &[u8] {
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.bytes.get(a as usize..b as usize).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+}
+
+/// Which kinds of field a prepared table holds (a column with that role was configured).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PreparedFields {
+    /// A name (full name, or family/middle/given parts).
+    pub name: bool,
+    /// A date of birth.
+    pub date_of_birth: bool,
+    /// Sex.
+    pub sex: bool,
+    /// A 12-digit personal identification number (CCCD).
+    pub national_id: bool,
+    /// An old identity card number (CMND).
+    pub old_id: bool,
+    /// A phone number.
+    pub phone: bool,
+    /// An address of residence (free text or unit parts).
+    pub address: bool,
+    /// The father's name.
+    pub father: bool,
+    /// The mother's name.
+    pub mother: bool,
+}
+
+/// A dataset normalized into comparison-ready columns, records numbered `0..len()` in input
+/// order. See the [module docs](self).
+///
+/// ```no_run
+/// use khop::block::{Blocker, BlockingRule};
+/// use khop::compare::Comparisons;
+/// use khop::normalize::prepared::PreparedRecords;
+/// use khop::read::{ReadOptions, Reader};
+/// use khop::{ColumnSpec, DatasetSpec, Role};
+///
+/// # fn main() -> khop::Result<()> {
+/// let spec = DatasetSpec {
+///     id_column: Some("id".into()),
+///     columns: vec![ColumnSpec::new("ho_ten", Role::FullName), ColumnSpec::new("ngay_sinh", Role::DateOfBirth)],
+/// };
+/// let mut national = Reader::open("national.csv", &ReadOptions::default())?;
+/// let mut sector = Reader::open("sector.csv", &ReadOptions::default())?;
+/// let right = PreparedRecords::from_batches(&spec, &mut national)?;
+/// let left = PreparedRecords::from_batches(&spec, &mut sector)?;
+///
+/// let rules = BlockingRule::defaults_for(&left, Some(&right));
+/// let comparisons = Comparisons::default_for(&left, Some(&right));
+/// let mut levels = Vec::new();
+/// let report = Blocker::new(rules, &left, Some(&right)).for_each_chunk(|pairs| {
+///     comparisons.compare_chunk(&left, &right, pairs, &mut levels);
+///     // levels[p * comparisons.len() + c]: level of comparison c for pairs[p]
+/// });
+/// println!("{} candidate pairs", report.total_pairs());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PreparedRecords {
+    pub(crate) fields: PreparedFields,
+    /// 1-based row number in the source file.
+    pub(crate) rows: Vec<u64>,
+    /// The id column's value, when the dataset has one.
+    pub(crate) ids: Strings,
+    /// Normalized full name (NFC, lower case, canonical tone placement).
+    pub(crate) full: Strings,
+    /// The full name in the compact alphabet, tones kept.
+    pub(crate) full_code: Strings,
+    pub(crate) folded_full: Strings,
+    pub(crate) folded_family: Strings,
+    pub(crate) folded_middle: Strings,
+    pub(crate) folded_given: Strings,
+    /// Folded tokens in sorted order, space separated.
+    pub(crate) sorted_tokens: Strings,
+    pub(crate) phonetic_full: Strings,
+    pub(crate) phonetic_given: Strings,
+    /// Year of birth, 0 when unknown.
+    pub(crate) year: Vec<u16>,
+    /// Month and day of birth, 0 when unknown.
+    pub(crate) month: Vec<u8>,
+    pub(crate) day: Vec<u8>,
+    /// 0 unknown, 1 male, 2 female.
+    pub(crate) sex: Vec<u8>,
+    /// Cleaned national id digits (12 for a CCCD; other lengths are kept as written).
+    pub(crate) national_id: Strings,
+    /// Birth year and sex decoded from a 12-digit national id (0 when none).
+    pub(crate) cccd_year: Vec<u16>,
+    pub(crate) cccd_sex: Vec<u8>,
+    pub(crate) old_id: Strings,
+    /// E.164 phone number.
+    pub(crate) phone: Strings,
+    /// 2025 province code, 0 when unknown.
+    pub(crate) province: Vec<u32>,
+    /// 2025 ward codes (a pre-2025 commune split across several gives several), 4 bytes each,
+    /// little-endian; the default successor first.
+    pub(crate) wards: Strings,
+    pub(crate) father: Strings,
+    pub(crate) mother: Strings,
+    /// How many records of this table share the record's folded full, family and given name.
+    pub(crate) full_count: Vec<u32>,
+    pub(crate) family_count: Vec<u32>,
+    pub(crate) given_count: Vec<u32>,
+}
+
+/// Where each kind of field comes from in a dataset's columns.
+#[derive(Clone, Debug, Default)]
+struct Sources {
+    full: Option<String>,
+    name_parts: Vec<String>,
+    date: Option<String>,
+    sex: Option<String>,
+    national_id: Option<String>,
+    old_id: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+    address_parts: Vec<String>,
+    father: Option<String>,
+    mother: Option<String>,
+}
+
+impl Sources {
+    fn new(spec: &DatasetSpec) -> Self {
+        let first = |role: Role| spec.columns.iter().find(|c| c.role == role).map(|c| c.name.clone());
+        let all = |roles: &[Role]| -> Vec<String> {
+            roles
+                .iter()
+                .filter_map(|&r| spec.columns.iter().find(|c| c.role == r).map(|c| c.name.clone()))
+                .collect()
+        };
+        Sources {
+            full: first(Role::FullName),
+            name_parts: all(&[Role::FamilyName, Role::MiddleName, Role::GivenName]),
+            date: first(Role::DateOfBirth),
+            sex: first(Role::Sex),
+            national_id: first(Role::NationalId),
+            old_id: first(Role::OldId),
+            phone: first(Role::Phone),
+            address: first(Role::Address),
+            address_parts: all(&[Role::Hamlet, Role::Ward, Role::District, Role::Province]),
+            father: first(Role::FatherName),
+            mother: first(Role::MotherName),
+        }
+    }
+
+    fn fields(&self) -> PreparedFields {
+        PreparedFields {
+            name: self.full.is_some() || !self.name_parts.is_empty(),
+            date_of_birth: self.date.is_some(),
+            sex: self.sex.is_some(),
+            national_id: self.national_id.is_some(),
+            old_id: self.old_id.is_some(),
+            phone: self.phone.is_some(),
+            address: self.address.is_some() || !self.address_parts.is_empty(),
+            father: self.father.is_some(),
+            mother: self.mother.is_some(),
+        }
+    }
+}
+
+/// Working memory for one batch.
+#[derive(Default)]
+struct Scratch {
+    name_scratch: NameScratch,
+    name: NormalizedName,
+    address_scratch: AddressScratch,
+    address: ParsedAddress,
+    text: String,
+    folded: String,
+    bytes: Vec<u8>,
+    tokens: Vec<String>,
+}
+
+/// How many batches are prepared in parallel before the next ones are read.
+const BATCHES_IN_FLIGHT: usize = 64;
+
+impl PreparedRecords {
+    /// Prepares the records of `batches` (as a [`Reader`](crate::read::Reader) yields them)
+    /// for `spec`'s roles. Batches are normalized in parallel, a bounded number at a time;
+    /// records are numbered in batch order, so the result does not depend on the thread count.
+    ///
+    /// Fails on the first failed batch, when a batch lacks a configured column, or when one
+    /// column of names exceeds 4 GiB.
+    pub fn from_batches<I>(spec: &DatasetSpec, batches: I) -> Result<PreparedRecords>
+    where
+        I: IntoIterator<Item = Result<Batch>>,
+    {
+        let sources = Sources::new(spec);
+        let mut out = PreparedRecords { fields: sources.fields(), ..Default::default() };
+        let mut pending: Vec<Batch> = Vec::with_capacity(BATCHES_IN_FLIGHT);
+        let mut iter = batches.into_iter();
+        loop {
+            pending.clear();
+            for batch in iter.by_ref() {
+                pending.push(batch?);
+                if pending.len() == BATCHES_IN_FLIGHT {
+                    break;
+                }
+            }
+            if pending.is_empty() {
+                break;
+            }
+            let parts: Vec<Result<PreparedRecords>> =
+                pending.par_iter().map(|b| prepare_batch(spec, &sources, b)).collect();
+            for part in parts {
+                out.append(&part?);
+            }
+            if pending.len() < BATCHES_IN_FLIGHT {
+                break;
+            }
+        }
+        let columns = [
+            &out.ids,
+            &out.full,
+            &out.full_code,
+            &out.folded_full,
+            &out.folded_family,
+            &out.folded_middle,
+            &out.folded_given,
+            &out.sorted_tokens,
+            &out.phonetic_full,
+            &out.phonetic_given,
+            &out.national_id,
+            &out.old_id,
+            &out.phone,
+            &out.wards,
+            &out.father,
+            &out.mother,
+        ];
+        if columns.iter().any(|c| c.overflow) {
+            return Err(Error::invalid("prepare: a column holds more than 4 GiB of text; split the input"));
+        }
+        if u32::try_from(out.len()).is_err() {
+            return Err(Error::invalid("prepare: more than 4,294,967,295 records; split the input"));
+        }
+        out.full_count = counts(&out.folded_full);
+        out.family_count = counts(&out.folded_family);
+        out.given_count = counts(&out.folded_given);
+        Ok(out)
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Which kinds of field the table holds.
+    pub fn fields(&self) -> PreparedFields {
+        self.fields
+    }
+
+    /// The source row number (1-based, header excluded) of record `id`.
+    pub fn row(&self, id: u32) -> Option<u64> {
+        self.rows.get(id as usize).copied()
+    }
+
+    /// The value of the id column for record `id` (empty without an id column).
+    pub fn record_id(&self, id: u32) -> &str {
+        std::str::from_utf8(self.ids.get(id as usize)).unwrap_or_default()
+    }
+
+    /// Term frequency of record `id`'s folded full name in this table (share of records with
+    /// that name), 0 when the name is missing.
+    pub fn full_name_frequency(&self, id: u32) -> f64 {
+        self.frequency(&self.full_count, id)
+    }
+
+    /// Term frequency of record `id`'s folded family name in this table.
+    pub fn family_name_frequency(&self, id: u32) -> f64 {
+        self.frequency(&self.family_count, id)
+    }
+
+    /// Term frequency of record `id`'s folded given name in this table.
+    pub fn given_name_frequency(&self, id: u32) -> f64 {
+        self.frequency(&self.given_count, id)
+    }
+
+    fn frequency(&self, counts: &[u32], id: u32) -> f64 {
+        match counts.get(id as usize) {
+            Some(&c) if !self.is_empty() => f64::from(c) / self.len() as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// 2025 ward codes of record `i`.
+    pub(crate) fn wards_of(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
+        self.wards.get(i).chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+    }
+
+    fn append(&mut self, o: &PreparedRecords) {
+        self.rows.extend_from_slice(&o.rows);
+        self.ids.append(&o.ids);
+        self.full.append(&o.full);
+        self.full_code.append(&o.full_code);
+        self.folded_full.append(&o.folded_full);
+        self.folded_family.append(&o.folded_family);
+        self.folded_middle.append(&o.folded_middle);
+        self.folded_given.append(&o.folded_given);
+        self.sorted_tokens.append(&o.sorted_tokens);
+        self.phonetic_full.append(&o.phonetic_full);
+        self.phonetic_given.append(&o.phonetic_given);
+        self.year.extend_from_slice(&o.year);
+        self.month.extend_from_slice(&o.month);
+        self.day.extend_from_slice(&o.day);
+        self.sex.extend_from_slice(&o.sex);
+        self.national_id.append(&o.national_id);
+        self.cccd_year.extend_from_slice(&o.cccd_year);
+        self.cccd_sex.extend_from_slice(&o.cccd_sex);
+        self.old_id.append(&o.old_id);
+        self.phone.append(&o.phone);
+        self.province.extend_from_slice(&o.province);
+        self.wards.append(&o.wards);
+        self.father.append(&o.father);
+        self.mother.append(&o.mother);
+    }
+}
+
+/// For each record, how many records share its (non-empty) value.
+fn counts(column: &Strings) -> Vec<u32> {
+    let mut map: HashMap<&[u8], u32, Xxh3Builder> = HashMap::with_hasher(Xxh3Builder::new());
+    for i in 0..column.len() {
+        let v = column.get(i);
+        if !v.is_empty() {
+            *map.entry(v).or_insert(0) += 1;
+        }
+    }
+    (0..column.len())
+        .map(|i| {
+            let v = column.get(i);
+            if v.is_empty() { 0 } else { map.get(v).copied().unwrap_or(0) }
+        })
+        .collect()
+}
+
+fn sex_code(sex: Sex) -> u8 {
+    match sex {
+        Sex::Male => 1,
+        Sex::Female => 2,
+        Sex::Unknown => 0,
+    }
+}
+
+fn get<'a>(column: &Option<TextColumn<'a>>, row: usize) -> Option<&'a str> {
+    column.as_ref().and_then(|c| c.get(row))
+}
+
+fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result<PreparedRecords> {
+    let records = &batch.records;
+    let n = records.num_rows();
+    let column = |name: &str| -> Result<TextColumn<'_>> {
+        let array = records
+            .column_by_name(name)
+            .ok_or_else(|| Error::invalid(format!("prepare: the batch has no column `{name}`")))?;
+        TextColumn::new(array.as_ref())
+            .ok_or_else(|| Error::invalid(format!("prepare: column `{name}` is not text")))
+    };
+    let optional =
+        |name: &Option<String>| -> Result<Option<TextColumn<'_>>> { name.as_deref().map(column).transpose() };
+    let list =
+        |names: &[String]| -> Result<Vec<TextColumn<'_>>> { names.iter().map(|n| column(n)).collect() };
+    let ids = optional(&spec.id_column)?;
+    let full = optional(&sources.full)?;
+    let name_parts = list(&sources.name_parts)?;
+    let date = optional(&sources.date)?;
+    let sex = optional(&sources.sex)?;
+    let national_id = optional(&sources.national_id)?;
+    let old_id = optional(&sources.old_id)?;
+    let phone = optional(&sources.phone)?;
+    let address = optional(&sources.address)?;
+    let address_parts = list(&sources.address_parts)?;
+    let father = optional(&sources.father)?;
+    let mother = optional(&sources.mother)?;
+
+    let mut out = PreparedRecords { fields: sources.fields(), ..Default::default() };
+    out.rows = if batch.rows.len() == n { batch.rows.clone() } else { (1..=n as u64).collect() };
+    let mut s = Scratch::default();
+    for row in 0..n {
+        out.ids.push(get(&ids, row).unwrap_or_default().as_bytes());
+
+        // Name: the full-name column, or the parts joined family first.
+        s.text.clear();
+        match get(&full, row) {
+            Some(v) => s.text.push_str(v),
+            None => {
+                for part in name_parts.iter().filter_map(|c| c.get(row)) {
+                    s.text.push_str(part);
+                    s.text.push(' ');
+                }
+            }
+        }
+        normalize_name_into(&s.text, &mut s.name_scratch, &mut s.name);
+        let name = &s.name;
+        out.full.push(name.full.as_bytes());
+        alphabet::encode_into(&name.full, &mut s.bytes);
+        out.full_code.push(&s.bytes);
+        out.folded_full.push(name.folded_full.as_bytes());
+        out.folded_family.push(name.folded_family.as_bytes());
+        fold_accents_into(&name.middle, &mut s.folded);
+        out.folded_middle.push(s.folded.as_bytes());
+        out.folded_given.push(name.folded_given.as_bytes());
+        sorted_tokens(&name.folded_full, &mut s.tokens, &mut s.folded);
+        out.sorted_tokens.push(s.folded.as_bytes());
+        out.phonetic_full.push(name.phonetic_full.as_bytes());
+        out.phonetic_given.push(name.phonetic_given.as_bytes());
+
+        let dob = get(&date, row).map(parse_date).unwrap_or_default();
+        out.year.push(dob.year.unwrap_or(0));
+        out.month.push(dob.month.filter(|_| dob.year.is_some()).unwrap_or(0));
+        out.day.push(dob.day.filter(|_| dob.year.is_some()).unwrap_or(0));
+        out.sex.push(sex_code(get(&sex, row).map(parse_sex).unwrap_or(Sex::Unknown)));
+
+        let id = parse_id(get(&national_id, row).unwrap_or_default());
+        out.national_id.push(id.as_str().as_bytes());
+        let cccd = id.cccd();
+        out.cccd_year.push(cccd.map_or(0, |c| c.birth_year));
+        out.cccd_sex.push(cccd.map_or(0, |c| sex_code(c.sex)));
+        let old = parse_id(get(&old_id, row).unwrap_or_default());
+        let old_digits = match old.shape() {
+            IdShape::Cccd12 | IdShape::Cmnd9 => old.as_str(),
+            _ => "",
+        };
+        out.old_id.push(old_digits.as_bytes());
+        out.phone.push(get(&phone, row).map(parse_phone).as_ref().map_or("", |p| p.as_str()).as_bytes());
+
+        // Address: the free-text column, or the unit parts joined smallest first.
+        s.text.clear();
+        match get(&address, row) {
+            Some(v) => s.text.push_str(v),
+            None => {
+                for part in address_parts.iter().filter_map(|c| c.get(row)) {
+                    if !s.text.is_empty() {
+                        s.text.push_str(", ");
+                    }
+                    s.text.push_str(part);
+                }
+            }
+        }
+        s.bytes.clear();
+        let mut province = 0;
+        if !s.text.trim().is_empty() {
+            parse_address_into(&s.text, &mut s.address_scratch, &mut s.address);
+            province = s.address.new.first().map_or(0, |c| c.province);
+            for ward in s.address.new.iter().filter_map(|c| c.ward) {
+                s.bytes.extend_from_slice(&ward.to_le_bytes());
+            }
+        }
+        out.province.push(province);
+        out.wards.push(&s.bytes);
+
+        for (source, target) in [(&father, &mut out.father), (&mother, &mut out.mother)] {
+            match get(source, row) {
+                Some(v) => {
+                    normalize_name_into(v, &mut s.name_scratch, &mut s.name);
+                    target.push(s.name.folded_full.as_bytes());
+                }
+                None => target.push(b""),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the space-separated tokens of `folded` in sorted order into `out`.
+fn sorted_tokens(folded: &str, tokens: &mut Vec<String>, out: &mut String) {
+    let mut n = 0;
+    for token in folded.split(' ').filter(|t| !t.is_empty()) {
+        if n == tokens.len() {
+            tokens.push(String::new());
+        }
+        tokens[n].clear();
+        tokens[n].push_str(token);
+        n += 1;
+    }
+    tokens[..n].sort_unstable();
+    out.clear();
+    for (i, token) in tokens[..n].iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+
+    use super::*;
+    use crate::record::ColumnSpec;
+
+    #[test]
+    fn prepares_keys_of_each_role() {
+        let spec = DatasetSpec {
+            id_column: Some("id".into()),
+            columns: vec![
+                ColumnSpec::new("ten", Role::FullName),
+                ColumnSpec::new("ns", Role::DateOfBirth),
+                ColumnSpec::new("gt", Role::Sex),
+                ColumnSpec::new("cccd", Role::NationalId),
+                ColumnSpec::new("dc", Role::Address),
+            ],
+        };
+        let text = |v: &[Option<&str>]| -> ArrayRef { Arc::new(v.iter().copied().collect::<StringArray>()) };
+        let records = RecordBatch::try_from_iter([
+            ("id", text(&[Some("a"), Some("b"), Some("c")])),
+            ("ten", text(&[Some("Nguyễn Văn Hoà"), Some("An Nguyen"), None])),
+            ("ns", text(&[Some("05/03/1990"), Some("1985"), Some("rác")])),
+            ("gt", text(&[Some("Nam"), None, Some("Nữ")])),
+            ("cccd", text(&[Some("001090012345"), None, Some("12")])),
+            ("dc", text(&[Some("P.2, Q.5, TP.HCM"), None, Some("")])),
+        ])
+        .unwrap();
+        let batch = Batch { records, rows: vec![1, 2, 3], rejects: Vec::new() };
+        let p = PreparedRecords::from_batches(&spec, [Ok(batch)]).unwrap();
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.record_id(1), "b");
+        assert_eq!(p.folded_full.get(0), b"nguyen van hoa");
+        assert_eq!(p.sorted_tokens.get(1), b"an nguyen");
+        assert_eq!(p.folded_family.get(1), b"nguyen");
+        assert_eq!((p.year[0], p.month[0], p.day[0]), (1990, 3, 5));
+        assert_eq!((p.year[1], p.month[1]), (1985, 0));
+        assert_eq!(p.year[2], 0);
+        assert_eq!(p.sex[..], [1, 0, 2]);
+        assert_eq!((p.cccd_year[0], p.cccd_sex[0]), (1990, 1));
+        assert_eq!(p.province[0], 79);
+        assert!(p.wards_of(0).next().is_some());
+        assert_eq!(p.province[2], 0);
+        assert_eq!(p.full_count[..], [1, 1, 0]);
+        assert_eq!(p.family_count[..], [2, 2, 0]);
+        assert!(p.full_code.get(0).len() == "nguyễn văn hoà".chars().count());
+    }
+}
