@@ -4,6 +4,7 @@ mod address;
 mod block;
 mod compare;
 mod config;
+mod link;
 mod normalize;
 mod read;
 mod roundtrip;

@@ -10,6 +10,8 @@
 //! Everything here is deterministic: ties break on the smaller record id, and partial results from
 //! threads merge to the same answer whatever the order.
 
+pub mod linker;
+
 use serde::Serialize;
 
 use crate::score::probability;

@@ -1,0 +1,307 @@
+//! The whole linkage of a sector table (left) to the national table (right): training a model
+//! without labels, then scoring every candidate pair and deciding per sector record.
+//!
+//! ```text
+//! PreparedRecords (left, right)
+//!   -> blocking rules (defaults for the fields both tables hold)
+//!   -> comparisons (defaults of the Vietnamese person profile)
+//!   -> train: u from random pairs, m and prior by EM, one session per blocking rule
+//!   -> link: candidate pairs in chunks -> comparison vectors -> match weights (with term
+//!            frequencies of names) -> best candidates -> decisions
+//! ```
+
+use serde::Serialize;
+
+use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
+use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule};
+use crate::compare::{ComparisonKind, Comparisons};
+use crate::error::{Error, Result};
+use crate::normalize::prepared::PreparedRecords;
+use crate::score::train::{
+    EmOptions, Patterns, SessionSummary, TrainingSession, estimate_u, expectation_maximisation,
+};
+use crate::score::{ComparisonSpec, Model};
+
+/// How to link.
+#[derive(Clone, Debug)]
+pub struct LinkSettings {
+    /// Blocking rules; `None` takes the defaults for the fields both tables hold.
+    pub rules: Option<Vec<BlockingRule>>,
+    /// Decision thresholds.
+    pub thresholds: Thresholds,
+    /// Random pairs compared to estimate `u`.
+    pub random_pairs: usize,
+    /// Blocked pairs used per EM session at most.
+    pub training_pairs_per_rule: usize,
+    /// Seed of the random pair sampler.
+    pub seed: u64,
+    /// EM iterations and tolerance.
+    pub em: EmOptions,
+    /// Limits of blocking (skew guard, chunk size).
+    pub blocking: BlockingOptions,
+    /// Keep only one-to-one matches (no national record matched twice).
+    pub one_to_one: bool,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        LinkSettings {
+            rules: None,
+            thresholds: Thresholds::default(),
+            random_pairs: 1_000_000,
+            training_pairs_per_rule: 2_000_000,
+            seed: 0x6b68_6f70,
+            em: EmOptions::default(),
+            blocking: BlockingOptions::default(),
+            one_to_one: false,
+        }
+    }
+}
+
+/// What training did.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainingReport {
+    /// Random pairs compared for `u`.
+    pub random_pairs: u64,
+    /// One summary per EM session (blocking rule).
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// What linking did.
+#[derive(Clone, Debug)]
+pub struct LinkReport {
+    /// Candidate pairs scored, per blocking rule.
+    pub blocking: BlockingReport,
+    /// Pairs scored in all.
+    pub pairs_scored: u64,
+}
+
+/// Links `left` (sector records) to `right` (national records).
+pub struct Linker<'a> {
+    left: &'a PreparedRecords,
+    right: &'a PreparedRecords,
+    comparisons: Comparisons,
+    rules: Vec<BlockingRule>,
+    settings: LinkSettings,
+}
+
+impl<'a> Linker<'a> {
+    /// A linker with the default comparisons for the fields both tables hold.
+    pub fn new(
+        left: &'a PreparedRecords,
+        right: &'a PreparedRecords,
+        settings: LinkSettings,
+    ) -> Result<Self> {
+        let comparisons = Comparisons::default_for(left, Some(right));
+        if comparisons.is_empty() {
+            return Err(Error::invalid("the two tables share no field that khop can compare"));
+        }
+        let rules = match &settings.rules {
+            Some(rules) => rules.clone(),
+            None => BlockingRule::defaults_for(left, Some(right)),
+        };
+        if rules.is_empty() {
+            return Err(Error::invalid("no blocking rule applies to the fields of these tables"));
+        }
+        Ok(Linker { left, right, comparisons, rules, settings })
+    }
+
+    /// The comparisons, in comparison-vector order.
+    pub fn comparisons(&self) -> &Comparisons {
+        &self.comparisons
+    }
+
+    /// The blocking rules.
+    pub fn rules(&self) -> &[BlockingRule] {
+        &self.rules
+    }
+
+    /// The shape of the model: one spec per comparison, level 0 the null level, name agreement
+    /// levels adjusted by term frequency.
+    pub fn specs(&self) -> Vec<ComparisonSpec> {
+        self.comparisons
+            .comparisons()
+            .iter()
+            .map(|c| ComparisonSpec {
+                name: c.name().to_owned(),
+                levels: c.levels().iter().map(|l| (*l).to_owned()).collect(),
+                null_level: Some(0),
+                tf_levels: match c.kind() {
+                    // exact, folded and reordered names: agreeing on a common name says less.
+                    ComparisonKind::Name { .. } => vec![1, 2, 3],
+                    _ => Vec::new(),
+                },
+            })
+            .collect()
+    }
+
+    fn blocker(&self, rules: Vec<BlockingRule>) -> Blocker<'_> {
+        Blocker::new(rules, self.left, Some(self.right)).with_options(self.settings.blocking)
+    }
+
+    /// Comparisons a rule's keys decide, whose `m` that rule's pairs cannot teach.
+    fn blocked_on(&self, rule: &BlockingRule) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (c, comparison) in self.comparisons.comparisons().iter().enumerate() {
+            let decided = rule.keys().iter().any(|key| match comparison.kind() {
+                ComparisonKind::Name { .. } => matches!(
+                    key,
+                    BlockKey::FoldedFullName
+                        | BlockKey::FoldedFamilyName
+                        | BlockKey::FoldedGivenName
+                        | BlockKey::PhoneticFullName
+                        | BlockKey::PhoneticGivenName
+                ),
+                ComparisonKind::DateOfBirth => matches!(key, BlockKey::DateOfBirth | BlockKey::BirthYear),
+                ComparisonKind::NationalId => matches!(key, BlockKey::NationalId),
+                ComparisonKind::CccdConsistency => matches!(key, BlockKey::NationalId),
+                ComparisonKind::OldId => matches!(key, BlockKey::OldId),
+                ComparisonKind::Sex => matches!(key, BlockKey::Sex),
+                ComparisonKind::Phone => matches!(key, BlockKey::Phone),
+                ComparisonKind::Address => matches!(key, BlockKey::Province | BlockKey::Ward),
+                _ => false,
+            });
+            if decided {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Trains a model without labels.
+    pub fn train(&self) -> Result<(Model, TrainingReport)> {
+        let width = self.comparisons.len();
+        let mut model = Model::initial(&self.specs(), 0.01);
+
+        // u: random pairs, drawn deterministically from the seed.
+        let mut random = Patterns::new(width);
+        let (n_left, n_right) = (self.left.len() as u64, self.right.len() as u64);
+        let mut drawn = 0u64;
+        if n_left > 0 && n_right > 0 {
+            let mut state = self.settings.seed | 1;
+            let mut next = move || {
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+            };
+            let mut levels = Vec::new();
+            let mut remaining = self.settings.random_pairs;
+            while remaining > 0 {
+                let chunk = remaining.min(65_536);
+                let pairs: Vec<(u32, u32)> =
+                    (0..chunk).map(|_| ((next() % n_left) as u32, (next() % n_right) as u32)).collect();
+                self.comparisons.compare_chunk(self.left, self.right, &pairs, &mut levels);
+                random.add(&levels)?;
+                remaining -= chunk;
+                drawn += chunk as u64;
+            }
+            estimate_u(&mut model, &random)?;
+        }
+
+        // m and the prior: EM over the pairs of each blocking rule alone.
+        let mut sessions = Vec::with_capacity(self.rules.len());
+        let mut levels = Vec::new();
+        for rule in &self.rules {
+            let mut patterns = Patterns::new(width);
+            let mut taken = 0usize;
+            let limit = self.settings.training_pairs_per_rule;
+            let mut failure = None;
+            self.blocker(vec![rule.clone()]).for_each_chunk(|pairs| {
+                if taken >= limit || failure.is_some() {
+                    return;
+                }
+                let pairs = &pairs[..pairs.len().min(limit - taken)];
+                taken += pairs.len();
+                self.comparisons.compare_chunk(self.left, self.right, pairs, &mut levels);
+                if let Err(e) = patterns.add(&levels) {
+                    failure = Some(e);
+                }
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if patterns.total() > 0 {
+                sessions.push(TrainingSession {
+                    name: rule.name().to_owned(),
+                    patterns,
+                    blocked_on: self.blocked_on(rule),
+                });
+            }
+        }
+        if sessions.is_empty() {
+            return Err(Error::invalid("blocking found no candidate pairs to train on"));
+        }
+        let summaries = expectation_maximisation(&mut model, &sessions, self.settings.em)?;
+        Ok((model, TrainingReport { random_pairs: drawn, sessions: summaries }))
+    }
+
+    /// The match weight of a pair from its comparison vector, with name term frequencies taken
+    /// from the national table.
+    fn weight(&self, model: &Model, levels: &[u8], right: u32, tf: &mut Vec<Option<f64>>) -> f64 {
+        tf.clear();
+        for comparison in self.comparisons.comparisons() {
+            tf.push(match comparison.kind() {
+                ComparisonKind::Name { .. } => {
+                    Some(self.right.full_name_frequency(right)).filter(|f| *f > 0.0)
+                }
+                _ => None,
+            });
+        }
+        model.match_weight_tf(levels, tf)
+    }
+
+    /// The match weights of `pairs` (left id, right id), in order.
+    pub fn score_pairs(&self, model: &Model, pairs: &[(u32, u32)]) -> Vec<f64> {
+        let width = self.comparisons.len();
+        let mut levels = Vec::new();
+        let mut tf = Vec::with_capacity(width);
+        self.comparisons.compare_chunk(self.left, self.right, pairs, &mut levels);
+        pairs
+            .iter()
+            .zip(levels.chunks_exact(width.max(1)))
+            .map(|(pair, vector)| self.weight(model, vector, pair.1, &mut tf))
+            .collect()
+    }
+
+    /// Scores every candidate pair and decides for every left record.
+    pub fn link(&self, model: &Model) -> Result<(Vec<LinkResult>, LinkReport)> {
+        if model.width() != self.comparisons.len() {
+            return Err(Error::invalid(format!(
+                "the model has {} comparisons; these tables give {}",
+                model.width(),
+                self.comparisons.len()
+            )));
+        }
+        let mut best = BestCandidates::new(self.left.len());
+        let mut scored = 0u64;
+        let blocking = self.blocker(self.rules.clone()).for_each_chunk(|pairs| {
+            for (pair, weight) in pairs.iter().zip(self.score_pairs(model, pairs)) {
+                best.offer(pair.0, Candidate { right: pair.1, weight });
+            }
+            scored += pairs.len() as u64;
+        });
+        let mut results = best.decide(&self.settings.thresholds);
+        if self.settings.one_to_one {
+            let matches: Vec<(u32, u32, f64)> = results
+                .iter()
+                .filter(|r| r.decision == super::Decision::Match)
+                .filter_map(|r| r.best.map(|b| (r.left, b.right, b.weight)))
+                .collect();
+            let kept: std::collections::HashSet<u32> = one_to_one(matches).into_iter().map(|m| m.0).collect();
+            for result in &mut results {
+                if result.decision == super::Decision::Match && !kept.contains(&result.left) {
+                    result.decision = super::Decision::Review;
+                }
+            }
+        }
+        Ok((results, LinkReport { blocking, pairs_scored: scored }))
+    }
+
+    /// The comparison vector of one pair, for explanations.
+    pub fn levels_of(&self, left: u32, right: u32) -> Vec<u8> {
+        let mut levels = Vec::new();
+        self.comparisons.compare_chunk(self.left, self.right, &[(left, right)], &mut levels);
+        levels
+    }
+}
