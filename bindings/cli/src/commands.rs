@@ -16,7 +16,7 @@ use khop::{DatasetSpec, Role};
 use crate::{DemoArgs, NormalizeArgs, ProfileArgs, ReadArgs, progress};
 
 impl ReadArgs {
-    fn options(&self) -> Result<ReadOptions> {
+    pub fn options(&self) -> Result<ReadOptions> {
         let format = self.format.as_deref().map(str::parse::<Format>).transpose()?;
         let encoding = TextEncoding::from_label(&self.encoding)
             .with_context(|| format!("unknown encoding `{}`", self.encoding))?;
@@ -284,6 +284,13 @@ pub fn normalize(args: NormalizeArgs) -> Result<()> {
         stats.rows_passed
     );
     Ok(())
+}
+
+/// Peak resident memory of this process, from /proc (Linux), in MiB.
+pub fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib / 1024)
 }
 
 pub fn config_init(files: &[PathBuf], output: Option<&Path>, read: &ReadArgs) -> Result<()> {

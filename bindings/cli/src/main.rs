@@ -2,6 +2,7 @@
 //! arguments, showing progress bars and tables. No matching logic lives here.
 
 mod commands;
+mod link;
 mod progress;
 
 use std::path::PathBuf;
@@ -27,6 +28,13 @@ enum Command {
     /// Write the normalized columns of a file (name keys, parsed dates, decoded ids, unit codes,
     /// flags) for inspection.
     Normalize(NormalizeArgs),
+    /// Link a sector table to the national table: train a model without labels (or load one),
+    /// score candidate pairs, and decide for every sector record.
+    Link(link::LinkArgs),
+    /// Train a matching model on two tables and save it as JSON.
+    Train(link::TrainArgs),
+    /// Report the candidate pairs each blocking rule produces.
+    Blocking(link::TablesArgs),
     /// Write or check a configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -59,7 +67,7 @@ enum ConfigCommand {
 
 /// How to read files given on the command line (a configuration file overrides these).
 #[derive(Args, Clone, Debug)]
-struct ReadArgs {
+pub struct ReadArgs {
     /// File format (csv, ndjson, parquet); taken from the extension when absent.
     #[arg(long)]
     format: Option<String>,
@@ -130,6 +138,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Profile(args) => commands::profile(args),
         Command::Normalize(args) => commands::normalize(args),
+        Command::Link(args) => link::link(args),
+        Command::Train(args) => link::train(args),
+        Command::Blocking(args) => link::blocking(args),
         Command::Config(ConfigCommand::Init { files, output, read }) => {
             commands::config_init(&files, output.as_deref(), &read)
         }

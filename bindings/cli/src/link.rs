@@ -1,0 +1,373 @@
+//! `khop link`, `khop train` and `khop blocking`: the matching pipeline from the command line.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use khop::config::Config;
+use khop::config::detect::detect_file;
+use khop::link::linker::{LinkSettings, Linker};
+use khop::link::output::{links_batch, links_schema};
+use khop::link::{Decision, Thresholds};
+use khop::normalize::prepared::PreparedRecords;
+use khop::read::{ReadOptions, Reader};
+use khop::score::Model;
+use khop::write::{RejectWriter, WriteOptions, Writer};
+use khop::{ColumnSpec, DatasetSpec};
+
+use crate::ReadArgs;
+
+/// Which two tables to link.
+#[derive(Args, Clone)]
+pub struct TablesArgs {
+    /// A configuration naming the inputs, their columns and roles.
+    #[arg(short, long)]
+    pub config: Option<PathBuf>,
+    /// The sector table: an input name of the configuration, or a file (roles detected).
+    /// Defaults to the configuration's first input.
+    #[arg(long)]
+    pub left: Option<String>,
+    /// The national table: an input name of the configuration, or a file (roles detected).
+    /// Defaults to the configuration's second input.
+    #[arg(long)]
+    pub right: Option<String>,
+    /// Write rejected rows, with their reasons, to this CSV file.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Args)]
+pub struct LinkArgs {
+    #[command(flatten)]
+    pub tables: TablesArgs,
+    /// Where to write one row per sector record (.parquet, .csv or .ndjson).
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Use this trained model (from `khop train`) instead of training one.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Save the model trained for this run.
+    #[arg(long)]
+    pub save_model: Option<PathBuf>,
+    /// Write the run summary as JSON here.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    /// Probability at or above which the best candidate is a match.
+    #[arg(long, default_value_t = 0.9)]
+    pub match_threshold: f64,
+    /// Probability at or above which the best candidate goes to review.
+    #[arg(long, default_value_t = 0.5)]
+    pub review_threshold: f64,
+    /// Keep only one-to-one matches (no national record matched twice).
+    #[arg(long)]
+    pub one_to_one: bool,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub tables: TablesArgs,
+    /// Where to write the model (JSON).
+    #[arg(short, long)]
+    pub out: PathBuf,
+}
+
+/// A table to read: its path, columns and how to read it.
+struct Table {
+    name: String,
+    path: PathBuf,
+    dataset: DatasetSpec,
+    options: ReadOptions,
+}
+
+fn detected(file: &Path, read: &ReadArgs) -> Result<Table> {
+    let options = read.options()?;
+    let (_, detection) = detect_file(file, &options)?;
+    let dataset = DatasetSpec {
+        id_column: detection.id_column.clone(),
+        columns: detection
+            .columns
+            .iter()
+            .filter_map(|c| c.role.map(|r| ColumnSpec::new(&c.name, r)))
+            .collect(),
+    };
+    let options = ReadOptions {
+        columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
+        id_column: dataset.id_column.clone(),
+        ..options
+    };
+    let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Table { name, path: file.to_owned(), dataset, options })
+}
+
+fn tables(args: &TablesArgs) -> Result<(Table, Table, Option<PathBuf>)> {
+    match &args.config {
+        Some(config) => {
+            let config = Config::from_file(config)?;
+            let pick = |wanted: Option<&String>, default: usize, side: &str| -> Result<Table> {
+                let input = match wanted {
+                    Some(name) => config
+                        .inputs
+                        .iter()
+                        .find(|i| &i.name == name)
+                        .with_context(|| format!("the configuration has no input named `{name}`"))?,
+                    None => config.inputs.get(default).with_context(|| {
+                        format!("the configuration needs two inputs, or name the {side} table")
+                    })?,
+                };
+                Ok(Table {
+                    name: input.name.clone(),
+                    path: input.path.clone(),
+                    dataset: input.dataset.clone(),
+                    options: input.read.clone(),
+                })
+            };
+            let left = pick(args.left.as_ref(), 0, "left")?;
+            let right = pick(args.right.as_ref(), 1, "right")?;
+            Ok((left, right, args.rejects.clone().or(config.rejects.clone())))
+        }
+        None => {
+            let (Some(left), Some(right)) = (&args.left, &args.right) else {
+                bail!("name the two tables: --config C, or --left FILE --right FILE");
+            };
+            Ok((
+                detected(Path::new(left), &args.read)?,
+                detected(Path::new(right), &args.read)?,
+                args.rejects.clone(),
+            ))
+        }
+    }
+}
+
+/// Reads and prepares one table, writing its rejects.
+fn prepare(
+    table: &Table,
+    rejects: &mut Option<RejectWriter>,
+) -> Result<(PreparedRecords, khop::read::ReadStats)> {
+    if table.dataset.columns.is_empty() {
+        bail!("{}: no column has a role; write a configuration (`khop config init`)", table.path.display());
+    }
+    let mut reader = Reader::open(&table.path, &table.options)?;
+    let bar = crate::progress::for_reader(&reader);
+    let mut failure = None;
+    let batches = std::iter::from_fn(|| {
+        let next = reader.next();
+        bar.set_position(reader.progress().position);
+        next
+    })
+    .inspect(|batch| {
+        if let (Ok(batch), Some(writer)) = (batch, rejects.as_mut())
+            && let Err(e) = writer.write(&batch.rejects)
+        {
+            failure.get_or_insert(e);
+        }
+    });
+    let prepared = PreparedRecords::from_batches(&table.dataset, batches)?;
+    bar.finish_and_clear();
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    Ok((prepared, reader.stats()))
+}
+
+struct Prepared {
+    left: PreparedRecords,
+    right: PreparedRecords,
+    left_table: Table,
+    right_table: Table,
+    rejects_path: Option<PathBuf>,
+    rejected: u64,
+    seconds: f64,
+}
+
+fn prepare_both(args: &TablesArgs) -> Result<Prepared> {
+    let started = Instant::now();
+    let (left_table, right_table, rejects_path) = tables(args)?;
+    let mut rejects = rejects_path.as_deref().map(RejectWriter::create).transpose()?;
+    let (left, left_stats) = prepare(&left_table, &mut rejects)?;
+    let (right, right_stats) = prepare(&right_table, &mut rejects)?;
+    if let Some(writer) = rejects {
+        writer.finish()?;
+    }
+    for (table, stats) in [(&left_table, left_stats), (&right_table, right_stats)] {
+        eprintln!(
+            "{} ({}): {} rows read, {} prepared, {} rejected",
+            table.name,
+            table.path.display(),
+            stats.rows_read,
+            stats.rows_passed,
+            stats.rows_rejected
+        );
+    }
+    Ok(Prepared {
+        left,
+        right,
+        left_table,
+        right_table,
+        rejects_path,
+        rejected: left_stats.rows_rejected + right_stats.rows_rejected,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn print_training(report: &khop::link::linker::TrainingReport) {
+    eprintln!("training: u from {} random pairs; m by EM:", report.random_pairs);
+    for session in &report.sessions {
+        eprintln!(
+            "  {}: {} pairs ({} patterns), {} iterations, {}, match share {:.4}",
+            session.name,
+            session.pairs,
+            session.patterns,
+            session.iterations,
+            if session.converged { "converged" } else { "NOT converged" },
+            session.prior
+        );
+    }
+}
+
+fn print_model(model: &Model) {
+    eprintln!("model (weights in bits; null levels carry none):");
+    for comparison in &model.comparisons {
+        let levels: Vec<String> = comparison
+            .levels
+            .iter()
+            .enumerate()
+            .filter(|(l, _)| comparison.spec.null_level != Some(*l as u8))
+            .map(|(_, p)| format!("{} {:+.1}", p.name, (p.m / p.u).log2()))
+            .collect();
+        eprintln!("  {}: {}", comparison.spec.name, levels.join(", "));
+    }
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    let prepared = prepare_both(&args.tables)?;
+    let linker = Linker::new(&prepared.left, &prepared.right, LinkSettings::default())?;
+    let started = Instant::now();
+    let (model, report) = linker.train()?;
+    print_training(&report);
+    print_model(&model);
+    std::fs::write(&args.out, model.to_json())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!("model written to {} in {:.2} s", args.out.display(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+pub fn blocking(args: TablesArgs) -> Result<()> {
+    let prepared = prepare_both(&args)?;
+    let linker = Linker::new(&prepared.left, &prepared.right, LinkSettings::default())?;
+    let blocker = khop::block::Blocker::new(linker.rules().to_vec(), &prepared.left, Some(&prepared.right));
+    let report = blocker.for_each_chunk(|_| {});
+    println!(
+        "{:<48} {:>14} {:>10} {:>14} {:>14}",
+        "rule", "new pairs", "capped", "pairs capped", "largest block"
+    );
+    for rule in &report.rules {
+        println!(
+            "{:<48} {:>14} {:>10} {:>14} {:>14}",
+            rule.rule, rule.pairs, rule.blocks_capped, rule.pairs_capped, rule.largest_block
+        );
+    }
+    println!("{} candidate pairs in all", report.total_pairs());
+    if report.blocks_capped() > 0 {
+        eprintln!(
+            "warning: {} blocks were too large and skipped; their pairs are lost unless another rule finds them",
+            report.blocks_capped()
+        );
+    }
+    Ok(())
+}
+
+pub fn link(args: LinkArgs) -> Result<()> {
+    let total = Instant::now();
+    let prepared = prepare_both(&args.tables)?;
+    let settings = LinkSettings {
+        thresholds: Thresholds {
+            match_probability: args.match_threshold,
+            review_probability: args.review_threshold,
+            ..Thresholds::default()
+        },
+        one_to_one: args.one_to_one,
+        ..LinkSettings::default()
+    };
+    let linker = Linker::new(&prepared.left, &prepared.right, settings)?;
+    let started = Instant::now();
+    let (model, training) = match &args.model {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            (Model::from_json(&text).with_context(|| path.display().to_string())?, None)
+        }
+        None => {
+            let (model, report) = linker.train()?;
+            print_training(&report);
+            print_model(&model);
+            (model, Some(report))
+        }
+    };
+    if let Some(path) = &args.save_model {
+        std::fs::write(path, model.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let train_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let (results, report) = linker.link(&model)?;
+    let link_seconds = started.elapsed().as_secs_f64();
+    if report.blocking.blocks_capped() > 0 {
+        eprintln!(
+            "warning: {} blocks were too large and skipped (see `khop blocking`)",
+            report.blocking.blocks_capped()
+        );
+    }
+    let started = Instant::now();
+    let mut writer = Writer::create(&args.out, links_schema(&linker), &WriteOptions::default())?;
+    for chunk in results.chunks(65_536) {
+        writer.write(&links_batch(&linker, &model, &prepared.left, &prepared.right, chunk)?)?;
+    }
+    let written = writer.finish()?;
+    let write_seconds = started.elapsed().as_secs_f64();
+
+    let count = |d: Decision| results.iter().filter(|r| r.decision == d).count();
+    let ambiguous = results.iter().filter(|r| r.ambiguous).count();
+    let summary = serde_json::json!({
+        "left": { "name": prepared.left_table.name, "path": prepared.left_table.path, "records": prepared.left.len() },
+        "right": { "name": prepared.right_table.name, "path": prepared.right_table.path, "records": prepared.right.len() },
+        "rows_rejected": prepared.rejected,
+        "rejects_file": prepared.rejects_path,
+        "pairs_scored": report.pairs_scored,
+        "blocking": report.blocking.rules.iter().map(|r| serde_json::json!({
+            "rule": r.rule, "pairs": r.pairs, "blocks_capped": r.blocks_capped, "pairs_capped": r.pairs_capped,
+        })).collect::<Vec<_>>(),
+        "decisions": { "match": count(Decision::Match), "review": count(Decision::Review), "no_match": count(Decision::NoMatch) },
+        "ambiguous": ambiguous,
+        "training": training,
+        "seconds": { "read_and_prepare": prepared.seconds, "train": train_seconds, "link": link_seconds, "write": write_seconds, "total": total.elapsed().as_secs_f64() },
+        "peak_memory_mib": crate::commands::peak_memory_mib(),
+        "output": args.out,
+        "rows_written": written,
+    });
+    println!(
+        "{} sector records: {} match, {} review, {} no match ({} ambiguous); {} pairs scored",
+        results.len(),
+        count(Decision::Match),
+        count(Decision::Review),
+        count(Decision::NoMatch),
+        ambiguous,
+        report.pairs_scored
+    );
+    println!(
+        "time: prepare {:.2} s, train {:.2} s, link {:.2} s, write {:.2} s; peak memory {} MiB; links in {}",
+        prepared.seconds,
+        train_seconds,
+        link_seconds,
+        write_seconds,
+        crate::commands::peak_memory_mib().map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
+        args.out.display()
+    );
+    if let Some(path) = &args.summary {
+        std::fs::write(path, serde_json::to_string_pretty(&summary)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

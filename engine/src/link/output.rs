@@ -1,0 +1,128 @@
+//! Link results as Arrow record batches, for the `write` stage.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder, UInt64Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use super::LinkResult;
+use super::linker::Linker;
+use crate::error::{Error, Result};
+use crate::normalize::prepared::PreparedRecords;
+use crate::score::{Model, probability};
+
+/// The schema of [`links_batch`]: fixed columns, then one column per comparison holding the level
+/// of the best pair.
+pub fn links_schema(linker: &Linker<'_>) -> SchemaRef {
+    let mut fields = vec![
+        Field::new("left_id", DataType::Utf8, false),
+        Field::new("left_row", DataType::UInt64, true),
+        Field::new("right_id", DataType::Utf8, true),
+        Field::new("right_row", DataType::UInt64, true),
+        Field::new("match_weight", DataType::Float64, true),
+        Field::new("match_probability", DataType::Float64, false),
+        Field::new("second_right_id", DataType::Utf8, true),
+        Field::new("second_probability", DataType::Float64, true),
+        Field::new("margin", DataType::Float64, true),
+        Field::new("ambiguous", DataType::Boolean, false),
+        Field::new("decision", DataType::Utf8, false),
+        Field::new("explanation", DataType::Utf8, true),
+    ];
+    for comparison in linker.comparisons().comparisons() {
+        fields.push(Field::new(format!("level_{}", comparison.name()), DataType::Utf8, true));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// One row per result: ids and rows of both records, weight, probability, the runner-up, the
+/// decision, a readable explanation (`name=exact (+7.9); date_of_birth=exact (+11.2); ...`) and the
+/// level of each comparison for the best pair.
+pub fn links_batch(
+    linker: &Linker<'_>,
+    model: &Model,
+    left: &PreparedRecords,
+    right: &PreparedRecords,
+    results: &[LinkResult],
+) -> Result<RecordBatch> {
+    let n = results.len();
+    let mut left_id = StringBuilder::with_capacity(n, n * 12);
+    let mut left_row = UInt64Builder::with_capacity(n);
+    let mut right_id = StringBuilder::with_capacity(n, n * 12);
+    let mut right_row = UInt64Builder::with_capacity(n);
+    let mut weight = Float64Builder::with_capacity(n);
+    let mut prob = Float64Builder::with_capacity(n);
+    let mut second_id = StringBuilder::with_capacity(n, n * 12);
+    let mut second_prob = Float64Builder::with_capacity(n);
+    let mut margin = Float64Builder::with_capacity(n);
+    let mut ambiguous = BooleanBuilder::with_capacity(n);
+    let mut decision = StringBuilder::with_capacity(n, n * 8);
+    let mut explanation = StringBuilder::with_capacity(n, n * 96);
+    let mut levels: Vec<StringBuilder> =
+        (0..linker.comparisons().len()).map(|_| StringBuilder::with_capacity(n, n * 8)).collect();
+    let mut text = String::new();
+
+    for result in results {
+        left_id.append_value(left.record_id(result.left));
+        left_row.append_option(left.row(result.left));
+        match result.best {
+            Some(best) => {
+                right_id.append_value(right.record_id(best.right));
+                right_row.append_option(right.row(best.right));
+                weight.append_value(best.weight);
+                let vector = linker.levels_of(result.left, best.right);
+                text.clear();
+                for (contribution, builder) in model.explain(&vector).iter().zip(&mut levels) {
+                    builder.append_value(&contribution.level);
+                    if !text.is_empty() {
+                        text.push_str("; ");
+                    }
+                    let _ = write!(
+                        text,
+                        "{}={} ({:+.1})",
+                        contribution.comparison, contribution.level, contribution.weight
+                    );
+                }
+                explanation.append_value(&text);
+            }
+            None => {
+                right_id.append_null();
+                right_row.append_null();
+                weight.append_null();
+                explanation.append_null();
+                levels.iter_mut().for_each(StringBuilder::append_null);
+            }
+        }
+        prob.append_value(result.probability);
+        match result.second {
+            Some(second) => {
+                second_id.append_value(right.record_id(second.right));
+                second_prob.append_value(probability(second.weight));
+            }
+            None => {
+                second_id.append_null();
+                second_prob.append_null();
+            }
+        }
+        margin.append_option(result.margin);
+        ambiguous.append_value(result.ambiguous);
+        decision.append_value(result.decision.as_str());
+    }
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(left_id.finish()),
+        Arc::new(left_row.finish()),
+        Arc::new(right_id.finish()),
+        Arc::new(right_row.finish()),
+        Arc::new(weight.finish()),
+        Arc::new(prob.finish()),
+        Arc::new(second_id.finish()),
+        Arc::new(second_prob.finish()),
+        Arc::new(margin.finish()),
+        Arc::new(ambiguous.finish()),
+        Arc::new(decision.finish()),
+        Arc::new(explanation.finish()),
+    ];
+    columns.extend(levels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    RecordBatch::try_new(links_schema(linker), columns).map_err(|e| Error::invalid(e.to_string()))
+}
