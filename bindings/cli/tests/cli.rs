@@ -167,3 +167,75 @@ fn normalize_detects_roles_without_a_configuration() {
     }
     assert_eq!(profile[0]["rows_read"], 3);
 }
+
+/// Writes a national table of `n` synthetic people and a sector table holding every third of them
+/// with accents dropped; both use the same record ids, so a right link has `left_id == right_id`.
+fn linkage_tables(dir: &Path, n: u64) -> (PathBuf, PathBuf) {
+    let options = khop_datasets::SampleOptions { rows: n, seed: 3, messy: 0.0, broken: 0.0 };
+    let mut generator = khop_datasets::SampleGenerator::new(options);
+    let (national, sector) = (dir.join("national.csv"), dir.join("sector.csv"));
+    let mut a = csv_writer(&national);
+    let mut b = csv_writer(&sector);
+    a.write_record(khop_datasets::SAMPLE_COLUMNS).unwrap();
+    b.write_record(khop_datasets::SAMPLE_COLUMNS).unwrap();
+    let mut i = 0;
+    while let Some(record) = generator.next_record() {
+        a.write_record(&record.values).unwrap();
+        if i % 3 == 0 {
+            let mut values = record.values.clone();
+            values[1] = khop_datasets::fold(&values[1]);
+            b.write_record(&values).unwrap();
+        }
+        i += 1;
+    }
+    (sector, national)
+}
+
+fn csv_writer(path: &Path) -> csv::Writer<std::fs::File> {
+    csv::Writer::from_path(path).unwrap()
+}
+
+#[test]
+fn link_train_and_blocking_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sector, national) = linkage_tables(dir.path(), 900);
+    let (sector, national) = (sector.to_str().unwrap(), national.to_str().unwrap());
+    let model = dir.path().join("model.json");
+    let train = khop(&["train", "--left", sector, "--right", national, "--out", model.to_str().unwrap()]);
+    assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+    assert!(String::from_utf8_lossy(&train.stderr).contains("converged"));
+
+    let blocking = khop(&["blocking", "--left", sector, "--right", national]);
+    assert!(blocking.status.success(), "{}", String::from_utf8_lossy(&blocking.stderr));
+    assert!(String::from_utf8_lossy(&blocking.stdout).contains("candidate pairs in all"));
+
+    let out = dir.path().join("links.csv");
+    let summary = dir.path().join("summary.json");
+    let link = khop(&[
+        "link",
+        "--left",
+        sector,
+        "--right",
+        national,
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    assert!(link.status.success(), "{}", String::from_utf8_lossy(&link.stderr));
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (left, right, decision) = (column("left_id"), column("right_id"), column("decision"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 300);
+    let correct = rows.iter().filter(|r| &r[decision] == "match" && r[left] == r[right]).count();
+    let wrong = rows.iter().filter(|r| &r[decision] == "match" && r[left] != r[right]).count();
+    assert!(correct >= 294 && wrong == 0, "{correct} right links, {wrong} wrong");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["left"]["records"], 300);
+    assert!(summary["pairs_scored"].as_u64().unwrap() >= 300);
+}
