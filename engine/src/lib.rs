@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod block;
+pub mod cluster;
 pub mod compare;
 pub mod config;
 mod error;

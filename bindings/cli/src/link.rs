@@ -371,3 +371,113 @@ pub fn link(args: LinkArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct DedupeArgs {
+    /// The file to deduplicate (roles detected), or an input name of the configuration.
+    pub table: Option<String>,
+    /// A configuration naming the input, its columns and roles.
+    #[arg(short, long)]
+    pub config: Option<PathBuf>,
+    /// Where to write one row per record with its cluster (.parquet, .csv or .ndjson).
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Where to write the pairs that formed the clusters.
+    #[arg(long)]
+    pub pairs: Option<PathBuf>,
+    /// Probability at or above which a pair is a link.
+    #[arg(long, default_value_t = 0.9)]
+    pub threshold: f64,
+    /// Share of cross pairs that must be links for two groups to merge (0 = connected components).
+    #[arg(long, default_value_t = 0.5)]
+    pub min_link_density: f64,
+    /// Write rejected rows, with their reasons, to this CSV file.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+pub fn dedupe(args: DedupeArgs) -> Result<()> {
+    use khop::cluster::output::{cluster_pairs_batch, clusters_batch};
+    use khop::cluster::{ClusterOptions, deduplicate};
+
+    let total = Instant::now();
+    let table = match (&args.config, &args.table) {
+        (Some(config), name) => {
+            let config = Config::from_file(config)?;
+            let input = match name {
+                Some(name) => config
+                    .inputs
+                    .iter()
+                    .find(|i| &i.name == name)
+                    .with_context(|| format!("the configuration has no input named `{name}`"))?,
+                None => config.inputs.first().context("the configuration has no input")?,
+            };
+            Table {
+                name: input.name.clone(),
+                path: input.path.clone(),
+                dataset: input.dataset.clone(),
+                options: input.read.clone(),
+            }
+        }
+        (None, Some(file)) => detected(Path::new(file), &args.read)?,
+        (None, None) => bail!("name the table to deduplicate, or a configuration with --config"),
+    };
+    let mut rejects = args.rejects.as_deref().map(RejectWriter::create).transpose()?;
+    let (records, stats) = prepare(&table, &mut rejects)?;
+    if let Some(writer) = rejects {
+        writer.finish()?;
+    }
+    eprintln!(
+        "{} ({}): {} rows read, {} prepared, {} rejected",
+        table.name,
+        table.path.display(),
+        stats.rows_read,
+        stats.rows_passed,
+        stats.rows_rejected
+    );
+    let prepare_seconds = total.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let options = ClusterOptions { threshold: args.threshold, min_link_density: args.min_link_density };
+    let result = deduplicate(&records, LinkSettings::default(), &options)?;
+    print_training(&result.training);
+    print_model(&result.model);
+    let seconds = started.elapsed().as_secs_f64();
+    let (assignments, report, scored) = (&result.assignments, &result.report, result.pairs_scored);
+    let n = assignments.len();
+
+    let batch = clusters_batch(&records, assignments)?;
+    let mut writer = Writer::create(&args.out, batch.schema(), &WriteOptions::default())?;
+    writer.write(&batch)?;
+    writer.finish()?;
+    if let Some(path) = &args.pairs {
+        let linker = Linker::dedupe(&records, LinkSettings::default())?;
+        let batch = cluster_pairs_batch(&linker, &result.model, &records, &result.edges, assignments)?;
+        let mut writer = Writer::create(path, batch.schema(), &WriteOptions::default())?;
+        writer.write(&batch)?;
+        writer.finish()?;
+    }
+    println!(
+        "{} records in {} clusters ({} with duplicates); {} pairs scored, {} links; merges refused: {} for conflicts, {} too sparse",
+        n,
+        {
+            let mut ids: Vec<u32> = assignments.iter().map(|a| a.cluster).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len()
+        },
+        report.clusters,
+        scored,
+        report.links,
+        report.refused_conflict,
+        report.refused_sparse
+    );
+    println!(
+        "time: prepare {prepare_seconds:.2} s, train, score and cluster {seconds:.2} s; peak memory {} MiB; clusters in {}",
+        crate::commands::peak_memory_mib().map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
+        args.out.display()
+    );
+    Ok(())
+}

@@ -31,6 +31,8 @@ enum Command {
     /// Link a sector table to the national table: train a model without labels (or load one),
     /// score candidate pairs, and decide for every sector record.
     Link(link::LinkArgs),
+    /// Find the records of one table that are the same person, and cluster them.
+    Dedupe(link::DedupeArgs),
     /// Train a matching model on two tables and save it as JSON.
     Train(link::TrainArgs),
     /// Report the candidate pairs each blocking rule produces.
@@ -140,6 +142,7 @@ fn main() -> ExitCode {
         Command::Normalize(args) => commands::normalize(args),
         Command::Link(args) => link::link(args),
         Command::Train(args) => link::train(args),
+        Command::Dedupe(args) => link::dedupe(args),
         Command::Blocking(args) => link::blocking(args),
         Command::Config(ConfigCommand::Init { files, output, read }) => {
             commands::config_init(&files, output.as_deref(), &read)

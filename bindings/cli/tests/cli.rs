@@ -239,3 +239,47 @@ fn link_train_and_blocking_from_the_command_line() {
     assert_eq!(summary["left"]["records"], 300);
     assert!(summary["pairs_scored"].as_u64().unwrap() >= 300);
 }
+
+#[test]
+fn dedupe_finds_the_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sector, national) = linkage_tables(dir.path(), 600);
+    // One table holding everyone once, and a copy of every third person with a new record id.
+    let table = dir.path().join("register.csv");
+    let mut out = csv_writer(&table);
+    let mut rows = csv::Reader::from_path(&national).unwrap();
+    out.write_record(rows.headers().unwrap()).unwrap();
+    for row in rows.records() {
+        out.write_record(&row.unwrap()).unwrap();
+    }
+    let mut copies = csv::Reader::from_path(&sector).unwrap();
+    for row in copies.records() {
+        let mut row: Vec<String> = row.unwrap().iter().map(str::to_owned).collect();
+        row[0] = format!("COPY-{}", row[0]);
+        out.write_record(&row).unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    let clusters = dir.path().join("clusters.csv");
+    let pairs = dir.path().join("pairs.csv");
+    let run = khop(&[
+        "dedupe",
+        table.to_str().unwrap(),
+        "--out",
+        clusters.to_str().unwrap(),
+        "--pairs",
+        pairs.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let mut reader = csv::Reader::from_path(&clusters).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 800, "every record in exactly one cluster");
+    // A copy is clustered with its original, named by the smaller id (the original's).
+    let together = rows.iter().filter(|r| r[0].starts_with("COPY-") && r[2] == r[0][5..]).count();
+    let wrong = rows.iter().filter(|r| !r[0].starts_with("COPY-") && r[2] != r[0]).count();
+    assert!(
+        together >= 196 && wrong == 0,
+        "{together} copies with their original, {wrong} originals misplaced"
+    );
+    assert!(std::fs::read_to_string(&pairs).unwrap().lines().count() > 196);
+}

@@ -76,10 +76,13 @@ pub struct LinkReport {
     pub pairs_scored: u64,
 }
 
-/// Links `left` (sector records) to `right` (national records).
+/// Links `left` (sector records) to `right` (national records), or finds the pairs of one table
+/// that are the same person ([`Linker::dedupe`]).
 pub struct Linker<'a> {
     left: &'a PreparedRecords,
     right: &'a PreparedRecords,
+    /// Whether `right` is `left` itself: a deduplication, pairs `(i, j)` with `i < j`.
+    dedupe: bool,
     comparisons: Comparisons,
     rules: Vec<BlockingRule>,
     settings: LinkSettings,
@@ -103,7 +106,23 @@ impl<'a> Linker<'a> {
         if rules.is_empty() {
             return Err(Error::invalid("no blocking rule applies to the fields of these tables"));
         }
-        Ok(Linker { left, right, comparisons, rules, settings })
+        Ok(Linker { left, right, dedupe: false, comparisons, rules, settings })
+    }
+
+    /// A linker for the pairs of one table (deduplication).
+    pub fn dedupe(table: &'a PreparedRecords, settings: LinkSettings) -> Result<Self> {
+        let comparisons = Comparisons::default_for(table, None);
+        if comparisons.is_empty() {
+            return Err(Error::invalid("the table has no field that khop can compare"));
+        }
+        let rules = match &settings.rules {
+            Some(rules) => rules.clone(),
+            None => BlockingRule::defaults_for(table, None),
+        };
+        if rules.is_empty() {
+            return Err(Error::invalid("no blocking rule applies to the fields of this table"));
+        }
+        Ok(Linker { left: table, right: table, dedupe: true, comparisons, rules, settings })
     }
 
     /// The comparisons, in comparison-vector order.
@@ -136,7 +155,8 @@ impl<'a> Linker<'a> {
     }
 
     fn blocker(&self, rules: Vec<BlockingRule>) -> Blocker<'_> {
-        Blocker::new(rules, self.left, Some(self.right)).with_options(self.settings.blocking)
+        let right = (!self.dedupe).then_some(self.right);
+        Blocker::new(rules, self.left, right).with_options(self.settings.blocking)
     }
 
     /// Comparisons a rule's keys decide, whose `m` that rule's pairs cannot teach.
@@ -189,8 +209,17 @@ impl<'a> Linker<'a> {
             let mut remaining = self.settings.random_pairs;
             while remaining > 0 {
                 let chunk = remaining.min(65_536);
-                let pairs: Vec<(u32, u32)> =
-                    (0..chunk).map(|_| ((next() % n_left) as u32, (next() % n_right) as u32)).collect();
+                let pairs: Vec<(u32, u32)> = (0..chunk)
+                    .map(|_| {
+                        let a = next() % n_left;
+                        let mut b = next() % n_right;
+                        if self.dedupe && a == b {
+                            // A record is not a random partner of itself.
+                            b = (b + 1) % n_right;
+                        }
+                        (a as u32, b as u32)
+                    })
+                    .collect();
                 self.comparisons.compare_chunk(self.left, self.right, &pairs, &mut levels);
                 random.add(&levels)?;
                 remaining -= chunk;
@@ -264,8 +293,7 @@ impl<'a> Linker<'a> {
             .collect()
     }
 
-    /// Scores every candidate pair and decides for every left record.
-    pub fn link(&self, model: &Model) -> Result<(Vec<LinkResult>, LinkReport)> {
+    fn check_model(&self, model: &Model) -> Result<()> {
         if model.width() != self.comparisons.len() {
             return Err(Error::invalid(format!(
                 "the model has {} comparisons; these tables give {}",
@@ -273,6 +301,22 @@ impl<'a> Linker<'a> {
                 self.comparisons.len()
             )));
         }
+        Ok(())
+    }
+
+    /// Scores every candidate pair, handing each chunk of pairs and their weights to `f`.
+    pub fn score_all(
+        &self,
+        model: &Model,
+        mut f: impl FnMut(&[(u32, u32)], &[f64]),
+    ) -> Result<BlockingReport> {
+        self.check_model(model)?;
+        Ok(self.blocker(self.rules.clone()).for_each_chunk(|pairs| f(pairs, &self.score_pairs(model, pairs))))
+    }
+
+    /// Scores every candidate pair and decides for every left record.
+    pub fn link(&self, model: &Model) -> Result<(Vec<LinkResult>, LinkReport)> {
+        self.check_model(model)?;
         let mut best = BestCandidates::new(self.left.len());
         let mut scored = 0u64;
         let blocking = self.blocker(self.rules.clone()).for_each_chunk(|pairs| {
@@ -296,6 +340,20 @@ impl<'a> Linker<'a> {
             }
         }
         Ok((results, LinkReport { blocking, pairs_scored: scored }))
+    }
+
+    /// Whether two records cannot be the same person whatever their score: their CCCD numbers
+    /// differ beyond a typo, or their sexes differ.
+    pub fn hard_conflict(&self, a: u32, b: u32) -> bool {
+        let levels = self.levels_of(a, b);
+        self.comparisons.comparisons().iter().zip(&levels).any(|(comparison, &level)| {
+            let name = comparison.levels().get(usize::from(level)).copied().unwrap_or("null");
+            match comparison.kind() {
+                ComparisonKind::NationalId => name == "else",
+                ComparisonKind::Sex => name == "different",
+                _ => false,
+            }
+        })
     }
 
     /// The comparison vector of one pair, for explanations.
