@@ -27,3 +27,6 @@ pub mod phone;
 pub mod records;
 pub mod sex;
 pub mod text;
+
+#[cfg(test)]
+mod reference;

@@ -171,7 +171,9 @@ impl RecordNormalizer {
         // Ids are checked against the record's own date of birth and sex.
         let first = |role| self.dataset.columns.iter().find(|c| c.role == role);
         let dates: Vec<DateOfBirth> = match first(Role::DateOfBirth) {
-            Some(c) => column(&c.name)?.iter().map(|v| v.map(parse_date).unwrap_or(DateOfBirth::UNKNOWN)).collect(),
+            Some(c) => {
+                column(&c.name)?.iter().map(|v| v.map(parse_date).unwrap_or(DateOfBirth::UNKNOWN)).collect()
+            }
             None => vec![DateOfBirth::UNKNOWN; rows],
         };
         let sexes: Vec<Sex> = match first(Role::Sex) {
