@@ -37,7 +37,7 @@
 
 use std::sync::LazyLock;
 
-use super::text::{TextScratch, fold_char, normalize_text_into};
+use super::text::{TextScratch, fold_char, fold_char_or_drop, normalize_text_into};
 
 /// Flags describing how a name was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -120,7 +120,6 @@ pub struct NameScratch {
     text: TextScratch,
     norm: String,
     folded: String,
-    key: String,
     /// Token byte ranges in `norm` and in `folded`.
     tokens: Vec<Token>,
     order: Vec<usize>,
@@ -146,32 +145,95 @@ pub fn normalize_name(input: &str) -> NormalizedName {
     out
 }
 
-const STRONG_HONORIFICS: [&str; 7] = ["bà", "chị", "cô", "mr", "mrs", "ms", "miss"];
-const WEAK_HONORIFICS: [&str; 6] = ["ông", "anh", "ong", "ba", "chi", "co"];
-const MIDDLE_MARKERS: [&str; 2] = ["van", "thi"];
-const CLANS: [&str; 20] = [
-    "ksor", "nie", "rmah", "eban", "siu", "kpa", "mlo", "ayun", "adrong", "bkrong", "hdok", "bya", "hmok",
-    "kbuor", "enuol", "rcom", "alang", "rahlan", "rolan", "nay",
-];
-const MINORITY_ONSETS: [&[u8; 2]; 17] = [
-    b"ks", b"kp", b"rm", b"hm", b"ml", b"bk", b"kb", b"hd", b"rc", b"kr", b"kl", b"bl", b"br", b"pl", b"dr",
-    b"hw", b"rl",
-];
+/// Honorifics stripped whenever another token follows (normalized form).
+fn is_strong_honorific(t: &str) -> bool {
+    matches!(t, "bà" | "chị" | "cô" | "mr" | "mrs" | "ms" | "miss")
+}
 
-/// Normalizes a name into `out` (all fields overwritten). Allocation-free once the buffers have
-/// grown; never panics.
-pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
-    out.clear();
-    let NameScratch { text, norm, folded, key, tokens, order } = scratch;
-    normalize_text_into(input, text, norm);
+/// Honorifics stripped only when a family name and another token follow (normalized form).
+fn is_weak_honorific(t: &str) -> bool {
+    matches!(t, "ông" | "anh" | "ong" | "ba" | "chi" | "co")
+}
+
+/// `Văn`/`Thị` (folded): middle names that mark the position after the family name.
+fn is_middle_marker(folded: &str) -> bool {
+    matches!(folded, "van" | "thi")
+}
+
+/// Clan names of ethnic minorities (folded).
+fn is_clan(folded: &str) -> bool {
+    matches!(
+        folded,
+        "ksor"
+            | "nie"
+            | "rmah"
+            | "eban"
+            | "siu"
+            | "kpa"
+            | "mlo"
+            | "ayun"
+            | "adrong"
+            | "bkrong"
+            | "hdok"
+            | "bya"
+            | "hmok"
+            | "kbuor"
+            | "enuol"
+            | "rcom"
+            | "alang"
+            | "rahlan"
+            | "rolan"
+            | "nay"
+    )
+}
+
+/// Consonant clusters Vietnamese does not have, starting a (folded) token of three bytes or more.
+fn has_minority_onset(folded: &[u8]) -> bool {
+    folded.len() > 2
+        && matches!(
+            [folded[0], folded[1]],
+            [b'k', b's' | b'p' | b'b' | b'r' | b'l']
+                | [b'r', b'm' | b'c' | b'l']
+                | [b'h', b'm' | b'd' | b'w']
+                | [b'm', b'l']
+                | [b'b', b'k' | b'l' | b'r']
+                | [b'p', b'l']
+                | [b'd', b'r']
+        )
+}
+
+#[inline]
+fn is_separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | ',' | '/')
+}
+
+/// Splits `norm` into tokens on space and on the punctuation text normalization keeps, except
+/// `'`, writing the folded form of each token into `folded` (combining marks dropped).
+fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) {
     folded.clear();
     tokens.clear();
-    // Tokens: split on space and on the punctuation text normalization keeps, except `'`.
+    if norm.is_ascii() {
+        // Folding leaves ASCII as it is: the folded string is the normalized one, token for token.
+        folded.push_str(norm);
+        let mut start = None;
+        for (i, b) in norm.bytes().enumerate() {
+            if is_separator(char::from(b)) {
+                if let Some(s) = start.take() {
+                    tokens.push(Token { norm: (s, i), folded: (s, i) });
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        if let Some(s) = start {
+            tokens.push(Token { norm: (s, norm.len()), folded: (s, norm.len()) });
+        }
+        return;
+    }
     let mut start = None;
     let mut fstart = 0;
     for (i, c) in norm.char_indices() {
-        let sep = matches!(c, ' ' | '-' | '.' | ',' | '/');
-        if sep {
+        if is_separator(c) {
             if let Some(s) = start.take() {
                 tokens.push(Token { norm: (s, i), folded: (fstart, folded.len()) });
             }
@@ -180,14 +242,23 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
                 start = Some(i);
                 fstart = folded.len();
             }
-            if !unicode_normalization::char::is_combining_mark(c) {
-                folded.push(fold_char(c));
+            if let Some(f) = fold_char_or_drop(c) {
+                folded.push(f);
             }
         }
     }
     if let Some(s) = start {
         tokens.push(Token { norm: (s, norm.len()), folded: (fstart, folded.len()) });
     }
+}
+
+/// Normalizes a name into `out` (all fields overwritten). Allocation-free once the buffers have
+/// grown; never panics.
+pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
+    out.clear();
+    let NameScratch { text, norm, folded, tokens, order } = scratch;
+    normalize_text_into(input, text, norm);
+    tokenize(norm, folded, tokens);
     let n_str = |t: &Token| &norm[t.norm.0..t.norm.1];
     let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
 
@@ -196,10 +267,10 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     let mut first = 0;
     while tokens.len() - first >= 2 {
         let t = n_str(&tokens[first]);
-        let strip = STRONG_HONORIFICS.contains(&t)
-            || (WEAK_HONORIFICS.contains(&t)
+        let strip = is_strong_honorific(t)
+            || (is_weak_honorific(t)
                 && tokens.len() - first >= 3
-                && family_share(f_str(&tokens[first + 1])) > 0.0);
+                && FAMILIES.share(f_str(&tokens[first + 1]), None) > 0.0);
         if !strip {
             break;
         }
@@ -215,37 +286,39 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
 
     order.clear();
     let mut family_len: usize;
-    let minority = toks.iter().any(|t| is_minority(f_str(t)));
+    // Position in `order` of the given name, if any.
+    let mut given_at = None;
+    let minority = toks.iter().any(|t| {
+        let f = f_str(t);
+        is_clan(f) || f.contains('\'') || has_minority_onset(f.as_bytes())
+    });
     if minority {
         out.flags.insert(NameFlags::MINORITY);
         order.extend(0..n);
-        match toks.iter().position(|t| CLANS.contains(&f_str(t))) {
+        match toks.iter().position(|t| is_clan(f_str(t))) {
             Some(0) => family_len = 1,
             Some(k) => {
                 // Family (clan) name at the end: written order kept, roles assigned below.
                 assign_minority(norm, folded, toks, k, out);
-                finish_keys(folded, toks, order, out);
+                finish_keys(folded, toks, order, Some(k - 1), out);
                 return;
             }
             None => family_len = 0,
         }
     } else {
-        let share = |a: usize, len: usize, key: &mut String| -> f32 {
-            if len == 1 {
-                family_share(f_str(&toks[a]))
-            } else {
-                key.clear();
-                key.push_str(f_str(&toks[a]));
-                key.push(' ');
-                key.push_str(f_str(&toks[a + 1]));
-                family_share(key)
-            }
+        // Family-name shares of the first and last one or two tokens; a compound (two tokens)
+        // wins when it is in the table and a token follows it.
+        let one = |i: usize| FAMILIES.share(f_str(&toks[i]), None);
+        let two = |i: usize| FAMILIES.share(f_str(&toks[i]), Some(f_str(&toks[i + 1])));
+        let (front_len, front) = match if n >= 3 { two(0) } else { 0.0 } {
+            s if s > 0.0 => (2, s),
+            _ => (1, one(0)),
         };
-        let front_len = if n >= 3 && share(0, 2, key) > 0.0 { 2 } else { 1 };
-        let back_len = if n >= 3 && share(n - 2, 2, key) > 0.0 { 2 } else { 1 };
-        let front = share(0, front_len, key);
-        let back = share(n - back_len, back_len, key);
-        let marker = |i: usize| MIDDLE_MARKERS.contains(&f_str(&toks[i]));
+        let (back_len, back) = match if n >= 3 { two(n - 2) } else { 0.0 } {
+            s if s > 0.0 => (2, s),
+            _ => (1, if n == 1 { front } else { one(n - 1) }),
+        };
+        let marker = |i: usize| is_middle_marker(f_str(&toks[i]));
         let reversed = n >= 2
             && back > 0.0
             && !(n >= 3 && marker(front_len))
@@ -284,11 +357,12 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         } else if k == m - 1 {
             out.given.push_str(n_str(t));
             out.folded_given.push_str(f_str(t));
+            given_at = Some(k);
         } else {
             push_sep(&mut out.middle, n_str(t));
         }
     }
-    finish_keys(folded, toks, order, out);
+    finish_keys(folded, toks, order, given_at, out);
 }
 
 fn assign_minority(norm: &str, folded: &str, toks: &[Token], k: usize, out: &mut NormalizedName) {
@@ -308,21 +382,35 @@ fn assign_minority(norm: &str, folded: &str, toks: &[Token], k: usize, out: &mut
 }
 
 /// Folded full name and phonetic keys, from the tokens in `order` (written order for minority
-/// names with a trailing clan name).
-fn finish_keys(folded: &str, toks: &[Token], order: &mut Vec<usize>, out: &mut NormalizedName) {
+/// names with a trailing clan name). `given_at` is the position in `order` of the given name,
+/// whose phonetic key is the one of that syllable, copied from the full key.
+fn finish_keys(
+    folded: &str,
+    toks: &[Token],
+    order: &mut Vec<usize>,
+    given_at: Option<usize>,
+    out: &mut NormalizedName,
+) {
     if order.is_empty() {
         order.extend(0..toks.len());
     }
-    for &i in order.iter() {
+    let mut given_key = 0..0;
+    for (k, &i) in order.iter().enumerate() {
         let t = &toks[i];
         let fs = &folded[t.folded.0..t.folded.1];
         push_sep(&mut out.folded_full, fs);
         if !out.phonetic_full.is_empty() {
             out.phonetic_full.push(' ');
         }
+        let start = out.phonetic_full.len();
         phonetic_syllable(fs, &mut out.phonetic_full);
+        if given_at == Some(k) {
+            given_key = start..out.phonetic_full.len();
+        }
     }
-    phonetic_key_into(&out.folded_given, &mut out.phonetic_given);
+    // A token never holds a space, so the phonetic key of the given name (`phonetic_key_into`
+    // of `folded_given`) is the key of its one syllable.
+    out.phonetic_given.push_str(&out.phonetic_full[given_key]);
 }
 
 #[inline]
@@ -333,16 +421,81 @@ fn push_sep(s: &mut String, t: &str) {
     s.push_str(t);
 }
 
-fn is_minority(folded: &str) -> bool {
-    let b = folded.as_bytes();
-    CLANS.contains(&folded)
-        || b.contains(&b'\'')
-        || (b.len() > 2 && MINORITY_ONSETS.iter().any(|o| b.starts_with(&o[..])))
+/// The family-name table: folded names (compounds with one space) and their share, with an
+/// open-addressing hash index, because order detection looks up two to five tokens or token pairs
+/// per name.
+struct FamilyTable {
+    /// Folded name and share in percent.
+    entries: Vec<(String, f32)>,
+    /// Index + 1 into `entries`, 0 for an empty slot; the length is a power of two, at least four
+    /// times the number of entries, so that probes are short and most misses end at once.
+    slots: Vec<u16>,
 }
 
-struct FamilyTable {
-    /// Folded name (compounds with one space) and share in percent, sorted by name.
-    entries: Vec<(String, f32)>,
+/// FNV-1a over `bytes`, continuing from `h`.
+#[inline]
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h
+}
+
+const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
+
+/// Hash of `a`, or of `a b` (with one space) for a compound.
+#[inline]
+fn family_hash(a: &str, b: Option<&str>) -> u64 {
+    let h = fnv1a(FNV_OFFSET, a.as_bytes());
+    match b {
+        None => h,
+        Some(b) => fnv1a(fnv1a(h, b" "), b.as_bytes()),
+    }
+}
+
+impl FamilyTable {
+    fn new(mut entries: Vec<(String, f32)>) -> Self {
+        let len = (entries.len() * 4).next_power_of_two().max(16);
+        entries.truncate(usize::from(u16::MAX - 1));
+        let mut slots = vec![0u16; len];
+        for (i, (name, _)) in entries.iter().enumerate() {
+            let mut s = family_hash(name, None) as usize & (len - 1);
+            while slots[s] != 0 {
+                s = (s + 1) & (len - 1);
+            }
+            // `entries` was truncated to fit.
+            slots[s] = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        }
+        Self { entries, slots }
+    }
+
+    /// Share of `a` (or of the compound `a b`), 0 when not in the table.
+    #[inline]
+    fn share(&self, a: &str, b: Option<&str>) -> f32 {
+        let len = a.len() + b.map_or(0, |b| b.len() + 1);
+        let mask = self.slots.len() - 1;
+        let mut s = family_hash(a, b) as usize & mask;
+        loop {
+            let i = usize::from(self.slots[s]);
+            if i == 0 {
+                return 0.0;
+            }
+            let (name, share) = &self.entries[i - 1];
+            if name.len() == len {
+                let same = match b {
+                    None => name == a,
+                    Some(b) => {
+                        let n = name.as_bytes();
+                        n.starts_with(a.as_bytes()) && n[a.len()] == b' ' && n.ends_with(b.as_bytes())
+                    }
+                };
+                if same {
+                    return *share;
+                }
+            }
+            s = (s + 1) & mask;
+        }
+    }
 }
 
 const FAMILY_TSV: &str = include_str!("../../data/family_names.tsv");
@@ -364,17 +517,13 @@ static FAMILIES: LazyLock<FamilyTable> = LazyLock::new(|| {
     entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
     // Names that fold alike (Lã, La) keep the larger share.
     entries.dedup_by(|a, b| a.0 == b.0);
-    FamilyTable { entries }
+    FamilyTable::new(entries)
 });
 
 /// Share of the population (percent) carrying the family name `folded` (accent-folded, lower
 /// case, compounds with one space); 0 when it is not a known family name.
 pub fn family_share(folded: &str) -> f32 {
-    let e = &FAMILIES.entries;
-    match e.binary_search_by(|(name, _)| name.as_str().cmp(folded)) {
-        Ok(i) => e[i].1,
-        Err(_) => 0.0,
-    }
+    FAMILIES.share(folded, None)
 }
 
 /// Writes the phonetic key of `folded` (accent-folded, lower-case, space-separated syllables)
@@ -389,8 +538,6 @@ pub fn phonetic_key_into(folded: &str, out: &mut String) {
     }
 }
 
-const FINALS: [&str; 9] = ["", "c", "ch", "m", "n", "ng", "nh", "p", "t"];
-
 #[inline]
 fn is_vowel(b: u8) -> bool {
     matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y')
@@ -400,47 +547,35 @@ fn is_vowel(b: u8) -> bool {
 /// is appended unchanged.
 fn phonetic_syllable(syl: &str, out: &mut String) {
     let b = syl.as_bytes();
-    if !syl.is_ascii() || b.is_empty() {
+    if b.is_empty() || !syl.is_ascii() {
         out.push_str(syl);
         return;
     }
+    let vowel_at = |i: usize| b.get(i).is_some_and(|&c| is_vowel(c));
     // Initial consonant: (length in the syllable, key).
-    let starts = |p: &str| b.starts_with(p.as_bytes());
-    let (init_len, init_key): (usize, &str) = if starts("ngh") {
-        (3, "ng")
-    } else if starts("ng") {
-        (2, "ng")
-    } else if starts("nh") {
-        (2, "nh")
-    } else if starts("ch") || starts("tr") {
-        (2, "ch")
-    } else if starts("th") {
-        (2, "th")
-    } else if starts("kh") {
-        (2, "kh")
-    } else if starts("ph") {
-        (2, "ph")
-    } else if starts("gh") {
-        (2, "g")
-    } else if starts("gi") {
+    let (init_len, init_key): (usize, &str) = match (b[0], b.get(1).copied()) {
+        (b'n', Some(b'g')) if b.get(2) == Some(&b'h') => (3, "ng"),
+        (b'n', Some(b'g')) => (2, "ng"),
+        (b'n', Some(b'h')) => (2, "nh"),
+        (b'c', Some(b'h')) | (b't', Some(b'r')) => (2, "ch"),
+        (b't', Some(b'h')) => (2, "th"),
+        (b'k', Some(b'h')) => (2, "kh"),
+        (b'p', Some(b'h')) => (2, "ph"),
+        (b'g', Some(b'h')) => (2, "g"),
         // `gi` before another vowel is the initial; alone ("gin", "gi") its `i` is the vowel.
-        if b.len() > 2 && is_vowel(b[2]) { (2, "z") } else { (1, "z") }
-    } else if starts("qu") && b.len() > 2 && is_vowel(b[2]) {
-        (2, "qu")
-    } else {
-        match b[0] {
-            b'd' | b'r' => (1, "z"),
-            b'x' | b's' => (1, "s"),
-            b'n' | b'l' => (1, "l"),
-            b'c' | b'k' => (1, "k"),
-            b'b' | b'g' | b'h' | b'm' | b'p' | b't' | b'v' => (1, &syl[..1]),
-            _ => (0, ""),
-        }
+        (b'g', Some(b'i')) => (if vowel_at(2) { 2 } else { 1 }, "z"),
+        (b'q', Some(b'u')) if vowel_at(2) => (2, "qu"),
+        (b'd' | b'r', _) => (1, "z"),
+        (b'x' | b's', _) => (1, "s"),
+        (b'n' | b'l', _) => (1, "l"),
+        (b'c' | b'k', _) => (1, "k"),
+        (b'b' | b'g' | b'h' | b'm' | b'p' | b't' | b'v', _) => (1, &syl[..1]),
+        _ => (0, ""),
     };
-    let rest = &b[init_len..];
-    let nucleus_len = rest.iter().take_while(|&&c| is_vowel(c)).count();
-    let (nucleus, fin) = (&syl[init_len..init_len + nucleus_len], &syl[init_len + nucleus_len..]);
-    if nucleus.is_empty() || !FINALS.contains(&fin) {
+    let rest = &syl[init_len..];
+    let nucleus_len = rest.bytes().take_while(|&c| is_vowel(c)).count();
+    let (nucleus, fin) = rest.split_at(nucleus_len);
+    if nucleus.is_empty() || !matches!(fin, "" | "c" | "ch" | "m" | "n" | "ng" | "nh" | "p" | "t") {
         out.push_str(syl);
         return;
     }

@@ -203,9 +203,9 @@ pub fn fold_char(c: char) -> char {
     if c.is_ascii() {
         return c;
     }
-    if let Some(l) = viet_letter(c) {
-        let base = if l.vowel == 12 { b'd' } else { VOWEL_FOLDED[usize::from(l.vowel)] };
-        return if l.upper { char::from(base.to_ascii_uppercase()) } else { char::from(base) };
+    let code = letter_code(c);
+    if code != 0 {
+        return fold_letter_code(code);
     }
     let mut first = None;
     unicode_normalization::char::decompose_canonical(c, |d| {
@@ -219,16 +219,36 @@ pub fn fold_char(c: char) -> char {
     }
 }
 
+/// The folded (ASCII) letter of a non-zero [`letter_code`], case kept.
+#[inline]
+fn fold_letter_code(code: u8) -> char {
+    let vowel = (code & 0x0F) - 1;
+    let base = if vowel == 12 { b'd' } else { VOWEL_FOLDED[usize::from(vowel)] };
+    if code & 0x80 != 0 { char::from(base.to_ascii_uppercase()) } else { char::from(base) }
+}
+
+/// [`fold_char`], or `None` for a combining mark (dropped, as [`fold_accents_into`] does).
+/// ASCII and Vietnamese letters, the common case, are answered before the Unicode mark lookup.
+#[inline]
+pub(crate) fn fold_char_or_drop(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return Some(c);
+    }
+    let code = letter_code(c);
+    if code != 0 {
+        Some(fold_letter_code(code))
+    } else if unicode_normalization::char::is_combining_mark(c) {
+        None
+    } else {
+        Some(fold_char(c))
+    }
+}
+
 /// Writes the accent-folded form of `input` into `out` (cleared first): see [`fold_char`];
 /// combining marks are dropped, so decomposed input folds like composed input.
 pub fn fold_accents_into(input: &str, out: &mut String) {
     out.clear();
-    for c in input.chars() {
-        if is_combining(c) {
-            continue;
-        }
-        out.push(fold_char(c));
-    }
+    out.extend(input.chars().filter_map(fold_char_or_drop));
 }
 
 /// Allocating convenience for [`fold_accents_into`].
