@@ -136,6 +136,16 @@ impl NameScratch {
 struct Token {
     norm: (usize, usize),
     folded: (usize, usize),
+    /// Hash of the folded token ([`fnv1a`]), from which compound lookups continue.
+    hash: u64,
+    /// What the lexicon knows about the folded token.
+    known: Known,
+}
+
+impl Token {
+    fn new(norm: (usize, usize), folded: (usize, usize)) -> Self {
+        Self { norm, folded, hash: 0, known: Known::default() }
+    }
 }
 
 /// Allocating convenience for [`normalize_name_into`].
@@ -153,38 +163,6 @@ fn is_strong_honorific(t: &str) -> bool {
 /// Honorifics stripped only when a family name and another token follow (normalized form).
 fn is_weak_honorific(t: &str) -> bool {
     matches!(t, "ông" | "anh" | "ong" | "ba" | "chi" | "co")
-}
-
-/// `Văn`/`Thị` (folded): middle names that mark the position after the family name.
-fn is_middle_marker(folded: &str) -> bool {
-    matches!(folded, "van" | "thi")
-}
-
-/// Clan names of ethnic minorities (folded).
-fn is_clan(folded: &str) -> bool {
-    matches!(
-        folded,
-        "ksor"
-            | "nie"
-            | "rmah"
-            | "eban"
-            | "siu"
-            | "kpa"
-            | "mlo"
-            | "ayun"
-            | "adrong"
-            | "bkrong"
-            | "hdok"
-            | "bya"
-            | "hmok"
-            | "kbuor"
-            | "enuol"
-            | "rcom"
-            | "alang"
-            | "rahlan"
-            | "rolan"
-            | "nay"
-    )
 }
 
 /// Consonant clusters Vietnamese does not have, starting a (folded) token of three bytes or more.
@@ -219,15 +197,16 @@ fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) {
         for (i, b) in norm.bytes().enumerate() {
             if is_separator(char::from(b)) {
                 if let Some(s) = start.take() {
-                    tokens.push(Token { norm: (s, i), folded: (s, i) });
+                    tokens.push(Token::new((s, i), (s, i)));
                 }
             } else if start.is_none() {
                 start = Some(i);
             }
         }
         if let Some(s) = start {
-            tokens.push(Token { norm: (s, norm.len()), folded: (s, norm.len()) });
+            tokens.push(Token::new((s, norm.len()), (s, norm.len())));
         }
+        look_up(folded, tokens);
         return;
     }
     let mut start = None;
@@ -235,20 +214,33 @@ fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) {
     for (i, c) in norm.char_indices() {
         if is_separator(c) {
             if let Some(s) = start.take() {
-                tokens.push(Token { norm: (s, i), folded: (fstart, folded.len()) });
+                tokens.push(Token::new((s, i), (fstart, folded.len())));
             }
         } else {
             if start.is_none() {
                 start = Some(i);
                 fstart = folded.len();
             }
-            if let Some(f) = fold_char_or_drop(c) {
+            if c.is_ascii() {
+                folded.push(c);
+            } else if let Some(f) = fold_char_or_drop(c) {
                 folded.push(f);
             }
         }
     }
     if let Some(s) = start {
-        tokens.push(Token { norm: (s, norm.len()), folded: (fstart, folded.len()) });
+        tokens.push(Token::new((s, norm.len()), (fstart, folded.len())));
+    }
+    look_up(folded, tokens);
+}
+
+/// Fills in the hash and lexicon entry of every token.
+fn look_up(folded: &str, tokens: &mut [Token]) {
+    let lexicon = &*LEXICON;
+    for t in tokens {
+        let f = &folded[t.folded.0..t.folded.1];
+        t.hash = fnv1a(FNV_OFFSET, f.as_bytes());
+        t.known = lexicon.get(t.hash, |name| name == f);
     }
 }
 
@@ -268,9 +260,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     while tokens.len() - first >= 2 {
         let t = n_str(&tokens[first]);
         let strip = is_strong_honorific(t)
-            || (is_weak_honorific(t)
-                && tokens.len() - first >= 3
-                && FAMILIES.share(f_str(&tokens[first + 1]), None) > 0.0);
+            || (is_weak_honorific(t) && tokens.len() - first >= 3 && tokens[first + 1].known.share > 0.0);
         if !strip {
             break;
         }
@@ -289,13 +279,13 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     // Position in `order` of the given name, if any.
     let mut given_at = None;
     let minority = toks.iter().any(|t| {
-        let f = f_str(t);
-        is_clan(f) || f.contains('\'') || has_minority_onset(f.as_bytes())
+        let f = f_str(t).as_bytes();
+        t.known.clan || has_minority_onset(f) || f.contains(&b'\'')
     });
     if minority {
         out.flags.insert(NameFlags::MINORITY);
         order.extend(0..n);
-        match toks.iter().position(|t| is_clan(f_str(t))) {
+        match toks.iter().position(|t| t.known.clan) {
             Some(0) => family_len = 1,
             Some(k) => {
                 // Family (clan) name at the end: written order kept, roles assigned below.
@@ -308,8 +298,8 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     } else {
         // Family-name shares of the first and last one or two tokens; a compound (two tokens)
         // wins when it is in the table and a token follows it.
-        let one = |i: usize| FAMILIES.share(f_str(&toks[i]), None);
-        let two = |i: usize| FAMILIES.share(f_str(&toks[i]), Some(f_str(&toks[i + 1])));
+        let one = |i: usize| toks[i].known.share;
+        let two = |i: usize| compound_share(f_str(&toks[i]), toks[i].hash, f_str(&toks[i + 1]));
         let (front_len, front) = match if n >= 3 { two(0) } else { 0.0 } {
             s if s > 0.0 => (2, s),
             _ => (1, one(0)),
@@ -318,7 +308,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
             s if s > 0.0 => (2, s),
             _ => (1, if n == 1 { front } else { one(n - 1) }),
         };
-        let marker = |i: usize| is_middle_marker(f_str(&toks[i]));
+        let marker = |i: usize| toks[i].known.marker;
         let reversed = n >= 2
             && back > 0.0
             && !(n >= 3 && marker(front_len))
@@ -421,12 +411,31 @@ fn push_sep(s: &mut String, t: &str) {
     s.push_str(t);
 }
 
-/// The family-name table: folded names (compounds with one space) and their share, with an
-/// open-addressing hash index, because order detection looks up two to five tokens or token pairs
-/// per name.
-struct FamilyTable {
-    /// Folded name and share in percent.
-    entries: Vec<(String, f32)>,
+/// What the name rules know about a folded token (or compound of two tokens).
+#[derive(Clone, Copy, Debug, Default)]
+struct Known {
+    /// Share of the population (percent) carrying it as family name; 0 when not a family name.
+    share: f32,
+    /// A clan name of an ethnic minority ([`CLANS`]).
+    clan: bool,
+    /// `Văn`/`Thị` ([`MIDDLE_MARKERS`]).
+    marker: bool,
+}
+
+/// Clan names of ethnic minorities (folded).
+const CLANS: [&str; 20] = [
+    "ksor", "nie", "rmah", "eban", "siu", "kpa", "mlo", "ayun", "adrong", "bkrong", "hdok", "bya", "hmok",
+    "kbuor", "enuol", "rcom", "alang", "rahlan", "rolan", "nay",
+];
+
+/// `Văn`/`Thị` (folded): middle names that mark the position after the family name.
+const MIDDLE_MARKERS: [&str; 2] = ["van", "thi"];
+
+/// Every folded token (or compound, with one space) the name rules know: family names with their
+/// share, clan names and middle markers, with an open-addressing hash index, so that each token
+/// is looked up once (and each candidate compound once) per name.
+struct Lexicon {
+    entries: Vec<(String, Known)>,
     /// Index + 1 into `entries`, 0 for an empty slot; the length is a power of two, at least four
     /// times the number of entries, so that probes are short and most misses end at once.
     slots: Vec<u16>,
@@ -443,65 +452,57 @@ fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
 
 const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
 
-/// Hash of `a`, or of `a b` (with one space) for a compound.
-#[inline]
-fn family_hash(a: &str, b: Option<&str>) -> u64 {
-    let h = fnv1a(FNV_OFFSET, a.as_bytes());
-    match b {
-        None => h,
-        Some(b) => fnv1a(fnv1a(h, b" "), b.as_bytes()),
-    }
-}
-
-impl FamilyTable {
-    fn new(mut entries: Vec<(String, f32)>) -> Self {
+impl Lexicon {
+    fn new(entries: Vec<(String, Known)>) -> Self {
         let len = (entries.len() * 4).next_power_of_two().max(16);
-        entries.truncate(usize::from(u16::MAX - 1));
         let mut slots = vec![0u16; len];
         for (i, (name, _)) in entries.iter().enumerate() {
-            let mut s = family_hash(name, None) as usize & (len - 1);
+            let mut s = fnv1a(FNV_OFFSET, name.as_bytes()) as usize & (len - 1);
             while slots[s] != 0 {
                 s = (s + 1) & (len - 1);
             }
-            // `entries` was truncated to fit.
-            slots[s] = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            slots[s] = u16::try_from(i + 1).expect("a lexicon of fewer than 65,535 entries");
         }
         Self { entries, slots }
     }
 
-    /// Share of `a` (or of the compound `a b`), 0 when not in the table.
+    /// The entry with hash `hash` for which `is` holds; the default (nothing known) if none.
     #[inline]
-    fn share(&self, a: &str, b: Option<&str>) -> f32 {
-        let len = a.len() + b.map_or(0, |b| b.len() + 1);
+    fn get(&self, hash: u64, is: impl Fn(&str) -> bool) -> Known {
         let mask = self.slots.len() - 1;
-        let mut s = family_hash(a, b) as usize & mask;
+        let mut s = hash as usize & mask;
         loop {
             let i = usize::from(self.slots[s]);
             if i == 0 {
-                return 0.0;
+                return Known::default();
             }
-            let (name, share) = &self.entries[i - 1];
-            if name.len() == len {
-                let same = match b {
-                    None => name == a,
-                    Some(b) => {
-                        let n = name.as_bytes();
-                        n.starts_with(a.as_bytes()) && n[a.len()] == b' ' && n.ends_with(b.as_bytes())
-                    }
-                };
-                if same {
-                    return *share;
-                }
+            let (name, known) = &self.entries[i - 1];
+            if is(name) {
+                return *known;
             }
             s = (s + 1) & mask;
         }
     }
 }
 
+/// Share of the compound family name `a b` (folded tokens; `hash_a` the hash of `a`).
+#[inline]
+fn compound_share(a: &str, hash_a: u64, b: &str) -> f32 {
+    let hash = fnv1a(fnv1a(hash_a, b" "), b.as_bytes());
+    let is = |name: &str| {
+        let n = name.as_bytes();
+        n.len() == a.len() + 1 + b.len()
+            && n.starts_with(a.as_bytes())
+            && n[a.len()] == b' '
+            && n.ends_with(b.as_bytes())
+    };
+    LEXICON.get(hash, is).share
+}
+
 const FAMILY_TSV: &str = include_str!("../../data/family_names.tsv");
 
-static FAMILIES: LazyLock<FamilyTable> = LazyLock::new(|| {
-    let mut entries: Vec<(String, f32)> = Vec::new();
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
+    let mut entries: Vec<(String, Known)> = Vec::new();
     for line in FAMILY_TSV.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
@@ -511,19 +512,35 @@ static FAMILIES: LazyLock<FamilyTable> = LazyLock::new(|| {
             && let Ok(share) = share.trim().parse::<f32>()
         {
             let folded: String = name.chars().map(|c| fold_char(c).to_ascii_lowercase()).collect();
-            entries.push((folded, share));
+            entries.push((folded, Known { share, ..Known::default() }));
         }
     }
-    entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.share.total_cmp(&a.1.share)));
     // Names that fold alike (Lã, La) keep the larger share.
     entries.dedup_by(|a, b| a.0 == b.0);
-    FamilyTable::new(entries)
+    for (words, clan) in [(&CLANS[..], true), (&MIDDLE_MARKERS[..], false)] {
+        for &word in words {
+            let i = match entries.iter().position(|(name, _)| name == word) {
+                Some(i) => i,
+                None => {
+                    entries.push((word.to_owned(), Known::default()));
+                    entries.len() - 1
+                }
+            };
+            if clan {
+                entries[i].1.clan = true;
+            } else {
+                entries[i].1.marker = true;
+            }
+        }
+    }
+    Lexicon::new(entries)
 });
 
 /// Share of the population (percent) carrying the family name `folded` (accent-folded, lower
 /// case, compounds with one space); 0 when it is not a known family name.
 pub fn family_share(folded: &str) -> f32 {
-    FAMILIES.share(folded, None)
+    LEXICON.get(fnv1a(FNV_OFFSET, folded.as_bytes()), |name| name == folded).share
 }
 
 /// Writes the phonetic key of `folded` (accent-folded, lower-case, space-separated syllables)
