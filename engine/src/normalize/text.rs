@@ -816,14 +816,18 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
     }
     let TextScratch { nfc, legacy, word } = scratch;
     let mut src = input;
+    let (plain, beyond_latin1) = scan_letters(src);
     // ASCII and precomposed Vietnamese letters are all NFC quick-check "yes" with combining class
     // 0, so a value made only of them is NFC: skip the general check.
-    if !is_ascii_or_vietnamese(src) && is_nfc_quick(src.chars()) != IsNormalized::Yes {
+    if !plain && is_nfc_quick(src.chars()) != IsNormalized::Yes {
         nfc.clear();
         nfc.extend(src.nfc());
         src = nfc.as_str();
     }
-    if let Some(enc) = detect_legacy_encoding(src) {
+    // A Vietnamese letter beyond Latin-1 rules out legacy text (see `has_letter_beyond_latin1`).
+    if !(plain && beyond_latin1)
+        && let Some(enc) = detect_legacy_encoding(src)
+    {
         decode_legacy_into(src, enc, legacy);
         src = legacy.as_str();
     }
@@ -849,10 +853,20 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
 }
 
 /// Whether every character of `s` is ASCII or a precomposed Vietnamese letter (see
-/// [`letter_code`]).
+/// [`letter_code`]), and whether one of those letters is beyond Latin-1; in one pass.
 #[inline]
-fn is_ascii_or_vietnamese(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii() || letter_code(c) != 0)
+fn scan_letters(s: &str) -> (bool, bool) {
+    let mut beyond_latin1 = false;
+    for c in s.chars() {
+        if c.is_ascii() {
+            continue;
+        }
+        if letter_code(c) == 0 {
+            return (false, false);
+        }
+        beyond_latin1 |= c as u32 > 0xFF;
+    }
+    (true, beyond_latin1)
 }
 
 /// [`normalize_text_into`] for ASCII input, byte by byte: letters and digits lower-cased, `- ' / .
@@ -882,8 +896,12 @@ fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> bool {
     let mut had_mark = false;
     let mut pending_space = false;
     for c in src.chars() {
-        // Fast path: a Vietnamese vowel or `đ` (ASCII or precomposed), as `push_letter` would
-        // push it, without the general classification.
+        // Fast paths: an ASCII letter or digit, a Vietnamese vowel or `đ`, pushed as
+        // `push_letter` would push them, without the general classification.
+        if c.is_ascii_alphanumeric() {
+            word.push(ascii_letter(c));
+            continue;
+        }
         let code = letter_code(c);
         if code != 0 {
             push_viet_letter(word, code);
@@ -921,6 +939,22 @@ pub fn normalize_text(input: &str) -> String {
     out
 }
 
+/// An ASCII letter (or digit), lower case.
+#[inline]
+fn ascii_letter(c: char) -> Letter {
+    let lc = c.to_ascii_lowercase();
+    let vowel = match lc {
+        'a' => 0,
+        'e' => 3,
+        'i' => 5,
+        'o' => 6,
+        'u' => 9,
+        'y' => 11,
+        _ => NO_VOWEL,
+    };
+    Letter { ch: lc, vowel, tone: 0 }
+}
+
 /// Pushes the letter of a non-zero [`letter_code`], lower case.
 #[inline]
 fn push_viet_letter(word: &mut Vec<Letter>, code: u8) {
@@ -936,17 +970,7 @@ fn push_viet_letter(word: &mut Vec<Letter>, code: u8) {
 #[inline]
 fn push_letter(word: &mut Vec<Letter>, c: char) {
     if c.is_ascii() {
-        let lc = c.to_ascii_lowercase();
-        let vowel = match lc {
-            'a' => 0,
-            'e' => 3,
-            'i' => 5,
-            'o' => 6,
-            'u' => 9,
-            'y' => 11,
-            _ => NO_VOWEL,
-        };
-        word.push(Letter { ch: lc, vowel, tone: 0 });
+        word.push(ascii_letter(c));
         return;
     }
     if let Some(l) = viet_letter(c) {
