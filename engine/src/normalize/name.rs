@@ -122,7 +122,6 @@ pub struct NameScratch {
     folded: String,
     /// Token byte ranges in `norm` and in `folded`.
     tokens: Vec<Token>,
-    order: Vec<usize>,
 }
 
 impl NameScratch {
@@ -186,10 +185,20 @@ fn is_separator(c: char) -> bool {
 }
 
 /// Splits `norm` into tokens on space and on the punctuation text normalization keeps, except
-/// `'`, writing the folded form of each token into `folded` (combining marks dropped).
-fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) {
+/// `'`, writing the folded form of each token into `folded` (combining marks dropped; tokens
+/// separated as in `norm` for ASCII, by one space otherwise). Returns whether the name is
+/// *simple*: one space between tokens in `norm` and no token empty once folded, so that runs of
+/// adjacent tokens can be copied at once (see [`push_positions`]).
+fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> bool {
     folded.clear();
     tokens.clear();
+    let mut simple = true;
+    // End of the previous token in `norm`, to check the gap before the next one.
+    let mut prev_end = None;
+    let gap_ok = |prev_end: Option<usize>, start: usize| match prev_end {
+        Some(e) => start == e + 1 && norm.as_bytes()[e] == b' ',
+        None => true,
+    };
     if norm.is_ascii() {
         // Folding leaves ASCII as it is: the folded string is the normalized one, token for token.
         folded.push_str(norm);
@@ -197,6 +206,8 @@ fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) {
         for (i, b) in norm.bytes().enumerate() {
             if is_separator(char::from(b)) {
                 if let Some(s) = start.take() {
+                    simple &= gap_ok(prev_end, s);
+                    prev_end = Some(i);
                     tokens.push(Token::new((s, i), (s, i)));
                 }
             } else if start.is_none() {
@@ -204,34 +215,43 @@ fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) {
             }
         }
         if let Some(s) = start {
+            simple &= gap_ok(prev_end, s);
             tokens.push(Token::new((s, norm.len()), (s, norm.len())));
         }
-        look_up(folded, tokens);
-        return;
-    }
-    let mut start = None;
-    let mut fstart = 0;
-    for (i, c) in norm.char_indices() {
-        if is_separator(c) {
-            if let Some(s) = start.take() {
-                tokens.push(Token::new((s, i), (fstart, folded.len())));
-            }
-        } else {
-            if start.is_none() {
-                start = Some(i);
-                fstart = folded.len();
-            }
-            if c.is_ascii() {
-                folded.push(c);
-            } else if let Some(f) = fold_char_or_drop(c) {
-                folded.push(f);
+    } else {
+        let mut start = None;
+        let mut fstart = 0;
+        for (i, c) in norm.char_indices() {
+            if is_separator(c) {
+                if let Some(s) = start.take() {
+                    simple &= gap_ok(prev_end, s);
+                    prev_end = Some(i);
+                    simple &= fstart < folded.len();
+                    tokens.push(Token::new((s, i), (fstart, folded.len())));
+                }
+            } else {
+                if start.is_none() {
+                    start = Some(i);
+                    if !tokens.is_empty() {
+                        folded.push(' ');
+                    }
+                    fstart = folded.len();
+                }
+                if c.is_ascii() {
+                    folded.push(c);
+                } else if let Some(f) = fold_char_or_drop(c) {
+                    folded.push(f);
+                }
             }
         }
-    }
-    if let Some(s) = start {
-        tokens.push(Token::new((s, norm.len()), (fstart, folded.len())));
+        if let Some(s) = start {
+            simple &= gap_ok(prev_end, s);
+            simple &= fstart < folded.len();
+            tokens.push(Token::new((s, norm.len()), (fstart, folded.len())));
+        }
     }
     look_up(folded, tokens);
+    simple
 }
 
 /// Fills in the hash and lexicon entry of every token.
@@ -244,23 +264,71 @@ fn look_up(folded: &str, tokens: &mut [Token]) {
     }
 }
 
+/// Output order of the tokens of a name: the last `rot` tokens moved to the front (0 keeps the
+/// written order).
+#[derive(Clone, Copy)]
+struct Order {
+    n: usize,
+    rot: usize,
+}
+
+impl Order {
+    /// Token index at output position `k`.
+    #[inline]
+    fn token(self, k: usize) -> usize {
+        if k < self.rot { k + self.n - self.rot } else { k - self.rot }
+    }
+}
+
+/// Appends the tokens at output positions `a..b` (their `range` in `src`), each after a space
+/// when `dst` is not empty, as [`push_sep`] token by token would. When the name is `simple`, each
+/// run of tokens adjacent in `src` (at most two: before and after the rotation) is copied at once,
+/// its single spaces included.
+#[allow(clippy::too_many_arguments)]
+fn push_positions(
+    dst: &mut String,
+    src: &str,
+    toks: &[Token],
+    range: fn(&Token) -> (usize, usize),
+    order: Order,
+    (a, b): (usize, usize),
+    simple: bool,
+) {
+    for (ra, rb) in [(a, b.min(order.rot)), (a.max(order.rot), b)] {
+        if ra >= rb {
+            continue;
+        }
+        let (first, last) = (order.token(ra), order.token(rb - 1));
+        if simple {
+            push_sep(dst, &src[range(&toks[first]).0..range(&toks[last]).1]);
+        } else {
+            for t in &toks[first..=last] {
+                let (s, e) = range(t);
+                push_sep(dst, &src[s..e]);
+            }
+        }
+    }
+}
+
 /// Normalizes a name into `out` (all fields overwritten). Allocation-free once the buffers have
 /// grown; never panics.
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
     out.clear();
-    let NameScratch { text, norm, folded, tokens, order } = scratch;
+    let NameScratch { text, norm, folded, tokens } = scratch;
     normalize_text_into(input, text, norm);
-    tokenize(norm, folded, tokens);
-    let n_str = |t: &Token| &norm[t.norm.0..t.norm.1];
+    let simple = tokenize(norm, folded, tokens);
     let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
 
     // Honorifics: a strong one when a token follows, a weak one when a family name and another
     // token follow.
     let mut first = 0;
     while tokens.len() - first >= 2 {
-        let t = n_str(&tokens[first]);
-        let strip = is_strong_honorific(t)
-            || (is_weak_honorific(t) && tokens.len() - first >= 3 && tokens[first + 1].known.share > 0.0);
+        let t = &tokens[first];
+        let t_norm = &norm[t.norm.0..t.norm.1];
+        let strip = is_strong_honorific(t_norm)
+            || (is_weak_honorific(t_norm)
+                && tokens.len() - first >= 3
+                && tokens[first + 1].known.share > 0.0);
         if !strip {
             break;
         }
@@ -274,132 +342,100 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         return;
     }
 
-    order.clear();
-    let mut family_len: usize;
-    // Position in `order` of the given name, if any.
-    let mut given_at = None;
+    // Roles by output position: family `family.0..family.1`, middle likewise, given at `given`.
+    let order: Order;
+    let family: (usize, usize);
+    let middle: (usize, usize);
+    let given: Option<usize>;
+    let apostrophe = norm.as_bytes().contains(&b'\'');
     let minority = toks.iter().any(|t| {
         let f = f_str(t).as_bytes();
-        t.known.clan || has_minority_onset(f) || f.contains(&b'\'')
+        t.known.clan || has_minority_onset(f) || (apostrophe && f.contains(&b'\''))
     });
+    let clan = if minority { toks.iter().position(|t| t.known.clan) } else { None };
     if minority {
         out.flags.insert(NameFlags::MINORITY);
-        order.extend(0..n);
-        match toks.iter().position(|t| t.known.clan) {
-            Some(0) => family_len = 1,
-            Some(k) => {
-                // Family (clan) name at the end: written order kept, roles assigned below.
-                assign_minority(norm, folded, toks, k, out);
-                finish_keys(folded, toks, order, Some(k - 1), out);
-                return;
-            }
-            None => family_len = 0,
-        }
+    }
+    if let Some(k) = clan.filter(|&k| k > 0) {
+        // Family (clan) name at the end: written order kept, the given name before it.
+        order = Order { n, rot: 0 };
+        family = (k, n);
+        given = Some(k - 1);
+        middle = (0, k - 1);
     } else {
-        // Family-name shares of the first and last one or two tokens; a compound (two tokens)
-        // wins when it is in the table and a token follows it.
-        let one = |i: usize| toks[i].known.share;
-        let two = |i: usize| compound_share(f_str(&toks[i]), toks[i].hash, f_str(&toks[i + 1]));
-        let (front_len, front) = match if n >= 3 { two(0) } else { 0.0 } {
-            s if s > 0.0 => (2, s),
-            _ => (1, one(0)),
-        };
-        let (back_len, back) = match if n >= 3 { two(n - 2) } else { 0.0 } {
-            s if s > 0.0 => (2, s),
-            _ => (1, if n == 1 { front } else { one(n - 1) }),
-        };
-        let marker = |i: usize| toks[i].known.marker;
-        let reversed = n >= 2
-            && back > 0.0
-            && !(n >= 3 && marker(front_len))
-            && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
-        if reversed {
-            out.flags.insert(NameFlags::REVERSED);
-            order.extend(n - back_len..n);
-            order.extend(0..n - back_len);
-            family_len = back_len;
+        let family_len = if minority {
+            order = Order { n, rot: 0 };
+            usize::from(clan == Some(0))
         } else {
-            order.extend(0..n);
-            family_len = if n > front_len || front_len == 1 { front_len } else { 1 };
-            if front == 0.0 && n >= 2 && !marker(0) {
-                family_len = 1;
+            // Family-name shares of the first and last one or two tokens; a compound (two
+            // tokens) wins when it is in the table and a token follows it.
+            let one = |i: usize| toks[i].known.share;
+            let two = |i: usize| compound_share(f_str(&toks[i]), toks[i].hash, f_str(&toks[i + 1]));
+            let (front_len, front) = match if n >= 3 { two(0) } else { 0.0 } {
+                s if s > 0.0 => (2, s),
+                _ => (1, one(0)),
+            };
+            let (back_len, back) = match if n >= 3 { two(n - 2) } else { 0.0 } {
+                s if s > 0.0 => (2, s),
+                _ => (1, if n == 1 { front } else { one(n - 1) }),
+            };
+            let marker = |i: usize| toks[i].known.marker;
+            let reversed = n >= 2
+                && back > 0.0
+                && !(n >= 3 && marker(front_len))
+                && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
+            let mut family_len;
+            if reversed {
+                out.flags.insert(NameFlags::REVERSED);
+                order = Order { n, rot: back_len };
+                family_len = back_len;
+            } else {
+                order = Order { n, rot: 0 };
+                family_len = if n > front_len || front_len == 1 { front_len } else { 1 };
+                if front == 0.0 && n >= 2 && !marker(0) {
+                    family_len = 1;
+                }
             }
+            if n == 1 {
+                family_len = 0;
+            }
+            family_len
+        };
+        if family_len == 2 {
+            out.flags.insert(NameFlags::COMPOUND_FAMILY);
         }
-        if n == 1 {
-            family_len = 0;
-        }
-    }
-    if family_len == 2 {
-        out.flags.insert(NameFlags::COMPOUND_FAMILY);
+        // Family first, given name last, middle names between.
+        family = (0, family_len.min(n));
+        given = (n > family_len).then_some(n - 1);
+        middle = (family_len, (n - 1).max(family_len));
     }
 
-    // Roles in `order`: family = [0, family_len), given = last, middle = between.
-    let m = order.len();
-    for (k, &i) in order.iter().enumerate() {
-        let t = &toks[i];
-        if k > 0 {
-            out.full.push(' ');
-        }
-        out.full.push_str(n_str(t));
-        if k < family_len {
-            push_sep(&mut out.family, n_str(t));
-            push_sep(&mut out.folded_family, f_str(t));
-        } else if k == m - 1 {
-            out.given.push_str(n_str(t));
-            out.folded_given.push_str(f_str(t));
-            given_at = Some(k);
-        } else {
-            push_sep(&mut out.middle, n_str(t));
-        }
+    let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
+    let folded_range: fn(&Token) -> (usize, usize) = |t| t.folded;
+    push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
+    push_positions(&mut out.family, norm, toks, norm_range, order, family, simple);
+    push_positions(&mut out.folded_family, folded, toks, folded_range, order, family, simple);
+    push_positions(&mut out.middle, norm, toks, norm_range, order, middle, simple);
+    if let Some(k) = given {
+        let t = &toks[order.token(k)];
+        out.given.push_str(&norm[t.norm.0..t.norm.1]);
+        out.folded_given.push_str(f_str(t));
     }
-    finish_keys(folded, toks, order, given_at, out);
-}
+    push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
 
-fn assign_minority(norm: &str, folded: &str, toks: &[Token], k: usize, out: &mut NormalizedName) {
-    for (i, t) in toks.iter().enumerate() {
-        let (ns, fs) = (&norm[t.norm.0..t.norm.1], &folded[t.folded.0..t.folded.1]);
-        push_sep(&mut out.full, ns);
-        if i >= k {
-            push_sep(&mut out.family, ns);
-            push_sep(&mut out.folded_family, fs);
-        } else if i + 1 == k {
-            out.given.push_str(ns);
-            out.folded_given.push_str(fs);
-        } else {
-            push_sep(&mut out.middle, ns);
-        }
-    }
-}
-
-/// Folded full name and phonetic keys, from the tokens in `order` (written order for minority
-/// names with a trailing clan name). `given_at` is the position in `order` of the given name,
-/// whose phonetic key is the one of that syllable, copied from the full key.
-fn finish_keys(
-    folded: &str,
-    toks: &[Token],
-    order: &mut Vec<usize>,
-    given_at: Option<usize>,
-    out: &mut NormalizedName,
-) {
-    if order.is_empty() {
-        order.extend(0..toks.len());
-    }
+    // Phonetic keys, syllable by syllable; a token never holds a space, so the key of the given
+    // name (`phonetic_key_into` of `folded_given`) is the key of its one syllable.
     let mut given_key = 0..0;
-    for (k, &i) in order.iter().enumerate() {
-        let t = &toks[i];
-        let fs = &folded[t.folded.0..t.folded.1];
-        push_sep(&mut out.folded_full, fs);
+    for k in 0..n {
         if !out.phonetic_full.is_empty() {
             out.phonetic_full.push(' ');
         }
         let start = out.phonetic_full.len();
-        phonetic_syllable(fs, &mut out.phonetic_full);
-        if given_at == Some(k) {
+        phonetic_syllable(f_str(&toks[order.token(k)]), &mut out.phonetic_full);
+        if given == Some(k) {
             given_key = start..out.phonetic_full.len();
         }
     }
-    // A token never holds a space, so the phonetic key of the given name (`phonetic_key_into`
-    // of `folded_given`) is the key of its one syllable.
     out.phonetic_given.push_str(&out.phonetic_full[given_key]);
 }
 
@@ -593,6 +629,15 @@ fn phonetic_syllable(syl: &str, out: &mut String) {
     let nucleus_len = rest.bytes().take_while(|&c| is_vowel(c)).count();
     let (nucleus, fin) = rest.split_at(nucleus_len);
     if nucleus.is_empty() || !matches!(fin, "" | "c" | "ch" | "m" | "n" | "ng" | "nh" | "p" | "t") {
+        out.push_str(syl);
+        return;
+    }
+    if init_key == &syl[..init_len]
+        && nucleus != "y"
+        && !nucleus.starts_with("ye")
+        && !matches!(fin, "ng" | "c")
+    {
+        // Nothing to merge ("nguyen", "van"): one copy.
         out.push_str(syl);
         return;
     }
