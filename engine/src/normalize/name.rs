@@ -370,7 +370,14 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
             // Family-name shares of the first and last one or two tokens; a compound (two
             // tokens) wins when it is in the table and a token follows it.
             let one = |i: usize| toks[i].known.share;
-            let two = |i: usize| compound_share(f_str(&toks[i]), toks[i].hash, f_str(&toks[i + 1]));
+            let two = |i: usize| {
+                let t = &toks[i];
+                if t.known.compound_head {
+                    compound_share(f_str(t), t.hash, f_str(&toks[i + 1]))
+                } else {
+                    0.0
+                }
+            };
             let (front_len, front) = match if n >= 3 { two(0) } else { 0.0 } {
                 s if s > 0.0 => (2, s),
                 _ => (1, one(0)),
@@ -456,6 +463,9 @@ struct Known {
     clan: bool,
     /// `Văn`/`Thị` ([`MIDDLE_MARKERS`]).
     marker: bool,
+    /// The first word of a compound family name ("ton" of "ton that"): only then is the pair
+    /// it starts looked up.
+    compound_head: bool,
 }
 
 /// Clan names of ethnic minorities (folded).
@@ -554,21 +564,23 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.share.total_cmp(&a.1.share)));
     // Names that fold alike (Lã, La) keep the larger share.
     entries.dedup_by(|a, b| a.0 == b.0);
-    for (words, clan) in [(&CLANS[..], true), (&MIDDLE_MARKERS[..], false)] {
-        for &word in words {
-            let i = match entries.iter().position(|(name, _)| name == word) {
-                Some(i) => i,
-                None => {
-                    entries.push((word.to_owned(), Known::default()));
-                    entries.len() - 1
-                }
-            };
-            if clan {
-                entries[i].1.clan = true;
-            } else {
-                entries[i].1.marker = true;
-            }
-        }
+    let heads: Vec<String> =
+        entries.iter().filter_map(|(name, _)| Some(name.split_once(' ')?.0.to_owned())).collect();
+    let mut mark = |word: &str, set: fn(&mut Known)| {
+        let i = entries.iter().position(|(name, _)| name == word).unwrap_or_else(|| {
+            entries.push((word.to_owned(), Known::default()));
+            entries.len() - 1
+        });
+        set(&mut entries[i].1);
+    };
+    for word in CLANS {
+        mark(word, |k| k.clan = true);
+    }
+    for word in MIDDLE_MARKERS {
+        mark(word, |k| k.marker = true);
+    }
+    for word in &heads {
+        mark(word, |k| k.compound_head = true);
     }
     Lexicon::new(entries)
 });

@@ -831,24 +831,28 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
         decode_legacy_into(src, enc, legacy);
         src = legacy.as_str();
     }
-    let had_mark = normalize_pass(src, word, out);
-    if had_mark {
+    let mut pass = normalize_pass(src, word, out);
+    if pass.had_mark {
         // A combining mark survived (after a full-width letter, say): compose and run again, so
         // that the result is NFC and normalizing it again changes nothing. Rare.
         legacy.clear();
         legacy.extend(out.nfc());
-        normalize_pass(legacy, word, out);
+        pass = normalize_pass(legacy, word, out);
     }
     // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
     // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
     for _ in 0..4 {
-        // `detect_legacy_encoding` stops at the first letter beyond Latin-1.
+        // `detect_legacy_encoding` answers `None` at the first Vietnamese letter beyond Latin-1:
+        // when the pass wrote one, skip it.
+        if pass.beyond_latin1 {
+            break;
+        }
         let Some(enc) = detect_legacy_encoding(out) else {
             break;
         };
         decode_legacy_into(out, enc, legacy);
-        normalize_pass(legacy, word, out);
+        pass = normalize_pass(legacy, word, out);
     }
 }
 
@@ -888,12 +892,12 @@ fn normalize_ascii(input: &str, out: &mut String) {
     }
 }
 
-/// One pass of letter processing over NFC, legacy-decoded text; returns whether a combining mark
-/// was written.
-fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> bool {
+/// One pass of letter processing over NFC, legacy-decoded text into `out`.
+fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> Pass {
     out.clear();
     word.clear();
     let mut had_mark = false;
+    let mut beyond_latin1 = false;
     let mut pending_space = false;
     for c in src.chars() {
         // Fast paths: an ASCII letter or digit, a Vietnamese vowel or `đ`, pushed as
@@ -915,11 +919,11 @@ fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> bool {
             }
             Class::Drop => {}
             Class::Space => {
-                flush_word(word, out, &mut pending_space);
+                flush_word(word, out, &mut pending_space, &mut beyond_latin1);
                 pending_space = true;
             }
             Class::Keep(k) => {
-                flush_word(word, out, &mut pending_space);
+                flush_word(word, out, &mut pending_space, &mut beyond_latin1);
                 if pending_space && !out.is_empty() {
                     out.push(' ');
                 }
@@ -928,8 +932,17 @@ fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> bool {
             }
         }
     }
-    flush_word(word, out, &mut pending_space);
-    had_mark
+    flush_word(word, out, &mut pending_space, &mut beyond_latin1);
+    Pass { had_mark, beyond_latin1 }
+}
+
+/// What [`normalize_pass`] wrote.
+struct Pass {
+    /// A combining mark.
+    had_mark: bool,
+    /// A Vietnamese letter beyond Latin-1 (a vowel with marks, or `đ`): the output is not legacy
+    /// text (see `has_letter_beyond_latin1`).
+    beyond_latin1: bool,
 }
 
 /// Allocating convenience for [`normalize_text_into`].
@@ -994,7 +1007,9 @@ fn push_letter(word: &mut Vec<Letter>, c: char) {
     }
 }
 
-fn flush_word(word: &mut Vec<Letter>, out: &mut String, pending_space: &mut bool) {
+/// Writes the word (tone mark placed) to `out`, after a space if one is pending; sets
+/// `beyond_latin1` when it writes a Vietnamese letter beyond Latin-1.
+fn flush_word(word: &mut Vec<Letter>, out: &mut String, pending_space: &mut bool, beyond_latin1: &mut bool) {
     if word.is_empty() {
         return;
     }
@@ -1005,9 +1020,12 @@ fn flush_word(word: &mut Vec<Letter>, out: &mut String, pending_space: &mut bool
     place_tone(word);
     for l in word.iter() {
         if l.vowel == NO_VOWEL {
+            *beyond_latin1 |= l.ch == 'đ';
             out.push(l.ch);
         } else {
-            out.push(toned(l.vowel, l.tone));
+            let c = toned(l.vowel, l.tone);
+            *beyond_latin1 |= c > '\u{FF}';
+            out.push(c);
         }
     }
     word.clear();
