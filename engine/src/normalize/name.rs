@@ -139,12 +139,24 @@ struct Token {
     hash: u64,
     /// What the lexicon knows about the folded token.
     known: Known,
+    /// Whether the folded token is ASCII.
+    ascii: bool,
 }
 
 impl Token {
-    fn new(norm: (usize, usize), folded: (usize, usize)) -> Self {
-        Self { norm, folded, hash: 0, known: Known::default() }
+    fn new(norm: (usize, usize), folded: (usize, usize), ascii: bool) -> Self {
+        Self { norm, folded, hash: 0, known: Known::default(), ascii }
     }
+}
+
+/// What [`tokenize`] found about the name as a whole.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// One space between tokens in `norm` and no token empty once folded, so that runs of
+    /// adjacent tokens can be copied at once (see [`push_positions`]).
+    simple: bool,
+    /// An apostrophe in some token (a minority name such as H'Hen).
+    apostrophe: bool,
 }
 
 /// Allocating convenience for [`normalize_name_into`].
@@ -186,13 +198,12 @@ fn is_separator(c: char) -> bool {
 
 /// Splits `norm` into tokens on space and on the punctuation text normalization keeps, except
 /// `'`, writing the folded form of each token into `folded` (combining marks dropped; tokens
-/// separated as in `norm` for ASCII, by one space otherwise). Returns whether the name is
-/// *simple*: one space between tokens in `norm` and no token empty once folded, so that runs of
-/// adjacent tokens can be copied at once (see [`push_positions`]).
-fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> bool {
+/// separated as in `norm` for ASCII, by one space otherwise).
+fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> Shape {
     folded.clear();
     tokens.clear();
     let mut simple = true;
+    let mut apostrophe = false;
     // End of the previous token in `norm`, to check the gap before the next one.
     let mut prev_end = None;
     let gap_ok = |prev_end: Option<usize>, start: usize| match prev_end {
@@ -208,26 +219,30 @@ fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> bool {
                 if let Some(s) = start.take() {
                     simple &= gap_ok(prev_end, s);
                     prev_end = Some(i);
-                    tokens.push(Token::new((s, i), (s, i)));
+                    tokens.push(Token::new((s, i), (s, i), true));
                 }
-            } else if start.is_none() {
-                start = Some(i);
+            } else {
+                apostrophe |= b == b'\'';
+                if start.is_none() {
+                    start = Some(i);
+                }
             }
         }
         if let Some(s) = start {
             simple &= gap_ok(prev_end, s);
-            tokens.push(Token::new((s, norm.len()), (s, norm.len())));
+            tokens.push(Token::new((s, norm.len()), (s, norm.len()), true));
         }
     } else {
         let mut start = None;
         let mut fstart = 0;
+        let mut ascii = true;
         for (i, c) in norm.char_indices() {
             if is_separator(c) {
                 if let Some(s) = start.take() {
                     simple &= gap_ok(prev_end, s);
                     prev_end = Some(i);
                     simple &= fstart < folded.len();
-                    tokens.push(Token::new((s, i), (fstart, folded.len())));
+                    tokens.push(Token::new((s, i), (fstart, folded.len()), ascii));
                 }
             } else {
                 if start.is_none() {
@@ -236,10 +251,13 @@ fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> bool {
                         folded.push(' ');
                     }
                     fstart = folded.len();
+                    ascii = true;
                 }
                 if c.is_ascii() {
+                    apostrophe |= c == '\'';
                     folded.push(c);
                 } else if let Some(f) = fold_char_or_drop(c) {
+                    ascii &= f.is_ascii();
                     folded.push(f);
                 }
             }
@@ -247,11 +265,11 @@ fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> bool {
         if let Some(s) = start {
             simple &= gap_ok(prev_end, s);
             simple &= fstart < folded.len();
-            tokens.push(Token::new((s, norm.len()), (fstart, folded.len())));
+            tokens.push(Token::new((s, norm.len()), (fstart, folded.len()), ascii));
         }
     }
     look_up(folded, tokens);
-    simple
+    Shape { simple, apostrophe }
 }
 
 /// Fills in the hash and lexicon entry of every token.
@@ -316,7 +334,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     out.clear();
     let NameScratch { text, norm, folded, tokens } = scratch;
     normalize_text_into(input, text, norm);
-    let simple = tokenize(norm, folded, tokens);
+    let Shape { simple, apostrophe } = tokenize(norm, folded, tokens);
     let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
 
     // Honorifics: a strong one when a token follows, a weak one when a family name and another
@@ -347,7 +365,6 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     let family: (usize, usize);
     let middle: (usize, usize);
     let given: Option<usize>;
-    let apostrophe = norm.as_bytes().contains(&b'\'');
     let minority = toks.iter().any(|t| {
         let f = f_str(t).as_bytes();
         t.known.clan || has_minority_onset(f) || (apostrophe && f.contains(&b'\''))
@@ -438,7 +455,8 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
             out.phonetic_full.push(' ');
         }
         let start = out.phonetic_full.len();
-        phonetic_syllable(f_str(&toks[order.token(k)]), &mut out.phonetic_full);
+        let t = &toks[order.token(k)];
+        phonetic_syllable(f_str(t), t.ascii, &mut out.phonetic_full);
         if given == Some(k) {
             given_key = start..out.phonetic_full.len();
         }
@@ -599,7 +617,7 @@ pub fn phonetic_key_into(folded: &str, out: &mut String) {
         if i > 0 {
             out.push(' ');
         }
-        phonetic_syllable(syl, out);
+        phonetic_syllable(syl, syl.is_ascii(), out);
     }
 }
 
@@ -609,10 +627,10 @@ fn is_vowel(b: u8) -> bool {
 }
 
 /// Appends the phonetic key of one folded syllable; a token that is not one Vietnamese syllable
-/// is appended unchanged.
-fn phonetic_syllable(syl: &str, out: &mut String) {
+/// is appended unchanged. `ascii` tells whether `syl` is ASCII.
+fn phonetic_syllable(syl: &str, ascii: bool, out: &mut String) {
     let b = syl.as_bytes();
-    if b.is_empty() || !syl.is_ascii() {
+    if b.is_empty() || !ascii {
         out.push_str(syl);
         return;
     }
