@@ -302,12 +302,12 @@ impl Order {
 /// when `dst` is not empty, as [`push_sep`] token by token would. When the name is `simple`, each
 /// run of tokens adjacent in `src` (at most two: before and after the rotation) is copied at once,
 /// its single spaces included.
-#[allow(clippy::too_many_arguments)]
+#[inline]
 fn push_positions(
     dst: &mut String,
     src: &str,
     toks: &[Token],
-    range: fn(&Token) -> (usize, usize),
+    range: impl Fn(&Token) -> (usize, usize),
     order: Order,
     (a, b): (usize, usize),
     simple: bool,
@@ -434,8 +434,8 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         middle = (family_len, (n - 1).max(family_len));
     }
 
-    let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
-    let folded_range: fn(&Token) -> (usize, usize) = |t| t.folded;
+    let norm_range = |t: &Token| t.norm;
+    let folded_range = |t: &Token| t.folded;
     push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
     push_positions(&mut out.family, norm, toks, norm_range, order, family, simple);
     push_positions(&mut out.folded_family, folded, toks, folded_range, order, family, simple);
@@ -635,25 +635,29 @@ fn phonetic_syllable(syl: &str, ascii: bool, out: &mut String) {
         return;
     }
     let vowel_at = |i: usize| b.get(i).is_some_and(|&c| is_vowel(c));
-    // Initial consonant: (length in the syllable, key).
-    let (init_len, init_key): (usize, &str) = match (b[0], b.get(1).copied()) {
-        (b'n', Some(b'g')) if b.get(2) == Some(&b'h') => (3, "ng"),
-        (b'n', Some(b'g')) => (2, "ng"),
-        (b'n', Some(b'h')) => (2, "nh"),
-        (b'c', Some(b'h')) | (b't', Some(b'r')) => (2, "ch"),
-        (b't', Some(b'h')) => (2, "th"),
-        (b'k', Some(b'h')) => (2, "kh"),
-        (b'p', Some(b'h')) => (2, "ph"),
-        (b'g', Some(b'h')) => (2, "g"),
+    // Initial consonant: (length in the syllable, key, whether the key differs from it).
+    let (init_len, init_key, merged): (usize, &str, bool) = match (b[0], b.get(1).copied()) {
+        (b'n', Some(b'g')) if b.get(2) == Some(&b'h') => (3, "ng", true),
+        (b'n', Some(b'g')) => (2, "ng", false),
+        (b'n', Some(b'h')) => (2, "nh", false),
+        (b'c', Some(b'h')) => (2, "ch", false),
+        (b't', Some(b'r')) => (2, "ch", true),
+        (b't', Some(b'h')) => (2, "th", false),
+        (b'k', Some(b'h')) => (2, "kh", false),
+        (b'p', Some(b'h')) => (2, "ph", false),
+        (b'g', Some(b'h')) => (2, "g", true),
         // `gi` before another vowel is the initial; alone ("gin", "gi") its `i` is the vowel.
-        (b'g', Some(b'i')) => (if vowel_at(2) { 2 } else { 1 }, "z"),
-        (b'q', Some(b'u')) if vowel_at(2) => (2, "qu"),
-        (b'd' | b'r', _) => (1, "z"),
-        (b'x' | b's', _) => (1, "s"),
-        (b'n' | b'l', _) => (1, "l"),
-        (b'c' | b'k', _) => (1, "k"),
-        (b'b' | b'g' | b'h' | b'm' | b'p' | b't' | b'v', _) => (1, &syl[..1]),
-        _ => (0, ""),
+        (b'g', Some(b'i')) => (if vowel_at(2) { 2 } else { 1 }, "z", true),
+        (b'q', Some(b'u')) if vowel_at(2) => (2, "qu", false),
+        (b'd' | b'r', _) => (1, "z", true),
+        (b'x', _) => (1, "s", true),
+        (b's', _) => (1, "s", false),
+        (b'n', _) => (1, "l", true),
+        (b'l', _) => (1, "l", false),
+        (b'c', _) => (1, "k", true),
+        (b'k', _) => (1, "k", false),
+        (b'b' | b'g' | b'h' | b'm' | b'p' | b't' | b'v', _) => (1, &syl[..1], false),
+        _ => (0, "", false),
     };
     let rest = &syl[init_len..];
     let nucleus_len = rest.bytes().take_while(|&c| is_vowel(c)).count();
@@ -662,11 +666,7 @@ fn phonetic_syllable(syl: &str, ascii: bool, out: &mut String) {
         out.push_str(syl);
         return;
     }
-    if init_key == &syl[..init_len]
-        && nucleus != "y"
-        && !nucleus.starts_with("ye")
-        && !matches!(fin, "ng" | "c")
-    {
+    if !merged && nucleus != "y" && !nucleus.starts_with("ye") && !matches!(fin, "ng" | "c") {
         // Nothing to merge ("nguyen", "van"): one copy.
         out.push_str(syl);
         return;
