@@ -302,12 +302,12 @@ impl Order {
 /// when `dst` is not empty, as [`push_sep`] token by token would. When the name is `simple`, each
 /// run of tokens adjacent in `src` (at most two: before and after the rotation) is copied at once,
 /// its single spaces included.
-#[inline]
+#[allow(clippy::too_many_arguments)]
 fn push_positions(
     dst: &mut String,
     src: &str,
     toks: &[Token],
-    range: impl Fn(&Token) -> (usize, usize),
+    range: fn(&Token) -> (usize, usize),
     order: Order,
     (a, b): (usize, usize),
     simple: bool,
@@ -434,8 +434,8 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         middle = (family_len, (n - 1).max(family_len));
     }
 
-    let norm_range = |t: &Token| t.norm;
-    let folded_range = |t: &Token| t.folded;
+    let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
+    let folded_range: fn(&Token) -> (usize, usize) = |t| t.folded;
     push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
     push_positions(&mut out.family, norm, toks, norm_range, order, family, simple);
     push_positions(&mut out.folded_family, folded, toks, folded_range, order, family, simple);
