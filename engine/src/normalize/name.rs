@@ -302,7 +302,6 @@ impl Order {
 /// when `dst` is not empty, as [`push_sep`] token by token would. When the name is `simple`, each
 /// run of tokens adjacent in `src` (at most two: before and after the rotation) is copied at once,
 /// its single spaces included.
-#[allow(clippy::too_many_arguments)]
 fn push_positions(
     dst: &mut String,
     src: &str,
