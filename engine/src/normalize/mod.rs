@@ -29,3 +29,6 @@ pub mod prepared;
 pub mod records;
 pub mod sex;
 pub mod text;
+
+#[cfg(test)]
+mod reference;

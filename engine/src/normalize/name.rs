@@ -37,7 +37,7 @@
 
 use std::sync::LazyLock;
 
-use super::text::{TextScratch, fold_char, normalize_text_into};
+use super::text::{TextScratch, fold_char, fold_char_or_drop, normalize_text_into};
 
 /// Flags describing how a name was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -120,10 +120,8 @@ pub struct NameScratch {
     text: TextScratch,
     norm: String,
     folded: String,
-    key: String,
     /// Token byte ranges in `norm` and in `folded`.
     tokens: Vec<Token>,
-    order: Vec<usize>,
 }
 
 impl NameScratch {
@@ -137,6 +135,28 @@ impl NameScratch {
 struct Token {
     norm: (usize, usize),
     folded: (usize, usize),
+    /// Hash of the folded token ([`fnv1a`]), from which compound lookups continue.
+    hash: u64,
+    /// What the lexicon knows about the folded token.
+    known: Known,
+    /// Whether the folded token is ASCII.
+    ascii: bool,
+}
+
+impl Token {
+    fn new(norm: (usize, usize), folded: (usize, usize), ascii: bool) -> Self {
+        Self { norm, folded, hash: 0, known: Known::default(), ascii }
+    }
+}
+
+/// What [`tokenize`] found about the name as a whole.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// One space between tokens in `norm` and no token empty once folded, so that runs of
+    /// adjacent tokens can be copied at once (see [`push_positions`]).
+    simple: bool,
+    /// An apostrophe in some token (a minority name such as H'Hen).
+    apostrophe: bool,
 }
 
 /// Allocating convenience for [`normalize_name_into`].
@@ -146,60 +166,186 @@ pub fn normalize_name(input: &str) -> NormalizedName {
     out
 }
 
-const STRONG_HONORIFICS: [&str; 7] = ["bà", "chị", "cô", "mr", "mrs", "ms", "miss"];
-const WEAK_HONORIFICS: [&str; 6] = ["ông", "anh", "ong", "ba", "chi", "co"];
-const MIDDLE_MARKERS: [&str; 2] = ["van", "thi"];
-const CLANS: [&str; 20] = [
-    "ksor", "nie", "rmah", "eban", "siu", "kpa", "mlo", "ayun", "adrong", "bkrong", "hdok", "bya", "hmok",
-    "kbuor", "enuol", "rcom", "alang", "rahlan", "rolan", "nay",
-];
-const MINORITY_ONSETS: [&[u8; 2]; 17] = [
-    b"ks", b"kp", b"rm", b"hm", b"ml", b"bk", b"kb", b"hd", b"rc", b"kr", b"kl", b"bl", b"br", b"pl", b"dr",
-    b"hw", b"rl",
-];
+/// Honorifics stripped whenever another token follows (normalized form).
+fn is_strong_honorific(t: &str) -> bool {
+    matches!(t, "bà" | "chị" | "cô" | "mr" | "mrs" | "ms" | "miss")
+}
+
+/// Honorifics stripped only when a family name and another token follow (normalized form).
+fn is_weak_honorific(t: &str) -> bool {
+    matches!(t, "ông" | "anh" | "ong" | "ba" | "chi" | "co")
+}
+
+/// Consonant clusters Vietnamese does not have, starting a (folded) token of three bytes or more.
+fn has_minority_onset(folded: &[u8]) -> bool {
+    folded.len() > 2
+        && matches!(
+            [folded[0], folded[1]],
+            [b'k', b's' | b'p' | b'b' | b'r' | b'l']
+                | [b'r', b'm' | b'c' | b'l']
+                | [b'h', b'm' | b'd' | b'w']
+                | [b'm', b'l']
+                | [b'b', b'k' | b'l' | b'r']
+                | [b'p', b'l']
+                | [b'd', b'r']
+        )
+}
+
+#[inline]
+fn is_separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | ',' | '/')
+}
+
+/// Splits `norm` into tokens on space and on the punctuation text normalization keeps, except
+/// `'`, writing the folded form of each token into `folded` (combining marks dropped; tokens
+/// separated as in `norm` for ASCII, by one space otherwise).
+fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> Shape {
+    folded.clear();
+    tokens.clear();
+    let mut simple = true;
+    let mut apostrophe = false;
+    // End of the previous token in `norm`, to check the gap before the next one.
+    let mut prev_end = None;
+    let gap_ok = |prev_end: Option<usize>, start: usize| match prev_end {
+        Some(e) => start == e + 1 && norm.as_bytes()[e] == b' ',
+        None => true,
+    };
+    if norm.is_ascii() {
+        // Folding leaves ASCII as it is: the folded string is the normalized one, token for token.
+        folded.push_str(norm);
+        let mut start = None;
+        for (i, b) in norm.bytes().enumerate() {
+            if is_separator(char::from(b)) {
+                if let Some(s) = start.take() {
+                    simple &= gap_ok(prev_end, s);
+                    prev_end = Some(i);
+                    tokens.push(Token::new((s, i), (s, i), true));
+                }
+            } else {
+                apostrophe |= b == b'\'';
+                if start.is_none() {
+                    start = Some(i);
+                }
+            }
+        }
+        if let Some(s) = start {
+            simple &= gap_ok(prev_end, s);
+            tokens.push(Token::new((s, norm.len()), (s, norm.len()), true));
+        }
+    } else {
+        let mut start = None;
+        let mut fstart = 0;
+        let mut ascii = true;
+        for (i, c) in norm.char_indices() {
+            if is_separator(c) {
+                if let Some(s) = start.take() {
+                    simple &= gap_ok(prev_end, s);
+                    prev_end = Some(i);
+                    simple &= fstart < folded.len();
+                    tokens.push(Token::new((s, i), (fstart, folded.len()), ascii));
+                }
+            } else {
+                if start.is_none() {
+                    start = Some(i);
+                    if !tokens.is_empty() {
+                        folded.push(' ');
+                    }
+                    fstart = folded.len();
+                    ascii = true;
+                }
+                if c.is_ascii() {
+                    apostrophe |= c == '\'';
+                    folded.push(c);
+                } else if let Some(f) = fold_char_or_drop(c) {
+                    ascii &= f.is_ascii();
+                    folded.push(f);
+                }
+            }
+        }
+        if let Some(s) = start {
+            simple &= gap_ok(prev_end, s);
+            simple &= fstart < folded.len();
+            tokens.push(Token::new((s, norm.len()), (fstart, folded.len()), ascii));
+        }
+    }
+    look_up(folded, tokens);
+    Shape { simple, apostrophe }
+}
+
+/// Fills in the hash and lexicon entry of every token.
+fn look_up(folded: &str, tokens: &mut [Token]) {
+    let lexicon = &*LEXICON;
+    for t in tokens {
+        let f = &folded[t.folded.0..t.folded.1];
+        t.hash = fnv1a(FNV_OFFSET, f.as_bytes());
+        t.known = lexicon.get(t.hash, |name| name == f);
+    }
+}
+
+/// Output order of the tokens of a name: the last `rot` tokens moved to the front (0 keeps the
+/// written order).
+#[derive(Clone, Copy)]
+struct Order {
+    n: usize,
+    rot: usize,
+}
+
+impl Order {
+    /// Token index at output position `k`.
+    #[inline]
+    fn token(self, k: usize) -> usize {
+        if k < self.rot { k + self.n - self.rot } else { k - self.rot }
+    }
+}
+
+/// Appends the tokens at output positions `a..b` (their `range` in `src`), each after a space
+/// when `dst` is not empty, as [`push_sep`] token by token would. When the name is `simple`, each
+/// run of tokens adjacent in `src` (at most two: before and after the rotation) is copied at once,
+/// its single spaces included.
+fn push_positions(
+    dst: &mut String,
+    src: &str,
+    toks: &[Token],
+    range: fn(&Token) -> (usize, usize),
+    order: Order,
+    (a, b): (usize, usize),
+    simple: bool,
+) {
+    for (ra, rb) in [(a, b.min(order.rot)), (a.max(order.rot), b)] {
+        if ra >= rb {
+            continue;
+        }
+        let (first, last) = (order.token(ra), order.token(rb - 1));
+        if simple {
+            push_sep(dst, &src[range(&toks[first]).0..range(&toks[last]).1]);
+        } else {
+            for t in &toks[first..=last] {
+                let (s, e) = range(t);
+                push_sep(dst, &src[s..e]);
+            }
+        }
+    }
+}
 
 /// Normalizes a name into `out` (all fields overwritten). Allocation-free once the buffers have
 /// grown; never panics.
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
     out.clear();
-    let NameScratch { text, norm, folded, key, tokens, order } = scratch;
+    let NameScratch { text, norm, folded, tokens } = scratch;
     normalize_text_into(input, text, norm);
-    folded.clear();
-    tokens.clear();
-    // Tokens: split on space and on the punctuation text normalization keeps, except `'`.
-    let mut start = None;
-    let mut fstart = 0;
-    for (i, c) in norm.char_indices() {
-        let sep = matches!(c, ' ' | '-' | '.' | ',' | '/');
-        if sep {
-            if let Some(s) = start.take() {
-                tokens.push(Token { norm: (s, i), folded: (fstart, folded.len()) });
-            }
-        } else {
-            if start.is_none() {
-                start = Some(i);
-                fstart = folded.len();
-            }
-            if !unicode_normalization::char::is_combining_mark(c) {
-                folded.push(fold_char(c));
-            }
-        }
-    }
-    if let Some(s) = start {
-        tokens.push(Token { norm: (s, norm.len()), folded: (fstart, folded.len()) });
-    }
-    let n_str = |t: &Token| &norm[t.norm.0..t.norm.1];
+    let Shape { simple, apostrophe } = tokenize(norm, folded, tokens);
     let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
 
     // Honorifics: a strong one when a token follows, a weak one when a family name and another
     // token follow.
     let mut first = 0;
     while tokens.len() - first >= 2 {
-        let t = n_str(&tokens[first]);
-        let strip = STRONG_HONORIFICS.contains(&t)
-            || (WEAK_HONORIFICS.contains(&t)
+        let t = &tokens[first];
+        let t_norm = &norm[t.norm.0..t.norm.1];
+        let strip = is_strong_honorific(t_norm)
+            || (is_weak_honorific(t_norm)
                 && tokens.len() - first >= 3
-                && family_share(f_str(&tokens[first + 1])) > 0.0);
+                && tokens[first + 1].known.share > 0.0);
         if !strip {
             break;
         }
@@ -213,116 +359,108 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         return;
     }
 
-    order.clear();
-    let mut family_len: usize;
-    let minority = toks.iter().any(|t| is_minority(f_str(t)));
+    // Roles by output position: family `family.0..family.1`, middle likewise, given at `given`.
+    let order: Order;
+    let family: (usize, usize);
+    let middle: (usize, usize);
+    let given: Option<usize>;
+    let minority = toks.iter().any(|t| {
+        let f = f_str(t).as_bytes();
+        t.known.clan || has_minority_onset(f) || (apostrophe && f.contains(&b'\''))
+    });
+    let clan = if minority { toks.iter().position(|t| t.known.clan) } else { None };
     if minority {
         out.flags.insert(NameFlags::MINORITY);
-        order.extend(0..n);
-        match toks.iter().position(|t| CLANS.contains(&f_str(t))) {
-            Some(0) => family_len = 1,
-            Some(k) => {
-                // Family (clan) name at the end: written order kept, roles assigned below.
-                assign_minority(norm, folded, toks, k, out);
-                finish_keys(folded, toks, order, out);
-                return;
-            }
-            None => family_len = 0,
-        }
+    }
+    if let Some(k) = clan.filter(|&k| k > 0) {
+        // Family (clan) name at the end: written order kept, the given name before it.
+        order = Order { n, rot: 0 };
+        family = (k, n);
+        given = Some(k - 1);
+        middle = (0, k - 1);
     } else {
-        let share = |a: usize, len: usize, key: &mut String| -> f32 {
-            if len == 1 {
-                family_share(f_str(&toks[a]))
+        let family_len = if minority {
+            order = Order { n, rot: 0 };
+            usize::from(clan == Some(0))
+        } else {
+            // Family-name shares of the first and last one or two tokens; a compound (two
+            // tokens) wins when it is in the table and a token follows it.
+            let one = |i: usize| toks[i].known.share;
+            let two = |i: usize| {
+                let t = &toks[i];
+                if t.known.compound_head {
+                    compound_share(f_str(t), t.hash, f_str(&toks[i + 1]))
+                } else {
+                    0.0
+                }
+            };
+            let (front_len, front) = match if n >= 3 { two(0) } else { 0.0 } {
+                s if s > 0.0 => (2, s),
+                _ => (1, one(0)),
+            };
+            let (back_len, back) = match if n >= 3 { two(n - 2) } else { 0.0 } {
+                s if s > 0.0 => (2, s),
+                _ => (1, if n == 1 { front } else { one(n - 1) }),
+            };
+            let marker = |i: usize| toks[i].known.marker;
+            let reversed = n >= 2
+                && back > 0.0
+                && !(n >= 3 && marker(front_len))
+                && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
+            let mut family_len;
+            if reversed {
+                out.flags.insert(NameFlags::REVERSED);
+                order = Order { n, rot: back_len };
+                family_len = back_len;
             } else {
-                key.clear();
-                key.push_str(f_str(&toks[a]));
-                key.push(' ');
-                key.push_str(f_str(&toks[a + 1]));
-                family_share(key)
+                order = Order { n, rot: 0 };
+                family_len = if n > front_len || front_len == 1 { front_len } else { 1 };
+                if front == 0.0 && n >= 2 && !marker(0) {
+                    family_len = 1;
+                }
             }
+            if n == 1 {
+                family_len = 0;
+            }
+            family_len
         };
-        let front_len = if n >= 3 && share(0, 2, key) > 0.0 { 2 } else { 1 };
-        let back_len = if n >= 3 && share(n - 2, 2, key) > 0.0 { 2 } else { 1 };
-        let front = share(0, front_len, key);
-        let back = share(n - back_len, back_len, key);
-        let marker = |i: usize| MIDDLE_MARKERS.contains(&f_str(&toks[i]));
-        let reversed = n >= 2
-            && back > 0.0
-            && !(n >= 3 && marker(front_len))
-            && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
-        if reversed {
-            out.flags.insert(NameFlags::REVERSED);
-            order.extend(n - back_len..n);
-            order.extend(0..n - back_len);
-            family_len = back_len;
-        } else {
-            order.extend(0..n);
-            family_len = if n > front_len || front_len == 1 { front_len } else { 1 };
-            if front == 0.0 && n >= 2 && !marker(0) {
-                family_len = 1;
-            }
+        if family_len == 2 {
+            out.flags.insert(NameFlags::COMPOUND_FAMILY);
         }
-        if n == 1 {
-            family_len = 0;
-        }
-    }
-    if family_len == 2 {
-        out.flags.insert(NameFlags::COMPOUND_FAMILY);
+        // Family first, given name last, middle names between.
+        family = (0, family_len.min(n));
+        given = (n > family_len).then_some(n - 1);
+        middle = (family_len, (n - 1).max(family_len));
     }
 
-    // Roles in `order`: family = [0, family_len), given = last, middle = between.
-    let m = order.len();
-    for (k, &i) in order.iter().enumerate() {
-        let t = &toks[i];
-        if k > 0 {
-            out.full.push(' ');
-        }
-        out.full.push_str(n_str(t));
-        if k < family_len {
-            push_sep(&mut out.family, n_str(t));
-            push_sep(&mut out.folded_family, f_str(t));
-        } else if k == m - 1 {
-            out.given.push_str(n_str(t));
-            out.folded_given.push_str(f_str(t));
-        } else {
-            push_sep(&mut out.middle, n_str(t));
-        }
+    let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
+    let folded_range: fn(&Token) -> (usize, usize) = |t| t.folded;
+    push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
+    push_positions(&mut out.family, norm, toks, norm_range, order, family, simple);
+    push_positions(&mut out.folded_family, folded, toks, folded_range, order, family, simple);
+    push_positions(&mut out.middle, norm, toks, norm_range, order, middle, simple);
+    if let Some(k) = given {
+        let t = &toks[order.token(k)];
+        out.given.push_str(&norm[t.norm.0..t.norm.1]);
+        out.folded_given.push_str(f_str(t));
     }
-    finish_keys(folded, toks, order, out);
-}
+    push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
 
-fn assign_minority(norm: &str, folded: &str, toks: &[Token], k: usize, out: &mut NormalizedName) {
-    for (i, t) in toks.iter().enumerate() {
-        let (ns, fs) = (&norm[t.norm.0..t.norm.1], &folded[t.folded.0..t.folded.1]);
-        push_sep(&mut out.full, ns);
-        if i >= k {
-            push_sep(&mut out.family, ns);
-            push_sep(&mut out.folded_family, fs);
-        } else if i + 1 == k {
-            out.given.push_str(ns);
-            out.folded_given.push_str(fs);
-        } else {
-            push_sep(&mut out.middle, ns);
-        }
-    }
-}
-
-/// Folded full name and phonetic keys, from the tokens in `order` (written order for minority
-/// names with a trailing clan name).
-fn finish_keys(folded: &str, toks: &[Token], order: &mut Vec<usize>, out: &mut NormalizedName) {
-    if order.is_empty() {
-        order.extend(0..toks.len());
-    }
-    for &i in order.iter() {
-        let t = &toks[i];
-        let fs = &folded[t.folded.0..t.folded.1];
-        push_sep(&mut out.folded_full, fs);
+    // Phonetic keys, syllable by syllable; a token never holds a space, so the key of the given
+    // name (`phonetic_key_into` of `folded_given`) is the key of its one syllable.
+    let mut given_key = 0..0;
+    for k in 0..n {
         if !out.phonetic_full.is_empty() {
             out.phonetic_full.push(' ');
         }
-        phonetic_syllable(fs, &mut out.phonetic_full);
+        let start = out.phonetic_full.len();
+        let t = &toks[order.token(k)];
+        phonetic_syllable(f_str(t), t.ascii, &mut out.phonetic_full);
+        if given == Some(k) {
+            given_key = start..out.phonetic_full.len();
+        }
     }
-    phonetic_key_into(&out.folded_given, &mut out.phonetic_given);
+    out.phonetic_given.push_str(&out.phonetic_full[given_key]);
 }
 
 #[inline]
@@ -333,22 +471,101 @@ fn push_sep(s: &mut String, t: &str) {
     s.push_str(t);
 }
 
-fn is_minority(folded: &str) -> bool {
-    let b = folded.as_bytes();
-    CLANS.contains(&folded)
-        || b.contains(&b'\'')
-        || (b.len() > 2 && MINORITY_ONSETS.iter().any(|o| b.starts_with(&o[..])))
+/// What the name rules know about a folded token (or compound of two tokens).
+#[derive(Clone, Copy, Debug, Default)]
+struct Known {
+    /// Share of the population (percent) carrying it as family name; 0 when not a family name.
+    share: f32,
+    /// A clan name of an ethnic minority ([`CLANS`]).
+    clan: bool,
+    /// `Văn`/`Thị` ([`MIDDLE_MARKERS`]).
+    marker: bool,
+    /// The first word of a compound family name ("ton" of "ton that"): only then is the pair
+    /// it starts looked up.
+    compound_head: bool,
 }
 
-struct FamilyTable {
-    /// Folded name (compounds with one space) and share in percent, sorted by name.
-    entries: Vec<(String, f32)>,
+/// Clan names of ethnic minorities (folded).
+const CLANS: [&str; 20] = [
+    "ksor", "nie", "rmah", "eban", "siu", "kpa", "mlo", "ayun", "adrong", "bkrong", "hdok", "bya", "hmok",
+    "kbuor", "enuol", "rcom", "alang", "rahlan", "rolan", "nay",
+];
+
+/// `Văn`/`Thị` (folded): middle names that mark the position after the family name.
+const MIDDLE_MARKERS: [&str; 2] = ["van", "thi"];
+
+/// Every folded token (or compound, with one space) the name rules know: family names with their
+/// share, clan names and middle markers, with an open-addressing hash index, so that each token
+/// is looked up once (and each candidate compound once) per name.
+struct Lexicon {
+    entries: Vec<(String, Known)>,
+    /// Index + 1 into `entries`, 0 for an empty slot; the length is a power of two, at least four
+    /// times the number of entries, so that probes are short and most misses end at once.
+    slots: Vec<u16>,
+}
+
+/// FNV-1a over `bytes`, continuing from `h`.
+#[inline]
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h
+}
+
+const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
+
+impl Lexicon {
+    fn new(entries: Vec<(String, Known)>) -> Self {
+        let len = (entries.len() * 4).next_power_of_two().max(16);
+        let mut slots = vec![0u16; len];
+        for (i, (name, _)) in entries.iter().enumerate() {
+            let mut s = fnv1a(FNV_OFFSET, name.as_bytes()) as usize & (len - 1);
+            while slots[s] != 0 {
+                s = (s + 1) & (len - 1);
+            }
+            slots[s] = u16::try_from(i + 1).expect("a lexicon of fewer than 65,535 entries");
+        }
+        Self { entries, slots }
+    }
+
+    /// The entry with hash `hash` for which `is` holds; the default (nothing known) if none.
+    #[inline]
+    fn get(&self, hash: u64, is: impl Fn(&str) -> bool) -> Known {
+        let mask = self.slots.len() - 1;
+        let mut s = hash as usize & mask;
+        loop {
+            let i = usize::from(self.slots[s]);
+            if i == 0 {
+                return Known::default();
+            }
+            let (name, known) = &self.entries[i - 1];
+            if is(name) {
+                return *known;
+            }
+            s = (s + 1) & mask;
+        }
+    }
+}
+
+/// Share of the compound family name `a b` (folded tokens; `hash_a` the hash of `a`).
+#[inline]
+fn compound_share(a: &str, hash_a: u64, b: &str) -> f32 {
+    let hash = fnv1a(fnv1a(hash_a, b" "), b.as_bytes());
+    let is = |name: &str| {
+        let n = name.as_bytes();
+        n.len() == a.len() + 1 + b.len()
+            && n.starts_with(a.as_bytes())
+            && n[a.len()] == b' '
+            && n.ends_with(b.as_bytes())
+    };
+    LEXICON.get(hash, is).share
 }
 
 const FAMILY_TSV: &str = include_str!("../../data/family_names.tsv");
 
-static FAMILIES: LazyLock<FamilyTable> = LazyLock::new(|| {
-    let mut entries: Vec<(String, f32)> = Vec::new();
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
+    let mut entries: Vec<(String, Known)> = Vec::new();
     for line in FAMILY_TSV.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
@@ -358,23 +575,37 @@ static FAMILIES: LazyLock<FamilyTable> = LazyLock::new(|| {
             && let Ok(share) = share.trim().parse::<f32>()
         {
             let folded: String = name.chars().map(|c| fold_char(c).to_ascii_lowercase()).collect();
-            entries.push((folded, share));
+            entries.push((folded, Known { share, ..Known::default() }));
         }
     }
-    entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.share.total_cmp(&a.1.share)));
     // Names that fold alike (Lã, La) keep the larger share.
     entries.dedup_by(|a, b| a.0 == b.0);
-    FamilyTable { entries }
+    let heads: Vec<String> =
+        entries.iter().filter_map(|(name, _)| Some(name.split_once(' ')?.0.to_owned())).collect();
+    let mut mark = |word: &str, set: fn(&mut Known)| {
+        let i = entries.iter().position(|(name, _)| name == word).unwrap_or_else(|| {
+            entries.push((word.to_owned(), Known::default()));
+            entries.len() - 1
+        });
+        set(&mut entries[i].1);
+    };
+    for word in CLANS {
+        mark(word, |k| k.clan = true);
+    }
+    for word in MIDDLE_MARKERS {
+        mark(word, |k| k.marker = true);
+    }
+    for word in &heads {
+        mark(word, |k| k.compound_head = true);
+    }
+    Lexicon::new(entries)
 });
 
 /// Share of the population (percent) carrying the family name `folded` (accent-folded, lower
 /// case, compounds with one space); 0 when it is not a known family name.
 pub fn family_share(folded: &str) -> f32 {
-    let e = &FAMILIES.entries;
-    match e.binary_search_by(|(name, _)| name.as_str().cmp(folded)) {
-        Ok(i) => e[i].1,
-        Err(_) => 0.0,
-    }
+    LEXICON.get(fnv1a(FNV_OFFSET, folded.as_bytes()), |name| name == folded).share
 }
 
 /// Writes the phonetic key of `folded` (accent-folded, lower-case, space-separated syllables)
@@ -385,11 +616,9 @@ pub fn phonetic_key_into(folded: &str, out: &mut String) {
         if i > 0 {
             out.push(' ');
         }
-        phonetic_syllable(syl, out);
+        phonetic_syllable(syl, syl.is_ascii(), out);
     }
 }
-
-const FINALS: [&str; 9] = ["", "c", "ch", "m", "n", "ng", "nh", "p", "t"];
 
 #[inline]
 fn is_vowel(b: u8) -> bool {
@@ -397,50 +626,47 @@ fn is_vowel(b: u8) -> bool {
 }
 
 /// Appends the phonetic key of one folded syllable; a token that is not one Vietnamese syllable
-/// is appended unchanged.
-fn phonetic_syllable(syl: &str, out: &mut String) {
+/// is appended unchanged. `ascii` tells whether `syl` is ASCII.
+fn phonetic_syllable(syl: &str, ascii: bool, out: &mut String) {
     let b = syl.as_bytes();
-    if !syl.is_ascii() || b.is_empty() {
+    if b.is_empty() || !ascii {
         out.push_str(syl);
         return;
     }
-    // Initial consonant: (length in the syllable, key).
-    let starts = |p: &str| b.starts_with(p.as_bytes());
-    let (init_len, init_key): (usize, &str) = if starts("ngh") {
-        (3, "ng")
-    } else if starts("ng") {
-        (2, "ng")
-    } else if starts("nh") {
-        (2, "nh")
-    } else if starts("ch") || starts("tr") {
-        (2, "ch")
-    } else if starts("th") {
-        (2, "th")
-    } else if starts("kh") {
-        (2, "kh")
-    } else if starts("ph") {
-        (2, "ph")
-    } else if starts("gh") {
-        (2, "g")
-    } else if starts("gi") {
+    let vowel_at = |i: usize| b.get(i).is_some_and(|&c| is_vowel(c));
+    // Initial consonant: (length in the syllable, key, whether the key differs from it).
+    let (init_len, init_key, merged): (usize, &str, bool) = match (b[0], b.get(1).copied()) {
+        (b'n', Some(b'g')) if b.get(2) == Some(&b'h') => (3, "ng", true),
+        (b'n', Some(b'g')) => (2, "ng", false),
+        (b'n', Some(b'h')) => (2, "nh", false),
+        (b'c', Some(b'h')) => (2, "ch", false),
+        (b't', Some(b'r')) => (2, "ch", true),
+        (b't', Some(b'h')) => (2, "th", false),
+        (b'k', Some(b'h')) => (2, "kh", false),
+        (b'p', Some(b'h')) => (2, "ph", false),
+        (b'g', Some(b'h')) => (2, "g", true),
         // `gi` before another vowel is the initial; alone ("gin", "gi") its `i` is the vowel.
-        if b.len() > 2 && is_vowel(b[2]) { (2, "z") } else { (1, "z") }
-    } else if starts("qu") && b.len() > 2 && is_vowel(b[2]) {
-        (2, "qu")
-    } else {
-        match b[0] {
-            b'd' | b'r' => (1, "z"),
-            b'x' | b's' => (1, "s"),
-            b'n' | b'l' => (1, "l"),
-            b'c' | b'k' => (1, "k"),
-            b'b' | b'g' | b'h' | b'm' | b'p' | b't' | b'v' => (1, &syl[..1]),
-            _ => (0, ""),
-        }
+        (b'g', Some(b'i')) => (if vowel_at(2) { 2 } else { 1 }, "z", true),
+        (b'q', Some(b'u')) if vowel_at(2) => (2, "qu", false),
+        (b'd' | b'r', _) => (1, "z", true),
+        (b'x', _) => (1, "s", true),
+        (b's', _) => (1, "s", false),
+        (b'n', _) => (1, "l", true),
+        (b'l', _) => (1, "l", false),
+        (b'c', _) => (1, "k", true),
+        (b'k', _) => (1, "k", false),
+        (b'b' | b'g' | b'h' | b'm' | b'p' | b't' | b'v', _) => (1, &syl[..1], false),
+        _ => (0, "", false),
     };
-    let rest = &b[init_len..];
-    let nucleus_len = rest.iter().take_while(|&&c| is_vowel(c)).count();
-    let (nucleus, fin) = (&syl[init_len..init_len + nucleus_len], &syl[init_len + nucleus_len..]);
-    if nucleus.is_empty() || !FINALS.contains(&fin) {
+    let rest = &syl[init_len..];
+    let nucleus_len = rest.bytes().take_while(|&c| is_vowel(c)).count();
+    let (nucleus, fin) = rest.split_at(nucleus_len);
+    if nucleus.is_empty() || !matches!(fin, "" | "c" | "ch" | "m" | "n" | "ng" | "nh" | "p" | "t") {
+        out.push_str(syl);
+        return;
+    }
+    if !merged && nucleus != "y" && !nucleus.starts_with("ye") && !matches!(fin, "ng" | "c") {
+        // Nothing to merge ("nguyen", "van"): one copy.
         out.push_str(syl);
         return;
     }

@@ -203,9 +203,9 @@ pub fn fold_char(c: char) -> char {
     if c.is_ascii() {
         return c;
     }
-    if let Some(l) = viet_letter(c) {
-        let base = if l.vowel == 12 { b'd' } else { VOWEL_FOLDED[usize::from(l.vowel)] };
-        return if l.upper { char::from(base.to_ascii_uppercase()) } else { char::from(base) };
+    let code = letter_code(c);
+    if code != 0 {
+        return fold_letter_code(code);
     }
     let mut first = None;
     unicode_normalization::char::decompose_canonical(c, |d| {
@@ -219,16 +219,36 @@ pub fn fold_char(c: char) -> char {
     }
 }
 
+/// The folded (ASCII) letter of a non-zero [`letter_code`], case kept.
+#[inline]
+fn fold_letter_code(code: u8) -> char {
+    let vowel = (code & 0x0F) - 1;
+    let base = if vowel == 12 { b'd' } else { VOWEL_FOLDED[usize::from(vowel)] };
+    if code & 0x80 != 0 { char::from(base.to_ascii_uppercase()) } else { char::from(base) }
+}
+
+/// [`fold_char`], or `None` for a combining mark (dropped, as [`fold_accents_into`] does).
+/// ASCII and Vietnamese letters, the common case, are answered before the Unicode mark lookup.
+#[inline]
+pub(crate) fn fold_char_or_drop(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return Some(c);
+    }
+    let code = letter_code(c);
+    if code != 0 {
+        Some(fold_letter_code(code))
+    } else if unicode_normalization::char::is_combining_mark(c) {
+        None
+    } else {
+        Some(fold_char(c))
+    }
+}
+
 /// Writes the accent-folded form of `input` into `out` (cleared first): see [`fold_char`];
 /// combining marks are dropped, so decomposed input folds like composed input.
 pub fn fold_accents_into(input: &str, out: &mut String) {
     out.clear();
-    for c in input.chars() {
-        if is_combining(c) {
-            continue;
-        }
-        out.push(fold_char(c));
-    }
+    out.extend(input.chars().filter_map(fold_char_or_drop));
 }
 
 /// Allocating convenience for [`fold_accents_into`].
@@ -534,6 +554,40 @@ fn vni_letter_combo(prev: char, c: char) -> bool {
     }
 }
 
+/// `char::is_alphanumeric` with ASCII and Latin-1 answered from a bit set (the Unicode tables
+/// are a slow lookup, and legacy detection asks for every Latin-1 letter).
+#[inline]
+fn is_alnum(c: char) -> bool {
+    /// Alphanumeric characters of U+0080..=U+00FF: `ª ² ³ µ ¹ º ¼ ½ ¾`, `À`..=`Ö`, `Ø`..=`ö`,
+    /// `ø`..=`ÿ` (checked against the standard library by a unit test).
+    const LATIN1_HIGH: u128 = (1 << 0x2A)
+        | (1 << 0x32)
+        | (1 << 0x33)
+        | (1 << 0x35)
+        | (1 << 0x39)
+        | (1 << 0x3A)
+        | (0b111 << 0x3C)
+        | (((1u128 << 0x40) - 1) << 0x40) & !(1 << 0x77) & !(1 << 0x57);
+    let u = c as u32;
+    if u < 0x80 {
+        c.is_ascii_alphanumeric()
+    } else if u <= 0xFF {
+        LATIN1_HIGH & (1 << (u - 0x80)) != 0
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+/// `char::is_uppercase` with Latin-1 answered directly.
+#[inline]
+fn is_upper(c: char) -> bool {
+    match c as u32 {
+        0..=0x7F => c.is_ascii_uppercase(),
+        0x80..=0xFF => matches!(c, 'À'..='Þ') && c != '×',
+        _ => c.is_uppercase(),
+    }
+}
+
 #[inline]
 fn is_zero_width(c: char) -> bool {
     matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
@@ -542,7 +596,7 @@ fn is_zero_width(c: char) -> bool {
 /// Detects TCVN3 or VNI text that was decoded as Windows-1252 / Latin-1 (see the module docs for
 /// the rules). Returns `None` for ASCII, for proper Unicode Vietnamese and when in doubt.
 pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
-    if s.is_ascii() {
+    if s.is_ascii() || has_letter_beyond_latin1(s) {
         return None;
     }
     let mut tcvn_possible = true;
@@ -559,7 +613,7 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
         .filter(|&c| !is_zero_width(c))
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ if c as u32 > 0xFF && c.is_uppercase() => {
+            _ if c as u32 > 0xFF && is_upper(c) => {
                 let mut l = c.to_lowercase();
                 match (l.next(), l.next()) {
                     (Some(one), None) => one,
@@ -572,7 +626,7 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
     while let Some(c) = chars.next() {
         let u = c as u32;
         if u >= 0x80 {
-            if c.is_alphanumeric() {
+            if is_alnum(c) {
                 if u > 0xFF {
                     // A letter outside Latin-1: real Unicode, not mojibake.
                     return None;
@@ -587,7 +641,7 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
                 tcvn_possible &= tcvn3_char(lc).is_some();
                 vni_possible &= vni_mark(lc).is_some() || vni_single(lc).is_some();
                 let viet = is_latin1_vietnamese(c);
-                if in_tcvn && (!viet || (c.is_uppercase() && prev.is_ascii_lowercase())) && c != 'Ð' {
+                if in_tcvn && (!viet || (is_upper(c) && prev.is_ascii_lowercase())) && c != 'Ð' {
                     tcvn_count += 1;
                 }
                 let prev_vowel = vni_base(prev).is_some();
@@ -605,7 +659,7 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
                     vni_count += 1;
                     // `Ñ` starting a word (Đ) and `öô` (ươ) are typical of VNI.
                     let next = chars.peek().copied().unwrap_or(' ');
-                    if (matches!(c, 'ñ' | 'Ñ') && !prev.is_alphanumeric())
+                    if (matches!(c, 'ñ' | 'Ñ') && !is_alnum(prev))
                         || (matches!(c, 'ö' | 'Ö') && matches!(next, 'ô' | 'Ô'))
                     {
                         vni_votes += 1;
@@ -614,8 +668,8 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
             } else if let Some(_m) = tcvn3_char(c) {
                 // A symbol that TCVN3 uses for a letter: count it when it sits inside a word
                 // ("Ph¹m"), or for `§` (Đ) at the start of one ("§µo").
-                let next_alnum = chars.peek().is_some_and(|n| n.is_alphanumeric());
-                if prev.is_alphanumeric() || (c == '§' && next_alnum) {
+                let next_alnum = chars.peek().is_some_and(|&n| is_alnum(n));
+                if is_alnum(prev) || (c == '§' && next_alnum) {
                     tcvn_count += 1;
                 }
             }
@@ -636,6 +690,16 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
         (false, true) => Some(LegacyEncoding::Vni),
         (false, false) => None,
     }
+}
+
+/// Whether `s` holds a Vietnamese letter beyond Latin-1 (`ă`, `đ`, `ơ`, `ư`, `ễ`, ...): legacy
+/// mojibake is made of Latin-1 characters only, so [`detect_legacy_encoding`] answers `None` as
+/// soon as it meets one. Checked first because it is much cheaper than the detector's loop, and
+/// most accented names have such a letter.
+#[inline]
+fn has_letter_beyond_latin1(s: &str) -> bool {
+    // Characters beyond U+00FF start with a UTF-8 lead byte of 0xC4 or more.
+    s.bytes().any(|b| b >= 0xC4) && s.chars().any(|c| c as u32 > 0xFF && letter_code(c) != 0)
 }
 
 /// Converts mojibake of `enc` back to Unicode Vietnamese, writing into `out` (cleared first).
@@ -746,48 +810,107 @@ fn classify(c: char) -> Class {
 /// Allocation-free once `scratch` and `out` have grown to the size of the longest input.
 pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut String) {
     out.clear();
+    if input.is_ascii() {
+        normalize_ascii(input, out);
+        return;
+    }
     let TextScratch { nfc, legacy, word } = scratch;
     let mut src = input;
-    if !src.is_ascii() {
-        if is_nfc_quick(src.chars()) != IsNormalized::Yes {
-            nfc.clear();
-            nfc.extend(src.nfc());
-            src = nfc.as_str();
-        }
-        if let Some(enc) = detect_legacy_encoding(src) {
-            decode_legacy_into(src, enc, legacy);
-            src = legacy.as_str();
-        }
+    let (plain, beyond_latin1) = scan_letters(src);
+    // ASCII and precomposed Vietnamese letters are all NFC quick-check "yes" with combining class
+    // 0, so a value made only of them is NFC: skip the general check.
+    if !plain && is_nfc_quick(src.chars()) != IsNormalized::Yes {
+        nfc.clear();
+        nfc.extend(src.nfc());
+        src = nfc.as_str();
     }
-    let had_mark = normalize_pass(src, word, out);
-    if had_mark {
+    // A Vietnamese letter beyond Latin-1 rules out legacy text (see `has_letter_beyond_latin1`).
+    if !(plain && beyond_latin1)
+        && let Some(enc) = detect_legacy_encoding(src)
+    {
+        decode_legacy_into(src, enc, legacy);
+        src = legacy.as_str();
+    }
+    let mut pass = normalize_pass(src, word, out);
+    if pass.had_mark {
         // A combining mark survived (after a full-width letter, say): compose and run again, so
         // that the result is NFC and normalizing it again changes nothing. Rare.
         legacy.clear();
         legacy.extend(out.nfc());
-        normalize_pass(legacy, word, out);
+        pass = normalize_pass(legacy, word, out);
     }
     // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
     // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
     for _ in 0..4 {
-        // `detect_legacy_encoding` stops at the first letter beyond Latin-1.
+        // `detect_legacy_encoding` answers `None` at the first Vietnamese letter beyond Latin-1:
+        // when the pass wrote one, skip it.
+        if pass.beyond_latin1 {
+            break;
+        }
         let Some(enc) = detect_legacy_encoding(out) else {
             break;
         };
         decode_legacy_into(out, enc, legacy);
-        normalize_pass(legacy, word, out);
+        pass = normalize_pass(legacy, word, out);
     }
 }
 
-/// One pass of letter processing over NFC, legacy-decoded text; returns whether a combining mark
-/// was written.
-fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> bool {
+/// Whether every character of `s` is ASCII or a precomposed Vietnamese letter (see
+/// [`letter_code`]), and whether one of those letters is beyond Latin-1; in one pass.
+#[inline]
+fn scan_letters(s: &str) -> (bool, bool) {
+    let mut beyond_latin1 = false;
+    for c in s.chars() {
+        if c.is_ascii() {
+            continue;
+        }
+        if letter_code(c) == 0 {
+            return (false, false);
+        }
+        beyond_latin1 |= c as u32 > 0xFF;
+    }
+    (true, beyond_latin1)
+}
+
+/// [`normalize_text_into`] for ASCII input, byte by byte: letters and digits lower-cased, `- ' / .
+/// ,` kept, every other run of characters one space, no leading or trailing space. Gives what
+/// [`normalize_pass`] gives on ASCII (no tone marks, nothing legacy), without its word buffer.
+fn normalize_ascii(input: &str, out: &mut String) {
+    out.reserve(input.len());
+    let mut pending_space = false;
+    for b in input.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'\'' | b'/' | b'.' | b',') {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else {
+            pending_space = true;
+        }
+    }
+}
+
+/// One pass of letter processing over NFC, legacy-decoded text into `out`.
+fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> Pass {
     out.clear();
     word.clear();
     let mut had_mark = false;
+    let mut beyond_latin1 = false;
     let mut pending_space = false;
     for c in src.chars() {
+        // Fast paths: an ASCII letter or digit, a Vietnamese vowel or `đ`, pushed as
+        // `push_letter` would push them, without the general classification.
+        if c.is_ascii_alphanumeric() {
+            word.push(ascii_letter(c));
+            continue;
+        }
+        let code = letter_code(c);
+        if code != 0 {
+            push_viet_letter(word, code);
+            continue;
+        }
         match classify(c) {
             Class::Letter(l) => push_letter(word, l),
             Class::Mark(m) => {
@@ -796,11 +919,11 @@ fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> bool {
             }
             Class::Drop => {}
             Class::Space => {
-                flush_word(word, out, &mut pending_space);
+                flush_word(word, out, &mut pending_space, &mut beyond_latin1);
                 pending_space = true;
             }
             Class::Keep(k) => {
-                flush_word(word, out, &mut pending_space);
+                flush_word(word, out, &mut pending_space, &mut beyond_latin1);
                 if pending_space && !out.is_empty() {
                     out.push(' ');
                 }
@@ -809,8 +932,17 @@ fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> bool {
             }
         }
     }
-    flush_word(word, out, &mut pending_space);
-    had_mark
+    flush_word(word, out, &mut pending_space, &mut beyond_latin1);
+    Pass { had_mark, beyond_latin1 }
+}
+
+/// What [`normalize_pass`] wrote.
+struct Pass {
+    /// A combining mark.
+    had_mark: bool,
+    /// A Vietnamese letter beyond Latin-1 (a vowel with marks, or `đ`): the output is not legacy
+    /// text (see `has_letter_beyond_latin1`).
+    beyond_latin1: bool,
 }
 
 /// Allocating convenience for [`normalize_text_into`].
@@ -820,20 +952,38 @@ pub fn normalize_text(input: &str) -> String {
     out
 }
 
+/// An ASCII letter (or digit), lower case.
+#[inline]
+fn ascii_letter(c: char) -> Letter {
+    let lc = c.to_ascii_lowercase();
+    let vowel = match lc {
+        'a' => 0,
+        'e' => 3,
+        'i' => 5,
+        'o' => 6,
+        'u' => 9,
+        'y' => 11,
+        _ => NO_VOWEL,
+    };
+    Letter { ch: lc, vowel, tone: 0 }
+}
+
+/// Pushes the letter of a non-zero [`letter_code`], lower case.
+#[inline]
+fn push_viet_letter(word: &mut Vec<Letter>, code: u8) {
+    let vowel = (code & 0x0F) - 1;
+    let tone = (code >> 4) & 0x07;
+    if vowel == 12 {
+        word.push(Letter { ch: 'đ', vowel: NO_VOWEL, tone: 0 });
+    } else {
+        word.push(Letter { ch: VOWELS[usize::from(vowel)], vowel, tone });
+    }
+}
+
 #[inline]
 fn push_letter(word: &mut Vec<Letter>, c: char) {
     if c.is_ascii() {
-        let lc = c.to_ascii_lowercase();
-        let vowel = match lc {
-            'a' => 0,
-            'e' => 3,
-            'i' => 5,
-            'o' => 6,
-            'u' => 9,
-            'y' => 11,
-            _ => NO_VOWEL,
-        };
-        word.push(Letter { ch: lc, vowel, tone: 0 });
+        word.push(ascii_letter(c));
         return;
     }
     if let Some(l) = viet_letter(c) {
@@ -857,7 +1007,9 @@ fn push_letter(word: &mut Vec<Letter>, c: char) {
     }
 }
 
-fn flush_word(word: &mut Vec<Letter>, out: &mut String, pending_space: &mut bool) {
+/// Writes the word (tone mark placed) to `out`, after a space if one is pending; sets
+/// `beyond_latin1` when it writes a Vietnamese letter beyond Latin-1.
+fn flush_word(word: &mut Vec<Letter>, out: &mut String, pending_space: &mut bool, beyond_latin1: &mut bool) {
     if word.is_empty() {
         return;
     }
@@ -868,9 +1020,12 @@ fn flush_word(word: &mut Vec<Letter>, out: &mut String, pending_space: &mut bool
     place_tone(word);
     for l in word.iter() {
         if l.vowel == NO_VOWEL {
+            *beyond_latin1 |= l.ch == 'đ';
             out.push(l.ch);
         } else {
-            out.push(toned(l.vowel, l.tone));
+            let c = toned(l.vowel, l.tone);
+            *beyond_latin1 |= c > '\u{FF}';
+            out.push(c);
         }
     }
     word.clear();
@@ -937,6 +1092,28 @@ fn place_tone(word: &mut [Letter]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_character_classes_match_the_standard_library() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(is_alnum(c), c.is_alphanumeric(), "{c:?}");
+            assert_eq!(is_upper(c), c.is_uppercase(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn vietnamese_letters_are_nfc_and_end_legacy_detection() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32).filter(|&c| letter_code(c) != 0) {
+            let s = c.to_string();
+            assert_eq!(is_nfc_quick(s.chars()), IsNormalized::Yes, "{c:?}");
+            if c as u32 > 0xFF {
+                // `detect_legacy_encoding` returns `None` at the first such letter.
+                assert!(is_alnum(c), "{c:?}");
+                let lower: Vec<char> = c.to_lowercase().collect();
+                assert!(lower.len() == 1 && lower[0] as u32 > 0xFF, "{c:?}");
+            }
+        }
+    }
 
     #[test]
     fn tables_are_consistent() {
