@@ -381,3 +381,17 @@ proptest! {
         let _ = parse_sex(&s);
     }
 }
+
+/// Regression: a full-width letter followed by two combining graves once normalized to
+/// "ừa\u{300}" and then to "ừà": the second mark could not compose and survived.
+#[test]
+fn stray_second_tone_after_a_full_width_letter() {
+    for input in ["ƯＡ\u{300}\u{300}", "Ｎguyễn Ｖăn Ａ\u{300}\u{301}n"] {
+        let once = khop::normalize::name::normalize_name(input);
+        let twice = khop::normalize::name::normalize_name(&once.full);
+        assert_eq!(once.full, twice.full, "{input:?}");
+        let text = khop::normalize::text::normalize_text(input);
+        assert_eq!(khop::normalize::text::normalize_text(&text), text, "{input:?}");
+        assert!(!text.chars().any(|c| ('\u{300}'..='\u{36f}').contains(&c)), "{text:?}");
+    }
+}

@@ -835,8 +835,9 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
     if pass.had_mark {
         // A combining mark survived (after a full-width letter, say): compose and run again, so
         // that the result is NFC and normalizing it again changes nothing. Rare.
+        // A mark that still does not compose is a stray (a second tone on one letter): drop it.
         legacy.clear();
-        legacy.extend(out.nfc());
+        legacy.extend(out.nfc().filter(|c| !is_combining(*c)));
         pass = normalize_pass(legacy, word, out);
     }
     // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
