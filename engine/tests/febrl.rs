@@ -53,8 +53,10 @@ fn link(a: &Path, b: &Path) -> (f64, f64, f64) {
     assert!(names.contains(&"soc_sec_id") && names.contains(&"postcode"), "{names:?}");
     let (model, _) = linker.train().unwrap();
     let (results, _) = linker.link(&model).unwrap();
-    let in_right: HashMap<&str, ()> = (0..right.len() as u32).map(|i| (person(right.record_id(i)), ())).collect();
-    let true_links = (0..left.len() as u32).filter(|&i| in_right.contains_key(person(left.record_id(i)))).count();
+    let in_right: HashMap<&str, ()> =
+        (0..right.len() as u32).map(|i| (person(right.record_id(i)), ())).collect();
+    let true_links =
+        (0..left.len() as u32).filter(|&i| in_right.contains_key(person(left.record_id(i)))).count();
     let (mut tp, mut fp) = (0usize, 0usize);
     for result in results.iter().filter(|r| r.decision == Decision::Match) {
         let Some(best) = result.best else { continue };

@@ -193,7 +193,9 @@ impl BlockingRule {
     ///
     /// Then, for generic columns both tables hold: each identifier-like column (90% of values
     /// distinct on both sides) alone; and the most selective other column of role `number`
-    /// (a postcode, say) with the family name and with the given name.
+    /// (a postcode, say) with the family name, with the given name and with the date of birth;
+    /// the house number with the street; the date of birth with the house number and with the
+    /// street; the location column with the house number.
     pub fn defaults_for(left: &PreparedRecords, right: Option<&PreparedRecords>) -> Vec<BlockingRule> {
         let mut rules = Self::vietnamese_defaults(left, right);
         rules.extend(Self::generic_defaults(left, right));
@@ -217,11 +219,35 @@ impl BlockingRule {
                 }
             }
         }
+        // House number and street together: an address without a Vietnamese unit.
+        let paired = |role: Role| {
+            left.generic.iter().find(|c| {
+                c.role == Some(role) && other.generic_by_key(c.key).is_some_and(|t| t.role == Some(role))
+            })
+        };
+        if let (Some(house), Some(street)) = (paired(Role::HouseNumber), paired(Role::Street)) {
+            let keys = [BlockKey::Column(ColumnKey(house.key)), BlockKey::Column(ColumnKey(street.key))];
+            rules.push(BlockingRule::new(keys).with_name(format!("{}+{}", house.name, street.name)));
+        }
+        // The date of birth with each address part; the location with the house number.
+        for part in [paired(Role::HouseNumber), paired(Role::Street)].into_iter().flatten() {
+            let rule = BlockingRule::new([BlockKey::DateOfBirth, BlockKey::Column(ColumnKey(part.key))])
+                .with_name(format!("date_of_birth+{}", part.name));
+            if rule.applies_to(left, right) {
+                rules.push(rule);
+            }
+        }
+        if let (Some((name, _)), Some(house)) = (location, paired(Role::HouseNumber)) {
+            let keys = [BlockKey::Column(ColumnKey::new(name)), BlockKey::Column(ColumnKey(house.key))];
+            rules.push(BlockingRule::new(keys).with_name(format!("{name}+{}", house.name)));
+        }
         if let Some((name, _)) = location {
             let key = BlockKey::Column(ColumnKey::new(name));
-            for (person, label) in
-                [(BlockKey::FoldedFamilyName, "family_name"), (BlockKey::FoldedGivenName, "given_name")]
-            {
+            for (person, label) in [
+                (BlockKey::FoldedFamilyName, "family_name"),
+                (BlockKey::FoldedGivenName, "given_name"),
+                (BlockKey::DateOfBirth, "date_of_birth"),
+            ] {
                 let rule = BlockingRule::new([key, person]).with_name(format!("{name}+{label}"));
                 if rule.applies_to(left, right) {
                     rules.push(rule);
