@@ -26,7 +26,7 @@ const COLUMNS: [(&str, Role); 10] = [
     ("state", Role::Text),
 ];
 
-fn prepare(path: &Path) -> PreparedRecords {
+pub(crate) fn prepare(path: &Path) -> PreparedRecords {
     let spec = DatasetSpec {
         id_column: Some("rec_id".into()),
         columns: COLUMNS.iter().map(|(n, r)| ColumnSpec::new(*n, *r)).collect(),
