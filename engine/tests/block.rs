@@ -246,3 +246,24 @@ fn comparison_vectors_of_blocked_pairs_match_single_pair_levels() {
     // The name comparison reaches several levels on this data.
     assert!(seen.iter().filter(|(c, _)| *c == 0).count() >= 4, "{seen:?}");
 }
+
+#[test]
+fn generic_column_rules_pair_once_equal_brute_force() {
+    let dir: std::path::PathBuf = [env!("CARGO_MANIFEST_DIR"), "testdata", "link"].iter().collect();
+    let left = crate::febrl::prepare(&dir.join("febrl_like_a.csv"));
+    let right = crate::febrl::prepare(&dir.join("febrl_like_b.csv"));
+    let rules = BlockingRule::defaults_for(&left, Some(&right));
+    let names: Vec<&str> = rules.iter().map(|r| r.name()).collect();
+    for wanted in ["soc_sec_id", "postcode+family_name", "street_number+address_1"] {
+        assert!(names.contains(&wanted), "{wanted} not in {names:?}");
+    }
+    let (expected, counts) = brute_force(&rules, &left, Some(&right), u64::MAX);
+    assert!(!expected.is_empty());
+    let options = BlockingOptions { max_block_pairs: u64::MAX, chunk_size: 7 };
+    for threads in [1, 4] {
+        let (pairs, report) = stream(&rules, &left, Some(&right), options, threads);
+        assert_eq!(pairs.len(), expected.len(), "a pair was emitted twice or missed");
+        assert_eq!(pairs.iter().copied().collect::<BTreeSet<_>>(), expected);
+        assert_eq!(report.total_pairs(), counts.iter().sum::<u64>());
+    }
+}

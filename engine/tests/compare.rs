@@ -107,6 +107,11 @@ fn sex_and_address_levels() {
 }
 
 #[test]
+fn generic_column_levels() {
+    run("generic.toml");
+}
+
+#[test]
 fn out_of_range_ids_are_null() {
     let roles: BTreeSet<String> = ["full_name", "date_of_birth"].map(String::from).into();
     let left = prepare(&roles, &[("full_name".into(), "Nguyễn An".into())]);

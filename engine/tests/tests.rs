@@ -4,6 +4,7 @@ mod address;
 mod block;
 mod compare;
 mod config;
+mod febrl;
 mod link;
 mod normalize;
 mod read;

@@ -29,7 +29,7 @@ mod rules;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
-pub use rules::{BlockKey, BlockingRule};
+pub use rules::{BlockKey, BlockingRule, ColumnKey};
 
 use crate::normalize::prepared::PreparedRecords;
 

@@ -4,7 +4,19 @@ use std::fmt;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::normalize::prepared::PreparedRecords;
+use crate::normalize::prepared::{PreparedRecords, column_key};
+
+/// A generic column (see [`prepared`](crate::normalize::prepared)), found by its name in each
+/// table: the same name (case-insensitive) on both sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ColumnKey(u64);
+
+impl ColumnKey {
+    /// The key of the generic column named `name`.
+    pub fn new(name: &str) -> Self {
+        ColumnKey(column_key(name))
+    }
+}
 
 /// One normalized key a blocking rule can require to be equal (and present) on both records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,6 +48,8 @@ pub enum BlockKey {
     Province,
     /// The 2025 ward of the address of residence (its default successor, for a split commune).
     Ward,
+    /// The normalized value of a generic column.
+    Column(ColumnKey),
 }
 
 impl BlockKey {
@@ -55,6 +69,7 @@ impl BlockKey {
             BlockKey::Sex => "sex",
             BlockKey::Province => "province",
             BlockKey::Ward => "ward",
+            BlockKey::Column(_) => "column",
         }
     }
 
@@ -73,6 +88,7 @@ impl BlockKey {
             | BlockKey::PhoneticGivenName => f.name,
             BlockKey::Sex => f.sex,
             BlockKey::Province | BlockKey::Ward => f.address,
+            BlockKey::Column(key) => t.generic_by_key(key.0).is_some(),
         }
     }
 
@@ -127,6 +143,7 @@ impl BlockKey {
                 buf[..4].copy_from_slice(&w.to_le_bytes());
                 Some(&buf[..4])
             }
+            BlockKey::Column(key) => text(t.generic_by_key(key.0)?.values.get(i)),
         }
     }
 }
@@ -145,6 +162,13 @@ impl BlockingRule {
         let keys = keys.into();
         let name = keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("+");
         BlockingRule { name, keys }
+    }
+
+    /// The same rule under another name (for keys of generic columns, whose names the keys do
+    /// not carry).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
     }
 
     /// The rule's name.
@@ -166,7 +190,74 @@ impl BlockingRule {
     /// The default rules for the Vietnamese person profile, those whose keys both tables have,
     /// strongest first: CCCD; CMND; phone; family name + date of birth; given name + birth
     /// year; phonetic given name + birth year + province; folded full name + sex.
+    ///
+    /// Then, for generic columns both tables hold: each identifier-like column (90% of values
+    /// distinct on both sides) alone; and the most selective other column of role `number`
+    /// (a postcode, say) with the family name, with the given name and with the date of birth;
+    /// the house number with the street; the date of birth with the house number and with the
+    /// street; the location column with the house number.
     pub fn defaults_for(left: &PreparedRecords, right: Option<&PreparedRecords>) -> Vec<BlockingRule> {
+        let mut rules = Self::vietnamese_defaults(left, right);
+        rules.extend(Self::generic_defaults(left, right));
+        rules
+    }
+
+    fn generic_defaults(left: &PreparedRecords, right: Option<&PreparedRecords>) -> Vec<BlockingRule> {
+        use crate::record::Role;
+        let other = right.unwrap_or(left);
+        let mut rules = Vec::new();
+        let mut location: Option<(&str, usize)> = None;
+        for column in &left.generic {
+            let Some(theirs) = other.generic_by_key(column.key) else { continue };
+            let key = BlockKey::Column(ColumnKey(column.key));
+            if column.is_id_like() && theirs.is_id_like() {
+                rules.push(BlockingRule::new([key]).with_name(column.name.clone()));
+            } else if column.role == Some(Role::Number) && theirs.role == Some(Role::Number) {
+                let distinct = column.distinct.min(theirs.distinct);
+                if location.is_none_or(|(_, best)| distinct > best) {
+                    location = Some((column.name.as_str(), distinct));
+                }
+            }
+        }
+        // House number and street together: an address without a Vietnamese unit.
+        let paired = |role: Role| {
+            left.generic.iter().find(|c| {
+                c.role == Some(role) && other.generic_by_key(c.key).is_some_and(|t| t.role == Some(role))
+            })
+        };
+        if let (Some(house), Some(street)) = (paired(Role::HouseNumber), paired(Role::Street)) {
+            let keys = [BlockKey::Column(ColumnKey(house.key)), BlockKey::Column(ColumnKey(street.key))];
+            rules.push(BlockingRule::new(keys).with_name(format!("{}+{}", house.name, street.name)));
+        }
+        // The date of birth with each address part; the location with the house number.
+        for part in [paired(Role::HouseNumber), paired(Role::Street)].into_iter().flatten() {
+            let rule = BlockingRule::new([BlockKey::DateOfBirth, BlockKey::Column(ColumnKey(part.key))])
+                .with_name(format!("date_of_birth+{}", part.name));
+            if rule.applies_to(left, right) {
+                rules.push(rule);
+            }
+        }
+        if let (Some((name, _)), Some(house)) = (location, paired(Role::HouseNumber)) {
+            let keys = [BlockKey::Column(ColumnKey::new(name)), BlockKey::Column(ColumnKey(house.key))];
+            rules.push(BlockingRule::new(keys).with_name(format!("{name}+{}", house.name)));
+        }
+        if let Some((name, _)) = location {
+            let key = BlockKey::Column(ColumnKey::new(name));
+            for (person, label) in [
+                (BlockKey::FoldedFamilyName, "family_name"),
+                (BlockKey::FoldedGivenName, "given_name"),
+                (BlockKey::DateOfBirth, "date_of_birth"),
+            ] {
+                let rule = BlockingRule::new([key, person]).with_name(format!("{name}+{label}"));
+                if rule.applies_to(left, right) {
+                    rules.push(rule);
+                }
+            }
+        }
+        rules
+    }
+
+    fn vietnamese_defaults(left: &PreparedRecords, right: Option<&PreparedRecords>) -> Vec<BlockingRule> {
         use BlockKey::*;
         let candidates: [&[BlockKey]; 7] = [
             &[NationalId],

@@ -39,6 +39,8 @@ pub(crate) const SEX_LEVELS: &[&str] = &["null", "equal", "different"];
 pub(crate) const PHONE_LEVELS: &[&str] = &["null", "exact", "one_edit", "else"];
 /// Levels of an address comparison, at the level of 2025 units.
 pub(crate) const ADDRESS_LEVELS: &[&str] = &["null", "same_ward", "same_province", "else"];
+/// Levels of a generic column's comparison.
+pub(crate) const GENERIC_LEVELS: &[&str] = &["null", "exact", "one_edit", "jaro_winkler_high", "else"];
 /// Levels of a parent's-name comparison.
 pub(crate) const PARENT_LEVELS: &[&str] = &["null", "exact", "jaro_winkler", "else"];
 
@@ -203,4 +205,19 @@ pub(crate) fn parent(x: &[u8], y: &[u8], threshold: f64) -> u8 {
         return 1;
     }
     if similarity::jaro_winkler(x, y) >= threshold { 2 } else { 3 }
+}
+
+/// Generic text: exact, one edit (optimal string alignment, both values at least 2 bytes),
+/// Jaro-Winkler at least `threshold`, else.
+pub(crate) fn generic(x: &[u8], y: &[u8], threshold: f64) -> u8 {
+    if x.is_empty() || y.is_empty() {
+        return 0;
+    }
+    if x == y {
+        return 1;
+    }
+    if x.len().min(y.len()) >= 2 && x.len().abs_diff(y.len()) <= 1 && similarity::osa(x, y) <= 1 {
+        return 2;
+    }
+    if similarity::jaro_winkler_cutoff(x, y, threshold).is_some() { 3 } else { 4 }
 }

@@ -27,7 +27,12 @@
 //!   record's date of birth and sex: agrees, conflicts;
 //! - **sex**; **phone** (exact, one edit, else); **address** at 2025 units (pre-2025 units were
 //!   mapped when prepared): same ward, same province, else; **father's and mother's names**:
-//!   folded exact, Jaro-Winkler ≥ 0.90, else.
+//!   folded exact, Jaro-Winkler ≥ 0.90, else;
+//! - **generic columns** (roles `text`, `number`, `email`, `house_number`, `street`, and unresolved
+//!   address units; see [`prepared`](crate::normalize::prepared)), one comparison per column that
+//!   both tables hold under the same name (case-insensitive): exact (normalized), one edit
+//!   (optimal string alignment distance 1: a substitution, insertion, deletion or adjacent
+//!   transposition; values of at least 2 characters), Jaro-Winkler ≥ 0.92, else.
 //!
 //! Name similarity uses the SIMD batch kernels: pairs are grouped by left record (blocking emits
 //! them that way) and each group's right names are scored against the left name in one call.
@@ -75,6 +80,15 @@ pub enum ComparisonKind {
         /// Jaro-Winkler threshold of the similar level.
         threshold: f64,
     },
+    /// A generic column compared as normalized text.
+    Generic {
+        /// Its index among the left table's generic columns.
+        left: usize,
+        /// Its index among the right table's generic columns.
+        right: usize,
+        /// Jaro-Winkler threshold of the similar level.
+        threshold: f64,
+    },
 }
 
 /// One comparison: a name (for reports and the model) and what it compares.
@@ -112,6 +126,7 @@ impl Comparison {
             ComparisonKind::Phone => levels::PHONE_LEVELS,
             ComparisonKind::Address => levels::ADDRESS_LEVELS,
             ComparisonKind::FatherName { .. } | ComparisonKind::MotherName { .. } => levels::PARENT_LEVELS,
+            ComparisonKind::Generic { .. } => levels::GENERIC_LEVELS,
         }
     }
 
@@ -160,6 +175,14 @@ impl Comparison {
             }
             ComparisonKind::MotherName { threshold } => {
                 each(out, &|a, b| levels::parent(l.mother.get(ai(a)), r.mother.get(bi(b)), threshold))
+            }
+            ComparisonKind::Generic { left, right, threshold } => {
+                match (l.generic.get(left), r.generic.get(right)) {
+                    (Some(x), Some(y)) => each(out, &|a, b| {
+                        levels::generic(x.values.get(ai(a)), y.values.get(bi(b)), threshold)
+                    }),
+                    _ => each(out, &|_, _| 0),
+                }
             }
         }
     }
@@ -289,6 +312,13 @@ impl Comparisons {
         add(l.address && r.address, "address", ComparisonKind::Address);
         add(l.father && r.father, "father_name", ComparisonKind::FatherName { threshold: 0.90 });
         add(l.mother && r.mother, "mother_name", ComparisonKind::MotherName { threshold: 0.90 });
+        let right = right.unwrap_or(left);
+        for (i, name) in left.generic_columns().enumerate() {
+            if let Some(j) = right.generic_index(name) {
+                let kind = ComparisonKind::Generic { left: i, right: j, threshold: 0.92 };
+                list.push(Comparison::new(name, kind));
+            }
+        }
         Comparisons { list }
     }
 

@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
-use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule};
+use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey};
 use crate::compare::{ComparisonKind, Comparisons};
 use crate::error::{Error, Result};
 use crate::normalize::prepared::PreparedRecords;
@@ -148,6 +148,8 @@ impl<'a> Linker<'a> {
                 tf_levels: match c.kind() {
                     // exact, folded and reordered names: agreeing on a common name says less.
                     ComparisonKind::Name { .. } => vec![1, 2, 3],
+                    // exact generic values: a common postcode says less than a rare one.
+                    ComparisonKind::Generic { .. } => vec![1],
                     _ => Vec::new(),
                 },
             })
@@ -179,6 +181,12 @@ impl<'a> Linker<'a> {
                 ComparisonKind::Sex => matches!(key, BlockKey::Sex),
                 ComparisonKind::Phone => matches!(key, BlockKey::Phone),
                 ComparisonKind::Address => matches!(key, BlockKey::Province | BlockKey::Ward),
+                ComparisonKind::Generic { left, .. } => match key {
+                    BlockKey::Column(k) => {
+                        self.left.generic_columns().nth(left).is_some_and(|name| ColumnKey::new(name) == *k)
+                    }
+                    _ => false,
+                },
                 _ => false,
             });
             if decided {
@@ -273,6 +281,9 @@ impl<'a> Linker<'a> {
             tf.push(match comparison.kind() {
                 ComparisonKind::Name { .. } => {
                     Some(self.right.full_name_frequency(right)).filter(|f| *f > 0.0)
+                }
+                ComparisonKind::Generic { right: column, .. } => {
+                    Some(self.right.generic_frequency(column, right)).filter(|f| *f > 0.0)
                 }
                 _ => None,
             });

@@ -18,6 +18,13 @@
 //! the folded tokens sorted (for names written in another order) and phonetic keys. Each record
 //! also carries how many records of its table share its folded full, family and given name: the
 //! term frequencies that the model uses to weigh a match on "Nguyễn" less than one on "Khổng".
+//!
+//! Columns that no Vietnamese comparison reads become *generic columns* ([`GenericColumn`]):
+//! roles `text`, `number`, `email`, `house_number` and `street` always, and the address units
+//! (`hamlet`, `ward`, `district`, `province`) when no record's units resolve to a Vietnamese
+//! administrative unit (a foreign address: the units are then compared as text and the address
+//! comparison is dropped). Their values are trimmed, case-folded and accent-folded, with runs of
+//! spaces collapsed; `number` also drops spaces and separators (`"4 223"` is `"4223"`).
 
 use std::collections::HashMap;
 
@@ -31,7 +38,7 @@ use super::id::{IdShape, parse_id};
 use super::name::{NameScratch, NormalizedName, normalize_name_into};
 use super::phone::parse_phone;
 use super::sex::{Sex, parse_sex};
-use super::text::fold_accents_into;
+use super::text::{fold_accents_into, fold_char};
 use crate::error::{Error, Result};
 use crate::read::{Batch, TextColumn};
 use crate::record::{DatasetSpec, Role};
@@ -182,6 +189,73 @@ pub struct PreparedRecords {
     pub(crate) full_count: Vec<u32>,
     pub(crate) family_count: Vec<u32>,
     pub(crate) given_count: Vec<u32>,
+    /// Columns compared as plain normalized text, in the order of the dataset's columns.
+    pub(crate) generic: Vec<GenericColumn>,
+}
+
+/// A column compared as plain text: its normalized values and their counts.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GenericColumn {
+    /// The column's name, trimmed and in lower case: columns of two tables pair by it.
+    pub(crate) name: String,
+    /// [`column_key`] of the name.
+    pub(crate) key: u64,
+    pub(crate) role: Option<Role>,
+    pub(crate) values: Strings,
+    /// How many records of this table share the record's value (0 when missing).
+    pub(crate) counts: Vec<u32>,
+    /// Distinct non-empty values, and records with a value.
+    pub(crate) distinct: usize,
+    pub(crate) present: usize,
+}
+
+impl GenericColumn {
+    /// Whether the column looks like an identifier: at least 90% of the records that have a
+    /// value have a value of their own (and at least 20 records have one).
+    pub(crate) fn is_id_like(&self) -> bool {
+        self.present >= 20 && self.distinct * 10 >= self.present * 9
+    }
+}
+
+/// A hash of a generic column's name (trimmed, lower case), by which blocking keys find it.
+pub(crate) fn column_key(name: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(name.trim().to_lowercase().as_bytes())
+}
+
+/// Roles compared as generic text (see the [module docs](self)).
+fn is_generic(role: Role) -> bool {
+    matches!(role, Role::Text | Role::Number | Role::Email | Role::HouseNumber | Role::Street)
+}
+
+/// Address-unit roles: generic only when they resolve to no Vietnamese unit.
+fn is_unit(role: Role) -> bool {
+    matches!(role, Role::Hamlet | Role::Ward | Role::District | Role::Province)
+}
+
+/// Writes the generic normalized form of `value` into `out` (cleared first): trimmed, lower
+/// case, accents folded, runs of white space as one space; numbers lose spaces and separators.
+pub(crate) fn normalize_generic_into(value: &str, role: Role, out: &mut String) {
+    out.clear();
+    let mut space = false;
+    for c in value.chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = !out.is_empty();
+            continue;
+        }
+        if role == Role::Number && matches!(c, ',' | '_' | '\'' | '.' | '-' | '/') {
+            continue;
+        }
+        if super::text::is_combining(c) {
+            continue;
+        }
+        if space && role != Role::Number {
+            out.push(' ');
+        }
+        space = false;
+        for lower in fold_char(c).to_lowercase() {
+            out.push(fold_char(lower));
+        }
+    }
 }
 
 /// Where each kind of field comes from in a dataset's columns.
@@ -198,6 +272,8 @@ struct Sources {
     address_parts: Vec<String>,
     father: Option<String>,
     mother: Option<String>,
+    /// Generic columns: (column name, role).
+    generic: Vec<(String, Role)>,
 }
 
 impl Sources {
@@ -221,6 +297,15 @@ impl Sources {
             address_parts: all(&[Role::Hamlet, Role::Ward, Role::District, Role::Province]),
             father: first(Role::FatherName),
             mother: first(Role::MotherName),
+            generic: spec
+                .columns
+                .iter()
+                .filter(|c| {
+                    is_generic(c.role)
+                        || (is_unit(c.role) && !spec.columns.iter().any(|a| a.role == Role::Address))
+                })
+                .map(|c| (c.name.clone(), c.role))
+                .collect(),
         }
     }
 
@@ -314,9 +399,27 @@ impl PreparedRecords {
         if u32::try_from(out.len()).is_err() {
             return Err(Error::invalid("prepare: more than 4,294,967,295 records; split the input"));
         }
+        if out.generic.iter().any(|c| c.values.overflow) {
+            return Err(Error::invalid("prepare: a column holds more than 4 GiB of text; split the input"));
+        }
         out.full_count = counts(&out.folded_full);
         out.family_count = counts(&out.folded_family);
         out.given_count = counts(&out.folded_given);
+        // Address units that resolved to Vietnamese units feed the address comparison; when
+        // none did (foreign addresses), they are compared as text instead.
+        let resolved = out.province.iter().any(|&p| p != 0);
+        if out.fields.address && sources.address.is_none() && !resolved {
+            out.fields.address = false;
+        }
+        let keep_units = !out.fields.address;
+        out.generic.retain(|c| c.role.is_none_or(|r| !is_unit(r) || keep_units));
+        for column in &mut out.generic {
+            column.counts = counts(&column.values);
+            column.present = column.counts.iter().filter(|&&n| n > 0).count();
+            column.distinct =
+                column.counts.iter().filter(|&&n| n > 0).map(|&n| 1.0 / f64::from(n)).sum::<f64>().round()
+                    as usize;
+        }
         Ok(out)
     }
 
@@ -361,6 +464,31 @@ impl PreparedRecords {
         self.frequency(&self.given_count, id)
     }
 
+    /// Names of the generic columns (see the [module docs](self)), in lower case.
+    pub fn generic_columns(&self) -> impl Iterator<Item = &str> + '_ {
+        self.generic.iter().map(|c| c.name.as_str())
+    }
+
+    /// Term frequency of record `id`'s value in generic column `column` (an index into
+    /// [`generic_columns`](Self::generic_columns)), 0 when missing.
+    pub fn generic_frequency(&self, column: usize, id: u32) -> f64 {
+        match self.generic.get(column) {
+            Some(c) => self.frequency(&c.counts, id),
+            None => 0.0,
+        }
+    }
+
+    /// The index of the generic column named `name` (case-insensitive).
+    pub(crate) fn generic_index(&self, name: &str) -> Option<usize> {
+        self.generic.iter().position(|c| c.name.eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The generic column whose [`column_key`] is `key`.
+    #[inline]
+    pub(crate) fn generic_by_key(&self, key: u64) -> Option<&GenericColumn> {
+        self.generic.iter().find(|c| c.key == key)
+    }
+
     fn frequency(&self, counts: &[u32], id: u32) -> f64 {
         match counts.get(id as usize) {
             Some(&c) if !self.is_empty() => f64::from(c) / self.len() as f64,
@@ -398,6 +526,21 @@ impl PreparedRecords {
         self.wards.append(&o.wards);
         self.father.append(&o.father);
         self.mother.append(&o.mother);
+        if self.generic.is_empty() {
+            self.generic = o
+                .generic
+                .iter()
+                .map(|c| GenericColumn {
+                    name: c.name.clone(),
+                    key: c.key,
+                    role: c.role,
+                    ..Default::default()
+                })
+                .collect();
+        }
+        for (mine, theirs) in self.generic.iter_mut().zip(&o.generic) {
+            mine.values.append(&theirs.values);
+        }
     }
 }
 
@@ -456,8 +599,20 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
     let address_parts = list(&sources.address_parts)?;
     let father = optional(&sources.father)?;
     let mother = optional(&sources.mother)?;
+    let generic_names: Vec<String> = sources.generic.iter().map(|(n, _)| n.clone()).collect();
+    let generic = list(&generic_names)?;
 
     let mut out = PreparedRecords { fields: sources.fields(), ..Default::default() };
+    out.generic = sources
+        .generic
+        .iter()
+        .map(|(name, role)| GenericColumn {
+            name: name.trim().to_lowercase(),
+            key: column_key(name),
+            role: Some(*role),
+            ..Default::default()
+        })
+        .collect();
     out.rows = if batch.rows.len() == n { batch.rows.clone() } else { (1..=n as u64).collect() };
     let mut s = Scratch::default();
     for row in 0..n {
@@ -540,6 +695,16 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
                     target.push(s.name.folded_full.as_bytes());
                 }
                 None => target.push(b""),
+            }
+        }
+
+        for ((column, target), (_, role)) in generic.iter().zip(&mut out.generic).zip(&sources.generic) {
+            match column.get(row) {
+                Some(v) => {
+                    normalize_generic_into(v, *role, &mut s.folded);
+                    target.values.push(s.folded.as_bytes());
+                }
+                None => target.values.push(b""),
             }
         }
     }

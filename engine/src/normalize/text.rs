@@ -259,7 +259,7 @@ pub fn fold_accents(input: &str) -> String {
 }
 
 #[inline]
-fn is_combining(c: char) -> bool {
+pub(crate) fn is_combining(c: char) -> bool {
     !c.is_ascii() && unicode_normalization::char::is_combining_mark(c)
 }
 
