@@ -22,6 +22,7 @@
 
 pub mod config;
 mod error;
+pub mod eval;
 pub mod normalize;
 pub mod profile;
 pub mod read;
