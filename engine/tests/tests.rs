@@ -2,6 +2,7 @@
 
 mod address;
 mod config;
+mod eval;
 mod normalize;
 mod read;
 mod roundtrip;
