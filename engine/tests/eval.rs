@@ -50,7 +50,10 @@ fn clusters_pairwise_and_bcubed() {
     let s = cluster_scores(&pred, &truth);
     assert_eq!(s.records, 5);
     // 4 true pairs, 4 predicted, 2 in common ({1,2} and {4,5}).
-    assert_eq!((s.pairwise.true_positives, s.pairwise.false_positives, s.pairwise.false_negatives), (2, 2, 2));
+    assert_eq!(
+        (s.pairwise.true_positives, s.pairwise.false_positives, s.pairwise.false_negatives),
+        (2, 2, 2)
+    );
     close(s.pairwise.f1, 0.5);
     // B-cubed precision: (1 + 1 + 1/3 + 2/3 + 2/3) / 5; recall: (2/3 + 2/3 + 1/3 + 1 + 1) / 5.
     close(s.bcubed_precision, 11.0 / 15.0);
