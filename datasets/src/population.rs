@@ -649,7 +649,7 @@ fn render_row(p: &Person, src: &SourceProfile, rng: &mut StdRng) -> Rendered {
         corruptions.push((Field::Name, "reversed_order"));
     }
     let mut name = parts.join(" ");
-    if on("run_together") && middles.first().is_some() && !on("reversed_order") {
+    if on("run_together") && !middles.is_empty() && !on("reversed_order") {
         name = name.replacen(' ', "", 1);
         corruptions.push((Field::Name, "run_together"));
     }

@@ -197,7 +197,7 @@ impl Profile {
                 problems.push(format!("population.{key} = {v}: expected a share in 0..=1"));
             }
         }
-        if !(p.namesake_group_size >= 1.0) {
+        if p.namesake_group_size.is_nan() || p.namesake_group_size < 1.0 {
             problems.push("population.namesake_group_size: expected at least 1".to_owned());
         }
         let nationals = profile.source.iter().filter(|s| s.kind == SourceKind::National).count();
@@ -217,7 +217,7 @@ impl Profile {
                 ("address_2025", s.address_2025),
                 ("abbreviated_address", s.abbreviated_address),
             ];
-            rates.extend(s.errors.all().into_iter().map(|(k, v)| (k, v)));
+            rates.extend(s.errors.all());
             for (key, v) in rates {
                 if !(0.0..=1.0).contains(&v) {
                     problems.push(format!("source {:?}: {key} = {v}: expected a share in 0..=1", s.name));

@@ -719,7 +719,7 @@ fn encode_vni(l: VietLetter, out: &mut String) {
     const I_SINGLES: [(char, char); 6] =
         [('i', 'I'), ('ì', 'Ì'), ('í', 'Í'), ('æ', 'Æ'), ('ó', 'Ó'), ('ò', 'Ò')];
     let tone = usize::from(l.tone % 6);
-    let (base, marks): ((char, char), Option<&[(char, char); 6]>) = match l.vowel {
+    let (base, marks): ((char, char), &[(char, char); 6]) = match l.vowel {
         12 => {
             out.push(case('ñ', 'Ñ'));
             return;
@@ -733,24 +733,22 @@ fn encode_vni(l: VietLetter, out: &mut String) {
             out.push(case('î', 'Î'));
             return;
         }
-        0 => (('a', 'A'), Some(&TONE_MARKS)),
-        1 => (('a', 'A'), Some(&BREVE_MARKS)),
-        2 => (('a', 'A'), Some(&HAT_MARKS)),
-        3 => (('e', 'E'), Some(&TONE_MARKS)),
-        4 => (('e', 'E'), Some(&HAT_MARKS)),
-        6 => (('o', 'O'), Some(&TONE_MARKS)),
-        7 => (('o', 'O'), Some(&HAT_MARKS)),
-        8 => (('ô', 'Ô'), Some(&TONE_MARKS)),
-        9 => (('u', 'U'), Some(&TONE_MARKS)),
-        10 => (('ö', 'Ö'), Some(&TONE_MARKS)),
-        _ => (('y', 'Y'), Some(&TONE_MARKS)),
+        0 => (('a', 'A'), &TONE_MARKS),
+        1 => (('a', 'A'), &BREVE_MARKS),
+        2 => (('a', 'A'), &HAT_MARKS),
+        3 => (('e', 'E'), &TONE_MARKS),
+        4 => (('e', 'E'), &HAT_MARKS),
+        6 => (('o', 'O'), &TONE_MARKS),
+        7 => (('o', 'O'), &HAT_MARKS),
+        8 => (('ô', 'Ô'), &TONE_MARKS),
+        9 => (('u', 'U'), &TONE_MARKS),
+        10 => (('ö', 'Ö'), &TONE_MARKS),
+        _ => (('y', 'Y'), &TONE_MARKS),
     };
     out.push(case(base.0, base.1));
-    if let Some(marks) = marks {
-        let (lo, up) = marks[tone];
-        if lo != '\0' {
-            out.push(case(lo, up));
-        }
+    let (lo, up) = marks[tone];
+    if lo != '\0' {
+        out.push(case(lo, up));
     }
 }
 
