@@ -3,8 +3,22 @@
 //! Nothing here is real personal data: names are drawn from lists of common family, middle and
 //! given names, and ids, dates, phones and addresses are random.
 //!
-//! This is the small sample generator the foundation needs (`khop demo`, ingest benchmarks). The
-//! population generator with households, sources and ground truth is a later piece of work.
+//! - [`population`]: the population generator (`khop gen`): households of true people, the
+//!   national table and sector tables derived from them with their own conventions and errors
+//!   ([`profile`]), and the ground truth (who each row is, true links, injected corruptions).
+//! - [`febrl`]: a loader for the FEBRL 1-4 benchmark files with their true links.
+//! - [`SampleGenerator`]: a small sample table for `khop demo` and the ingest benchmark.
+
+mod corrupt;
+pub mod febrl;
+mod geo;
+mod names;
+pub mod population;
+pub mod profile;
+
+pub use names::family_name_share;
+pub use population::{GenOptions, GenReport, OutputFormat, generate};
+pub use profile::Profile;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

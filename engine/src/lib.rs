@@ -25,6 +25,7 @@ pub mod cluster;
 pub mod compare;
 pub mod config;
 mod error;
+pub mod eval;
 pub mod link;
 pub mod normalize;
 pub mod profile;

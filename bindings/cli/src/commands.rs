@@ -13,7 +13,7 @@ use khop::read::{Format, ReadOptions, Reader, TextEncoding};
 use khop::write::{RejectWriter, WriteOptions, Writer};
 use khop::{DatasetSpec, Role};
 
-use crate::{DemoArgs, NormalizeArgs, ProfileArgs, ReadArgs, progress};
+use crate::{DemoArgs, EvalArgs, GenArgs, NormalizeArgs, ProfileArgs, ReadArgs, progress};
 
 impl ReadArgs {
     pub fn options(&self) -> Result<ReadOptions> {
@@ -411,5 +411,106 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         },
     })?;
     println!("\nMatching (`khop link`) arrives with the pipeline; this demo shows reading and profiling.");
+    Ok(())
+}
+
+pub fn gen_population(args: GenArgs) -> Result<()> {
+    let profile = khop_datasets::Profile::named(&args.profile)?;
+    let format = match args.format.as_str() {
+        "parquet" => khop_datasets::OutputFormat::Parquet,
+        "csv" => khop_datasets::OutputFormat::Csv,
+        other => bail!("--format must be parquet or csv, not {other:?}"),
+    };
+    let options =
+        khop_datasets::GenOptions { persons: args.persons, seed: args.seed, format, ..Default::default() };
+    let report = khop_datasets::generate(&args.out, &profile, &options).map_err(|e| anyhow::anyhow!(e))?;
+    println!(
+        "generated {} persons in {} households in {:.2} s ({:.0} persons/s) into {}",
+        report.persons,
+        report.households,
+        report.seconds,
+        report.persons as f64 / report.seconds.max(1e-9),
+        args.out.display()
+    );
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED).set_header(["source", "rows"]);
+    for (name, rows) in &report.rows {
+        table.add_row([Cell::new(name), Cell::new(rows)]);
+    }
+    println!("{table}");
+    Ok(())
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    use khop::eval;
+    let pred = eval::read_pairs(&args.pred)?;
+    let truth = eval::read_pairs(&args.truth)?;
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
+        "measure",
+        "precision",
+        "recall",
+        "F1",
+        "tp",
+        "fp",
+        "fn",
+    ]);
+    let row = |name: &str, s: &eval::Scores| {
+        vec![
+            Cell::new(name),
+            Cell::new(format!("{:.4}", s.precision)),
+            Cell::new(format!("{:.4}", s.recall)),
+            Cell::new(format!("{:.4}", s.f1)),
+            Cell::new(s.true_positives),
+            Cell::new(s.false_positives),
+            Cell::new(s.false_negatives),
+        ]
+    };
+    let json = if args.clusters {
+        let s = eval::cluster_scores(&pred, &truth);
+        table.add_row(row("pairwise", &s.pairwise));
+        table.add_row(vec![
+            Cell::new("B-cubed"),
+            Cell::new(format!("{:.4}", s.bcubed_precision)),
+            Cell::new(format!("{:.4}", s.bcubed_recall)),
+            Cell::new(format!("{:.4}", s.bcubed_f1)),
+        ]);
+        println!("{} records", s.records);
+        println!("{table}");
+        serde_json::json!({ "clusters": s })
+    } else {
+        let s = eval::link_scores(&pred, &truth, args.symmetric);
+        table.add_row(row("links", &s));
+        println!("{table}");
+        let by_kind = match &args.corruptions {
+            Some(path) => {
+                let corruptions = eval::read_corruptions(path)?;
+                let kinds = eval::recall_by_kind(&pred, &truth, &corruptions, args.symmetric);
+                let mut t = Table::new();
+                t.load_style(presets::UTF8_FULL_CONDENSED).set_header([
+                    "error kind",
+                    "true links",
+                    "found",
+                    "recall",
+                ]);
+                for k in &kinds {
+                    t.add_row([
+                        Cell::new(&k.kind),
+                        Cell::new(k.true_links),
+                        Cell::new(k.found),
+                        Cell::new(format!("{:.4}", k.recall)),
+                    ]);
+                }
+                println!("{t}");
+                Some(kinds)
+            }
+            None => None,
+        };
+        serde_json::json!({ "links": s, "recall_by_kind": by_kind })
+    };
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }

@@ -42,6 +42,10 @@ enum Command {
     Config(ConfigCommand),
     /// Generate a synthetic sector table, write its configuration and profile it.
     Demo(DemoArgs),
+    /// Generate a synthetic population, its national and sector tables, and the ground truth.
+    Gen(GenArgs),
+    /// Score predicted links or clusters against the truth.
+    Eval(EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -135,6 +139,48 @@ struct DemoArgs {
     seed: u64,
 }
 
+#[derive(Args)]
+struct GenArgs {
+    /// People to generate.
+    #[arg(long, default_value_t = 10_000)]
+    persons: u64,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed: the same seed and profile give the same files, whatever the thread count.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Error profile: `default`, `hard`, or a TOML file.
+    #[arg(long, default_value = "default")]
+    profile: String,
+    /// Table format: parquet or csv (truth files are always CSV).
+    #[arg(long, default_value = "parquet")]
+    format: String,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Predicted links (`left,right`) or, with --clusters, assignments (`record,cluster`): CSV with a
+    /// header.
+    #[arg(long)]
+    pred: PathBuf,
+    /// True links or assignments, same layout (e.g. `links_<source>.csv`, `truth_<source>.csv`).
+    #[arg(long)]
+    truth: PathBuf,
+    /// Score clusters (pairwise and B-cubed) instead of links.
+    #[arg(long)]
+    clusters: bool,
+    /// Links are unordered pairs within one table (deduplication).
+    #[arg(long)]
+    symmetric: bool,
+    /// `corruptions_<source>.csv`: break recall down by error kind (links only).
+    #[arg(long)]
+    corruptions: Option<PathBuf>,
+    /// Also write the scores as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -151,6 +197,8 @@ fn main() -> ExitCode {
             commands::config_check(&config, no_files)
         }
         Command::Demo(args) => commands::demo(args),
+        Command::Gen(args) => commands::gen_population(args),
+        Command::Eval(args) => commands::eval(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -743,6 +743,79 @@ pub fn decode_legacy_into(input: &str, enc: LegacyEncoding, out: &mut String) {
     }
 }
 
+/// Writes `input` as it reads when encoded in `enc` and decoded as Latin-1 (mojibake), the
+/// inverse of [`decode_legacy_into`]; `out` is cleared first. Used to make test data. TCVN3 has no
+/// upper-case letters with tone marks (they lived in separate fonts), so those come out in lower
+/// case; everything else round-trips.
+pub fn encode_legacy_into(input: &str, enc: LegacyEncoding, out: &mut String) {
+    out.clear();
+    for c in input.chars() {
+        let letter = if c.is_ascii() { None } else { viet_letter(c) };
+        let Some(l) = letter else {
+            out.push(c);
+            continue;
+        };
+        match enc {
+            LegacyEncoding::Tcvn3 => {
+                let exact = TCVN3.iter().find(|&&(_, u)| u == c);
+                let lower = || {
+                    let target = if l.vowel == 12 { 'đ' } else { toned(l.vowel, l.tone) };
+                    TCVN3.iter().find(|&&(_, u)| u == target)
+                };
+                match exact.or_else(lower) {
+                    Some(&(b, _)) => out.push(char::from(b)),
+                    None => out.push(c),
+                }
+            }
+            LegacyEncoding::Vni => encode_vni(l, out),
+        }
+    }
+}
+
+fn encode_vni(l: VietLetter, out: &mut String) {
+    let case = |lower: char, upper: char| if l.upper { upper } else { lower };
+    const TONE_MARKS: [(char, char); 6] =
+        [('\0', '\0'), ('ø', 'Ø'), ('ù', 'Ù'), ('û', 'Û'), ('õ', 'Õ'), ('ï', 'Ï')];
+    const HAT_MARKS: [(char, char); 6] =
+        [('â', 'Â'), ('à', 'À'), ('á', 'Á'), ('å', 'Å'), ('ã', 'Ã'), ('ä', 'Ä')];
+    const BREVE_MARKS: [(char, char); 6] =
+        [('ê', 'Ê'), ('è', 'È'), ('é', 'É'), ('ú', 'Ú'), ('ü', 'Ü'), ('ë', 'Ë')];
+    const I_SINGLES: [(char, char); 6] =
+        [('i', 'I'), ('ì', 'Ì'), ('í', 'Í'), ('æ', 'Æ'), ('ó', 'Ó'), ('ò', 'Ò')];
+    let tone = usize::from(l.tone % 6);
+    let (base, marks): ((char, char), &[(char, char); 6]) = match l.vowel {
+        12 => {
+            out.push(case('ñ', 'Ñ'));
+            return;
+        }
+        5 => {
+            let (lo, up) = I_SINGLES[tone];
+            out.push(case(lo, up));
+            return;
+        }
+        11 if tone == 5 => {
+            out.push(case('î', 'Î'));
+            return;
+        }
+        0 => (('a', 'A'), &TONE_MARKS),
+        1 => (('a', 'A'), &BREVE_MARKS),
+        2 => (('a', 'A'), &HAT_MARKS),
+        3 => (('e', 'E'), &TONE_MARKS),
+        4 => (('e', 'E'), &HAT_MARKS),
+        6 => (('o', 'O'), &TONE_MARKS),
+        7 => (('o', 'O'), &HAT_MARKS),
+        8 => (('ô', 'Ô'), &TONE_MARKS),
+        9 => (('u', 'U'), &TONE_MARKS),
+        10 => (('ö', 'Ö'), &TONE_MARKS),
+        _ => (('y', 'Y'), &TONE_MARKS),
+    };
+    out.push(case(base.0, base.1));
+    let (lo, up) = marks[tone];
+    if lo != '\0' {
+        out.push(case(lo, up));
+    }
+}
+
 #[inline]
 fn pick(vowel: u8, tone: u8, upper: bool) -> char {
     let (v, t) = (usize::from(vowel) % 12, usize::from(tone) % 6);
@@ -1158,5 +1231,23 @@ mod tests {
         assert_eq!(normalize_text("Nguyeãn Vaên An"), "nguyễn văn an");
         assert_eq!(normalize_text("Hoaøng Tröông"), "hoàng trương");
         assert_eq!(normalize_text("Hoà"), "hoà");
+    }
+
+    #[test]
+    fn legacy_encoding_round_trips() {
+        let mut enc = String::new();
+        let mut dec = String::new();
+        for name in ["Nguyễn Thị Thuỷ", "Đặng Văn Hoà", "Trương Ngọc Ánh", "Lưu Thị Yến", "Phạm Quốc Việt"]
+        {
+            encode_legacy_into(name, LegacyEncoding::Vni, &mut enc);
+            assert_eq!(detect_legacy_encoding(&enc), Some(LegacyEncoding::Vni), "{enc}");
+            decode_legacy_into(&enc, LegacyEncoding::Vni, &mut dec);
+            assert_eq!(dec, name);
+            encode_legacy_into(name, LegacyEncoding::Tcvn3, &mut enc);
+            decode_legacy_into(&enc, LegacyEncoding::Tcvn3, &mut dec);
+            assert_eq!(normalize_text(&dec), normalize_text(name), "{enc}");
+        }
+        encode_legacy_into("Nguyễn", LegacyEncoding::Vni, &mut enc);
+        assert_eq!(enc, "Nguyeãn");
     }
 }

@@ -1,0 +1,4 @@
+//! The one integration-test binary of khop-datasets.
+
+mod febrl;
+mod generator;
