@@ -40,7 +40,8 @@ enum Command {
     /// Write or check a configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Generate a synthetic sector table, write its configuration and profile it.
+    /// Generate a synthetic Vietnamese population, link its social-insurance table to its national
+    /// table without labels, and score the links against the truth.
     Demo(DemoArgs),
     /// Generate a synthetic population, its national and sector tables, and the ground truth.
     Gen(GenArgs),
@@ -128,9 +129,9 @@ struct NormalizeArgs {
 
 #[derive(Args)]
 struct DemoArgs {
-    /// Rows of the synthetic table.
-    #[arg(long, default_value_t = 200_000)]
-    rows: u64,
+    /// People in the synthetic population.
+    #[arg(long, default_value_t = 100_000)]
+    persons: u64,
     /// Folder for the generated files (a temporary folder when absent).
     #[arg(long)]
     dir: Option<PathBuf>,

@@ -105,15 +105,20 @@ fn errors_are_clear_and_fail_the_command() {
 }
 
 #[test]
-fn demo_runs_on_a_small_table() {
+fn demo_links_a_generated_population_and_scores_it() {
     let dir = tempfile::tempdir().unwrap();
-    let output = khop(&["demo", "--rows", "2000", "--dir", dir.path().to_str().unwrap()]);
+    let output = khop(&["demo", "--persons", "3000", "--dir", dir.path().to_str().unwrap()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.contains("generated 2000 synthetic"), "{text}");
-    assert!(text.contains("so_cccd -> national_id"), "{text}");
-    assert!(text.contains("2000 rows read"), "{text}");
-    assert!(dir.path().join("khop.toml").exists());
+    assert!(text.contains("synthetic population of 3000 people"), "{text}");
+    let f1: f64 = text
+        .split("F1 ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no F1 in {text}"));
+    assert!(f1 >= 0.95, "{text}");
+    assert!(dir.path().join("model.json").exists());
 }
 
 #[test]

@@ -209,14 +209,31 @@ pub fn detect(sample: &RecordBatch) -> Detection {
         };
         detection.columns.push(DetectedColumn { name, role, evidence });
     }
-    detection.id_column = id_by_header.or_else(|| {
-        detection.columns.iter().find_map(|c| {
-            let array = sample.column_by_name(&c.name)?;
-            let column = TextColumn::new(array.as_ref())?;
-            let unique = c.role == Some(Role::NationalId) && all_distinct(&column);
-            unique.then(|| c.name.clone())
+    // Otherwise a code column ("mã ...", "... id") without a role whose sampled values are all
+    // different, and failing that a national id column whose values are.
+    let unique = |c: &DetectedColumn| {
+        let array = sample.column_by_name(&c.name)?;
+        let column = TextColumn::new(array.as_ref())?;
+        (!column.is_empty() && all_distinct(&column)).then(|| c.name.clone())
+    };
+    detection.id_column = id_by_header
+        .or_else(|| {
+            detection
+                .columns
+                .iter()
+                .filter(|c| c.role.is_none() || c.role == Some(Role::Text))
+                .filter(|c| {
+                    let folded = fold_header(&c.name);
+                    folded.starts_with("ma") || folded.ends_with("id")
+                })
+                .find_map(unique)
         })
-    });
+        .or_else(|| detection.columns.iter().filter(|c| c.role == Some(Role::NationalId)).find_map(unique));
+    if let Some(id) = &detection.id_column
+        && let Some(column) = detection.columns.iter_mut().find(|c| &c.name == id && c.role.is_none())
+    {
+        column.evidence = "a code whose values are all different: the record id".into();
+    }
     detection
 }
 
