@@ -4,22 +4,8 @@
 use rand::Rng;
 use unicode_normalization::UnicodeNormalization;
 
-use khop::normalize::text::{LegacyEncoding, encode_legacy_into, fold_accents};
+use khop::normalize::text::{LegacyEncoding, TONED, encode_legacy_into, fold_accents};
 
-const TONED: [[char; 6]; 12] = [
-    ['a', 'à', 'á', 'ả', 'ã', 'ạ'],
-    ['ă', 'ằ', 'ắ', 'ẳ', 'ẵ', 'ặ'],
-    ['â', 'ầ', 'ấ', 'ẩ', 'ẫ', 'ậ'],
-    ['e', 'è', 'é', 'ẻ', 'ẽ', 'ẹ'],
-    ['ê', 'ề', 'ế', 'ể', 'ễ', 'ệ'],
-    ['i', 'ì', 'í', 'ỉ', 'ĩ', 'ị'],
-    ['o', 'ò', 'ó', 'ỏ', 'õ', 'ọ'],
-    ['ô', 'ồ', 'ố', 'ổ', 'ỗ', 'ộ'],
-    ['ơ', 'ờ', 'ớ', 'ở', 'ỡ', 'ợ'],
-    ['u', 'ù', 'ú', 'ủ', 'ũ', 'ụ'],
-    ['ư', 'ừ', 'ứ', 'ử', 'ữ', 'ự'],
-    ['y', 'ỳ', 'ý', 'ỷ', 'ỹ', 'ỵ'],
-];
 const A: usize = 0;
 const E: usize = 3;
 const I: usize = 5;

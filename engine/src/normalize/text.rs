@@ -61,9 +61,10 @@ const fn is_modified(vowel: u8) -> bool {
     matches!(vowel, 1 | 2 | 4 | 7 | 8 | 10)
 }
 
-/// Tone numbers: 0 none (ngang), 1 grave (huyền), 2 acute (sắc), 3 hook above (hỏi),
-/// 4 tilde (ngã), 5 dot below (nặng).
-pub(crate) const TONED: [[char; 6]; 12] = [
+/// The twelve Vietnamese vowels (rows: a ă â e ê i o ô ơ u ư y) with each tone (columns: 0 none
+/// (ngang), 1 grave (huyền), 2 acute (sắc), 3 hook above (hỏi), 4 tilde (ngã), 5 dot below
+/// (nặng)), lower case and precomposed.
+pub const TONED: [[char; 6]; 12] = [
     ['a', 'à', 'á', 'ả', 'ã', 'ạ'],
     ['ă', 'ằ', 'ắ', 'ẳ', 'ẵ', 'ặ'],
     ['â', 'ầ', 'ấ', 'ẩ', 'ẫ', 'ậ'],
