@@ -7,8 +7,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow_array::builder::StringBuilder;
-use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use csv::{ByteRecord, StringRecord};
 
@@ -153,9 +151,7 @@ impl Source for CsvSource {
             return None;
         }
         let columns = self.keep.len();
-        let mut builders: Vec<StringBuilder> = (0..columns)
-            .map(|_| StringBuilder::with_capacity(self.batch_size, self.batch_size * 16))
-            .collect();
+        let mut builders = super::text_builders(columns, self.batch_size);
         let mut rows = Vec::with_capacity(self.batch_size);
         let mut rejects = Vec::new();
         let mut bytes = std::mem::take(&mut self.bytes);
@@ -212,17 +208,7 @@ impl Source for CsvSource {
         }
         self.bytes = bytes;
 
-        if rows.is_empty() && rejects.is_empty() {
-            return None;
-        }
-        let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-        let records = RecordBatch::try_new_with_options(
-            Arc::clone(&self.schema),
-            arrays,
-            &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows.len())),
-        )
-        .expect("columns built to the schema");
-        Some(Ok(Batch { records, rows, rejects }))
+        super::finish_text_batch(&self.schema, &mut builders, rows, rejects)
     }
 
     fn progress(&self) -> Progress {

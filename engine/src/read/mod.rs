@@ -421,6 +421,31 @@ pub(crate) fn project(path: &Path, available: &[String], options: &ReadOptions) 
         .collect()
 }
 
+/// Column builders of the text readers (CSV, NDJSON): one Utf8 builder per output column.
+pub(crate) fn text_builders(columns: usize, batch_size: usize) -> Vec<arrow_array::builder::StringBuilder> {
+    (0..columns)
+        .map(|_| arrow_array::builder::StringBuilder::with_capacity(batch_size, batch_size * 16))
+        .collect()
+}
+
+/// Finishes a text reader's batch; `None` when the stretch of file held no row at all.
+pub(crate) fn finish_text_batch(
+    schema: &SchemaRef,
+    builders: &mut [arrow_array::builder::StringBuilder],
+    rows: Vec<u64>,
+    rejects: Vec<Reject>,
+) -> Option<Result<Batch>> {
+    if rows.is_empty() && rejects.is_empty() {
+        return None;
+    }
+    let arrays: Vec<arrow_array::ArrayRef> =
+        builders.iter_mut().map(|b| Arc::new(b.finish()) as arrow_array::ArrayRef).collect();
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    let records = RecordBatch::try_new_with_options(Arc::clone(schema), arrays, &options)
+        .expect("columns built to the schema");
+    Some(Ok(Batch { records, rows, rejects }))
+}
+
 /// Cuts a row's content for the rejects file.
 pub(crate) fn excerpt(bytes: &[u8]) -> String {
     const LIMIT: usize = 1000;

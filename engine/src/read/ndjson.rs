@@ -10,8 +10,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow_array::builder::StringBuilder;
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use simd_json::prelude::*;
 use simd_json::tape::Tape;
@@ -179,8 +177,7 @@ impl Source for NdjsonSource {
             return None;
         }
         let width = self.columns.len();
-        let mut builders: Vec<StringBuilder> =
-            (0..width).map(|_| StringBuilder::with_capacity(self.batch_size, self.batch_size * 16)).collect();
+        let mut builders = super::text_builders(width, self.batch_size);
         let mut rows = Vec::with_capacity(self.batch_size);
         let mut rejects = Vec::new();
         self.spans.resize(width, None);
@@ -219,17 +216,7 @@ impl Source for NdjsonSource {
             self.buffer = raw;
         }
 
-        if rows.is_empty() && rejects.is_empty() {
-            return None;
-        }
-        let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-        let records = RecordBatch::try_new_with_options(
-            Arc::clone(&self.schema),
-            arrays,
-            &RecordBatchOptions::new().with_row_count(Some(rows.len())),
-        )
-        .expect("columns built to the schema");
-        Some(Ok(Batch { records, rows, rejects }))
+        super::finish_text_batch(&self.schema, &mut builders, rows, rejects)
     }
 
     fn progress(&self) -> Progress {
