@@ -17,6 +17,7 @@ const PROVINCE_BEFORE: &[Marker] = &[
     (&[b"thanh", b"pho"], Some(UnitKind::ThanhPho)),
     (&[b"tp"], Some(UnitKind::ThanhPho)),
     (&[b"tinh"], Some(UnitKind::Tinh)),
+    (&[b"t"], Some(UnitKind::Tinh)),
 ];
 const PROVINCE_AFTER: &[Marker] =
     &[(&[b"city"], Some(UnitKind::ThanhPho)), (&[b"province"], Some(UnitKind::Tinh))];
