@@ -347,6 +347,7 @@ enum Part {
 /// Reusable working memory for [`parse_address_into`].
 #[derive(Clone, Debug, Default)]
 pub struct AddressScratch {
+    decoded: String,
     folded: String,
     tokens: Vec<fold::Token>,
     key: Vec<u8>,
@@ -362,10 +363,21 @@ pub struct AddressScratch {
 }
 
 /// Parses and resolves `input` into `out`, reusing `scratch` and `out`'s
-/// buffers. Never panics; dirty input yields empty parts and flags.
+/// buffers. Never panics; dirty input yields empty parts and flags. Text in a
+/// legacy 8-bit encoding read as Latin-1 (TCVN3, VNI; see
+/// [`detect_legacy_encoding`](super::text::detect_legacy_encoding)) is
+/// decoded first, and its parts are returned decoded.
 pub fn parse_address_into(input: &str, scratch: &mut AddressScratch, out: &mut ParsedAddress) {
     out.clear();
-    parse::parse(input, scratch, out);
+    match super::text::detect_legacy_encoding(input) {
+        Some(encoding) => {
+            let mut decoded = std::mem::take(&mut scratch.decoded);
+            super::text::decode_legacy_into(input, encoding, &mut decoded);
+            parse::parse(&decoded, scratch, out);
+            scratch.decoded = decoded;
+        }
+        None => parse::parse(input, scratch, out),
+    }
 }
 
 /// Parses and resolves `input`. Convenient; for many addresses prefer
