@@ -232,10 +232,24 @@ pub fn recall_by_kind(
 }
 
 /// Reads a CSV file with a header into pairs of its first two columns (links `left,right` or
-/// cluster assignments `record,cluster`). Values are trimmed; rows with fewer than two fields are
-/// an error that names the row.
+/// cluster assignments `record,cluster`). A file written by `khop link` (columns `left_id` and
+/// `right_id`) gives those two columns, and only its rows whose `decision` is `match`. Values are
+/// trimmed; rows with fewer than two fields are an error that names the row.
 pub fn read_pairs(path: &Path) -> Result<Vec<(String, String)>> {
-    read_columns(path, 0, None)
+    let headers = read_headers(path)?;
+    let position = |name: &str| headers.iter().position(|h| h == name);
+    match (position("left_id"), position("right_id")) {
+        (Some(left), Some(right)) => {
+            let decision = position("decision");
+            let rows = read_rows(path, &[Some(left), Some(right), decision])?;
+            Ok(rows
+                .into_iter()
+                .filter(|r| r[2].as_deref().is_none_or(|d| d == "match"))
+                .map(|mut r| (r[0].take().unwrap_or_default(), r[1].take().unwrap_or_default()))
+                .collect())
+        }
+        _ => read_columns(path, 0, None),
+    }
 }
 
 /// Reads `row_id,field,kind` corruption lists (any CSV whose first column is the record and that
@@ -279,4 +293,313 @@ fn read_columns(path: &Path, first: usize, second: Option<&str>) -> Result<Vec<(
         }
     }
     Ok(out)
+}
+
+fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
+    csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| Error::format(path, None, e.to_string()))
+}
+
+fn read_headers(path: &Path) -> Result<Vec<String>> {
+    let mut reader = csv_reader(path)?;
+    let headers = reader.headers().map_err(|e| Error::format(path, None, e.to_string()))?;
+    Ok(headers.iter().map(str::to_owned).collect())
+}
+
+/// The given columns of every row (`None` columns read as `None`; a row lacking a column is an
+/// error that names the row).
+fn read_rows(path: &Path, columns: &[Option<usize>]) -> Result<Vec<Vec<Option<String>>>> {
+    let mut reader = csv_reader(path)?;
+    let mut out = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| Error::format(path, Some(format!("row {}", i + 2)), e.to_string()))?;
+        let mut values = Vec::with_capacity(columns.len());
+        for column in columns {
+            values.push(match column {
+                None => None,
+                Some(c) => Some(row.get(*c).map(str::to_owned).ok_or_else(|| {
+                    Error::format(path, Some(format!("row {}", i + 2)), format!("expected at least {} fields", c + 1))
+                })?),
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+/// The named columns of every row of a CSV file with a header; a missing column is an error
+/// that lists the file's columns.
+fn read_named(path: &Path, names: &[&str]) -> Result<Vec<Vec<String>>> {
+    let headers = read_headers(path)?;
+    let mut columns = Vec::with_capacity(names.len());
+    for name in names {
+        let c = headers.iter().position(|h| h == name).ok_or_else(|| {
+            Error::format(path, None, format!("no column named `{name}` (the file has: {})", headers.join(", ")))
+        })?;
+        columns.push(Some(c));
+    }
+    Ok(read_rows(path, &columns)?.into_iter().map(|r| r.into_iter().map(Option::unwrap_or_default).collect()).collect())
+}
+
+/// One change the synthetic generator made to a record (`corruptions_<source>.csv`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Corruption {
+    /// The record's id.
+    pub row: String,
+    /// The field, named as the worklist names it (`cmnd` is `old_id`).
+    pub field: String,
+    /// The kind of change (`typo`, `accents_dropped`...).
+    pub kind: String,
+}
+
+/// Reads a `row_id,field,kind` corruption list.
+pub fn read_field_corruptions(path: &Path) -> Result<Vec<Corruption>> {
+    Ok(read_named(path, &["row_id", "field", "kind"])?
+        .into_iter()
+        .map(|mut r| {
+            let field = match r[1].as_str() {
+                "cmnd" => "old_id".to_owned(),
+                _ => std::mem::take(&mut r[1]),
+            };
+            Corruption { row: std::mem::take(&mut r[0]), field, kind: std::mem::take(&mut r[2]) }
+        })
+        .collect())
+}
+
+/// Whether a corruption kind of the synthetic generator changes what a field says (a conflict
+/// the worklist must report) rather than how it is written (which normalization removes and the
+/// worklist must not report). See `khop::reconcile` for the rules on the engine's side.
+///
+/// Content: `typo`, `dialect` (a different spelling), `middle_dropped`, `reversed_order`, the
+/// date changes (`day_month_swap`, `year_off_by_one`, `placeholder_date`, `year_only`), the id
+/// changes (`id_typo`, `old_id_only`), `outdated_address` (a previous residence), and every
+/// value left out (`id_missing`, `sex_missing`, `phone_missing`, `address_missing`).
+///
+/// Writing: `accents_dropped`, `nfd`, `tcvn3`, `vni`, `lookalike`, `upper_case`,
+/// `tone_placement`, `i_y` (Vy/Vi), `honorific`, `run_together` (spaces between syllables) and
+/// `phone_old_format` (an 11-digit number that normalization converts). Unknown kinds count as
+/// content.
+pub fn is_content_corruption(kind: &str) -> bool {
+    !matches!(
+        kind,
+        "accents_dropped"
+            | "nfd"
+            | "tcvn3"
+            | "vni"
+            | "lookalike"
+            | "upper_case"
+            | "tone_placement"
+            | "i_y"
+            | "honorific"
+            | "run_together"
+            | "phone_old_format"
+    )
+}
+
+/// A line of a worklist (`khop reconcile --out`), read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportedConflict {
+    /// The sector record.
+    pub sector: String,
+    /// The national record it was linked to.
+    pub national: String,
+    /// The field.
+    pub field: String,
+    /// The conflict type.
+    pub kind: String,
+}
+
+/// Reads a worklist CSV (columns `sector_id`, `national_record_id`, `field`, `conflict`).
+pub fn read_worklist(path: &Path) -> Result<Vec<ReportedConflict>> {
+    Ok(read_named(path, &["sector_id", "national_record_id", "field", "conflict"])?
+        .into_iter()
+        .map(|mut r| ReportedConflict {
+            sector: std::mem::take(&mut r[0]),
+            national: std::mem::take(&mut r[1]),
+            field: std::mem::take(&mut r[2]),
+            kind: std::mem::take(&mut r[3]),
+        })
+        .collect())
+}
+
+/// Recall of the conflicts of one corruption kind.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KindConflicts {
+    /// The corruption kind.
+    pub kind: String,
+    /// Linked sector fields that carry it.
+    pub expected: u64,
+    /// Of those, reported.
+    pub found: u64,
+}
+
+/// Conflict scores of one field.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FieldConflicts {
+    /// The field.
+    pub field: String,
+    /// Linked sector rows whose field carries a content corruption.
+    pub expected: u64,
+    /// Of those, reported.
+    pub found: u64,
+    /// Worklist lines on the field (updates excluded).
+    pub reported: u64,
+    /// Of those, on a field that neither record's truth says was changed.
+    pub spurious: u64,
+}
+
+/// How well a worklist finds the conflicts the generator injected.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ConflictScores {
+    /// Accepted links that are true: the rows scored.
+    pub linked_rows: u64,
+    /// Accepted links that are not true (their worklist lines are not scored).
+    pub wrong_links: u64,
+    /// True links not accepted.
+    pub missed_links: u64,
+    /// Fields of linked sector rows with a content corruption (one per row and field).
+    pub expected: u64,
+    /// Of those, reported.
+    pub found: u64,
+    /// `found / expected`.
+    pub recall: f64,
+    /// Fields of the linked national rows with a content corruption, among the fields the
+    /// worklist reports at all (informational: the worklist cannot see a national change that
+    /// the sector's field does not hold, such as a day and month swap against a year column).
+    pub national_expected: u64,
+    /// Of those, reported.
+    pub national_found: u64,
+    /// Worklist lines on linked rows, updates (`legacy_units`) excluded.
+    pub reported: u64,
+    /// Of those, on a field that neither record's truth says was changed in content.
+    pub spurious: u64,
+    /// `spurious / reported`.
+    pub spurious_rate: f64,
+    /// Update lines (`legacy_units`) on linked rows.
+    pub updates: u64,
+    /// Of those, on a field with a content corruption (a different place taken for the same).
+    pub updates_on_conflicts: u64,
+    /// Worklist lines on accepted links that are not true.
+    pub lines_on_wrong_links: u64,
+    /// Recall per corruption kind (content kinds only).
+    pub by_kind: Vec<KindConflicts>,
+    /// Per field.
+    pub by_field: Vec<FieldConflicts>,
+}
+
+/// Scores a worklist against the generator's truth: `accepted` are the run's accepted links
+/// (sector, national), `truth` the true links, `sector` and `national` the corruptions of the
+/// two tables. Only true links that were accepted are scored. A sector field is expected to be
+/// reported when one of its corruptions is a content corruption ([`is_content_corruption`]); a
+/// reported line is spurious when neither the sector field nor the linked national record's
+/// field carries a content corruption. Lines whose type is an update
+/// ([`ConflictKind::is_update`](crate::reconcile::ConflictKind::is_update)) are counted apart.
+pub fn conflict_scores(
+    worklist: &[ReportedConflict],
+    accepted: &[(String, String)],
+    truth: &[(String, String)],
+    sector: &[Corruption],
+    national: &[Corruption],
+) -> ConflictScores {
+    let truth: HashMap<&str, &str> = truth.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let accepted: HashMap<&str, &str> = accepted.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let linked = |row: &str| -> Option<&str> {
+        let national = *accepted.get(row)?;
+        (truth.get(row) == Some(&national)).then_some(national)
+    };
+    let mut scores = ConflictScores {
+        linked_rows: accepted.iter().filter(|(row, _)| linked(row).is_some()).count() as u64,
+        wrong_links: accepted.iter().filter(|(row, _)| linked(row).is_none()).count() as u64,
+        missed_links: truth.keys().filter(|row| linked(row).is_none()).count() as u64,
+        ..ConflictScores::default()
+    };
+    // Content corruptions by (record, field), with their kinds.
+    let content = |list: &[Corruption]| {
+        let mut map: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for c in list.iter().filter(|c| is_content_corruption(&c.kind)) {
+            let kinds = map.entry((c.row.clone(), c.field.clone())).or_default();
+            if !kinds.contains(&c.kind) {
+                kinds.push(c.kind.clone());
+            }
+        }
+        map
+    };
+    let sector_content = content(sector);
+    let national_content = content(national);
+
+    let mut reported: HashSet<(&str, &str)> = HashSet::new();
+    let mut fields: BTreeMap<String, FieldConflicts> = BTreeMap::new();
+    fn field<'m>(fields: &'m mut BTreeMap<String, FieldConflicts>, name: &str) -> &'m mut FieldConflicts {
+        fields.entry(name.to_owned()).or_insert_with(|| FieldConflicts { field: name.to_owned(), ..Default::default() })
+    }
+    let mut lines = HashSet::new();
+    for line in worklist {
+        if !lines.insert((line.sector.as_str(), line.field.as_str())) {
+            continue;
+        }
+        if linked(&line.sector) != Some(line.national.as_str()) {
+            scores.lines_on_wrong_links += 1;
+            continue;
+        }
+        let key_s = (line.sector.clone(), line.field.clone());
+        let key_n = (line.national.clone(), line.field.clone());
+        let changed = sector_content.contains_key(&key_s) || national_content.contains_key(&key_n);
+        let update = crate::reconcile::ConflictKind::from_name(&line.kind).is_some_and(|k| k.is_update());
+        if update {
+            scores.updates += 1;
+            scores.updates_on_conflicts += u64::from(changed);
+            continue;
+        }
+        reported.insert((line.sector.as_str(), line.field.as_str()));
+        scores.reported += 1;
+        let f = field(&mut fields, &line.field);
+        f.reported += 1;
+        if !changed {
+            scores.spurious += 1;
+            f.spurious += 1;
+        }
+    }
+    let reported_fields: HashSet<&str> = worklist.iter().map(|l| l.field.as_str()).collect();
+
+    let mut kinds: BTreeMap<String, KindConflicts> = BTreeMap::new();
+    for ((row, name), ks) in &sector_content {
+        if linked(row).is_none() {
+            continue;
+        }
+        let found = reported.contains(&(row.as_str(), name.as_str()));
+        scores.expected += 1;
+        scores.found += u64::from(found);
+        let f = field(&mut fields, name);
+        f.expected += 1;
+        f.found += u64::from(found);
+        for k in ks {
+            let e = kinds.entry(k.clone()).or_insert_with(|| KindConflicts { kind: k.clone(), ..Default::default() });
+            e.expected += 1;
+            e.found += u64::from(found);
+        }
+    }
+    // National changes, seen through every sector row linked to the national record.
+    let mut by_national: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (row, _) in accepted.iter() {
+        if let Some(national) = linked(row) {
+            by_national.entry(national).or_default().push(row);
+        }
+    }
+    for (national, name) in national_content.keys() {
+        if !reported_fields.contains(name.as_str()) {
+            continue;
+        }
+        for row in by_national.get(national.as_str()).into_iter().flatten() {
+            scores.national_expected += 1;
+            scores.national_found += u64::from(reported.contains(&(*row, name.as_str())));
+        }
+    }
+    scores.recall = ratio(scores.found as f64, scores.expected as f64);
+    scores.spurious_rate = ratio(scores.spurious as f64, scores.reported as f64);
+    scores.by_kind = kinds.into_values().collect();
+    scores.by_field = fields.into_values().collect();
+    scores
 }

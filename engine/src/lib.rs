@@ -30,6 +30,7 @@ pub mod link;
 pub mod normalize;
 pub mod profile;
 pub mod read;
+pub mod reconcile;
 pub mod record;
 pub mod score;
 pub mod similarity;

@@ -532,7 +532,17 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             }
             None => None,
         };
-        serde_json::json!({ "links": s, "recall_by_kind": by_kind })
+        let conflicts = match (&args.worklist, &args.corruptions) {
+            (Some(worklist), Some(corruptions)) => Some(crate::reconcile::eval_worklist(
+                worklist,
+                corruptions,
+                args.national_corruptions.as_deref(),
+                &pred,
+                &truth,
+            )?),
+            _ => None,
+        };
+        serde_json::json!({ "links": s, "recall_by_kind": by_kind, "conflicts": conflicts })
     };
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&json)?)

@@ -76,9 +76,9 @@ pub struct TrainArgs {
 }
 
 /// A table to read: its path, columns and how to read it.
-struct Table {
-    name: String,
-    path: PathBuf,
+pub(crate) struct Table {
+    pub(crate) name: String,
+    pub(crate) path: PathBuf,
     dataset: DatasetSpec,
     options: ReadOptions,
 }
@@ -173,17 +173,17 @@ fn prepare(
     Ok((prepared, reader.stats()))
 }
 
-struct Prepared {
-    left: PreparedRecords,
-    right: PreparedRecords,
-    left_table: Table,
-    right_table: Table,
+pub(crate) struct Prepared {
+    pub(crate) left: PreparedRecords,
+    pub(crate) right: PreparedRecords,
+    pub(crate) left_table: Table,
+    pub(crate) right_table: Table,
     rejects_path: Option<PathBuf>,
     rejected: u64,
-    seconds: f64,
+    pub(crate) seconds: f64,
 }
 
-fn prepare_both(args: &TablesArgs) -> Result<Prepared> {
+pub(crate) fn prepare_both(args: &TablesArgs) -> Result<Prepared> {
     let started = Instant::now();
     let (left_table, right_table, rejects_path) = tables(args)?;
     let mut rejects = rejects_path.as_deref().map(RejectWriter::create).transpose()?;
@@ -213,7 +213,7 @@ fn prepare_both(args: &TablesArgs) -> Result<Prepared> {
     })
 }
 
-fn print_training(report: &khop::link::linker::TrainingReport) {
+pub(crate) fn print_training(report: &khop::link::linker::TrainingReport) {
     eprintln!("training: u from {} random pairs; m by EM:", report.random_pairs);
     for session in &report.sessions {
         eprintln!(
@@ -228,7 +228,7 @@ fn print_training(report: &khop::link::linker::TrainingReport) {
     }
 }
 
-fn print_model(model: &Model) {
+pub(crate) fn print_model(model: &Model) {
     eprintln!("model (weights in bits; null levels carry none):");
     for comparison in &model.comparisons {
         let levels: Vec<String> = comparison
@@ -239,6 +239,26 @@ fn print_model(model: &Model) {
             .map(|(_, p)| format!("{} {:+.1}", p.name, (p.m / p.u).log2()))
             .collect();
         eprintln!("  {}: {}", comparison.spec.name, levels.join(", "));
+    }
+}
+
+/// The model saved at `path`, or one trained on the linker's tables (printing what training did).
+pub(crate) fn load_or_train(
+    linker: &Linker<'_>,
+    path: Option<&Path>,
+) -> Result<(Model, Option<khop::link::linker::TrainingReport>)> {
+    match path {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Ok((Model::from_json(&text).with_context(|| path.display().to_string())?, None))
+        }
+        None => {
+            let (model, report) = linker.train()?;
+            print_training(&report);
+            print_model(&model);
+            Ok((model, Some(report)))
+        }
     }
 }
 
@@ -294,19 +314,7 @@ pub fn link(args: LinkArgs) -> Result<()> {
     };
     let linker = Linker::new(&prepared.left, &prepared.right, settings)?;
     let started = Instant::now();
-    let (model, training) = match &args.model {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            (Model::from_json(&text).with_context(|| path.display().to_string())?, None)
-        }
-        None => {
-            let (model, report) = linker.train()?;
-            print_training(&report);
-            print_model(&model);
-            (model, Some(report))
-        }
-    };
+    let (model, training) = load_or_train(&linker, args.model.as_deref())?;
     if let Some(path) = &args.save_model {
         std::fs::write(path, model.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
     }

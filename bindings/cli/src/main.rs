@@ -4,6 +4,7 @@
 mod commands;
 mod link;
 mod progress;
+mod reconcile;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,12 @@ enum Command {
     /// Link a sector table to the national table: train a model without labels (or load one),
     /// score candidate pairs, and decide for every sector record.
     Link(link::LinkArgs),
+    /// Link a sector table to the national table and list what to correct: every field on which
+    /// an accepted link's records disagree (the worklist), and the records not accepted, with
+    /// their closest national record and why.
+    Reconcile(reconcile::ReconcileArgs),
+    /// Explain one pair of records for a clerk: each comparison's values, level and weight.
+    Explain(reconcile::ExplainArgs),
     /// Find the records of one table that are the same person, and cluster them.
     Dedupe(link::DedupeArgs),
     /// Train a matching model on two tables and save it as JSON.
@@ -177,6 +184,14 @@ struct EvalArgs {
     /// `corruptions_<source>.csv`: break recall down by error kind (links only).
     #[arg(long)]
     corruptions: Option<PathBuf>,
+    /// A worklist (`khop reconcile --out`, CSV) to score against the corruptions the generator
+    /// injected: --pred is then the run's links (`khop reconcile --links`, CSV), --corruptions the
+    /// sector table's corruptions.
+    #[arg(long, requires = "corruptions")]
+    worklist: Option<PathBuf>,
+    /// With --worklist: `corruptions_national.csv`, the national table's own changes.
+    #[arg(long, requires = "worklist")]
+    national_corruptions: Option<PathBuf>,
     /// Also write the scores as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -190,6 +205,8 @@ fn main() -> ExitCode {
         Command::Link(args) => link::link(args),
         Command::Train(args) => link::train(args),
         Command::Dedupe(args) => link::dedupe(args),
+        Command::Reconcile(args) => reconcile::reconcile(args),
+        Command::Explain(args) => reconcile::explain(args),
         Command::Blocking(args) => link::blocking(args),
         Command::Config(ConfigCommand::Init { files, output, read }) => {
             commands::config_init(&files, output.as_deref(), &read)

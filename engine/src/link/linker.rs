@@ -20,7 +20,7 @@ use crate::normalize::prepared::PreparedRecords;
 use crate::score::train::{
     EmOptions, Patterns, SessionSummary, TrainingSession, estimate_u, expectation_maximisation,
 };
-use crate::score::{ComparisonSpec, Model};
+use crate::score::{ComparisonSpec, Contribution, Model};
 
 /// How to link.
 #[derive(Clone, Debug)]
@@ -273,9 +273,9 @@ impl<'a> Linker<'a> {
         Ok((model, TrainingReport { random_pairs: drawn, sessions: summaries }))
     }
 
-    /// The match weight of a pair from its comparison vector, with name term frequencies taken
-    /// from the national table.
-    fn weight(&self, model: &Model, levels: &[u8], right: u32, tf: &mut Vec<Option<f64>>) -> f64 {
+    /// The term frequency of each comparison's value in national record `right` (names and
+    /// generic columns; `None` for the others), into `tf`.
+    fn frequencies(&self, right: u32, tf: &mut Vec<Option<f64>>) {
         tf.clear();
         for comparison in self.comparisons.comparisons() {
             tf.push(match comparison.kind() {
@@ -288,7 +288,27 @@ impl<'a> Linker<'a> {
                 _ => None,
             });
         }
+    }
+
+    /// The match weight of a pair from its comparison vector, with name term frequencies taken
+    /// from the national table.
+    fn weight(&self, model: &Model, levels: &[u8], right: u32, tf: &mut Vec<Option<f64>>) -> f64 {
+        self.frequencies(right, tf);
         model.match_weight_tf(levels, tf)
+    }
+
+    /// Each comparison's level and term in one pair's match weight, with the term frequencies
+    /// that scoring uses: the model's prior weight plus the terms is the pair's match weight.
+    /// Panics if the model does not fit these comparisons.
+    pub fn contributions(&self, model: &Model, left: u32, right: u32) -> Vec<Contribution> {
+        let levels = self.levels_of(left, right);
+        let mut tf = Vec::with_capacity(levels.len());
+        self.frequencies(right, &mut tf);
+        let mut out = model.explain(&levels);
+        for (c, (term, &level)) in out.iter_mut().zip(&levels).enumerate() {
+            term.weight = model.level_weight(c, level, tf[c]);
+        }
+        out
     }
 
     /// The match weights of `pairs` (left id, right id), in order.

@@ -11,7 +11,19 @@ use super::LinkResult;
 use super::linker::Linker;
 use crate::error::{Error, Result};
 use crate::normalize::prepared::PreparedRecords;
-use crate::score::{Model, probability};
+use crate::score::{Contribution, Model, probability};
+
+/// Writes a pair's terms as one line into `out` (cleared first):
+/// `name=exact (+7.9); date_of_birth=exact (+11.2); ...`.
+pub fn explanation_into(terms: &[Contribution], out: &mut String) {
+    out.clear();
+    for term in terms {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        let _ = write!(out, "{}={} ({:+.1})", term.comparison, term.level, term.weight);
+    }
+}
 
 /// The schema of [`links_batch`]: fixed columns, then one column per comparison holding the level
 /// of the best pair.
@@ -71,19 +83,11 @@ pub fn links_batch(
                 right_id.append_value(right.record_id(best.right));
                 right_row.append_option(right.row(best.right));
                 weight.append_value(best.weight);
-                let vector = linker.levels_of(result.left, best.right);
-                text.clear();
-                for (contribution, builder) in model.explain(&vector).iter().zip(&mut levels) {
+                let terms = linker.contributions(model, result.left, best.right);
+                for (contribution, builder) in terms.iter().zip(&mut levels) {
                     builder.append_value(&contribution.level);
-                    if !text.is_empty() {
-                        text.push_str("; ");
-                    }
-                    let _ = write!(
-                        text,
-                        "{}={} ({:+.1})",
-                        contribution.comparison, contribution.level, contribution.weight
-                    );
                 }
+                explanation_into(&terms, &mut text);
                 explanation.append_value(&text);
             }
             None => {

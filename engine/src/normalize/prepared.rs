@@ -31,13 +31,13 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3Builder;
 
-use super::address::{AddressScratch, ParsedAddress, parse_address_into};
+use super::address::{AddressScratch, LegacyCodes, ParsedAddress, parse_address_into};
 use super::alphabet;
 use super::date::parse_date;
 use super::id::{IdShape, parse_id};
-use super::name::{NameScratch, NormalizedName, normalize_name_into};
+use super::name::{NameFlags, NameScratch, NormalizedName, normalize_name_into};
 use super::phone::parse_phone;
-use super::sex::{Sex, parse_sex};
+use super::sex::{NumericSex, Sex, parse_sex, parse_sex_with};
 use super::text::{fold_accents_into, fold_char};
 use crate::error::{Error, Result};
 use crate::read::{Batch, TextColumn};
@@ -113,6 +113,30 @@ pub struct PreparedFields {
     pub mother: bool,
 }
 
+/// How a record's address was written, as far as its administrative units tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AddressForm {
+    /// No address.
+    Missing = 0,
+    /// Written, but no Vietnamese province could be resolved.
+    Unresolved = 1,
+    /// In the units in force before 1 July 2025 (it names a district, a level abolished in 2025).
+    Legacy = 2,
+    /// In the units in force since 1 July 2025.
+    Y2025 = 3,
+}
+
+impl AddressForm {
+    fn from_byte(b: u8) -> Self {
+        match b {
+            1 => AddressForm::Unresolved,
+            2 => AddressForm::Legacy,
+            3 => AddressForm::Y2025,
+            _ => AddressForm::Missing,
+        }
+    }
+}
+
 /// A dataset normalized into comparison-ready columns, records numbered `0..len()` in input
 /// order. See the [module docs](self).
 ///
@@ -163,12 +187,15 @@ pub struct PreparedRecords {
     pub(crate) sorted_tokens: Strings,
     pub(crate) phonetic_full: Strings,
     pub(crate) phonetic_given: Strings,
+    /// Whether the name was written given name first (and reordered when normalized).
+    pub(crate) name_reversed: Vec<bool>,
     /// Year of birth, 0 when unknown.
     pub(crate) year: Vec<u16>,
     /// Month and day of birth, 0 when unknown.
     pub(crate) month: Vec<u8>,
     pub(crate) day: Vec<u8>,
-    /// 0 unknown, 1 male, 2 female.
+    /// 0 unknown, 1 male, 2 female. Digits follow the table's convention: `1`/`0` or ISO/IEC
+    /// 5218 `1`/`2`, whichever female digit the table holds more often.
     pub(crate) sex: Vec<u8>,
     /// Cleaned national id digits (12 for a CCCD; other lengths are kept as written).
     pub(crate) national_id: Strings,
@@ -183,8 +210,18 @@ pub struct PreparedRecords {
     /// 2025 ward codes (a pre-2025 commune split across several gives several), 4 bytes each,
     /// little-endian; the default successor first.
     pub(crate) wards: Strings,
+    /// How the address was written: [`AddressForm`] as a byte.
+    pub(crate) address_form: Vec<u8>,
+    /// Pre-2025 province, district and ward codes of an address written in pre-2025 units (0
+    /// when unknown, and for addresses in 2025 units).
+    pub(crate) legacy_province: Vec<u8>,
+    pub(crate) legacy_district: Vec<u16>,
+    pub(crate) legacy_ward: Vec<u32>,
+    /// Parents' names, folded (what comparisons read) and normalized (what people read).
     pub(crate) father: Strings,
     pub(crate) mother: Strings,
+    pub(crate) father_full: Strings,
+    pub(crate) mother_full: Strings,
     /// How many records of this table share the record's folded full, family and given name.
     pub(crate) full_count: Vec<u32>,
     pub(crate) family_count: Vec<u32>,
@@ -392,6 +429,8 @@ impl PreparedRecords {
             &out.wards,
             &out.father,
             &out.mother,
+            &out.father_full,
+            &out.mother_full,
         ];
         if columns.iter().any(|c| c.overflow) {
             return Err(Error::invalid("prepare: a column holds more than 4 GiB of text; split the input"));
@@ -402,6 +441,7 @@ impl PreparedRecords {
         if out.generic.iter().any(|c| c.values.overflow) {
             return Err(Error::invalid("prepare: a column holds more than 4 GiB of text; split the input"));
         }
+        resolve_numeric_sex(&mut out.sex);
         out.full_count = counts(&out.folded_full);
         out.family_count = counts(&out.folded_family);
         out.given_count = counts(&out.folded_given);
@@ -446,6 +486,11 @@ impl PreparedRecords {
     /// The value of the id column for record `id` (empty without an id column).
     pub fn record_id(&self, id: u32) -> &str {
         std::str::from_utf8(self.ids.get(id as usize)).unwrap_or_default()
+    }
+
+    /// The record whose id column holds `id` (the first, if several do).
+    pub fn find_id(&self, id: &str) -> Option<u32> {
+        (0..self.len()).find(|&i| self.ids.get(i) == id.as_bytes()).map(|i| i as u32)
     }
 
     /// Term frequency of record `id`'s folded full name in this table (share of records with
@@ -496,6 +541,11 @@ impl PreparedRecords {
         }
     }
 
+    /// How record `id`'s address was written.
+    pub fn address_form(&self, id: u32) -> AddressForm {
+        AddressForm::from_byte(self.address_form.get(id as usize).copied().unwrap_or(0))
+    }
+
     /// 2025 ward codes of record `i`.
     pub(crate) fn wards_of(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
         self.wards.get(i).chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -513,6 +563,7 @@ impl PreparedRecords {
         self.sorted_tokens.append(&o.sorted_tokens);
         self.phonetic_full.append(&o.phonetic_full);
         self.phonetic_given.append(&o.phonetic_given);
+        self.name_reversed.extend_from_slice(&o.name_reversed);
         self.year.extend_from_slice(&o.year);
         self.month.extend_from_slice(&o.month);
         self.day.extend_from_slice(&o.day);
@@ -524,8 +575,14 @@ impl PreparedRecords {
         self.phone.append(&o.phone);
         self.province.extend_from_slice(&o.province);
         self.wards.append(&o.wards);
+        self.address_form.extend_from_slice(&o.address_form);
+        self.legacy_province.extend_from_slice(&o.legacy_province);
+        self.legacy_district.extend_from_slice(&o.legacy_district);
+        self.legacy_ward.extend_from_slice(&o.legacy_ward);
         self.father.append(&o.father);
         self.mother.append(&o.mother);
+        self.father_full.append(&o.father_full);
+        self.mother_full.append(&o.mother_full);
         if self.generic.is_empty() {
             self.generic = o
                 .generic
@@ -559,6 +616,22 @@ fn counts(column: &Strings) -> Vec<u32> {
             if v.is_empty() { 0 } else { map.get(v).copied().unwrap_or(0) }
         })
         .collect()
+}
+
+/// Provisional sex codes of the digits whose meaning depends on the table's convention.
+const SEX_DIGIT_0: u8 = 3;
+const SEX_DIGIT_2: u8 = 4;
+
+/// Sex written as digits: `1` is male in both conventions; the female digit is `0` where `1`
+/// male / `0` female is used, `2` in ISO/IEC 5218 (`1` male, `2` female, `0` unknown). A table
+/// uses one convention: the digit it holds more often is its female code, the other unknown.
+fn resolve_numeric_sex(sex: &mut [u8]) {
+    let zeros = sex.iter().filter(|&&c| c == SEX_DIGIT_0).count();
+    let twos = sex.iter().filter(|&&c| c == SEX_DIGIT_2).count();
+    let female = if twos > zeros { SEX_DIGIT_2 } else { SEX_DIGIT_0 };
+    for code in sex.iter_mut().filter(|c| **c >= SEX_DIGIT_0) {
+        *code = if *code == female { 2 } else { 0 };
+    }
 }
 
 fn sex_code(sex: Sex) -> u8 {
@@ -643,12 +716,22 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
         out.sorted_tokens.push(s.folded.as_bytes());
         out.phonetic_full.push(name.phonetic_full.as_bytes());
         out.phonetic_given.push(name.phonetic_given.as_bytes());
+        out.name_reversed.push(name.flags.contains(NameFlags::REVERSED));
 
         let dob = get(&date, row).map(parse_date).unwrap_or_default();
         out.year.push(dob.year.unwrap_or(0));
         out.month.push(dob.month.filter(|_| dob.year.is_some()).unwrap_or(0));
         out.day.push(dob.day.filter(|_| dob.year.is_some()).unwrap_or(0));
-        out.sex.push(sex_code(get(&sex, row).map(parse_sex).unwrap_or(Sex::Unknown)));
+        out.sex.push(match get(&sex, row) {
+            Some(v) => match (parse_sex(v), parse_sex_with(v, NumericSex::Iso5218)) {
+                (a, b) if a == b => sex_code(a),
+                // `0` (female where `1` is male) or `2` (female in ISO/IEC 5218): the table
+                // decides which convention it follows, in `from_batches`.
+                (Sex::Female, _) => SEX_DIGIT_0,
+                _ => SEX_DIGIT_2,
+            },
+            None => 0,
+        });
 
         let id = parse_id(get(&national_id, row).unwrap_or_default());
         out.national_id.push(id.as_str().as_bytes());
@@ -678,23 +761,44 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
         }
         s.bytes.clear();
         let mut province = 0;
+        let mut form = AddressForm::Missing;
+        let mut legacy = LegacyCodes::default();
         if !s.text.trim().is_empty() {
             parse_address_into(&s.text, &mut s.address_scratch, &mut s.address);
             province = s.address.new.first().map_or(0, |c| c.province);
             for ward in s.address.new.iter().filter_map(|c| c.ward) {
                 s.bytes.extend_from_slice(&ward.to_le_bytes());
             }
+            form = if province == 0 {
+                AddressForm::Unresolved
+            } else if s.address.district().is_some() {
+                legacy = s.address.old.unwrap_or_default();
+                AddressForm::Legacy
+            } else {
+                AddressForm::Y2025
+            };
         }
         out.province.push(province);
         out.wards.push(&s.bytes);
+        out.address_form.push(form as u8);
+        out.legacy_province.push(u8::try_from(legacy.province).unwrap_or(0));
+        out.legacy_district.push(legacy.district.and_then(|d| u16::try_from(d).ok()).unwrap_or(0));
+        out.legacy_ward.push(legacy.ward.unwrap_or(0));
 
-        for (source, target) in [(&father, &mut out.father), (&mother, &mut out.mother)] {
+        for (source, folded, full) in [
+            (&father, &mut out.father, &mut out.father_full),
+            (&mother, &mut out.mother, &mut out.mother_full),
+        ] {
             match get(source, row) {
                 Some(v) => {
                     normalize_name_into(v, &mut s.name_scratch, &mut s.name);
-                    target.push(s.name.folded_full.as_bytes());
+                    folded.push(s.name.folded_full.as_bytes());
+                    full.push(s.name.full.as_bytes());
                 }
-                None => target.push(b""),
+                None => {
+                    folded.push(b"");
+                    full.push(b"");
+                }
             }
         }
 
@@ -740,6 +844,21 @@ mod tests {
 
     use super::*;
     use crate::record::ColumnSpec;
+
+    #[test]
+    fn numeric_sex_follows_the_tables_convention() {
+        let spec = DatasetSpec { id_column: None, columns: vec![ColumnSpec::new("gt", Role::Sex)] };
+        let prepare = |values: &[&str]| {
+            let array: ArrayRef = Arc::new(values.iter().map(|v| Some(*v)).collect::<StringArray>());
+            let records = RecordBatch::try_from_iter([("gt", array)]).unwrap();
+            let batch = Batch { records, rows: Vec::new(), rejects: Vec::new() };
+            PreparedRecords::from_batches(&spec, [Ok(batch)]).unwrap().sex
+        };
+        // ISO/IEC 5218: 2 is female, 0 unknown.
+        assert_eq!(prepare(&["1", "2", "2", "Nữ", "0"]), [1, 2, 2, 2, 0]);
+        // 1 male, 0 female: 2 is unknown.
+        assert_eq!(prepare(&["1", "0", "0", "2", "Nam"]), [1, 2, 2, 0, 1]);
+    }
 
     #[test]
     fn prepares_keys_of_each_role() {
