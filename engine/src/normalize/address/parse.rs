@@ -45,6 +45,7 @@ const WARD_BEFORE: &[Marker] = &[
     (&[b"thi", b"tran"], Some(UnitKind::ThiTran)),
     (&[b"tt"], Some(UnitKind::ThiTran)),
     (&[b"dac", b"khu"], Some(UnitKind::DacKhu)),
+    (&[b"dk"], Some(UnitKind::DacKhu)),
     (&[b"commune"], Some(UnitKind::Xa)),
 ];
 /// Markers of districts that are not also markers of provinces.
