@@ -4,7 +4,7 @@
 # corruptions the generator injected (`khop eval --worklist`): recall of the injected conflicts
 # and the share of spurious lines, per source and in all.
 # Usage: benches/reconcile_population.sh [PERSONS] [WORK_DIR]   (from anywhere; needs cargo, python3)
-# SEED picks another population; KHOP_PROFILE=dev uses a dev build (accuracy figures are the same; timings are not comparable).
+# SEED picks another population, PROFILE=hard the hard error profile; KHOP_PROFILE=dev uses a dev build (accuracy figures are the same; timings are not comparable).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +12,7 @@ persons="${1:-100000}"
 work="${2:-${TMPDIR:-/tmp}/khop-reconcile-bench}"
 seed="${SEED:-42}"
 format="${FORMAT:-parquet}"   # FORMAT=csv keeps the tables readable
+profile="${PROFILE:-default}" # the generator's error profile: default, hard or a TOML file
 mkdir -p "$work"
 
 if [ "${KHOP_PROFILE:-release}" = dev ]; then
@@ -22,7 +23,7 @@ else
     khop="${CARGO_TARGET_DIR:-$root/target}/release/khop"
 fi
 
-"$khop" gen --persons "$persons" --seed "$seed" --format "$format" --out "$work"
+"$khop" gen --persons "$persons" --seed "$seed" --profile "$profile" --format "$format" --out "$work"
 
 # Roles written out: detection does not find the record ids of the land and local registers.
 sed "s/\.parquet\"/.$format\"/" > "$work/khop.toml" <<'TOML'

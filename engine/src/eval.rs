@@ -472,6 +472,9 @@ pub struct ConflictScores {
     pub national_expected: u64,
     /// Of those, reported.
     pub national_found: u64,
+    /// Fields of linked rows changed in content in both records, left out of `expected`: the
+    /// two changes may cancel out (a day and month swapped in both), or not.
+    pub both_changed: u64,
     /// Worklist lines on linked rows, updates (`legacy_units`) excluded.
     pub reported: u64,
     /// Of those, on a field that neither record's truth says was changed in content.
@@ -493,7 +496,8 @@ pub struct ConflictScores {
 /// Scores a worklist against the generator's truth: `accepted` are the run's accepted links
 /// (sector, national), `truth` the true links, `sector` and `national` the corruptions of the
 /// two tables. Only true links that were accepted are scored. A sector field is expected to be
-/// reported when one of its corruptions is a content corruption ([`is_content_corruption`]); a
+/// reported when one of its corruptions is a content corruption ([`is_content_corruption`]) and
+/// the linked national record's field carries none (`both_changed` counts the others); a
 /// reported line is spurious when neither the sector field nor the linked national record's
 /// field carries a content corruption. Lines whose type is an update
 /// ([`ConflictKind::is_update`](crate::reconcile::ConflictKind::is_update)) are counted apart.
@@ -566,7 +570,12 @@ pub fn conflict_scores(
 
     let mut kinds: BTreeMap<String, KindConflicts> = BTreeMap::new();
     for ((row, name), ks) in &sector_content {
-        if linked(row).is_none() {
+        let Some(national) = linked(row) else {
+            continue;
+        };
+        if national_content.contains_key(&(national.to_owned(), name.clone())) {
+            // Both records changed: the changes may cancel (a day and month swapped twice).
+            scores.both_changed += 1;
             continue;
         }
         let found = reported.contains(&(row.as_str(), name.as_str()));

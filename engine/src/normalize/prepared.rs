@@ -217,6 +217,9 @@ pub struct PreparedRecords {
     pub(crate) legacy_province: Vec<u8>,
     pub(crate) legacy_district: Vec<u16>,
     pub(crate) legacy_ward: Vec<u32>,
+    /// The place within the ward: house number, street and hamlet, folded, without the words
+    /// that mark them ([`place_key_into`]).
+    pub(crate) place: Strings,
     /// Parents' names, folded (what comparisons read) and normalized (what people read).
     pub(crate) father: Strings,
     pub(crate) mother: Strings,
@@ -427,6 +430,7 @@ impl PreparedRecords {
             &out.old_id,
             &out.phone,
             &out.wards,
+            &out.place,
             &out.father,
             &out.mother,
             &out.father_full,
@@ -579,6 +583,7 @@ impl PreparedRecords {
         self.legacy_province.extend_from_slice(&o.legacy_province);
         self.legacy_district.extend_from_slice(&o.legacy_district);
         self.legacy_ward.extend_from_slice(&o.legacy_ward);
+        self.place.append(&o.place);
         self.father.append(&o.father);
         self.mother.append(&o.mother);
         self.father_full.append(&o.father_full);
@@ -763,8 +768,10 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
         let mut province = 0;
         let mut form = AddressForm::Missing;
         let mut legacy = LegacyCodes::default();
+        s.folded.clear();
         if !s.text.trim().is_empty() {
             parse_address_into(&s.text, &mut s.address_scratch, &mut s.address);
+            place_key_into(&s.address, &mut s.folded);
             province = s.address.new.first().map_or(0, |c| c.province);
             for ward in s.address.new.iter().filter_map(|c| c.ward) {
                 s.bytes.extend_from_slice(&ward.to_le_bytes());
@@ -784,6 +791,7 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
         out.legacy_province.push(u8::try_from(legacy.province).unwrap_or(0));
         out.legacy_district.push(legacy.district.and_then(|d| u16::try_from(d).ok()).unwrap_or(0));
         out.legacy_ward.push(legacy.ward.unwrap_or(0));
+        out.place.push(s.folded.as_bytes());
 
         for (source, folded, full) in [
             (&father, &mut out.father, &mut out.father_full),
@@ -815,6 +823,40 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
     Ok(out)
 }
 
+/// Words that only mark a part of an address within its ward: house number prefixes (`Số`),
+/// street and hamlet markers (`đường`, `thôn`, `tổ dân phố`...), folded.
+const PLACE_MARKERS: &[&str] =
+    &["so", "sn", "no", "nha", "duong", "pho", "thon", "xom", "khom", "ap", "ban", "buon", "to", "dan", "khu", "tdp", "kp"];
+
+/// The place within the ward of a parsed address, into `out` (cleared first): its house
+/// number, street and hamlet, accent-folded, lower case, split on anything but letters and
+/// digits, without [`PLACE_MARKERS`]; empty when the address names none.
+fn place_key_into(address: &ParsedAddress, out: &mut String) {
+    out.clear();
+    // Where the word being written starts in `out`.
+    let mut start = 0;
+    for part in [address.house(), address.street(), address.hamlet()].into_iter().flatten() {
+        for c in part.chars().chain([' ']) {
+            if super::text::is_combining(c) {
+                continue;
+            }
+            let f = fold_char(c).to_ascii_lowercase();
+            if f.is_ascii_alphanumeric() {
+                if start == out.len() && !out.is_empty() {
+                    out.push(' ');
+                    start = out.len();
+                }
+                out.push(f);
+            } else if start < out.len() {
+                if PLACE_MARKERS.contains(&&out[start..]) {
+                    out.truncate(start.saturating_sub(1));
+                }
+                start = out.len();
+            }
+        }
+    }
+}
+
 /// Writes the space-separated tokens of `folded` in sorted order into `out`.
 fn sorted_tokens(folded: &str, tokens: &mut Vec<String>, out: &mut String) {
     let mut n = 0;
@@ -844,6 +886,19 @@ mod tests {
 
     use super::*;
     use crate::record::ColumnSpec;
+
+    #[test]
+    fn place_within_the_ward_drops_marker_words() {
+        let key = |text: &str| {
+            let mut out = String::new();
+            place_key_into(&crate::normalize::address::parse_address(text), &mut out);
+            out
+        };
+        assert_eq!(key("Số 45 ngõ 162 Nguyễn Huệ, P.Vạn Thạnh, TP.Nha Trang, T.Khánh Hòa"), "45 ngo 162 nguyen hue");
+        assert_eq!(key("SO 45 NGO 162 NGUYEN HUE, Phuong Van Thanh, Nha Trang"), "45 ngo 162 nguyen hue");
+        assert_eq!(key("Thôn 2, Xã Tân Ân, Huyện Ngọc Hiển, Tỉnh Cà Mau"), "2");
+        assert_eq!(key("Xã Tân Ân, Huyện Ngọc Hiển, Tỉnh Cà Mau"), "");
+    }
 
     #[test]
     fn numeric_sex_follows_the_tables_convention() {

@@ -175,8 +175,10 @@ pub enum ConflictKind {
     InconsistentSex,
     /// The same place, in pre-2025 units where the national record has 2025 units.
     LegacyUnits,
-    /// Another ward (commune) in the same province.
+    /// Another ward (commune), or pre-2025 district, in the same province.
     DifferentWard,
+    /// The same ward, another house number, street or hamlet.
+    DifferentStreet,
     /// Another province.
     DifferentProvince,
     /// Any other difference.
@@ -184,7 +186,7 @@ pub enum ConflictKind {
 }
 
 impl ConflictKind {
-    const ALL: [ConflictKind; 23] = [
+    const ALL: [ConflictKind; 24] = [
         ConflictKind::Missing,
         ConflictKind::MissingInNational,
         ConflictKind::NameOrder,
@@ -206,6 +208,7 @@ impl ConflictKind {
         ConflictKind::InconsistentSex,
         ConflictKind::LegacyUnits,
         ConflictKind::DifferentWard,
+        ConflictKind::DifferentStreet,
         ConflictKind::DifferentProvince,
         ConflictKind::Different,
     ];
@@ -234,6 +237,7 @@ impl ConflictKind {
             ConflictKind::InconsistentSex => "inconsistent_sex",
             ConflictKind::LegacyUnits => "legacy_units",
             ConflictKind::DifferentWard => "different_ward",
+            ConflictKind::DifferentStreet => "different_street",
             ConflictKind::DifferentProvince => "different_province",
             ConflictKind::Different => "different",
         }

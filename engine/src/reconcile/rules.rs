@@ -5,7 +5,7 @@ use super::{ConflictKind, Field};
 use crate::normalize::address::{Codes2025, LegacyCodes, UnitKind};
 use crate::normalize::name::normalize_name;
 use crate::normalize::prepared::{AddressForm, PreparedRecords};
-use crate::normalize::text::{LegacyEncoding, encode_legacy_into, fold_accents};
+use crate::normalize::text::{LegacyEncoding, decode_legacy_into, encode_legacy_into, fold_accents};
 use crate::similarity::{self, DigitRelation};
 
 /// A linked pair: sector record `a` of `l`, national record `b` of `r`.
@@ -43,12 +43,14 @@ impl Pair<'_> {
             Field::OldId => digits(self.l.old_id.get(self.a), self.r.old_id.get(self.b)),
             Field::Phone => digits(self.l.phone.get(self.a), self.r.phone.get(self.b)),
             Field::Address => self.address(),
-            Field::FatherName => {
-                parent(self.l.father.get(self.a), self.r.father.get(self.b), self.r.father_full.get(self.b))
-            }
-            Field::MotherName => {
-                parent(self.l.mother.get(self.a), self.r.mother.get(self.b), self.r.mother_full.get(self.b))
-            }
+            Field::FatherName => parent(
+                (self.l.father_full.get(self.a), self.l.father.get(self.a)),
+                (self.r.father_full.get(self.b), self.r.father.get(self.b)),
+            ),
+            Field::MotherName => parent(
+                (self.l.mother_full.get(self.a), self.l.mother.get(self.a)),
+                (self.r.mother_full.get(self.b), self.r.mother.get(self.b)),
+            ),
         }
     }
 
@@ -71,7 +73,7 @@ impl Pair<'_> {
             // The same names, written in another order.
             return Some(ConflictKind::NameOrder);
         }
-        if legacy_written(fa, r.full.get(b)) {
+        if legacy_written(l.full.get(a), fa, r.full.get(b)) {
             return None;
         }
         let same = |x: &[u8], y: &[u8]| spelling_key(x) == spelling_key(y);
@@ -185,11 +187,15 @@ impl Pair<'_> {
         if at(&l.province, a) != at(&r.province, b) {
             return Some(ConflictKind::DifferentProvince);
         }
+        let both_legacy = fs == AddressForm::Legacy && fnat == AddressForm::Legacy;
+        let (ds, dn) = (at(&l.legacy_district, a), at(&r.legacy_district, b));
+        if both_legacy && ds != 0 && dn != 0 && ds != dn {
+            return Some(ConflictKind::DifferentWard);
+        }
         let (ws, wn) = (at(&l.legacy_ward, a), at(&r.legacy_ward, b));
-        let same_place = if fs == AddressForm::Legacy && fnat == AddressForm::Legacy && ws != 0 && wn != 0 {
+        let same_place = if both_legacy && ws != 0 && wn != 0 {
             ws == wn
-                || (at(&l.legacy_district, a) == at(&r.legacy_district, b)
-                    && same_folded(legacy_ward_name(ws), legacy_ward_name(wn)))
+                || (ds == dn && same_folded(legacy_ward_name(ws), legacy_ward_name(wn)))
         } else {
             let (xs, ys): (Vec<u32>, Vec<u32>) = (l.wards_of(a).collect(), r.wards_of(b).collect());
             if xs.is_empty() || ys.is_empty() {
@@ -199,8 +205,11 @@ impl Pair<'_> {
             xs.iter().any(|w| ys.contains(w))
                 || xs.iter().any(|&w| ys.iter().any(|&v| same_folded(ward_name(w), ward_name(v))))
         };
+        let (ps, pn) = (l.place.get(a), r.place.get(b));
         if !same_place {
             Some(ConflictKind::DifferentWard)
+        } else if !ps.is_empty() && !pn.is_empty() && ps != pn {
+            Some(ConflictKind::DifferentStreet)
         } else if fs == AddressForm::Legacy && fnat == AddressForm::Y2025 {
             Some(ConflictKind::LegacyUnits)
         } else {
@@ -239,14 +248,13 @@ fn digits(x: &[u8], y: &[u8]) -> Option<ConflictKind> {
     }
 }
 
-/// Parents' names (folded; the national one also normalized): the same spelling key, a typo,
-/// different.
-fn parent(x: &[u8], y: &[u8], y_full: &[u8]) -> Option<ConflictKind> {
+/// Parents' names, each (normalized, folded): the same spelling key, a typo, different.
+fn parent((x_full, x): (&[u8], &[u8]), (y_full, y): (&[u8], &[u8])) -> Option<ConflictKind> {
     if let Some(kind) = presence(x.is_empty(), y.is_empty()) {
         return kind;
     }
     let (kx, ky) = (spelling_key(x), spelling_key(y));
-    if kx == ky || legacy_written(x, y_full) {
+    if kx == ky || legacy_written(x_full, x, y_full) {
         None
     } else if similarity::osa(&kx, &ky) <= 2 {
         Some(ConflictKind::Typo)
@@ -255,22 +263,36 @@ fn parent(x: &[u8], y: &[u8], y_full: &[u8]) -> Option<ConflictKind> {
     }
 }
 
-/// Whether the folded sector name `sector` is the national name (`national`, normalized) as a
+/// Whether the sector name and the national name are one name, the sector's written in a
 /// legacy 8-bit encoding (TCVN3, VNI) read as Latin-1 that normalization left as it is because
-/// every character of it is also a Vietnamese letter ("Huúnh" for "Huỳnh"): the same name,
-/// written in a broken encoding, is not a conflict. Only called for names that differ.
-fn legacy_written(sector: &[u8], national: &[u8]) -> bool {
-    let Ok(national) = std::str::from_utf8(national) else {
+/// every character of it is also a Vietnamese letter ("Huúnh" for "Huỳnh", "Thóy" for "Thúy"):
+/// the national name so encoded reads as the sector's (folded), or the sector's so decoded
+/// reads exactly as the national's (tone marks included: decoding Unicode text that was not
+/// encoded can turn a typo such as "Hoààng" into another plausible name). Names are given
+/// normalized (`*_full`) and folded. Only called for names that differ.
+fn legacy_written(sector_full: &[u8], sector_folded: &[u8], national_full: &[u8]) -> bool {
+    let (Ok(sector_full), Ok(national_full)) = (std::str::from_utf8(sector_full), std::str::from_utf8(national_full))
+    else {
         return false;
     };
-    if national.is_ascii() {
-        return false;
-    }
-    let key = spelling_key(sector);
-    let mut encoded = String::with_capacity(national.len() * 2);
+    let mut converted = String::with_capacity(national_full.len().max(sector_full.len()) * 2);
     [LegacyEncoding::Tcvn3, LegacyEncoding::Vni].into_iter().any(|encoding| {
-        encode_legacy_into(national, encoding, &mut encoded);
-        spelling_key(normalize_name(&encoded).folded_full.as_bytes()) == key
+        if !national_full.is_ascii() {
+            encode_legacy_into(national_full, encoding, &mut converted);
+            // Normalized as the sector's value was, and folded as it is (normalizing detects
+            // some encoded values, such as a lower-case national name, and decodes them back).
+            let key = spelling_key(sector_folded);
+            let normalized = normalize_name(&converted).folded_full;
+            if spelling_key(normalized.as_bytes()) == key
+                || spelling_key(fold_accents(&converted.to_lowercase()).as_bytes()) == key
+            {
+                return true;
+            }
+        }
+        !sector_full.is_ascii() && {
+            decode_legacy_into(sector_full, encoding, &mut converted);
+            normalize_name(&converted).full == national_full
+        }
     })
 }
 
@@ -278,27 +300,22 @@ fn is_vowel(c: u8) -> bool {
     matches!(c, b'a' | b'e' | b'i' | b'o' | b'u' | b'y')
 }
 
-/// Appends a folded syllable with a final `y` after a consonant written `i` (Vy/Vi, Ly/Li,
-/// Quý/Quí: `qu` is a consonant), so that the two spellings agree.
-fn push_token(token: &[u8], out: &mut Vec<u8>) {
-    let n = token.len();
-    let consonant_before = |i: usize| {
-        !is_vowel(token[i]) || (token[i] == b'u' && i > 0 && token[i - 1] == b'q')
-    };
-    if n >= 2 && token[n - 1] == b'y' && consonant_before(n - 2) {
-        out.extend_from_slice(&token[..n - 1]);
-        out.push(b'i');
-    } else {
-        out.extend_from_slice(token);
+/// Appends folded letters with every `y` that follows a consonant written `i` (Vy/Vi, Ly/Li,
+/// Quý/Quí: `qu` is a consonant), so that the two spellings agree; `uy`, `ay` stay.
+fn push_letters(letters: impl Iterator<Item = u8>, out: &mut Vec<u8>) {
+    for c in letters {
+        let n = out.len();
+        let after_consonant =
+            n > 0 && (!is_vowel(out[n - 1]) || (out[n - 1] == b'u' && n > 1 && out[n - 2] == b'q'));
+        out.push(if c == b'y' && after_consonant { b'i' } else { c });
     }
 }
 
-/// A folded name's letters with the i/y spelling merged and the spaces removed.
+/// A folded name's letters, spaces removed (so that `Nguyễn Văn` and `NguyễnVăn` agree), with
+/// the i/y spelling merged.
 pub(super) fn spelling_key(folded: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(folded.len());
-    for token in tokens(folded) {
-        push_token(token, &mut out);
-    }
+    push_letters(folded.iter().copied().filter(|&c| c != b' '), &mut out);
     out
 }
 
@@ -314,9 +331,7 @@ fn written_key(folded: &[u8], family: usize) -> Vec<u8> {
     let family = family.min(written.len());
     written.rotate_left(family);
     let mut out = Vec::with_capacity(folded.len());
-    for token in written {
-        push_token(token, &mut out);
-    }
+    push_letters(written.into_iter().flatten().copied(), &mut out);
     out
 }
 
@@ -344,6 +359,7 @@ mod tests {
         assert_eq!(spelling_key(b"le quy"), b"lequi");
         assert_eq!(spelling_key(b"ngo huy"), b"ngohuy", "uy is a vowel pair, Huy is not Hui");
         assert_eq!(spelling_key(b"nguyen van an"), spelling_key(b"nguyenvan an"));
+        assert_eq!(spelling_key(b"lythi ha"), spelling_key(b"ly thi ha"), "run together");
         assert!(tokens_within(b"", b"van"));
         assert!(tokens_within(b"minh", b"van minh"));
         assert!(!tokens_within(b"van", b"van"));
