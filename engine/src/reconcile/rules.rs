@@ -275,21 +275,24 @@ fn legacy_written(sector_full: &[u8], sector_folded: &[u8], national_full: &[u8]
     else {
         return false;
     };
+    // Normalization deletes some encoded bytes (symbols, a soft hyphen) and can leave ASCII; but
+    // an ASCII name without accents must not have its typos pass for encoded marks ("Traan" is
+    // not "Trần" in VNI) in the looser comparisons.
+    let ascii = sector_full.is_ascii();
+    let key = spelling_key(sector_folded);
     let mut converted = String::with_capacity(national_full.len().max(sector_full.len()) * 2);
     [LegacyEncoding::Tcvn3, LegacyEncoding::Vni].into_iter().any(|encoding| {
         if !national_full.is_ascii() {
             encode_legacy_into(national_full, encoding, &mut converted);
-            // Normalized as the sector's value was, and folded as it is (normalizing detects
-            // some encoded values, such as a lower-case national name, and decodes them back).
-            let key = spelling_key(sector_folded);
-            let normalized = normalize_name(&converted).folded_full;
-            if spelling_key(normalized.as_bytes()) == key
-                || spelling_key(fold_accents(&converted.to_lowercase()).as_bytes()) == key
+            // Normalized as the sector's value was; or folded as it is, since normalizing
+            // detects some encoded values (a lower-case name) and decodes them back.
+            if spelling_key(normalize_name(&converted).folded_full.as_bytes()) == key
+                || (!ascii && spelling_key(fold_accents(&converted.to_lowercase()).as_bytes()) == key)
             {
                 return true;
             }
         }
-        !sector_full.is_ascii() && {
+        !ascii && {
             decode_legacy_into(sector_full, encoding, &mut converted);
             normalize_name(&converted).full == national_full
         }
