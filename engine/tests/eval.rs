@@ -108,3 +108,63 @@ fn reads_link_and_corruption_files() {
     assert!(read_pairs(&short).unwrap_err().to_string().contains("row 2"));
     assert!(read_pairs(&dir.path().join("missing.csv")).is_err());
 }
+
+#[test]
+fn reads_khop_link_outputs_keeping_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let links = dir.path().join("links.csv");
+    std::fs::File::create(&links)
+        .unwrap()
+        .write_all(b"left_id,left_row,right_id,decision\nXH1,1,CD9,match\nXH2,2,CD8,review\nXH3,3,,no_match\n")
+        .unwrap();
+    assert_eq!(read_pairs(&links).unwrap(), pairs(&[("XH1", "CD9")]));
+}
+
+#[test]
+fn worklist_scored_against_injected_changes() {
+    use khop::eval::{Corruption, ReportedConflict, conflict_scores, is_content_corruption};
+    let line = |sector: &str, national: &str, field: &str, kind: &str| ReportedConflict {
+        sector: sector.into(),
+        national: national.into(),
+        field: field.into(),
+        kind: kind.into(),
+    };
+    let change = |row: &str, field: &str, kind: &str| Corruption { row: row.into(), field: field.into(), kind: kind.into() };
+    assert!(is_content_corruption("typo") && is_content_corruption("outdated_address"));
+    assert!(!is_content_corruption("accents_dropped") && !is_content_corruption("i_y"));
+
+    let truth = pairs(&[("s1", "n1"), ("s2", "n2"), ("s3", "n3"), ("s4", "n4")]);
+    // s3 is linked to the wrong person; s4 is not accepted.
+    let accepted = pairs(&[("s1", "n1"), ("s2", "n2"), ("s3", "n9")]);
+    let sector = [
+        change("s1", "name", "typo"),
+        change("s1", "name", "accents_dropped"),
+        change("s1", "date_of_birth", "day_month_swap"),
+        change("s2", "name", "upper_case"),
+        change("s2", "phone", "phone_missing"),
+        // Both records swapped day and month: left out, whatever the worklist says.
+        change("s2", "date_of_birth", "day_month_swap"),
+        change("s4", "name", "typo"),
+    ];
+    let national = [change("n2", "date_of_birth", "day_month_swap"), change("n1", "national_id", "id_typo")];
+    let worklist = [
+        line("s1", "n1", "name", "typo"),
+        // The national record's own change: found through the link, not spurious.
+        line("s1", "n1", "national_id", "one_digit"),
+        // A cosmetic change only: spurious.
+        line("s2", "n2", "name", "spelling"),
+        // An update, counted apart.
+        line("s2", "n2", "address", "legacy_units"),
+        line("s3", "n9", "name", "different"),
+    ];
+    let s = conflict_scores(&worklist, &accepted, &truth, &sector, &national);
+    assert_eq!((s.linked_rows, s.wrong_links, s.missed_links), (2, 1, 2));
+    // Expected: s1 name, s1 date of birth, s2 phone; found: s1 name.
+    assert_eq!((s.expected, s.found, s.both_changed), (3, 1, 1));
+    close(s.recall, 1.0 / 3.0);
+    assert_eq!((s.reported, s.spurious, s.updates, s.lines_on_wrong_links), (3, 1, 1, 1));
+    close(s.spurious_rate, 1.0 / 3.0);
+    assert_eq!((s.national_expected, s.national_found), (1, 1));
+    let by_kind: Vec<(&str, u64, u64)> = s.by_kind.iter().map(|k| (k.kind.as_str(), k.expected, k.found)).collect();
+    assert_eq!(by_kind, [("day_month_swap", 1, 0), ("phone_missing", 1, 0), ("typo", 1, 1)]);
+}

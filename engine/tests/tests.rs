@@ -9,4 +9,5 @@ mod febrl;
 mod link;
 mod normalize;
 mod read;
+mod reconcile;
 mod roundtrip;
