@@ -321,7 +321,11 @@ fn read_rows(path: &Path, columns: &[Option<usize>]) -> Result<Vec<Vec<Option<St
             values.push(match column {
                 None => None,
                 Some(c) => Some(row.get(*c).map(str::to_owned).ok_or_else(|| {
-                    Error::format(path, Some(format!("row {}", i + 2)), format!("expected at least {} fields", c + 1))
+                    Error::format(
+                        path,
+                        Some(format!("row {}", i + 2)),
+                        format!("expected at least {} fields", c + 1),
+                    )
                 })?),
             });
         }
@@ -337,11 +341,18 @@ fn read_named(path: &Path, names: &[&str]) -> Result<Vec<Vec<String>>> {
     let mut columns = Vec::with_capacity(names.len());
     for name in names {
         let c = headers.iter().position(|h| h == name).ok_or_else(|| {
-            Error::format(path, None, format!("no column named `{name}` (the file has: {})", headers.join(", ")))
+            Error::format(
+                path,
+                None,
+                format!("no column named `{name}` (the file has: {})", headers.join(", ")),
+            )
         })?;
         columns.push(Some(c));
     }
-    Ok(read_rows(path, &columns)?.into_iter().map(|r| r.into_iter().map(Option::unwrap_or_default).collect()).collect())
+    Ok(read_rows(path, &columns)?
+        .into_iter()
+        .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
+        .collect())
 }
 
 /// One change the synthetic generator made to a record (`corruptions_<source>.csv`).
@@ -537,7 +548,9 @@ pub fn conflict_scores(
     let mut reported: HashSet<(&str, &str)> = HashSet::new();
     let mut fields: BTreeMap<String, FieldConflicts> = BTreeMap::new();
     fn field<'m>(fields: &'m mut BTreeMap<String, FieldConflicts>, name: &str) -> &'m mut FieldConflicts {
-        fields.entry(name.to_owned()).or_insert_with(|| FieldConflicts { field: name.to_owned(), ..Default::default() })
+        fields
+            .entry(name.to_owned())
+            .or_insert_with(|| FieldConflicts { field: name.to_owned(), ..Default::default() })
     }
     let mut lines = HashSet::new();
     for line in worklist {
@@ -585,7 +598,9 @@ pub fn conflict_scores(
         f.expected += 1;
         f.found += u64::from(found);
         for k in ks {
-            let e = kinds.entry(k.clone()).or_insert_with(|| KindConflicts { kind: k.clone(), ..Default::default() });
+            let e = kinds
+                .entry(k.clone())
+                .or_insert_with(|| KindConflicts { kind: k.clone(), ..Default::default() });
             e.expected += 1;
             e.found += u64::from(found);
         }

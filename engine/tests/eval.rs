@@ -115,7 +115,9 @@ fn reads_khop_link_outputs_keeping_matches() {
     let links = dir.path().join("links.csv");
     std::fs::File::create(&links)
         .unwrap()
-        .write_all(b"left_id,left_row,right_id,decision\nXH1,1,CD9,match\nXH2,2,CD8,review\nXH3,3,,no_match\n")
+        .write_all(
+            b"left_id,left_row,right_id,decision\nXH1,1,CD9,match\nXH2,2,CD8,review\nXH3,3,,no_match\n",
+        )
         .unwrap();
     assert_eq!(read_pairs(&links).unwrap(), pairs(&[("XH1", "CD9")]));
 }
@@ -129,7 +131,11 @@ fn worklist_scored_against_injected_changes() {
         field: field.into(),
         kind: kind.into(),
     };
-    let change = |row: &str, field: &str, kind: &str| Corruption { row: row.into(), field: field.into(), kind: kind.into() };
+    let change = |row: &str, field: &str, kind: &str| Corruption {
+        row: row.into(),
+        field: field.into(),
+        kind: kind.into(),
+    };
     assert!(is_content_corruption("typo") && is_content_corruption("outdated_address"));
     assert!(!is_content_corruption("accents_dropped") && !is_content_corruption("i_y"));
 
@@ -165,6 +171,7 @@ fn worklist_scored_against_injected_changes() {
     assert_eq!((s.reported, s.spurious, s.updates, s.lines_on_wrong_links), (3, 1, 1, 1));
     close(s.spurious_rate, 1.0 / 3.0);
     assert_eq!((s.national_expected, s.national_found), (1, 1));
-    let by_kind: Vec<(&str, u64, u64)> = s.by_kind.iter().map(|k| (k.kind.as_str(), k.expected, k.found)).collect();
+    let by_kind: Vec<(&str, u64, u64)> =
+        s.by_kind.iter().map(|k| (k.kind.as_str(), k.expected, k.found)).collect();
     assert_eq!(by_kind, [("day_month_swap", 1, 0), ("phone_missing", 1, 0), ("typo", 1, 1)]);
 }

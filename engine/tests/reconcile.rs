@@ -36,10 +36,8 @@ fn table(records: &[&toml::Table]) -> PreparedRecords {
         id_column: Some("id".into()),
         columns: ROLES.iter().map(|r| ColumnSpec::new(r.as_str(), *r)).collect(),
     };
-    let mut columns: Vec<(&str, ArrayRef)> = vec![(
-        "id",
-        Arc::new((0..records.len()).map(|i| Some(i.to_string())).collect::<StringArray>()),
-    )];
+    let mut columns: Vec<(&str, ArrayRef)> =
+        vec![("id", Arc::new((0..records.len()).map(|i| Some(i.to_string())).collect::<StringArray>()))];
     for role in ROLES {
         let values: StringArray = records
             .iter()
@@ -108,7 +106,9 @@ fn table_driven_cases() {
 fn a_year_of_birth_column_is_compared_by_year() {
     // A land register's `nam_sinh`: years only. A year is not a conflict with a full date there;
     // another year still is.
-    let date = |value: String| -> toml::Table { [("date_of_birth".to_owned(), toml::Value::String(value))].into_iter().collect() };
+    let date = |value: String| -> toml::Table {
+        [("date_of_birth".to_owned(), toml::Value::String(value))].into_iter().collect()
+    };
     let years: Vec<toml::Table> = (0..10).map(|i| date(format!("{}", 1950 + i))).collect();
     let dates: Vec<toml::Table> =
         (0..10).map(|i| date(format!("{}-03-05", 1950 + i + usize::from(i == 9)))).collect();
@@ -272,7 +272,8 @@ fn generated_population_worklists_find_the_injected_conflicts() {
         // An explanation's terms add up to the weight the pair was scored with.
         let accepted = results.iter().find(|r| r.decision == Decision::Match).unwrap();
         let best = accepted.best.unwrap();
-        let explanation = explain_pair(&linker, &model, &sector, &national, accepted.left, best.right).unwrap();
+        let explanation =
+            explain_pair(&linker, &model, &sector, &national, accepted.left, best.right).unwrap();
         assert!((explanation.match_weight - best.weight).abs() < 1e-9, "{explanation:?}");
         assert_eq!(explanation.comparisons.len(), linker.comparisons().len());
 
@@ -289,10 +290,13 @@ fn generated_population_worklists_find_the_injected_conflicts() {
         let accepted: Vec<(String, String)> = results
             .iter()
             .filter(|r| r.decision == Decision::Match)
-            .map(|r| (sector.record_id(r.left).to_owned(), national.record_id(r.best.unwrap().right).to_owned()))
+            .map(|r| {
+                (sector.record_id(r.left).to_owned(), national.record_id(r.best.unwrap().right).to_owned())
+            })
             .collect();
         let truth = read_pairs(&dir.path().join(format!("links_{source}.csv"))).unwrap();
-        let corruptions = read_field_corruptions(&dir.path().join(format!("corruptions_{source}.csv"))).unwrap();
+        let corruptions =
+            read_field_corruptions(&dir.path().join(format!("corruptions_{source}.csv"))).unwrap();
         let scores = conflict_scores(&lines, &accepted, &truth, &corruptions, &national_corruptions);
         assert!(scores.linked_rows as f64 >= 0.9 * truth.len() as f64, "{source}: {scores:?}");
         expected += scores.expected;
@@ -308,7 +312,15 @@ fn generated_population_worklists_find_the_injected_conflicts() {
     eprintln!("{found} of {expected} injected conflicts found, {spurious} of {reported} lines spurious");
     // Enough of each kind of error for the figures to mean something.
     assert!(expected >= 2_000, "{expected}");
-    for kind in ["typo", "middle_dropped", "day_month_swap", "old_id_only", "id_typo", "outdated_address", "sex_missing"] {
+    for kind in [
+        "typo",
+        "middle_dropped",
+        "day_month_swap",
+        "old_id_only",
+        "id_typo",
+        "outdated_address",
+        "sex_missing",
+    ] {
         assert!(kinds.get(kind).copied().unwrap_or(0) >= 5, "{kind}: {kinds:?}");
     }
     assert!(recall >= 0.99, "recall {recall:.4} ({found} of {expected})");

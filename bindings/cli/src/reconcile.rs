@@ -161,7 +161,11 @@ fn print_summary(source: &str, s: &Summary) {
     println!("{table}");
     if !s.unmatched.is_empty() {
         let mut table = Table::new();
-        table.load_style(presets::UTF8_FULL_CONDENSED).set_header(["source", "not accepted because", "records"]);
+        table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
+            "source",
+            "not accepted because",
+            "records",
+        ]);
         for (reason, n) in &s.unmatched {
             table.add_row([
                 Cell::new(source),
@@ -276,9 +280,9 @@ pub fn eval_worklist(
         s.national_found, s.national_expected, s.updates, s.updates_on_conflicts, s.lines_on_wrong_links
     );
     let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
-        "field", "injected", "found", "recall", "lines", "spurious",
-    ]);
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_header(["field", "injected", "found", "recall", "lines", "spurious"]);
     for f in &s.by_field {
         table.add_row([
             Cell::new(&f.field),

@@ -288,3 +288,115 @@ fn dedupe_finds_the_copies() {
     );
     assert!(std::fs::read_to_string(&pairs).unwrap().lines().count() > 196);
 }
+
+#[test]
+fn reconcile_explain_and_score_the_worklist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let gen_ = khop(&["gen", "--persons", "1500", "--seed", "3", "--format", "csv", "--out", &path("")]);
+    assert!(gen_.status.success(), "{}", String::from_utf8_lossy(&gen_.stderr));
+    let run = khop(&[
+        "reconcile",
+        "--left",
+        &path("bhxh.csv"),
+        "--right",
+        &path("national.csv"),
+        "--out",
+        &path("worklist.csv"),
+        "--unmatched",
+        &path("unmatched.csv"),
+        "--links",
+        &path("links.csv"),
+        "--summary",
+        &path("summary.json"),
+        "--save-model",
+        &path("model.json"),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("accepted links") && text.contains("not accepted because"), "{text}");
+
+    // Worklist lines carry both values and the national value to write.
+    let mut reader = csv::Reader::from_path(path("worklist.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (field, kind, suggested) = (column("field"), column("conflict"), column("suggested_value"));
+    let lines: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(
+        lines.iter().any(|l| &l[field] == "national_id" && &l[kind] == "missing" && l[suggested].len() == 12)
+    );
+    let read_json = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path(name)).unwrap()).unwrap()
+    };
+    let summary = read_json("summary.json");
+    let source = &summary["sources"][0];
+    assert_eq!(source["source"], "bhxh");
+    let s = &source["summary"];
+    let by_field: u64 = s["by_field"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|k| k.as_object().unwrap().values())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(by_field, s["conflicts"].as_u64().unwrap());
+    assert_eq!(by_field as usize, lines.len());
+    let unmatched = csv::Reader::from_path(path("unmatched.csv")).unwrap().records().count() as u64;
+    assert_eq!(unmatched, s["records"].as_u64().unwrap() - s["matched"].as_u64().unwrap());
+
+    // Scored against the generator's truth by `khop eval`.
+    let eval = khop(&[
+        "eval",
+        "--pred",
+        &path("links.csv"),
+        "--truth",
+        &path("links_bhxh.csv"),
+        "--worklist",
+        &path("worklist.csv"),
+        "--corruptions",
+        &path("corruptions_bhxh.csv"),
+        "--national-corruptions",
+        &path("corruptions_national.csv"),
+        "--json",
+        &path("eval.json"),
+    ]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let scores = read_json("eval.json");
+    let c = &scores["conflicts"];
+    assert!(c["expected"].as_u64().unwrap() >= 300, "{c}");
+    assert!(c["recall"].as_f64().unwrap() >= 0.99, "{c}");
+    assert!(c["spurious_rate"].as_f64().unwrap() <= 0.01, "{c}");
+
+    // One accepted pair explained, with the saved model: its weight is the one it was linked with.
+    let mut reader = csv::Reader::from_path(path("links.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let link = reader.records().map(Result::unwrap).find(|r| &r[column("decision")] == "match").unwrap();
+    let (left, right) = (&link[column("left_id")], &link[column("right_id")]);
+    let weight: f64 = link[column("match_weight")].parse().unwrap();
+    let args = [
+        "explain",
+        "--left",
+        &path("bhxh.csv"),
+        "--right",
+        &path("national.csv"),
+        "--model",
+        &path("model.json"),
+    ];
+    let explain = khop(&[&args[..], &["--pair", left, right, "--json"]].concat());
+    assert!(explain.status.success(), "{}", String::from_utf8_lossy(&explain.stderr));
+    let e = json(&explain);
+    assert_eq!(e["left_id"], left);
+    assert!((e["match_weight"].as_f64().unwrap() - weight).abs() < 1e-6, "{e}");
+    let comparisons = e["comparisons"].as_array().unwrap();
+    assert!(
+        comparisons
+            .iter()
+            .any(|c| c["comparison"] == "name" && !c["description"].as_str().unwrap().is_empty())
+    );
+    let table = khop(&[&args[..], &["--pair", left, right]].concat());
+    assert!(String::from_utf8_lossy(&table.stdout).contains("match weight"));
+    let unknown = khop(&[&args[..], &["--pair", "nobody", right]].concat());
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no record with id `nobody`"));
+}

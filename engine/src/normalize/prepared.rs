@@ -825,8 +825,10 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
 
 /// Words that only mark a part of an address within its ward: house number prefixes (`Số`),
 /// street and hamlet markers (`đường`, `thôn`, `tổ dân phố`...), folded.
-const PLACE_MARKERS: &[&str] =
-    &["so", "sn", "no", "nha", "duong", "pho", "thon", "xom", "khom", "ap", "ban", "buon", "to", "dan", "khu", "tdp", "kp"];
+const PLACE_MARKERS: &[&str] = &[
+    "so", "sn", "no", "nha", "duong", "pho", "thon", "xom", "khom", "ap", "ban", "buon", "to", "dan", "khu",
+    "tdp", "kp",
+];
 
 /// The place within the ward of a parsed address, into `out` (cleared first): its house
 /// number, street and hamlet, accent-folded, lower case, split on anything but letters and
@@ -894,7 +896,10 @@ mod tests {
             place_key_into(&crate::normalize::address::parse_address(text), &mut out);
             out
         };
-        assert_eq!(key("Số 45 ngõ 162 Nguyễn Huệ, P.Vạn Thạnh, TP.Nha Trang, T.Khánh Hòa"), "45 ngo 162 nguyen hue");
+        assert_eq!(
+            key("Số 45 ngõ 162 Nguyễn Huệ, P.Vạn Thạnh, TP.Nha Trang, T.Khánh Hòa"),
+            "45 ngo 162 nguyen hue"
+        );
         assert_eq!(key("SO 45 NGO 162 NGUYEN HUE, Phuong Van Thanh, Nha Trang"), "45 ngo 162 nguyen hue");
         assert_eq!(key("Thôn 2, Xã Tân Ân, Huyện Ngọc Hiển, Tỉnh Cà Mau"), "2");
         assert_eq!(key("Xã Tân Ân, Huyện Ngọc Hiển, Tỉnh Cà Mau"), "");

@@ -147,7 +147,9 @@ pub fn describe(kind: ComparisonKind, level: &str) -> &'static str {
         (ComparisonKind::Name { .. }, "exact") => "identical",
         (ComparisonKind::Name { .. }, "folded") => "same letters; accents or tone marks differ",
         (ComparisonKind::Name { .. }, "reordered") => "same names in another order",
-        (ComparisonKind::Name { .. }, "dropped_middle") => "same family and given name; a middle name missing",
+        (ComparisonKind::Name { .. }, "dropped_middle") => {
+            "same family and given name; a middle name missing"
+        }
         (ComparisonKind::Name { .. }, "jaro_winkler_high") => "family and given names spelt almost alike",
         (ComparisonKind::Name { .. }, "jaro_winkler_low") => "family and given names spelt similarly",
         (ComparisonKind::Name { .. }, "phonetic") => "spelt differently, sounds the same",
@@ -169,9 +171,7 @@ pub fn describe(kind: ComparisonKind, level: &str) -> &'static str {
         (ComparisonKind::CccdConsistency, "agrees") => {
             "each CCCD's birth year and sex agree with the other record"
         }
-        (ComparisonKind::CccdConsistency, _) => {
-            "a CCCD's birth year or sex contradicts the other record"
-        }
+        (ComparisonKind::CccdConsistency, _) => "a CCCD's birth year or sex contradicts the other record",
         (ComparisonKind::Sex, "equal") => "same sex",
         (ComparisonKind::Sex, _) => "different sex",
         (ComparisonKind::Phone, "exact") => "same number",

@@ -413,8 +413,8 @@ impl<'a> Reconciler<'a> {
             if let Some(kind) = pair.check(field) {
                 let (sector_value, national_value) =
                     (values::display(self.left, left, field), values::display(self.right, right, field));
-                let suggested =
-                    (!kind.completes_national() && !national_value.is_empty()).then(|| national_value.clone());
+                let suggested = (!kind.completes_national() && !national_value.is_empty())
+                    .then(|| national_value.clone());
                 out.push(Conflict { left, right, field, kind, sector_value, national_value, suggested });
             }
         }

@@ -41,7 +41,8 @@ pub fn worklist_batch(
     let n = conflicts.len();
     let strings = |bytes: usize| StringBuilder::with_capacity(n, n * bytes);
     let (mut src, mut sector_id, mut national_id) = (strings(8), strings(12), strings(12));
-    let (mut sector_row, mut national_row) = (UInt64Builder::with_capacity(n), UInt64Builder::with_capacity(n));
+    let (mut sector_row, mut national_row) =
+        (UInt64Builder::with_capacity(n), UInt64Builder::with_capacity(n));
     let (mut field, mut kind) = (strings(12), strings(12));
     let (mut sector_value, mut national_value, mut suggested) = (strings(24), strings(24), strings(24));
     for c in conflicts {
@@ -105,7 +106,8 @@ pub fn unmatched_batch(
     let strings = |bytes: usize| StringBuilder::with_capacity(n, n * bytes);
     let (mut src, mut sector_id, mut reason) = (strings(8), strings(12), strings(12));
     let (mut closest, mut second, mut explanation) = (strings(12), strings(12), strings(96));
-    let (mut sector_row, mut closest_row) = (UInt64Builder::with_capacity(n), UInt64Builder::with_capacity(n));
+    let (mut sector_row, mut closest_row) =
+        (UInt64Builder::with_capacity(n), UInt64Builder::with_capacity(n));
     let mut closest_probability = Float64Builder::with_capacity(n);
     let mut closest_weight = Float64Builder::with_capacity(n);
     let mut second_probability = Float64Builder::with_capacity(n);

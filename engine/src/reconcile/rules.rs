@@ -161,7 +161,8 @@ impl Pair<'_> {
         if (x.len() == 9 && y.len() == 12) || x == r.old_id.get(b) {
             return Some(ConflictKind::OldId);
         }
-        if let DigitRelation::OneSubstitution | DigitRelation::OneTransposition = similarity::digit_relation(x, y)
+        if let DigitRelation::OneSubstitution | DigitRelation::OneTransposition =
+            similarity::digit_relation(x, y)
         {
             return Some(ConflictKind::OneDigit);
         }
@@ -194,8 +195,7 @@ impl Pair<'_> {
         }
         let (ws, wn) = (at(&l.legacy_ward, a), at(&r.legacy_ward, b));
         let same_place = if both_legacy && ws != 0 && wn != 0 {
-            ws == wn
-                || (ds == dn && same_folded(legacy_ward_name(ws), legacy_ward_name(wn)))
+            ws == wn || (ds == dn && same_folded(legacy_ward_name(ws), legacy_ward_name(wn)))
         } else {
             let (xs, ys): (Vec<u32>, Vec<u32>) = (l.wards_of(a).collect(), r.wards_of(b).collect());
             if xs.is_empty() || ys.is_empty() {
@@ -271,7 +271,8 @@ fn parent((x_full, x): (&[u8], &[u8]), (y_full, y): (&[u8], &[u8])) -> Option<Co
 /// encoded can turn a typo such as "Hoààng" into another plausible name). Names are given
 /// normalized (`*_full`) and folded. Only called for names that differ.
 fn legacy_written(sector_full: &[u8], sector_folded: &[u8], national_full: &[u8]) -> bool {
-    let (Ok(sector_full), Ok(national_full)) = (std::str::from_utf8(sector_full), std::str::from_utf8(national_full))
+    let (Ok(sector_full), Ok(national_full)) =
+        (std::str::from_utf8(sector_full), std::str::from_utf8(national_full))
     else {
         return false;
     };

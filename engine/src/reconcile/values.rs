@@ -77,11 +77,7 @@ fn address(t: &PreparedRecords, i: usize) -> String {
             unit(legacy.ward_name(), &mut out);
             unit(legacy.district_name(), &mut out);
             unit(legacy.province_name(), &mut out);
-            if out.is_empty() {
-                current
-            } else {
-                format!("{out} (2025: {current})")
-            }
+            if out.is_empty() { current } else { format!("{out} (2025: {current})") }
         }
     }
 }
