@@ -18,6 +18,15 @@
 //! the folded tokens sorted (for names written in another order) and phonetic keys. Each record
 //! also carries how many records of its table share its folded full, family and given name: the
 //! term frequencies that the model uses to weigh a match on "Nguyễn" less than one on "Khổng".
+//! Whether the name was written given name first is kept too (normalization reorders it), for
+//! [`reconcile`](crate::reconcile).
+//!
+//! Sex written as digits follows the table's convention: `1` male with `0` or (ISO/IEC 5218) `2`
+//! female, whichever of the two female digits the table holds more often.
+//!
+//! Addresses are kept as 2025 units (pre-2025 units mapped), how they were written
+//! ([`AddressForm`]: pre-2025 or 2025 units) with their pre-2025 codes, and the place within the
+//! ward (house number, street, hamlet) as folded words; parents' names folded and normalized.
 //!
 //! Columns that no Vietnamese comparison reads become *generic columns* ([`GenericColumn`]):
 //! roles `text`, `number`, `email`, `house_number` and `street` always, and the address units

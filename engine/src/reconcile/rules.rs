@@ -60,6 +60,10 @@ impl Pair<'_> {
         if let Some(kind) = presence(fa.is_empty(), fb.is_empty()) {
             return kind;
         }
+        if fa == fb && at(&l.name_reversed, a) == at(&r.name_reversed, b) {
+            // The common case, without building keys.
+            return None;
+        }
         let written = |t: &PreparedRecords, i: usize| {
             let family = if at(&t.name_reversed, i) { tokens(t.folded_family.get(i)).count() } else { 0 };
             written_key(t.folded_full.get(i), family)
