@@ -156,10 +156,25 @@ pub(crate) fn consistency(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u
             conflict |= x != y;
         }
     };
-    check(at(&l.cccd_year, a), at(&r.year, b));
-    check(at(&r.cccd_year, b), at(&l.year, a));
-    check(u16::from(at(&l.cccd_sex, a)), u16::from(at(&r.sex, b)));
-    check(u16::from(at(&r.cccd_sex, b)), u16::from(at(&l.sex, a)));
+    // A CCCD that agrees with its own record's birth year (or sex) adds nothing to the date (or
+    // sex) comparison: checking it against the other record would count the same evidence twice.
+    // It speaks only where its own record's value is missing or wrong.
+    let (la, rb) = (at(&l.year, a), at(&r.year, b));
+    let (lsa, rsb) = (u16::from(at(&l.sex, a)), u16::from(at(&r.sex, b)));
+    let (lcy, rcy) = (at(&l.cccd_year, a), at(&r.cccd_year, b));
+    let (lcs, rcs) = (u16::from(at(&l.cccd_sex, a)), u16::from(at(&r.cccd_sex, b)));
+    if lcy != la {
+        check(lcy, rb);
+    }
+    if rcy != rb {
+        check(rcy, la);
+    }
+    if lcs != lsa {
+        check(lcs, rsb);
+    }
+    if rcs != rsb {
+        check(rcs, lsa);
+    }
     match (checked, conflict) {
         (false, _) => 0,
         (true, false) => 1,

@@ -24,7 +24,8 @@
 //!   ([`similarity::digit_relation`]), 12 digits against 9 (a CCCD against a CMND: its own
 //!   level), else;
 //! - **CCCD consistency**: each record's decoded CCCD (birth year, sex) against the other
-//!   record's date of birth and sex: agrees, conflicts;
+//!   record's date of birth and sex, where it says more than the date and sex comparisons do
+//!   (its own record's year or sex is missing or differs from it): agrees, conflicts;
 //! - **sex**; **phone** (exact, one edit, else); **address** at 2025 units (pre-2025 units were
 //!   mapped when prepared): same ward, same province, else; **father's and mother's names**:
 //!   folded exact, Jaro-Winkler ≥ 0.90, else;

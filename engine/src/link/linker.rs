@@ -176,7 +176,11 @@ impl<'a> Linker<'a> {
                 ),
                 ComparisonKind::DateOfBirth => matches!(key, BlockKey::DateOfBirth | BlockKey::BirthYear),
                 ComparisonKind::NationalId => matches!(key, BlockKey::NationalId),
-                ComparisonKind::CccdConsistency => matches!(key, BlockKey::NationalId),
+                // The decoded CCCD is checked against the birth year and sex.
+                ComparisonKind::CccdConsistency => matches!(
+                    key,
+                    BlockKey::NationalId | BlockKey::DateOfBirth | BlockKey::BirthYear | BlockKey::Sex
+                ),
                 ComparisonKind::OldId => matches!(key, BlockKey::OldId),
                 ComparisonKind::Sex => matches!(key, BlockKey::Sex),
                 ComparisonKind::Phone => matches!(key, BlockKey::Phone),
@@ -196,7 +200,8 @@ impl<'a> Linker<'a> {
         out
     }
 
-    /// Trains a model without labels.
+    /// Trains a model without labels: `u` from random pairs, `m` by EM over each blocking rule's
+    /// pairs, and the prior from the sizes of the tables ([`random_pair_prior`]).
     pub fn train(&self) -> Result<(Model, TrainingReport)> {
         let width = self.comparisons.len();
         let mut model = Model::initial(&self.specs(), 0.01);
@@ -270,6 +275,7 @@ impl<'a> Linker<'a> {
             return Err(Error::invalid("blocking found no candidate pairs to train on"));
         }
         let summaries = expectation_maximisation(&mut model, &sessions, self.settings.em)?;
+        model.prior = random_pair_prior(n_left, n_right, self.dedupe);
         Ok((model, TrainingReport { random_pairs: drawn, sessions: summaries }))
     }
 
@@ -373,4 +379,23 @@ impl<'a> Linker<'a> {
         self.comparisons.compare_chunk(self.left, self.right, &[(left, right)], &mut levels);
         levels
     }
+}
+
+/// The prior of the model: the chance that two records drawn at random are the same person.
+///
+/// The model scores a pair against *every* record it could have been paired with, so the prior is
+/// that of a random pair, not of a blocked candidate pair (among the pairs of one blocking rule
+/// most are often matches; EM's λ per session measures that and nothing more). When a sector
+/// table is linked to the national table, each sector record is at most one citizen: with nearly
+/// every sector record in the national table, `min(left, right)` of the `left × right` pairs
+/// match, about one in `right`. In a deduplication each record is taken to have one duplicate
+/// partner at most, `n / 2` of the `n (n - 1) / 2` pairs, one in `n - 1`. These are upper bounds
+/// on the true share; an error of a factor of two moves every weight by one bit.
+pub fn random_pair_prior(left: u64, right: u64, dedupe: bool) -> f64 {
+    let prior = if dedupe {
+        1.0 / (left.max(2) - 1) as f64
+    } else {
+        left.min(right).max(1) as f64 / (left.max(1) as f64 * right.max(1) as f64)
+    };
+    prior.clamp(f64::MIN_POSITIVE, 0.5)
 }

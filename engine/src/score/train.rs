@@ -6,7 +6,12 @@
 //!   the comparison vectors of *blocked* pairs ([`expectation_maximisation`]), with `u` held fixed.
 //!   A comparison that a session's blocking rule used cannot be learned from that session (its
 //!   pairs all agree on it by construction), so each session estimates `m` only for the other
-//!   comparisons, and the sessions' estimates are averaged: "several blocking sessions".
+//!   comparisons, and the sessions' estimates are averaged: "several blocking sessions". Nor does
+//!   such a comparison take part in the session's posteriors: "these pairs all share a family name
+//!   and a date of birth" is not evidence that any one of them is a match.
+//! - A session's λ is the share of matches among *its* blocked pairs, which says little about
+//!   the share among all pairs; the model's prior is set by the caller (see
+//!   [`Linker::train`](crate::link::linker::Linker::train)), not averaged from the sessions.
 //! - With labelled matches, [`m_from_labels`] counts `m` directly.
 //!
 //! Identical comparison vectors are counted once ([`Patterns`]): millions of pairs reduce to a few
@@ -230,6 +235,11 @@ fn em_session(model: &mut Model, session: &TrainingSession, options: EmOptions) 
         let posterior = |vector: &[u8]| {
             let (mut pm, mut pu) = (model.prior, 1.0 - model.prior);
             for (c, &level) in vector.iter().enumerate() {
+                // A comparison the session's rule decided agrees on every pair by construction:
+                // it says nothing about which of these pairs match.
+                if session.blocked_on.contains(&c) {
+                    continue;
+                }
                 let params = &model.comparisons[c];
                 if params.spec.null_level != Some(level) {
                     pm *= params.levels[usize::from(level)].m;
