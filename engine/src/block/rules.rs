@@ -73,6 +73,32 @@ impl BlockKey {
         }
     }
 
+    /// Every key a configuration can name (generic columns are written `column:NAME`).
+    pub const NAMED: [BlockKey; 13] = [
+        BlockKey::NationalId,
+        BlockKey::OldId,
+        BlockKey::Phone,
+        BlockKey::DateOfBirth,
+        BlockKey::BirthYear,
+        BlockKey::FoldedFullName,
+        BlockKey::FoldedFamilyName,
+        BlockKey::FoldedGivenName,
+        BlockKey::PhoneticFullName,
+        BlockKey::PhoneticGivenName,
+        BlockKey::Sex,
+        BlockKey::Province,
+        BlockKey::Ward,
+    ];
+
+    /// The key named `name` in a configuration: one of [`BlockKey::NAMED`] by its
+    /// [`as_str`](Self::as_str), or `column:NAME` for a generic column.
+    pub fn parse(name: &str) -> Option<BlockKey> {
+        if let Some(column) = name.strip_prefix("column:") {
+            return (!column.trim().is_empty()).then(|| BlockKey::Column(ColumnKey::new(column.trim())));
+        }
+        BlockKey::NAMED.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// Whether a table can hold this key at all (its column was configured).
     fn available(self, t: &PreparedRecords) -> bool {
         let f = t.fields();
@@ -162,6 +188,23 @@ impl BlockingRule {
         let keys = keys.into();
         let name = keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("+");
         BlockingRule { name, keys }
+    }
+
+    /// A rule from a configuration's key names (see [`BlockKey::parse`]), named after them.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<BlockingRule, String> {
+        let mut keys = Vec::with_capacity(names.len());
+        for name in names {
+            let name = name.as_ref();
+            keys.push(BlockKey::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = BlockKey::NAMED.iter().map(|k| k.as_str()).collect();
+                format!("unknown blocking key `{name}` (keys: {}, column:NAME)", known.join(", "))
+            })?);
+        }
+        if keys.is_empty() {
+            return Err("a blocking rule needs at least one key".into());
+        }
+        let label = names.iter().map(|n| n.as_ref().trim_start_matches("column:")).collect::<Vec<_>>();
+        Ok(BlockingRule::new(keys).with_name(label.join("+")))
     }
 
     /// The same rule under another name (for keys of generic columns, whose names the keys do

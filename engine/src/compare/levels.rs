@@ -145,6 +145,16 @@ pub(crate) fn id(x: &[u8], y: &[u8]) -> u8 {
     }
 }
 
+/// The national-id level, where an id column may hold a 9-digit CMND: against a 12-digit CCCD
+/// it is compared with the other record's old id (`x_old`, `y_old`), when there is one.
+pub(crate) fn national_id(x: &[u8], x_old: &[u8], y: &[u8], y_old: &[u8]) -> u8 {
+    match (x.len(), y.len()) {
+        (9, 12) if !y_old.is_empty() => id(x, y_old),
+        (12, 9) if !x_old.is_empty() => id(x_old, y),
+        _ => id(x, y),
+    }
+}
+
 /// Whether each record's decoded CCCD (birth year, sex) agrees with the other record's date of
 /// birth and sex. Null when no check is possible.
 pub(crate) fn consistency(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {

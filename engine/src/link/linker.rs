@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
 use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey};
-use crate::compare::{ComparisonKind, Comparisons};
+use crate::compare::{ComparisonKind, ComparisonOverride, Comparisons};
+use crate::config::LinkConfig;
 use crate::error::{Error, Result};
 use crate::normalize::prepared::PreparedRecords;
 use crate::score::train::{
@@ -41,6 +42,8 @@ pub struct LinkSettings {
     pub blocking: BlockingOptions,
     /// Keep only one-to-one matches (no national record matched twice).
     pub one_to_one: bool,
+    /// Changes to the default comparisons.
+    pub comparisons: Vec<ComparisonOverride>,
 }
 
 impl Default for LinkSettings {
@@ -54,7 +57,28 @@ impl Default for LinkSettings {
             em: EmOptions::default(),
             blocking: BlockingOptions::default(),
             one_to_one: false,
+            comparisons: Vec::new(),
         }
+    }
+}
+
+impl LinkSettings {
+    /// These settings with a configuration's `[link]` section applied over them.
+    pub fn with_config(mut self, config: &LinkConfig) -> Self {
+        if let Some(rules) = &config.blocking {
+            self.rules = Some(rules.clone());
+        }
+        self.comparisons.extend(config.comparisons.iter().cloned());
+        let t = &mut self.thresholds;
+        t.match_probability = config.match_threshold.unwrap_or(t.match_probability);
+        t.review_probability = config.review_threshold.unwrap_or(t.review_probability);
+        t.ambiguity_margin = config.ambiguity_margin.unwrap_or(t.ambiguity_margin);
+        self.one_to_one = config.one_to_one.unwrap_or(self.one_to_one);
+        self.random_pairs = config.random_pairs.unwrap_or(self.random_pairs);
+        self.training_pairs_per_rule = config.training_pairs_per_rule.unwrap_or(self.training_pairs_per_rule);
+        self.blocking.max_block_pairs = config.max_block_pairs.unwrap_or(self.blocking.max_block_pairs);
+        self.seed = config.seed.unwrap_or(self.seed);
+        self
     }
 }
 
@@ -95,12 +119,13 @@ impl<'a> Linker<'a> {
         right: &'a PreparedRecords,
         settings: LinkSettings,
     ) -> Result<Self> {
-        let comparisons = Comparisons::default_for(left, Some(right));
+        let mut comparisons = Comparisons::default_for(left, Some(right));
+        comparisons.configure(&settings.comparisons).map_err(Error::invalid)?;
         if comparisons.is_empty() {
             return Err(Error::invalid("the two tables share no field that khop can compare"));
         }
         let rules = match &settings.rules {
-            Some(rules) => rules.clone(),
+            Some(rules) => checked_rules(rules, left, Some(right))?,
             None => BlockingRule::defaults_for(left, Some(right)),
         };
         if rules.is_empty() {
@@ -111,12 +136,13 @@ impl<'a> Linker<'a> {
 
     /// A linker for the pairs of one table (deduplication).
     pub fn dedupe(table: &'a PreparedRecords, settings: LinkSettings) -> Result<Self> {
-        let comparisons = Comparisons::default_for(table, None);
+        let mut comparisons = Comparisons::default_for(table, None);
+        comparisons.configure(&settings.comparisons).map_err(Error::invalid)?;
         if comparisons.is_empty() {
             return Err(Error::invalid("the table has no field that khop can compare"));
         }
         let rules = match &settings.rules {
-            Some(rules) => rules.clone(),
+            Some(rules) => checked_rules(rules, table, None)?,
             None => BlockingRule::defaults_for(table, None),
         };
         if rules.is_empty() {
@@ -379,6 +405,23 @@ impl<'a> Linker<'a> {
         self.comparisons.compare_chunk(self.left, self.right, &[(left, right)], &mut levels);
         levels
     }
+}
+
+/// Rules given by the caller, each checked to apply to the tables.
+fn checked_rules(
+    rules: &[BlockingRule],
+    left: &PreparedRecords,
+    right: Option<&PreparedRecords>,
+) -> Result<Vec<BlockingRule>> {
+    for rule in rules {
+        if !rule.applies_to(left, right) {
+            return Err(Error::invalid(format!(
+                "blocking rule `{rule}` needs a column that {} lacks",
+                if right.is_some() { "one of the tables" } else { "the table" }
+            )));
+        }
+    }
+    Ok(rules.to_vec())
 }
 
 /// The prior of the model: the chance that two records drawn at random are the same person.

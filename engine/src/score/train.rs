@@ -89,7 +89,14 @@ impl Patterns {
 }
 
 /// Level frequencies per comparison, null levels excluded; `None` where no vector had a value.
-fn frequencies(model: &Model, patterns: &Patterns, weight: impl Fn(&[u8]) -> f64) -> Vec<Option<Vec<f64>>> {
+/// Each vector counts `weight(vector)` times, and `pseudo` is added to every non-null level's
+/// count (see [`M_PSEUDO_COUNT`]).
+fn frequencies(
+    model: &Model,
+    patterns: &Patterns,
+    weight: impl Fn(&[u8]) -> f64,
+    pseudo: f64,
+) -> Vec<Option<Vec<f64>>> {
     let mut counts: Vec<Vec<f64>> = model.comparisons.iter().map(|c| vec![0.0; c.levels.len()]).collect();
     for (vector, n) in patterns.iter() {
         let w = n * weight(vector);
@@ -101,9 +108,22 @@ fn frequencies(model: &Model, patterns: &Patterns, weight: impl Fn(&[u8]) -> f64
     }
     counts
         .into_iter()
-        .map(|levels| {
+        .enumerate()
+        .map(|(c, levels)| {
             let total: f64 = levels.iter().sum();
-            (total > 0.0).then(|| levels.iter().map(|n| (n / total).max(MIN_PROBABILITY)).collect())
+            let null = model.comparisons[c].spec.null_level;
+            let counted = levels.len() - usize::from(null.is_some());
+            let smoothed = total + pseudo * counted as f64;
+            (total > 0.0).then(|| {
+                levels
+                    .iter()
+                    .enumerate()
+                    .map(|(l, n)| {
+                        let n = if null == Some(l as u8) { *n } else { n + pseudo };
+                        (n / smoothed).max(MIN_PROBABILITY)
+                    })
+                    .collect()
+            })
         })
         .collect()
 }
@@ -111,7 +131,7 @@ fn frequencies(model: &Model, patterns: &Patterns, weight: impl Fn(&[u8]) -> f64
 /// Sets `u` of every comparison from the comparison vectors of random record pairs.
 pub fn estimate_u(model: &mut Model, random_pairs: &Patterns) -> Result<()> {
     random_pairs.check(model)?;
-    for (c, estimate) in frequencies(model, random_pairs, |_| 1.0).into_iter().enumerate() {
+    for (c, estimate) in frequencies(model, random_pairs, |_| 1.0, 0.0).into_iter().enumerate() {
         if let Some(levels) = estimate {
             for (l, u) in levels.into_iter().enumerate() {
                 model.comparisons[c].levels[l].u = u;
@@ -125,7 +145,7 @@ pub fn estimate_u(model: &mut Model, random_pairs: &Patterns) -> Result<()> {
 /// Sets `m` of every comparison from the comparison vectors of labelled true matches.
 pub fn m_from_labels(model: &mut Model, matches: &Patterns) -> Result<()> {
     matches.check(model)?;
-    for (c, estimate) in frequencies(model, matches, |_| 1.0).into_iter().enumerate() {
+    for (c, estimate) in frequencies(model, matches, |_| 1.0, 0.0).into_iter().enumerate() {
         if let Some(levels) = estimate {
             for (l, m) in levels.into_iter().enumerate() {
                 model.comparisons[c].levels[l].m = m;
@@ -135,6 +155,13 @@ pub fn m_from_labels(model: &mut Model, matches: &Patterns) -> Result<()> {
     }
     Ok(())
 }
+
+/// Pseudo-matches added to every level when EM estimates `m`. A level that no expected match of
+/// a session reached would otherwise get `m` at the floor ([`MIN_PROBABILITY`]) and a weight of
+/// minus twenty bits or so, enough to veto any pair: on a few thousand matches, "never seen" is
+/// not "impossible". One pseudo-match per level bounds `m` below by about one over the session's
+/// expected matches.
+pub const M_PSEUDO_COUNT: f64 = 1.0;
 
 /// The blocked pairs of one training session.
 #[derive(Clone, Debug)]
@@ -249,7 +276,7 @@ fn em_session(model: &mut Model, session: &TrainingSession, options: EmOptions) 
             if pm + pu > 0.0 { pm / (pm + pu) } else { 0.0 }
         };
         let matches: f64 = patterns.iter().map(|(v, n)| n * posterior(v)).sum();
-        let m = frequencies(model, patterns, posterior);
+        let m = frequencies(model, patterns, posterior, M_PSEUDO_COUNT);
         // M step: m from the expected matches, u fixed; the prior from their share.
         let mut change: f64 = 0.0;
         let prior = (matches / total).clamp(MIN_PROBABILITY, 1.0 - MIN_PROBABILITY);
