@@ -231,8 +231,9 @@ impl BlockingRule {
     }
 
     /// The default rules for the Vietnamese person profile, those whose keys both tables have,
-    /// strongest first: CCCD; CMND; phone; family name + date of birth; given name + birth
-    /// year; phonetic given name + birth year + province; folded full name + sex.
+    /// strongest first: CCCD; CMND; phone; family name + date of birth; given name + date of
+    /// birth; phonetic given name + birth year + province; folded full name + birth year; folded
+    /// full name + province.
     ///
     /// Then, for generic columns both tables hold: each identifier-like column (90% of values
     /// distinct on both sides) alone; and the most selective other column of role `number`
@@ -302,14 +303,19 @@ impl BlockingRule {
 
     fn vietnamese_defaults(left: &PreparedRecords, right: Option<&PreparedRecords>) -> Vec<BlockingRule> {
         use BlockKey::*;
-        let candidates: [&[BlockKey]; 7] = [
+        // Each rule catches what the earlier ones miss: an id or phone typed wrong or missing
+        // (names with the date), a typo in the given or the family name (the other name with the
+        // date, or a phonetic given name with the year and province), a wrong day or month (the
+        // full name with the year), a wrong year (the full name with the province).
+        let candidates: [&[BlockKey]; 8] = [
             &[NationalId],
             &[OldId],
             &[Phone],
             &[FoldedFamilyName, DateOfBirth],
-            &[FoldedGivenName, BirthYear],
+            &[FoldedGivenName, DateOfBirth],
             &[PhoneticGivenName, BirthYear, Province],
-            &[FoldedFullName, Sex],
+            &[FoldedFullName, BirthYear],
+            &[FoldedFullName, Province],
         ];
         candidates
             .iter()
