@@ -232,7 +232,7 @@ def splink_alone(work, source):
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     timings["train_u"] = time.perf_counter() - t - timings["train_prior"]
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("family", "given"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("family", "given", "birth_year"))
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()

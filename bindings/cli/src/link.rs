@@ -266,7 +266,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let prepared = prepare_both(&args.tables)?;
     let linker = Linker::new(&prepared.left, &prepared.right, prepared.settings())?;
     let started = Instant::now();
+    let bar = crate::progress::spinner("training (u from random pairs, m by EM)");
     let (model, report) = linker.train()?;
+    bar.finish_and_clear();
     print_training(&report);
     print_model(&model);
     std::fs::write(&args.out, model.to_json())
@@ -325,7 +327,9 @@ pub fn link(args: LinkArgs) -> Result<()> {
             (Model::from_json(&text).with_context(|| path.display().to_string())?, None)
         }
         None => {
+            let bar = crate::progress::spinner("training (u from random pairs, m by EM)");
             let (model, report) = linker.train()?;
+            bar.finish_and_clear();
             print_training(&report);
             print_model(&model);
             (model, Some(report))
@@ -336,7 +340,9 @@ pub fn link(args: LinkArgs) -> Result<()> {
     }
     let train_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let (results, report) = linker.link(&model)?;
+    let bar = crate::progress::for_stage("scoring candidate pairs", "pairs");
+    let (results, report) = linker.link_with_progress(&model, |scored| bar.set_position(scored))?;
+    bar.finish_and_clear();
     let link_seconds = started.elapsed().as_secs_f64();
     if report.blocking.blocks_capped() > 0 {
         eprintln!(

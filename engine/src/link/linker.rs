@@ -359,6 +359,16 @@ impl<'a> Linker<'a> {
 
     /// Scores every candidate pair and decides for every left record.
     pub fn link(&self, model: &Model) -> Result<(Vec<LinkResult>, LinkReport)> {
+        self.link_with_progress(model, |_| {})
+    }
+
+    /// [`Linker::link`], calling `progress` with the number of pairs scored so far after each
+    /// chunk (for progress bars).
+    pub fn link_with_progress(
+        &self,
+        model: &Model,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(Vec<LinkResult>, LinkReport)> {
         self.check_model(model)?;
         let mut best = BestCandidates::new(self.left.len());
         let mut scored = 0u64;
@@ -367,6 +377,7 @@ impl<'a> Linker<'a> {
                 best.offer(pair.0, Candidate { right: pair.1, weight });
             }
             scored += pairs.len() as u64;
+            progress(scored);
         });
         let mut results = best.decide(&self.settings.thresholds);
         if self.settings.one_to_one {
