@@ -177,3 +177,97 @@ fn check_files_names_every_missing_column() {
     assert!(found[2].1.contains("missing.csv"));
     assert!(error.to_string().contains("khop.toml:6:1:"), "{error}");
 }
+
+const ONE_INPUT: &str = r#"
+[[input]]
+path = "bhxh.csv"
+[input.columns]
+ho_ten = "full_name"
+"#;
+
+#[test]
+fn link_section_sets_rules_comparisons_and_thresholds() {
+    use khop::block::BlockKey;
+    use khop::link::linker::LinkSettings;
+
+    let text = format!(
+        r#"{ONE_INPUT}
+[link]
+match_threshold = 0.95
+review_threshold = 0.6
+one_to_one = true
+max_block_pairs = 5000
+blocking = [["national_id"], ["family_name", "date_of_birth"], ["column:postcode", "given_name"]]
+
+[link.comparisons]
+name = {{ high = 0.94, low = 0.88 }}
+phone = false
+"#
+    );
+    let config = Config::parse(&text, Path::new("/data")).unwrap();
+    let settings = LinkSettings::default().with_config(&config.link);
+    assert_eq!(settings.thresholds.match_probability, 0.95);
+    assert_eq!(settings.thresholds.review_probability, 0.6);
+    assert_eq!(settings.thresholds.ambiguity_margin, LinkSettings::default().thresholds.ambiguity_margin);
+    assert!(settings.one_to_one);
+    assert_eq!(settings.blocking.max_block_pairs, 5000);
+    let rules = settings.rules.expect("rules replace the defaults");
+    let names: Vec<&str> = rules.iter().map(|r| r.name()).collect();
+    assert_eq!(names, ["national_id", "family_name+date_of_birth", "postcode+given_name"]);
+    assert_eq!(rules[1].keys(), [BlockKey::FoldedFamilyName, BlockKey::DateOfBirth]);
+    assert_eq!(settings.comparisons.len(), 2);
+    assert_eq!(settings.comparisons[0].high, Some(0.94));
+    assert!(!settings.comparisons[1].enabled);
+}
+
+#[test]
+fn link_section_problems_are_reported_with_their_place() {
+    let text = format!(
+        r#"{ONE_INPUT}
+[link]
+match_treshold = 0.9
+review_threshold = 1.5
+blocking = [["family_name", "birthday"]]
+
+[link.comparisons]
+name = {{ hihg = 0.9 }}
+"#
+    );
+    let found = problems(&text);
+    let messages: Vec<String> = found.iter().map(|(l, c, m)| format!("{l}:{c}: {m}")).collect();
+    assert_eq!(found.len(), 4, "{messages:#?}");
+    assert!(
+        messages[0]
+            .starts_with("8:1: unknown setting `match_treshold` in [link]; did you mean `match_threshold`?")
+    );
+    assert!(messages[1].starts_with("9:20:") && messages[1].contains("probability"), "{}", messages[1]);
+    assert!(messages[2].starts_with("10:13:") && messages[2].contains("unknown blocking key `birthday`"));
+    assert!(messages[3].starts_with("13:10:") && messages[3].contains("unknown option `hihg`"));
+}
+
+#[test]
+fn comparison_overrides_are_checked_against_the_tables() {
+    use khop::compare::{ComparisonOverride, Comparisons};
+    let table = crate::compare::prepare(
+        &["date_of_birth".to_owned(), "full_name".to_owned(), "phone".to_owned()].into_iter().collect(),
+        &[("full_name".into(), "Nguyễn Văn An".into())],
+    );
+    let over = |name: &str, enabled: bool, high: Option<f64>, threshold: Option<f64>| ComparisonOverride {
+        name: name.into(),
+        enabled,
+        high,
+        low: None,
+        threshold,
+    };
+    let mut comparisons = Comparisons::default_for(&table, None);
+    let before = comparisons.len();
+    comparisons.configure(&[over("phone", false, None, None), over("name", true, Some(0.95), None)]).unwrap();
+    assert_eq!(comparisons.len(), before - 1);
+    assert!(comparisons.comparisons().iter().all(|c| c.name() != "phone"));
+    let err = comparisons.configure(&[over("father_name", true, None, None)]).unwrap_err();
+    assert!(err.contains("no comparison `father_name`"), "{err}");
+    let err = comparisons.configure(&[over("date_of_birth", true, None, Some(0.9))]).unwrap_err();
+    assert!(err.contains("takes no threshold"), "{err}");
+    let err = comparisons.configure(&[over("name", true, None, Some(0.9))]).unwrap_err();
+    assert!(err.contains("takes `high` and `low`"), "{err}");
+}

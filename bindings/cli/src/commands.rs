@@ -400,8 +400,8 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         model: None,
         save_model: Some(dir.join("model.json")),
         summary: Some(dir.join("summary.json")),
-        match_threshold: 0.9,
-        review_threshold: 0.5,
+        match_threshold: None,
+        review_threshold: None,
         one_to_one: false,
     })?;
     let seconds = started.elapsed().as_secs_f64();

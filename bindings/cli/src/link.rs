@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use khop::config::Config;
 use khop::config::detect::detect_file;
+use khop::config::{Config, LinkConfig};
+use khop::link::Decision;
 use khop::link::linker::{LinkSettings, Linker};
 use khop::link::output::{links_batch, links_schema};
-use khop::link::{Decision, Thresholds};
 use khop::normalize::prepared::PreparedRecords;
 use khop::read::{ReadOptions, Reader};
 use khop::score::Model;
@@ -55,12 +55,14 @@ pub struct LinkArgs {
     /// Write the run summary as JSON here.
     #[arg(long)]
     pub summary: Option<PathBuf>,
-    /// Probability at or above which the best candidate is a match.
-    #[arg(long, default_value_t = 0.9)]
-    pub match_threshold: f64,
-    /// Probability at or above which the best candidate goes to review.
-    #[arg(long, default_value_t = 0.5)]
-    pub review_threshold: f64,
+    /// Probability at or above which the best candidate is a match [default: the
+    /// configuration's `[link] match_threshold`, else 0.9].
+    #[arg(long, value_parser = probability)]
+    pub match_threshold: Option<f64>,
+    /// Probability at or above which the best candidate goes to review [default: the
+    /// configuration's `[link] review_threshold`, else 0.5].
+    #[arg(long, value_parser = probability)]
+    pub review_threshold: Option<f64>,
     /// Keep only one-to-one matches (no national record matched twice).
     #[arg(long)]
     pub one_to_one: bool,
@@ -73,6 +75,13 @@ pub struct TrainArgs {
     /// Where to write the model (JSON).
     #[arg(short, long)]
     pub out: PathBuf,
+}
+
+pub(crate) fn probability(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{text}` is not a probability between 0 and 1")),
+    }
 }
 
 /// A table to read: its path, columns and how to read it.
@@ -103,7 +112,7 @@ fn detected(file: &Path, read: &ReadArgs) -> Result<Table> {
     Ok(Table { name, path: file.to_owned(), dataset, options })
 }
 
-fn tables(args: &TablesArgs) -> Result<(Table, Table, Option<PathBuf>)> {
+fn tables(args: &TablesArgs) -> Result<(Table, Table, Option<PathBuf>, LinkConfig)> {
     match &args.config {
         Some(config) => {
             let config = Config::from_file(config)?;
@@ -127,7 +136,7 @@ fn tables(args: &TablesArgs) -> Result<(Table, Table, Option<PathBuf>)> {
             };
             let left = pick(args.left.as_ref(), 0, "left")?;
             let right = pick(args.right.as_ref(), 1, "right")?;
-            Ok((left, right, args.rejects.clone().or(config.rejects.clone())))
+            Ok((left, right, args.rejects.clone().or(config.rejects.clone()), config.link.clone()))
         }
         None => {
             let (Some(left), Some(right)) = (&args.left, &args.right) else {
@@ -137,6 +146,7 @@ fn tables(args: &TablesArgs) -> Result<(Table, Table, Option<PathBuf>)> {
                 detected(Path::new(left), &args.read)?,
                 detected(Path::new(right), &args.read)?,
                 args.rejects.clone(),
+                LinkConfig::default(),
             ))
         }
     }
@@ -181,11 +191,42 @@ pub(crate) struct Prepared {
     rejects_path: Option<PathBuf>,
     rejected: u64,
     pub(crate) seconds: f64,
+    /// The configuration's `[link]` section (defaults without a configuration).
+    link: LinkConfig,
+}
+
+impl Prepared {
+    /// The default settings with the configuration's `[link]` section over them.
+    pub(crate) fn settings(&self) -> LinkSettings {
+        LinkSettings::default().with_config(&self.link)
+    }
+
+    /// [`Prepared::settings`] with the options of the command line over them.
+    pub(crate) fn settings_with(
+        &self,
+        match_threshold: Option<f64>,
+        review_threshold: Option<f64>,
+        one_to_one: bool,
+    ) -> Result<LinkSettings> {
+        let mut settings = self.settings();
+        let thresholds = &mut settings.thresholds;
+        thresholds.match_probability = match_threshold.unwrap_or(thresholds.match_probability);
+        thresholds.review_probability = review_threshold.unwrap_or(thresholds.review_probability);
+        settings.one_to_one |= one_to_one;
+        if thresholds.review_probability > thresholds.match_probability {
+            bail!(
+                "the review threshold ({}) is above the match threshold ({})",
+                thresholds.review_probability,
+                thresholds.match_probability
+            );
+        }
+        Ok(settings)
+    }
 }
 
 pub(crate) fn prepare_both(args: &TablesArgs) -> Result<Prepared> {
     let started = Instant::now();
-    let (left_table, right_table, rejects_path) = tables(args)?;
+    let (left_table, right_table, rejects_path, link) = tables(args)?;
     let mut rejects = rejects_path.as_deref().map(RejectWriter::create).transpose()?;
     let (left, left_stats) = prepare(&left_table, &mut rejects)?;
     let (right, right_stats) = prepare(&right_table, &mut rejects)?;
@@ -210,6 +251,7 @@ pub(crate) fn prepare_both(args: &TablesArgs) -> Result<Prepared> {
         rejects_path,
         rejected: left_stats.rows_rejected + right_stats.rows_rejected,
         seconds: started.elapsed().as_secs_f64(),
+        link,
     })
 }
 
@@ -254,7 +296,9 @@ pub(crate) fn load_or_train(
             Ok((Model::from_json(&text).with_context(|| path.display().to_string())?, None))
         }
         None => {
+            let bar = crate::progress::spinner("training (u from random pairs, m by EM)");
             let (model, report) = linker.train()?;
+            bar.finish_and_clear();
             print_training(&report);
             print_model(&model);
             Ok((model, Some(report)))
@@ -264,9 +308,11 @@ pub(crate) fn load_or_train(
 
 pub fn train(args: TrainArgs) -> Result<()> {
     let prepared = prepare_both(&args.tables)?;
-    let linker = Linker::new(&prepared.left, &prepared.right, LinkSettings::default())?;
+    let linker = Linker::new(&prepared.left, &prepared.right, prepared.settings())?;
     let started = Instant::now();
+    let bar = crate::progress::spinner("training (u from random pairs, m by EM)");
     let (model, report) = linker.train()?;
+    bar.finish_and_clear();
     print_training(&report);
     print_model(&model);
     std::fs::write(&args.out, model.to_json())
@@ -277,7 +323,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
 
 pub fn blocking(args: TablesArgs) -> Result<()> {
     let prepared = prepare_both(&args)?;
-    let linker = Linker::new(&prepared.left, &prepared.right, LinkSettings::default())?;
+    let linker = Linker::new(&prepared.left, &prepared.right, prepared.settings())?;
     let blocker = khop::block::Blocker::new(linker.rules().to_vec(), &prepared.left, Some(&prepared.right));
     let report = blocker.for_each_chunk(|_| {});
     println!(
@@ -303,15 +349,8 @@ pub fn blocking(args: TablesArgs) -> Result<()> {
 pub fn link(args: LinkArgs) -> Result<()> {
     let total = Instant::now();
     let prepared = prepare_both(&args.tables)?;
-    let settings = LinkSettings {
-        thresholds: Thresholds {
-            match_probability: args.match_threshold,
-            review_probability: args.review_threshold,
-            ..Thresholds::default()
-        },
-        one_to_one: args.one_to_one,
-        ..LinkSettings::default()
-    };
+    // Options on the command line win over the configuration.
+    let settings = prepared.settings_with(args.match_threshold, args.review_threshold, args.one_to_one)?;
     let linker = Linker::new(&prepared.left, &prepared.right, settings)?;
     let started = Instant::now();
     let (model, training) = load_or_train(&linker, args.model.as_deref())?;
@@ -320,7 +359,9 @@ pub fn link(args: LinkArgs) -> Result<()> {
     }
     let train_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let (results, report) = linker.link(&model)?;
+    let bar = crate::progress::for_stage("scoring candidate pairs", "pairs");
+    let (results, report) = linker.link_with_progress(&model, |scored| bar.set_position(scored))?;
+    bar.finish_and_clear();
     let link_seconds = started.elapsed().as_secs_f64();
     if report.blocking.blocks_capped() > 0 {
         eprintln!(
@@ -411,9 +452,11 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
     use khop::cluster::{ClusterOptions, deduplicate};
 
     let total = Instant::now();
+    let mut link_config = LinkConfig::default();
     let table = match (&args.config, &args.table) {
         (Some(config), name) => {
             let config = Config::from_file(config)?;
+            link_config = config.link.clone();
             let input = match name {
                 Some(name) => config
                     .inputs
@@ -449,7 +492,8 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
 
     let started = Instant::now();
     let options = ClusterOptions { threshold: args.threshold, min_link_density: args.min_link_density };
-    let result = deduplicate(&records, LinkSettings::default(), &options)?;
+    let settings = LinkSettings::default().with_config(&link_config);
+    let result = deduplicate(&records, settings.clone(), &options)?;
     print_training(&result.training);
     print_model(&result.model);
     let seconds = started.elapsed().as_secs_f64();
@@ -461,7 +505,7 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
     writer.write(&batch)?;
     writer.finish()?;
     if let Some(path) = &args.pairs {
-        let linker = Linker::dedupe(&records, LinkSettings::default())?;
+        let linker = Linker::dedupe(&records, settings)?;
         let batch = cluster_pairs_batch(&linker, &result.model, &records, &result.edges, assignments)?;
         let mut writer = Writer::create(path, batch.schema(), &WriteOptions::default())?;
         writer.write(&batch)?;

@@ -6,15 +6,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use comfy_table::{Cell, CellAlignment, Table, presets};
-use khop::link::Thresholds;
-use khop::link::linker::{LinkSettings, Linker};
+use khop::link::linker::Linker;
 use khop::link::output::{links_batch, links_schema};
 use khop::reconcile::explain::explain_pair;
 use khop::reconcile::output::{unmatched_batch, unmatched_schema, worklist_batch, worklist_schema};
 use khop::reconcile::{Reconciler, Summary};
 use khop::write::{WriteOptions, Writer};
 
-use crate::link::{TablesArgs, load_or_train, prepare_both};
+use crate::link::{TablesArgs, load_or_train, prepare_both, probability};
 
 #[derive(Args)]
 pub struct ReconcileArgs {
@@ -41,12 +40,14 @@ pub struct ReconcileArgs {
     /// Save the model trained for this run.
     #[arg(long)]
     pub save_model: Option<PathBuf>,
-    /// Probability at or above which the best candidate is a match.
-    #[arg(long, default_value_t = 0.9)]
-    pub match_threshold: f64,
-    /// Probability at or above which the best candidate goes to review.
-    #[arg(long, default_value_t = 0.5)]
-    pub review_threshold: f64,
+    /// Probability at or above which the best candidate is a match [default: the
+    /// configuration's `[link] match_threshold`, else 0.9].
+    #[arg(long, value_parser = probability)]
+    pub match_threshold: Option<f64>,
+    /// Probability at or above which the best candidate goes to review [default: the
+    /// configuration's `[link] review_threshold`, else 0.5].
+    #[arg(long, value_parser = probability)]
+    pub review_threshold: Option<f64>,
     /// Keep only one-to-one matches (no national record matched twice).
     #[arg(long)]
     pub one_to_one: bool,
@@ -55,19 +56,17 @@ pub struct ReconcileArgs {
 pub fn reconcile(args: ReconcileArgs) -> Result<()> {
     let total = Instant::now();
     let prepared = prepare_both(&args.tables)?;
-    let thresholds = Thresholds {
-        match_probability: args.match_threshold,
-        review_probability: args.review_threshold,
-        ..Thresholds::default()
-    };
-    let settings = LinkSettings { thresholds, one_to_one: args.one_to_one, ..LinkSettings::default() };
+    let settings = prepared.settings_with(args.match_threshold, args.review_threshold, args.one_to_one)?;
+    let thresholds = settings.thresholds;
     let linker = Linker::new(&prepared.left, &prepared.right, settings)?;
     let started = Instant::now();
     let (model, _) = load_or_train(&linker, args.model.as_deref())?;
     if let Some(path) = &args.save_model {
         std::fs::write(path, model.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let (results, report) = linker.link(&model)?;
+    let bar = crate::progress::for_stage("scoring candidate pairs", "pairs");
+    let (results, report) = linker.link_with_progress(&model, |scored| bar.set_position(scored))?;
+    bar.finish_and_clear();
     let link_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -203,7 +202,7 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
     };
     let a = find(left, left_id, &prepared.left_table.name)?;
     let b = find(right, right_id, &prepared.right_table.name)?;
-    let linker = Linker::new(left, right, LinkSettings::default())?;
+    let linker = Linker::new(left, right, prepared.settings())?;
     let (model, _) = load_or_train(&linker, args.model.as_deref())?;
     let explanation = explain_pair(&linker, &model, left, right, a, b)?;
     if args.json {

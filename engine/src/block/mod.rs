@@ -142,10 +142,9 @@ impl<'a> Blocker<'a> {
     pub fn for_each_chunk(&self, mut f: impl FnMut(&[(u32, u32)])) -> BlockingReport {
         let mut report = BlockingReport::default();
         let mut chunk: Vec<(u32, u32)> = Vec::with_capacity(self.options.chunk_size);
-        // Per rule run so far, the sorted hashes of its capped blocks.
-        let mut capped: Vec<Vec<u64>> = Vec::with_capacity(self.rules.len());
+        let mut earlier = Earlier::default();
         for k in 0..self.rules.len() {
-            let rule_report = self.run_rule(k, &mut capped, &mut chunk, &mut f);
+            let rule_report = self.run_rule(k, &mut earlier, &mut chunk, &mut f);
             report.rules.push(rule_report);
         }
         if !chunk.is_empty() {
@@ -164,7 +163,7 @@ impl<'a> Blocker<'a> {
     fn run_rule(
         &self,
         k: usize,
-        capped: &mut Vec<Vec<u64>>,
+        earlier: &mut Earlier,
         chunk: &mut Vec<(u32, u32)>,
         f: &mut impl FnMut(&[(u32, u32)]),
     ) -> RuleReport {
@@ -237,7 +236,7 @@ impl<'a> Blocker<'a> {
         for tasks in tasks.chunks(wave) {
             let outputs: Vec<Vec<(u32, u32)>> = tasks
                 .par_iter()
-                .map(|task| self.run_task(k, capped, dedupe, &left, right, &blocks[task.block], task))
+                .map(|task| self.run_task(earlier, dedupe, &left, right, &blocks[task.block], task))
                 .collect();
             for pairs in outputs {
                 report.pairs += pairs.len() as u64;
@@ -254,46 +253,76 @@ impl<'a> Blocker<'a> {
             }
         }
         capped_here.sort_unstable();
-        capped.push(capped_here);
+        // Later rules skip the pairs this one produced: keep each record's key hash.
+        if k + 1 < self.rules.len() {
+            let by_record = |keys: &[(u64, u32)], n: usize| {
+                let mut hashes = vec![0u64; n];
+                for &(h, id) in keys {
+                    hashes[id as usize] = h;
+                }
+                hashes
+            };
+            let left_hashes = by_record(&left, self.left.len());
+            let right_hashes = if dedupe { Vec::new() } else { by_record(right, right_table.len()) };
+            earlier.rules.push(EarlierRule { left: left_hashes, right: right_hashes, capped: capped_here });
+        }
         report
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn run_task(
         &self,
-        k: usize,
-        capped: &[Vec<u64>],
+        earlier: &Earlier,
         dedupe: bool,
         left: &[(u64, u32)],
         right: &[(u64, u32)],
         block: &Block,
         task: &Task,
     ) -> Vec<(u32, u32)> {
-        let rule = &self.rules[k];
-        let earlier = &self.rules[..k];
-        let right_table = self.right.unwrap_or(self.left);
         let mut out = Vec::new();
+        let mut mine = Vec::with_capacity(earlier.rules.len());
         let lefts = left.get(task.left.0..task.left.1).unwrap_or_default();
         for (li, &(_, a)) in (task.left.0..).zip(lefts) {
+            // Record `a`'s hash under each earlier rule, where its block was not capped.
+            mine.clear();
+            mine.extend(earlier.rules.iter().map(|r| {
+                let h = r.left[a as usize];
+                (h != 0 && (r.capped.is_empty() || r.capped.binary_search(&h).is_err())).then_some(h)
+            }));
             let from = if dedupe { li + 1 } else { block.right.0 };
             for &(_, b) in right.get(from..block.right.1).unwrap_or_default() {
-                // Ids are sorted within a block, so `a < b` in a dedupe.
-                if !rule.matches(self.left, a, right_table, b) {
-                    continue;
+                // Ids are sorted within a block, so `a < b` in a dedupe. An earlier rule produced
+                // the pair when both records had the same hash under it (and its block there was
+                // not capped).
+                let produced = earlier.rules.iter().zip(&mine).any(|(r, h)| {
+                    h.is_some_and(|h| h == if dedupe { r.left[b as usize] } else { r.right[b as usize] })
+                });
+                if !produced {
+                    out.push((a, b));
                 }
-                // An earlier rule produced this pair, unless its block there was capped.
-                let produced = |(r, caps): (&BlockingRule, &Vec<u64>)| {
-                    r.matches(self.left, a, right_table, b)
-                        && (caps.is_empty() || caps.binary_search(&key_hash(r, self.left, a)).is_err())
-                };
-                if earlier.iter().zip(capped).any(produced) {
-                    continue;
-                }
-                out.push((a, b));
             }
         }
         out
     }
+}
+
+/// What later rules need of the rules already run: each record's key hash (0 when a key is
+/// missing), and the hashes of the blocks the skew guard skipped.
+///
+/// Records share a block when their key hashes (64-bit xxh3 of the length-prefixed keys) are
+/// equal; a pair is taken as produced by an earlier rule when its hashes there are equal. Two
+/// different keys with one hash would put two records in one block: a chance of about 2^-64 per
+/// pair of distinct keys, far below one in a population of billions of candidate pairs.
+#[derive(Default)]
+struct Earlier {
+    rules: Vec<EarlierRule>,
+}
+
+struct EarlierRule {
+    left: Vec<u64>,
+    /// Empty in a dedupe (the left hashes serve both sides).
+    right: Vec<u64>,
+    /// Sorted.
+    capped: Vec<u64>,
 }
 
 /// `(hash of the rule's keys, id)` for every record with all keys present, sorted.
@@ -309,12 +338,6 @@ fn hashed_keys(rule: &BlockingRule, table: &PreparedRecords) -> Vec<(u64, u32)> 
         .collect();
     keys.par_sort_unstable();
     keys
-}
-
-/// The hash of record `id`'s keys under `rule` (0 when a key is missing).
-fn key_hash(rule: &BlockingRule, table: &PreparedRecords, id: u32) -> u64 {
-    let mut hasher = Xxh3::new();
-    if rule.hash_into(table, id, &mut hasher) { hasher.digest() } else { 0 }
 }
 
 /// End of the run of equal hashes starting at `i`.

@@ -73,6 +73,32 @@ impl BlockKey {
         }
     }
 
+    /// Every key a configuration can name (generic columns are written `column:NAME`).
+    pub const NAMED: [BlockKey; 13] = [
+        BlockKey::NationalId,
+        BlockKey::OldId,
+        BlockKey::Phone,
+        BlockKey::DateOfBirth,
+        BlockKey::BirthYear,
+        BlockKey::FoldedFullName,
+        BlockKey::FoldedFamilyName,
+        BlockKey::FoldedGivenName,
+        BlockKey::PhoneticFullName,
+        BlockKey::PhoneticGivenName,
+        BlockKey::Sex,
+        BlockKey::Province,
+        BlockKey::Ward,
+    ];
+
+    /// The key named `name` in a configuration: one of [`BlockKey::NAMED`] by its
+    /// [`as_str`](Self::as_str), or `column:NAME` for a generic column.
+    pub fn parse(name: &str) -> Option<BlockKey> {
+        if let Some(column) = name.strip_prefix("column:") {
+            return (!column.trim().is_empty()).then(|| BlockKey::Column(ColumnKey::new(column.trim())));
+        }
+        BlockKey::NAMED.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// Whether a table can hold this key at all (its column was configured).
     fn available(self, t: &PreparedRecords) -> bool {
         let f = t.fields();
@@ -164,6 +190,23 @@ impl BlockingRule {
         BlockingRule { name, keys }
     }
 
+    /// A rule from a configuration's key names (see [`BlockKey::parse`]), named after them.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<BlockingRule, String> {
+        let mut keys = Vec::with_capacity(names.len());
+        for name in names {
+            let name = name.as_ref();
+            keys.push(BlockKey::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = BlockKey::NAMED.iter().map(|k| k.as_str()).collect();
+                format!("unknown blocking key `{name}` (keys: {}, column:NAME)", known.join(", "))
+            })?);
+        }
+        if keys.is_empty() {
+            return Err("a blocking rule needs at least one key".into());
+        }
+        let label = names.iter().map(|n| n.as_ref().trim_start_matches("column:")).collect::<Vec<_>>();
+        Ok(BlockingRule::new(keys).with_name(label.join("+")))
+    }
+
     /// The same rule under another name (for keys of generic columns, whose names the keys do
     /// not carry).
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
@@ -188,8 +231,9 @@ impl BlockingRule {
     }
 
     /// The default rules for the Vietnamese person profile, those whose keys both tables have,
-    /// strongest first: CCCD; CMND; phone; family name + date of birth; given name + birth
-    /// year; phonetic given name + birth year + province; folded full name + sex.
+    /// strongest first: CCCD; CMND; phone; family name + date of birth; given name + date of
+    /// birth; phonetic given name + birth year + province; folded full name + birth year; folded
+    /// full name + province.
     ///
     /// Then, for generic columns both tables hold: each identifier-like column (90% of values
     /// distinct on both sides) alone; and the most selective other column of role `number`
@@ -259,14 +303,19 @@ impl BlockingRule {
 
     fn vietnamese_defaults(left: &PreparedRecords, right: Option<&PreparedRecords>) -> Vec<BlockingRule> {
         use BlockKey::*;
-        let candidates: [&[BlockKey]; 7] = [
+        // Each rule catches what the earlier ones miss: an id or phone typed wrong or missing
+        // (names with the date), a typo in the given or the family name (the other name with the
+        // date, or a phonetic given name with the year and province), a wrong day or month (the
+        // full name with the year), a wrong year (the full name with the province).
+        let candidates: [&[BlockKey]; 8] = [
             &[NationalId],
             &[OldId],
             &[Phone],
             &[FoldedFamilyName, DateOfBirth],
-            &[FoldedGivenName, BirthYear],
+            &[FoldedGivenName, DateOfBirth],
             &[PhoneticGivenName, BirthYear, Province],
-            &[FoldedFullName, Sex],
+            &[FoldedFullName, BirthYear],
+            &[FoldedFullName, Province],
         ];
         candidates
             .iter()

@@ -145,6 +145,16 @@ pub(crate) fn id(x: &[u8], y: &[u8]) -> u8 {
     }
 }
 
+/// The national-id level, where an id column may hold a 9-digit CMND: against a 12-digit CCCD
+/// it is compared with the other record's old id (`x_old`, `y_old`), when there is one.
+pub(crate) fn national_id(x: &[u8], x_old: &[u8], y: &[u8], y_old: &[u8]) -> u8 {
+    match (x.len(), y.len()) {
+        (9, 12) if !y_old.is_empty() => id(x, y_old),
+        (12, 9) if !x_old.is_empty() => id(x_old, y),
+        _ => id(x, y),
+    }
+}
+
 /// Whether each record's decoded CCCD (birth year, sex) agrees with the other record's date of
 /// birth and sex. Null when no check is possible.
 pub(crate) fn consistency(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
@@ -156,10 +166,25 @@ pub(crate) fn consistency(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u
             conflict |= x != y;
         }
     };
-    check(at(&l.cccd_year, a), at(&r.year, b));
-    check(at(&r.cccd_year, b), at(&l.year, a));
-    check(u16::from(at(&l.cccd_sex, a)), u16::from(at(&r.sex, b)));
-    check(u16::from(at(&r.cccd_sex, b)), u16::from(at(&l.sex, a)));
+    // A CCCD that agrees with its own record's birth year (or sex) adds nothing to the date (or
+    // sex) comparison: checking it against the other record would count the same evidence twice.
+    // It speaks only where its own record's value is missing or wrong.
+    let (la, rb) = (at(&l.year, a), at(&r.year, b));
+    let (lsa, rsb) = (u16::from(at(&l.sex, a)), u16::from(at(&r.sex, b)));
+    let (lcy, rcy) = (at(&l.cccd_year, a), at(&r.cccd_year, b));
+    let (lcs, rcs) = (u16::from(at(&l.cccd_sex, a)), u16::from(at(&r.cccd_sex, b)));
+    if lcy != la {
+        check(lcy, rb);
+    }
+    if rcy != rb {
+        check(rcy, la);
+    }
+    if lcs != lsa {
+        check(lcs, rsb);
+    }
+    if rcs != rsb {
+        check(rcs, lsa);
+    }
     match (checked, conflict) {
         (false, _) => 0,
         (true, false) => 1,

@@ -22,9 +22,12 @@
 //!   within one, else;
 //! - **national id** and **old id**: exact, one substitution or adjacent transposition
 //!   ([`similarity::digit_relation`]), 12 digits against 9 (a CCCD against a CMND: its own
-//!   level), else;
+//!   level), else. A 9-digit CMND in one record's id column is compared with the other record's
+//!   old id (CMND) column when it has one: sector tables often hold whichever card the person
+//!   showed;
 //! - **CCCD consistency**: each record's decoded CCCD (birth year, sex) against the other
-//!   record's date of birth and sex: agrees, conflicts;
+//!   record's date of birth and sex, where it says more than the date and sex comparisons do
+//!   (its own record's year or sex is missing or differs from it): agrees, conflicts;
 //! - **sex**; **phone** (exact, one edit, else); **address** at 2025 units (pre-2025 units were
 //!   mapped when prepared): same ward, same province, else; **father's and mother's names**:
 //!   folded exact, Jaro-Winkler ≥ 0.90, else;
@@ -162,9 +165,10 @@ impl Comparison {
                 name_levels(l, r, pairs, width, c, out, (high, low), scratch)
             }
             ComparisonKind::DateOfBirth => each(out, &|a, b| levels::date(l, a, r, b)),
-            ComparisonKind::NationalId => {
-                each(out, &|a, b| levels::id(l.national_id.get(ai(a)), r.national_id.get(bi(b))))
-            }
+            ComparisonKind::NationalId => each(out, &|a, b| {
+                let (x, y) = (l.national_id.get(ai(a)), r.national_id.get(bi(b)));
+                levels::national_id(x, l.old_id.get(ai(a)), y, r.old_id.get(bi(b)))
+            }),
             ComparisonKind::OldId => each(out, &|a, b| levels::id(l.old_id.get(ai(a)), r.old_id.get(bi(b)))),
             ComparisonKind::CccdConsistency => each(out, &|a, b| levels::consistency(l, a, r, b)),
             ComparisonKind::Sex => each(out, &|a, b| levels::sex(l, a, r, b)),
@@ -275,6 +279,21 @@ fn pair_scores(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> (f64
     }
 }
 
+/// A configuration's change to one default comparison (see [`Comparisons::configure`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComparisonOverride {
+    /// The comparison's name (`name`, `date_of_birth`, a generic column's name...).
+    pub name: String,
+    /// `false` leaves the comparison out.
+    pub enabled: bool,
+    /// Names: Jaro-Winkler threshold of the upper similarity level.
+    pub high: Option<f64>,
+    /// Names: Jaro-Winkler threshold of the lower similarity level.
+    pub low: Option<f64>,
+    /// Parents' names and generic columns: Jaro-Winkler threshold of the similar level.
+    pub threshold: Option<f64>,
+}
+
 /// An ordered list of comparisons: the columns of the comparison vectors.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Comparisons {
@@ -320,6 +339,67 @@ impl Comparisons {
             }
         }
         Comparisons { list }
+    }
+
+    /// Applies a configuration's changes: comparisons left out, thresholds changed. Every
+    /// override must name a comparison these tables have, and only thresholds its kind has.
+    pub fn configure(&mut self, overrides: &[ComparisonOverride]) -> Result<(), String> {
+        for o in overrides {
+            let Some(index) = self.list.iter().position(|c| c.name == o.name) else {
+                let names: Vec<&str> = self.list.iter().map(|c| c.name.as_str()).collect();
+                return Err(format!(
+                    "no comparison `{}` for these tables (they have: {})",
+                    o.name,
+                    names.join(", ")
+                ));
+            };
+            if !o.enabled {
+                self.list.remove(index);
+                continue;
+            }
+            let check = |t: f64| {
+                if (0.0..=1.0).contains(&t) {
+                    Ok(t)
+                } else {
+                    Err(format!("comparison `{}`: a threshold must lie in [0, 1], found {t}", o.name))
+                }
+            };
+            let comparison = &mut self.list[index];
+            match &mut comparison.kind {
+                ComparisonKind::Name { high, low } if o.threshold.is_none() => {
+                    *high = o.high.map(check).transpose()?.unwrap_or(*high);
+                    *low = o.low.map(check).transpose()?.unwrap_or(*low);
+                    if *low > *high {
+                        return Err(format!(
+                            "comparison `{}`: `low` ({low}) is above `high` ({high})",
+                            o.name
+                        ));
+                    }
+                }
+                ComparisonKind::FatherName { threshold }
+                | ComparisonKind::MotherName { threshold }
+                | ComparisonKind::Generic { threshold, .. }
+                    if o.high.is_none() && o.low.is_none() =>
+                {
+                    *threshold = o.threshold.map(check).transpose()?.unwrap_or(*threshold);
+                }
+                _ if o.high.is_none() && o.low.is_none() && o.threshold.is_none() => {}
+                _ => {
+                    let takes = match comparison.kind {
+                        ComparisonKind::Name { .. } => "`high` and `low`",
+                        ComparisonKind::FatherName { .. }
+                        | ComparisonKind::MotherName { .. }
+                        | ComparisonKind::Generic { .. } => "`threshold`",
+                        _ => "no threshold",
+                    };
+                    return Err(format!("comparison `{}` takes {takes}", o.name));
+                }
+            }
+        }
+        if self.list.is_empty() {
+            return Err("every comparison was left out".into());
+        }
+        Ok(())
     }
 
     /// The comparisons, in column order.

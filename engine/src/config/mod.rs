@@ -21,12 +21,15 @@
 //! so_dien_thoai = { role = "phone", null_values = ["0000000000"] }
 //! ```
 //!
-//! Validation reports every problem at once, each with its line and column in the file.
-//! Later stages add their own sections (blocking, comparisons, model); until they exist,
-//! such a section is reported as unknown rather than silently ignored.
+//! The optional `[link]` section sets blocking rules, comparisons and decision thresholds (see
+//! [`LinkConfig`]).
+//!
+//! Validation reports every problem at once, each with its line and column in the file. An
+//! unknown section or setting is reported, never silently ignored.
 
 pub mod detect;
 mod init;
+mod link;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -35,6 +38,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{Item, TableLike, Value};
 
 pub use self::init::{InitInput, render_config};
+pub use self::link::LinkConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::{Format, ReadOptions, Reader, TextEncoding};
 use crate::record::{ColumnSpec, DatasetSpec, Role};
@@ -46,6 +50,8 @@ pub struct Config {
     pub inputs: Vec<InputConfig>,
     /// Where rejected rows go.
     pub rejects: Option<PathBuf>,
+    /// Blocking, comparisons and decisions (`[link]`).
+    pub link: LinkConfig,
     /// Where each configured column is in the configuration text, for later diagnostics.
     positions: Vec<Vec<(String, Position)>>,
     source: Option<PathBuf>,
@@ -136,7 +142,13 @@ impl Config {
             }
         };
         let root = document.as_table();
-        let mut config = Config { inputs: Vec::new(), rejects: None, positions: Vec::new(), source: None };
+        let mut config = Config {
+            inputs: Vec::new(),
+            rejects: None,
+            link: LinkConfig::default(),
+            positions: Vec::new(),
+            source: None,
+        };
 
         for (key, item) in root.iter() {
             match key {
@@ -158,10 +170,13 @@ impl Config {
                     None => checker
                         .problem(item.span(), "`input` must be written `[[input]]`, one per file".into()),
                 },
+                "link" => config.link = checker.link(item),
                 other => {
                     let span = root.key(other).and_then(|k| k.span());
-                    checker
-                        .problem(span, format!("unknown setting `{other}` (expected `input` or `rejects`)"))
+                    checker.problem(
+                        span,
+                        format!("unknown setting `{other}` (expected `input`, `rejects` or `link`)"),
+                    )
                 }
             }
         }

@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
 use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey};
-use crate::compare::{ComparisonKind, Comparisons};
+use crate::compare::{ComparisonKind, ComparisonOverride, Comparisons};
+use crate::config::LinkConfig;
 use crate::error::{Error, Result};
 use crate::normalize::prepared::PreparedRecords;
 use crate::score::train::{
@@ -41,6 +42,8 @@ pub struct LinkSettings {
     pub blocking: BlockingOptions,
     /// Keep only one-to-one matches (no national record matched twice).
     pub one_to_one: bool,
+    /// Changes to the default comparisons.
+    pub comparisons: Vec<ComparisonOverride>,
 }
 
 impl Default for LinkSettings {
@@ -54,7 +57,28 @@ impl Default for LinkSettings {
             em: EmOptions::default(),
             blocking: BlockingOptions::default(),
             one_to_one: false,
+            comparisons: Vec::new(),
         }
+    }
+}
+
+impl LinkSettings {
+    /// These settings with a configuration's `[link]` section applied over them.
+    pub fn with_config(mut self, config: &LinkConfig) -> Self {
+        if let Some(rules) = &config.blocking {
+            self.rules = Some(rules.clone());
+        }
+        self.comparisons.extend(config.comparisons.iter().cloned());
+        let t = &mut self.thresholds;
+        t.match_probability = config.match_threshold.unwrap_or(t.match_probability);
+        t.review_probability = config.review_threshold.unwrap_or(t.review_probability);
+        t.ambiguity_margin = config.ambiguity_margin.unwrap_or(t.ambiguity_margin);
+        self.one_to_one = config.one_to_one.unwrap_or(self.one_to_one);
+        self.random_pairs = config.random_pairs.unwrap_or(self.random_pairs);
+        self.training_pairs_per_rule = config.training_pairs_per_rule.unwrap_or(self.training_pairs_per_rule);
+        self.blocking.max_block_pairs = config.max_block_pairs.unwrap_or(self.blocking.max_block_pairs);
+        self.seed = config.seed.unwrap_or(self.seed);
+        self
     }
 }
 
@@ -95,12 +119,13 @@ impl<'a> Linker<'a> {
         right: &'a PreparedRecords,
         settings: LinkSettings,
     ) -> Result<Self> {
-        let comparisons = Comparisons::default_for(left, Some(right));
+        let mut comparisons = Comparisons::default_for(left, Some(right));
+        comparisons.configure(&settings.comparisons).map_err(Error::invalid)?;
         if comparisons.is_empty() {
             return Err(Error::invalid("the two tables share no field that khop can compare"));
         }
         let rules = match &settings.rules {
-            Some(rules) => rules.clone(),
+            Some(rules) => checked_rules(rules, left, Some(right))?,
             None => BlockingRule::defaults_for(left, Some(right)),
         };
         if rules.is_empty() {
@@ -111,12 +136,13 @@ impl<'a> Linker<'a> {
 
     /// A linker for the pairs of one table (deduplication).
     pub fn dedupe(table: &'a PreparedRecords, settings: LinkSettings) -> Result<Self> {
-        let comparisons = Comparisons::default_for(table, None);
+        let mut comparisons = Comparisons::default_for(table, None);
+        comparisons.configure(&settings.comparisons).map_err(Error::invalid)?;
         if comparisons.is_empty() {
             return Err(Error::invalid("the table has no field that khop can compare"));
         }
         let rules = match &settings.rules {
-            Some(rules) => rules.clone(),
+            Some(rules) => checked_rules(rules, table, None)?,
             None => BlockingRule::defaults_for(table, None),
         };
         if rules.is_empty() {
@@ -176,7 +202,11 @@ impl<'a> Linker<'a> {
                 ),
                 ComparisonKind::DateOfBirth => matches!(key, BlockKey::DateOfBirth | BlockKey::BirthYear),
                 ComparisonKind::NationalId => matches!(key, BlockKey::NationalId),
-                ComparisonKind::CccdConsistency => matches!(key, BlockKey::NationalId),
+                // The decoded CCCD is checked against the birth year and sex.
+                ComparisonKind::CccdConsistency => matches!(
+                    key,
+                    BlockKey::NationalId | BlockKey::DateOfBirth | BlockKey::BirthYear | BlockKey::Sex
+                ),
                 ComparisonKind::OldId => matches!(key, BlockKey::OldId),
                 ComparisonKind::Sex => matches!(key, BlockKey::Sex),
                 ComparisonKind::Phone => matches!(key, BlockKey::Phone),
@@ -196,7 +226,8 @@ impl<'a> Linker<'a> {
         out
     }
 
-    /// Trains a model without labels.
+    /// Trains a model without labels: `u` from random pairs, `m` by EM over each blocking rule's
+    /// pairs, and the prior from the sizes of the tables ([`random_pair_prior`]).
     pub fn train(&self) -> Result<(Model, TrainingReport)> {
         let width = self.comparisons.len();
         let mut model = Model::initial(&self.specs(), 0.01);
@@ -270,6 +301,7 @@ impl<'a> Linker<'a> {
             return Err(Error::invalid("blocking found no candidate pairs to train on"));
         }
         let summaries = expectation_maximisation(&mut model, &sessions, self.settings.em)?;
+        model.prior = random_pair_prior(n_left, n_right, self.dedupe);
         Ok((model, TrainingReport { random_pairs: drawn, sessions: summaries }))
     }
 
@@ -347,6 +379,16 @@ impl<'a> Linker<'a> {
 
     /// Scores every candidate pair and decides for every left record.
     pub fn link(&self, model: &Model) -> Result<(Vec<LinkResult>, LinkReport)> {
+        self.link_with_progress(model, |_| {})
+    }
+
+    /// [`Linker::link`], calling `progress` with the number of pairs scored so far after each
+    /// chunk (for progress bars).
+    pub fn link_with_progress(
+        &self,
+        model: &Model,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(Vec<LinkResult>, LinkReport)> {
         self.check_model(model)?;
         let mut best = BestCandidates::new(self.left.len());
         let mut scored = 0u64;
@@ -355,6 +397,7 @@ impl<'a> Linker<'a> {
                 best.offer(pair.0, Candidate { right: pair.1, weight });
             }
             scored += pairs.len() as u64;
+            progress(scored);
         });
         let mut results = best.decide(&self.settings.thresholds);
         if self.settings.one_to_one {
@@ -393,4 +436,40 @@ impl<'a> Linker<'a> {
         self.comparisons.compare_chunk(self.left, self.right, &[(left, right)], &mut levels);
         levels
     }
+}
+
+/// Rules given by the caller, each checked to apply to the tables.
+fn checked_rules(
+    rules: &[BlockingRule],
+    left: &PreparedRecords,
+    right: Option<&PreparedRecords>,
+) -> Result<Vec<BlockingRule>> {
+    for rule in rules {
+        if !rule.applies_to(left, right) {
+            return Err(Error::invalid(format!(
+                "blocking rule `{rule}` needs a column that {} lacks",
+                if right.is_some() { "one of the tables" } else { "the table" }
+            )));
+        }
+    }
+    Ok(rules.to_vec())
+}
+
+/// The prior of the model: the chance that two records drawn at random are the same person.
+///
+/// The model scores a pair against *every* record it could have been paired with, so the prior is
+/// that of a random pair, not of a blocked candidate pair (among the pairs of one blocking rule
+/// most are often matches; EM's λ per session measures that and nothing more). When a sector
+/// table is linked to the national table, each sector record is at most one citizen: with nearly
+/// every sector record in the national table, `min(left, right)` of the `left × right` pairs
+/// match, about one in `right`. In a deduplication each record is taken to have one duplicate
+/// partner at most, `n / 2` of the `n (n - 1) / 2` pairs, one in `n - 1`. These are upper bounds
+/// on the true share; an error of a factor of two moves every weight by one bit.
+pub fn random_pair_prior(left: u64, right: u64, dedupe: bool) -> f64 {
+    let prior = if dedupe {
+        1.0 / (left.max(2) - 1) as f64
+    } else {
+        left.min(right).max(1) as f64 / (left.max(1) as f64 * right.max(1) as f64)
+    };
+    prior.clamp(f64::MIN_POSITIVE, 0.5)
 }

@@ -6,7 +6,12 @@
 //!   the comparison vectors of *blocked* pairs ([`expectation_maximisation`]), with `u` held fixed.
 //!   A comparison that a session's blocking rule used cannot be learned from that session (its
 //!   pairs all agree on it by construction), so each session estimates `m` only for the other
-//!   comparisons, and the sessions' estimates are averaged: "several blocking sessions".
+//!   comparisons, and the sessions' estimates are averaged: "several blocking sessions". Nor does
+//!   such a comparison take part in the session's posteriors: "these pairs all share a family name
+//!   and a date of birth" is not evidence that any one of them is a match.
+//! - A session's λ is the share of matches among *its* blocked pairs, which says little about
+//!   the share among all pairs; the model's prior is set by the caller (see
+//!   [`Linker::train`](crate::link::linker::Linker::train)), not averaged from the sessions.
 //! - With labelled matches, [`m_from_labels`] counts `m` directly.
 //!
 //! Identical comparison vectors are counted once ([`Patterns`]): millions of pairs reduce to a few
@@ -84,7 +89,14 @@ impl Patterns {
 }
 
 /// Level frequencies per comparison, null levels excluded; `None` where no vector had a value.
-fn frequencies(model: &Model, patterns: &Patterns, weight: impl Fn(&[u8]) -> f64) -> Vec<Option<Vec<f64>>> {
+/// Each vector counts `weight(vector)` times, and `pseudo` is added to every non-null level's
+/// count (see [`M_PSEUDO_COUNT`]).
+fn frequencies(
+    model: &Model,
+    patterns: &Patterns,
+    weight: impl Fn(&[u8]) -> f64,
+    pseudo: f64,
+) -> Vec<Option<Vec<f64>>> {
     let mut counts: Vec<Vec<f64>> = model.comparisons.iter().map(|c| vec![0.0; c.levels.len()]).collect();
     for (vector, n) in patterns.iter() {
         let w = n * weight(vector);
@@ -96,9 +108,22 @@ fn frequencies(model: &Model, patterns: &Patterns, weight: impl Fn(&[u8]) -> f64
     }
     counts
         .into_iter()
-        .map(|levels| {
+        .enumerate()
+        .map(|(c, levels)| {
             let total: f64 = levels.iter().sum();
-            (total > 0.0).then(|| levels.iter().map(|n| (n / total).max(MIN_PROBABILITY)).collect())
+            let null = model.comparisons[c].spec.null_level;
+            let counted = levels.len() - usize::from(null.is_some());
+            let smoothed = total + pseudo * counted as f64;
+            (total > 0.0).then(|| {
+                levels
+                    .iter()
+                    .enumerate()
+                    .map(|(l, n)| {
+                        let n = if null == Some(l as u8) { *n } else { n + pseudo };
+                        (n / smoothed).max(MIN_PROBABILITY)
+                    })
+                    .collect()
+            })
         })
         .collect()
 }
@@ -106,7 +131,7 @@ fn frequencies(model: &Model, patterns: &Patterns, weight: impl Fn(&[u8]) -> f64
 /// Sets `u` of every comparison from the comparison vectors of random record pairs.
 pub fn estimate_u(model: &mut Model, random_pairs: &Patterns) -> Result<()> {
     random_pairs.check(model)?;
-    for (c, estimate) in frequencies(model, random_pairs, |_| 1.0).into_iter().enumerate() {
+    for (c, estimate) in frequencies(model, random_pairs, |_| 1.0, 0.0).into_iter().enumerate() {
         if let Some(levels) = estimate {
             for (l, u) in levels.into_iter().enumerate() {
                 model.comparisons[c].levels[l].u = u;
@@ -120,7 +145,7 @@ pub fn estimate_u(model: &mut Model, random_pairs: &Patterns) -> Result<()> {
 /// Sets `m` of every comparison from the comparison vectors of labelled true matches.
 pub fn m_from_labels(model: &mut Model, matches: &Patterns) -> Result<()> {
     matches.check(model)?;
-    for (c, estimate) in frequencies(model, matches, |_| 1.0).into_iter().enumerate() {
+    for (c, estimate) in frequencies(model, matches, |_| 1.0, 0.0).into_iter().enumerate() {
         if let Some(levels) = estimate {
             for (l, m) in levels.into_iter().enumerate() {
                 model.comparisons[c].levels[l].m = m;
@@ -130,6 +155,13 @@ pub fn m_from_labels(model: &mut Model, matches: &Patterns) -> Result<()> {
     }
     Ok(())
 }
+
+/// Pseudo-matches added to every level when EM estimates `m`. A level that no expected match of
+/// a session reached would otherwise get `m` at the floor ([`MIN_PROBABILITY`]) and a weight of
+/// minus twenty bits or so, enough to veto any pair: on a few thousand matches, "never seen" is
+/// not "impossible". One pseudo-match per level bounds `m` below by about one over the session's
+/// expected matches.
+pub const M_PSEUDO_COUNT: f64 = 1.0;
 
 /// The blocked pairs of one training session.
 #[derive(Clone, Debug)]
@@ -230,6 +262,11 @@ fn em_session(model: &mut Model, session: &TrainingSession, options: EmOptions) 
         let posterior = |vector: &[u8]| {
             let (mut pm, mut pu) = (model.prior, 1.0 - model.prior);
             for (c, &level) in vector.iter().enumerate() {
+                // A comparison the session's rule decided agrees on every pair by construction:
+                // it says nothing about which of these pairs match.
+                if session.blocked_on.contains(&c) {
+                    continue;
+                }
                 let params = &model.comparisons[c];
                 if params.spec.null_level != Some(level) {
                     pm *= params.levels[usize::from(level)].m;
@@ -239,7 +276,7 @@ fn em_session(model: &mut Model, session: &TrainingSession, options: EmOptions) 
             if pm + pu > 0.0 { pm / (pm + pu) } else { 0.0 }
         };
         let matches: f64 = patterns.iter().map(|(v, n)| n * posterior(v)).sum();
-        let m = frequencies(model, patterns, posterior);
+        let m = frequencies(model, patterns, posterior, M_PSEUDO_COUNT);
         // M step: m from the expected matches, u fixed; the prior from their share.
         let mut change: f64 = 0.0;
         let prior = (matches / total).clamp(MIN_PROBABILITY, 1.0 - MIN_PROBABILITY);
