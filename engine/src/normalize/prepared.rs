@@ -909,7 +909,10 @@ mod tests {
             key("Số 45 ngõ 162 Nguyễn Huệ, P.Vạn Thạnh, TP.Nha Trang, T.Khánh Hòa"),
             "45 ngo 162 nguyen hue"
         );
-        assert_eq!(key("SO 45 NGO 162 NGUYEN HUE, Phuong Van Thanh, Nha Trang"), "45 ngo 162 nguyen hue");
+        assert_eq!(
+            key("SO 45 NGO 162 NGUYEN HUE, PHUONG VAN THANH, TP NHA TRANG, TINH KHANH HOA"),
+            "45 ngo 162 nguyen hue"
+        );
         assert_eq!(key("Thôn 2, Xã Tân Ân, Huyện Ngọc Hiển, Tỉnh Cà Mau"), "2");
         assert_eq!(key("Xã Tân Ân, Huyện Ngọc Hiển, Tỉnh Cà Mau"), "");
     }
