@@ -69,6 +69,16 @@ pub struct LinkArgs {
 }
 
 #[derive(Args)]
+pub struct BlockingArgs {
+    #[command(flatten)]
+    pub tables: TablesArgs,
+    /// True links (`left_id,right_id` CSV with a header, e.g. `links_<source>.csv`): report the
+    /// share of them each rule finds first, and those no rule finds.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+}
+
+#[derive(Args)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub tables: TablesArgs,
@@ -321,8 +331,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn blocking(args: TablesArgs) -> Result<()> {
-    let prepared = prepare_both(&args)?;
+pub fn blocking(args: BlockingArgs) -> Result<()> {
+    let prepared = prepare_both(&args.tables)?;
     let linker = Linker::new(&prepared.left, &prepared.right, prepared.settings())?;
     let blocker = khop::block::Blocker::new(linker.rules().to_vec(), &prepared.left, Some(&prepared.right));
     let report = blocker.for_each_chunk(|_| {});
@@ -337,6 +347,9 @@ pub fn blocking(args: TablesArgs) -> Result<()> {
         );
     }
     println!("{} candidate pairs in all", report.total_pairs());
+    if let Some(path) = &args.truth {
+        truth_recall(&blocker, &prepared, path)?;
+    }
     if report.blocks_capped() > 0 {
         eprintln!(
             "warning: {} blocks were too large and skipped; their pairs are lost unless another rule finds them",
@@ -531,5 +544,39 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
         crate::commands::peak_memory_mib().map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
         args.out.display()
     );
+    Ok(())
+}
+
+/// Which rule finds each true link first, and how many no rule finds.
+fn truth_recall(blocker: &khop::block::Blocker<'_>, prepared: &Prepared, path: &Path) -> Result<()> {
+    use std::collections::HashMap;
+    let index = |table: &PreparedRecords| -> HashMap<String, u32> {
+        (0..table.len() as u32).map(|i| (table.record_id(i).to_owned(), i)).collect()
+    };
+    let (left, right) = (index(&prepared.left), index(&prepared.right));
+    let truth = khop::eval::read_pairs(path)?;
+    let mut first = vec![0u64; blocker.rules().len()];
+    let (mut missed, mut unknown) = (0u64, 0u64);
+    for (a, b) in &truth {
+        let (Some(&a), Some(&b)) = (left.get(a), right.get(b)) else {
+            unknown += 1;
+            continue;
+        };
+        match blocker.first_rule(a, b) {
+            Some(rule) => first[rule] += 1,
+            None => missed += 1,
+        }
+    }
+    let known = (truth.len() as u64 - unknown).max(1) as f64;
+    println!("\n{:<48} {:>14} {:>12}", "true links found first by", "links", "cumulative");
+    let mut cumulative = 0;
+    for (rule, found) in blocker.rules().iter().zip(&first) {
+        cumulative += found;
+        println!("{:<48} {:>14} {:>11.4}%", rule.name(), found, 100.0 * cumulative as f64 / known);
+    }
+    println!("{:<48} {:>14}", "no rule", missed);
+    if unknown > 0 {
+        eprintln!("warning: {unknown} true links name a record that is in neither table");
+    }
     Ok(())
 }

@@ -43,7 +43,7 @@ enum Command {
     /// Train a matching model on two tables and save it as JSON.
     Train(link::TrainArgs),
     /// Report the candidate pairs each blocking rule produces.
-    Blocking(link::TablesArgs),
+    Blocking(link::BlockingArgs),
     /// Write or check a configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

@@ -214,6 +214,35 @@ fn link_train_and_blocking_from_the_command_line() {
     assert!(blocking.status.success(), "{}", String::from_utf8_lossy(&blocking.stderr));
     assert!(String::from_utf8_lossy(&blocking.stdout).contains("candidate pairs in all"));
 
+    // With the true links: each rule's share of them, the missed ones, and unknown ids named.
+    let truth = dir.path().join("truth.csv");
+    let mut w = csv_writer(&truth);
+    w.write_record(["left_id", "right_id"]).unwrap();
+    let mut ids = csv::Reader::from_path(sector).unwrap();
+    let mut known = 0;
+    for row in ids.records() {
+        let id = row.unwrap()[0].to_owned();
+        w.write_record([&id, &id]).unwrap();
+        known += 1;
+    }
+    w.write_record(["no-such-record", "x"]).unwrap();
+    w.flush().unwrap();
+    let blocking = khop(&["blocking", "--left", sector, "--right", national, "--truth", truth.to_str().unwrap()]);
+    assert!(blocking.status.success(), "{}", String::from_utf8_lossy(&blocking.stderr));
+    let stdout = String::from_utf8_lossy(&blocking.stdout);
+    let found: u64 = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("true links found first by"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("no rule"))
+        .map(|l| l.split_whitespace().rev().nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    let missed: u64 =
+        stdout.lines().find(|l| l.starts_with("no rule")).unwrap().split_whitespace().last().unwrap().parse().unwrap();
+    assert_eq!(found + missed, known, "{stdout}");
+    assert!(missed <= 3, "{stdout}");
+    assert!(String::from_utf8_lossy(&blocking.stderr).contains("1 true links name a record"));
+
     let out = dir.path().join("links.csv");
     let summary = dir.path().join("summary.json");
     let link = khop(&[

@@ -153,6 +153,14 @@ impl<'a> Blocker<'a> {
         report
     }
 
+    /// The first rule that makes `a` (left) and `b` (right) candidates, ignoring the skew guard;
+    /// `None` when no rule does. With the true pairs of a labelled sample, this gives each rule's
+    /// share of the recall (`khop blocking --truth`).
+    pub fn first_rule(&self, a: u32, b: u32) -> Option<usize> {
+        let right = self.right.unwrap_or(self.left);
+        self.rules.iter().position(|rule| rule.matches(self.left, a, right, b))
+    }
+
     /// Collects every candidate pair; for tests and small tables only.
     pub fn collect_pairs(&self) -> (Vec<(u32, u32)>, BlockingReport) {
         let mut all = Vec::new();
