@@ -227,7 +227,8 @@ fn link_train_and_blocking_from_the_command_line() {
     }
     w.write_record(["no-such-record", "x"]).unwrap();
     w.flush().unwrap();
-    let blocking = khop(&["blocking", "--left", sector, "--right", national, "--truth", truth.to_str().unwrap()]);
+    let blocking =
+        khop(&["blocking", "--left", sector, "--right", national, "--truth", truth.to_str().unwrap()]);
     assert!(blocking.status.success(), "{}", String::from_utf8_lossy(&blocking.stderr));
     let stdout = String::from_utf8_lossy(&blocking.stdout);
     let found: u64 = stdout
@@ -237,8 +238,15 @@ fn link_train_and_blocking_from_the_command_line() {
         .take_while(|l| !l.starts_with("no rule"))
         .map(|l| l.split_whitespace().rev().nth(1).unwrap().parse::<u64>().unwrap())
         .sum();
-    let missed: u64 =
-        stdout.lines().find(|l| l.starts_with("no rule")).unwrap().split_whitespace().last().unwrap().parse().unwrap();
+    let missed: u64 = stdout
+        .lines()
+        .find(|l| l.starts_with("no rule"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(found + missed, known, "{stdout}");
     assert!(missed <= 3, "{stdout}");
     assert!(String::from_utf8_lossy(&blocking.stderr).contains("1 true links name a record"));
