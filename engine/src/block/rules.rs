@@ -4,7 +4,12 @@ use std::fmt;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::normalize::prepared::{PreparedRecords, column_key};
+use crate::normalize::prepared::{GenericColumn, PreparedRecords, column_key};
+
+/// The most records, on average, that may share a `number` column's value for the column to
+/// count as an identifier repeated on duplicates (FEBRL3's social security numbers: 2.2 others;
+/// postcodes: 4.5 and more).
+const MAX_SHARED_ID: f64 = 3.0;
 
 /// A generic column (see [`prepared`](crate::normalize::prepared)), found by its name in each
 /// table: the same name (case-insensitive) on both sides.
@@ -254,7 +259,14 @@ impl BlockingRule {
         for column in &left.generic {
             let Some(theirs) = other.generic_by_key(column.key) else { continue };
             let key = BlockKey::Column(ColumnKey(column.key));
-            if column.is_id_like() && theirs.is_id_like() {
+            // A number column whose values repeat only on a few records (an identifier in a
+            // table with duplicates, each person's number on each of their records) is an
+            // identifier too.
+            let repeated_id = |c: &GenericColumn| {
+                c.role == Some(Role::Number) && c.present >= 20 && c.mean_shared() <= MAX_SHARED_ID
+            };
+            let id_like = |c: &GenericColumn| c.is_id_like() || repeated_id(c);
+            if id_like(column) && id_like(theirs) {
                 rules.push(BlockingRule::new([key]).with_name(column.name.clone()));
             } else if column.role == Some(Role::Number) && theirs.role == Some(Role::Number) {
                 let distinct = column.distinct.min(theirs.distinct);

@@ -264,6 +264,14 @@ impl GenericColumn {
     pub(crate) fn is_id_like(&self) -> bool {
         self.present >= 20 && self.distinct * 10 >= self.present * 9
     }
+
+    /// How many other records share a record's value, on average over the records that have
+    /// one: about 0 for an identifier, the mean number of duplicates for an identifier in a table
+    /// that holds duplicates, tens or more for a postcode or a town.
+    pub(crate) fn mean_shared(&self) -> f64 {
+        let shared: u64 = self.counts.iter().filter(|&&n| n > 0).map(|&n| u64::from(n) - 1).sum();
+        if self.present == 0 { 0.0 } else { shared as f64 / self.present as f64 }
+    }
 }
 
 /// A hash of a generic column's name (trimmed, lower case), by which blocking keys find it.
