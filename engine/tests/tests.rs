@@ -7,6 +7,7 @@ mod config;
 mod eval;
 mod febrl;
 mod link;
+mod multi;
 mod normalize;
 mod read;
 mod reconcile;

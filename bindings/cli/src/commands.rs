@@ -385,7 +385,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     crate::link::link(crate::link::LinkArgs {
         tables: crate::link::TablesArgs {
             config: None,
-            left: Some(dir.join("bhxh.parquet").display().to_string()),
+            left: vec![dir.join("bhxh.parquet").display().to_string()],
             right: Some(dir.join("national.parquet").display().to_string()),
             rejects: Some(dir.join("rejects.csv")),
             read: ReadArgs {
@@ -397,7 +397,9 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             },
         },
         out: links.clone(),
+        output_format: "parquet".into(),
         model: None,
+        shared_model: false,
         save_model: Some(dir.join("model.json")),
         summary: Some(dir.join("summary.json")),
         match_threshold: None,

@@ -24,12 +24,13 @@ pub struct TablesArgs {
     /// A configuration naming the inputs, their columns and roles.
     #[arg(short, long)]
     pub config: Option<PathBuf>,
-    /// The sector table: an input name of the configuration, or a file (roles detected).
-    /// Defaults to the configuration's first input.
+    /// A sector table: an input name of the configuration, or a file (roles detected). Repeat it
+    /// to link several sources in one run (`khop link` only). Defaults to every input of the
+    /// configuration but the national one.
     #[arg(long)]
-    pub left: Option<String>,
+    pub left: Vec<String>,
     /// The national table: an input name of the configuration, or a file (roles detected).
-    /// Defaults to the configuration's second input.
+    /// Defaults to the configuration's input named `national`, else its second input.
     #[arg(long)]
     pub right: Option<String>,
     /// Write rejected rows, with their reasons, to this CSV file.
@@ -43,13 +44,23 @@ pub struct TablesArgs {
 pub struct LinkArgs {
     #[command(flatten)]
     pub tables: TablesArgs,
-    /// Where to write one row per sector record (.parquet, .csv or .ndjson).
+    /// Where to write one row per sector record (.parquet, .csv or .ndjson). With several
+    /// sources, a folder: `links_<source>`, `persons` and `conflicts` files and the models go
+    /// there.
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Use this trained model (from `khop train`) instead of training one.
+    /// Format of the files written into the `--out` folder with several sources.
+    #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv", "ndjson"])]
+    pub output_format: String,
+    /// Use this trained model (from `khop train`) instead of training one. With several
+    /// sources, every source uses it (the comparisons it needs, found by name).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Save the model trained for this run.
+    /// With several sources: train one model on all of them instead of one model per source.
+    #[arg(long)]
+    pub shared_model: bool,
+    /// Save the model trained for this run (with several sources the models are written into
+    /// the `--out` folder).
     #[arg(long)]
     pub save_model: Option<PathBuf>,
     /// Write the run summary as JSON here.
@@ -122,44 +133,76 @@ fn detected(file: &Path, read: &ReadArgs) -> Result<Table> {
     Ok(Table { name, path: file.to_owned(), dataset, options })
 }
 
-fn tables(args: &TablesArgs) -> Result<(Table, Table, Option<PathBuf>, LinkConfig)> {
+/// The tables named by `args`: the sector tables (at least one), the national table, the rejects
+/// file and the configuration's `[link]` section.
+fn sources(args: &TablesArgs) -> Result<(Vec<Table>, Table, Option<PathBuf>, LinkConfig)> {
     match &args.config {
         Some(config) => {
             let config = Config::from_file(config)?;
-            let pick = |wanted: Option<&String>, default: usize, side: &str| -> Result<Table> {
-                let input = match wanted {
-                    Some(name) => config
-                        .inputs
-                        .iter()
-                        .find(|i| &i.name == name)
-                        .with_context(|| format!("the configuration has no input named `{name}`"))?,
-                    None => config.inputs.get(default).with_context(|| {
-                        format!("the configuration needs two inputs, or name the {side} table")
-                    })?,
-                };
-                Ok(Table {
+            let input = |name: &String| {
+                config
+                    .inputs
+                    .iter()
+                    .position(|i| &i.name == name)
+                    .with_context(|| format!("the configuration has no input named `{name}`"))
+            };
+            let right = match &args.right {
+                Some(name) => input(name)?,
+                None => match config.inputs.iter().position(|i| i.name == "national") {
+                    Some(i) => i,
+                    None if config.inputs.len() >= 2 => 1,
+                    None => bail!("the configuration needs two inputs, or name the right table"),
+                },
+            };
+            let lefts = if args.left.is_empty() {
+                (0..config.inputs.len()).filter(|&i| i != right).collect()
+            } else {
+                args.left.iter().map(input).collect::<Result<Vec<_>>>()?
+            };
+            if lefts.is_empty() {
+                bail!("the configuration needs two inputs, or name the left table");
+            }
+            let table = |i: usize| {
+                let input = &config.inputs[i];
+                Table {
                     name: input.name.clone(),
                     path: input.path.clone(),
                     dataset: input.dataset.clone(),
                     options: input.read.clone(),
-                })
-            };
-            let left = pick(args.left.as_ref(), 0, "left")?;
-            let right = pick(args.right.as_ref(), 1, "right")?;
-            Ok((left, right, args.rejects.clone().or(config.rejects.clone()), config.link.clone()))
-        }
-        None => {
-            let (Some(left), Some(right)) = (&args.left, &args.right) else {
-                bail!("name the two tables: --config C, or --left FILE --right FILE");
+                }
             };
             Ok((
-                detected(Path::new(left), &args.read)?,
-                detected(Path::new(right), &args.read)?,
-                args.rejects.clone(),
-                LinkConfig::default(),
+                lefts.into_iter().map(table).collect(),
+                table(right),
+                args.rejects.clone().or(config.rejects.clone()),
+                config.link.clone(),
             ))
         }
+        None => {
+            let Some(right) = &args.right else {
+                bail!("name the tables: --config C, or --left FILE --right FILE");
+            };
+            if args.left.is_empty() {
+                bail!("name the tables: --config C, or --left FILE --right FILE");
+            }
+            let lefts =
+                args.left.iter().map(|l| detected(Path::new(l), &args.read)).collect::<Result<Vec<_>>>()?;
+            Ok((lefts, detected(Path::new(right), &args.read)?, args.rejects.clone(), LinkConfig::default()))
+        }
     }
+}
+
+/// The one sector table and the national table named by `args`.
+fn tables(args: &TablesArgs) -> Result<(Table, Table, Option<PathBuf>, LinkConfig)> {
+    let (mut lefts, right, rejects, link) = sources(args)?;
+    if lefts.len() > 1 {
+        bail!(
+            "{} sector tables named ({}); this command takes one: name it with --left",
+            lefts.len(),
+            lefts.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok((lefts.remove(0), right, rejects, link))
 }
 
 /// Reads and prepares one table, writing its rejects.
@@ -218,20 +261,42 @@ impl Prepared {
         review_threshold: Option<f64>,
         one_to_one: bool,
     ) -> Result<LinkSettings> {
-        let mut settings = self.settings();
-        let thresholds = &mut settings.thresholds;
-        thresholds.match_probability = match_threshold.unwrap_or(thresholds.match_probability);
-        thresholds.review_probability = review_threshold.unwrap_or(thresholds.review_probability);
-        settings.one_to_one |= one_to_one;
-        if thresholds.review_probability > thresholds.match_probability {
-            bail!(
-                "the review threshold ({}) is above the match threshold ({})",
-                thresholds.review_probability,
-                thresholds.match_probability
-            );
-        }
-        Ok(settings)
+        settings_with(&self.link, match_threshold, review_threshold, one_to_one)
     }
+}
+
+/// The default settings with a configuration's `[link]` section over them, then the options of
+/// the command line.
+fn settings_with(
+    link: &LinkConfig,
+    match_threshold: Option<f64>,
+    review_threshold: Option<f64>,
+    one_to_one: bool,
+) -> Result<LinkSettings> {
+    let mut settings = LinkSettings::default().with_config(link);
+    let thresholds = &mut settings.thresholds;
+    thresholds.match_probability = match_threshold.unwrap_or(thresholds.match_probability);
+    thresholds.review_probability = review_threshold.unwrap_or(thresholds.review_probability);
+    settings.one_to_one |= one_to_one;
+    if thresholds.review_probability > thresholds.match_probability {
+        bail!(
+            "the review threshold ({}) is above the match threshold ({})",
+            thresholds.review_probability,
+            thresholds.match_probability
+        );
+    }
+    Ok(settings)
+}
+
+fn print_read(table: &Table, stats: &khop::read::ReadStats) {
+    eprintln!(
+        "{} ({}): {} rows read, {} prepared, {} rejected",
+        table.name,
+        table.path.display(),
+        stats.rows_read,
+        stats.rows_passed,
+        stats.rows_rejected
+    );
 }
 
 pub(crate) fn prepare_both(args: &TablesArgs) -> Result<Prepared> {
@@ -243,16 +308,8 @@ pub(crate) fn prepare_both(args: &TablesArgs) -> Result<Prepared> {
     if let Some(writer) = rejects {
         writer.finish()?;
     }
-    for (table, stats) in [(&left_table, left_stats), (&right_table, right_stats)] {
-        eprintln!(
-            "{} ({}): {} rows read, {} prepared, {} rejected",
-            table.name,
-            table.path.display(),
-            stats.rows_read,
-            stats.rows_passed,
-            stats.rows_rejected
-        );
-    }
+    print_read(&left_table, &left_stats);
+    print_read(&right_table, &right_stats);
     Ok(Prepared {
         left,
         right,
@@ -359,7 +416,15 @@ pub fn blocking(args: BlockingArgs) -> Result<()> {
     Ok(())
 }
 
+fn read_model(path: &Path) -> Result<Model> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Model::from_json(&text).with_context(|| path.display().to_string())
+}
+
 pub fn link(args: LinkArgs) -> Result<()> {
+    if args.tables.left.len() > 1 || (args.tables.config.is_some() && sources(&args.tables)?.0.len() > 1) {
+        return link_sources(args);
+    }
     let total = Instant::now();
     let prepared = prepare_both(&args.tables)?;
     // Options on the command line win over the configuration.
@@ -429,6 +494,185 @@ pub fn link(args: LinkArgs) -> Result<()> {
     );
     if let Some(path) = &args.summary {
         std::fs::write(path, serde_json::to_string_pretty(&summary)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A name fit for a file name: letters, digits, `-`, `_` and `.` kept, anything else `_`.
+fn file_stem(name: &str) -> String {
+    name.chars().map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect()
+}
+
+/// `khop link` with several sector tables: the national table is read, prepared and indexed
+/// once; each source is linked with its own model (or a shared one) and written as it is done,
+/// then the persons and conflicts files are written.
+fn link_sources(args: LinkArgs) -> Result<()> {
+    use khop::link::multi::{Coverage, MultiLinker};
+
+    let total = Instant::now();
+    if args.save_model.is_some() {
+        bail!("with several sources the models are written into the --out folder; drop --save-model");
+    }
+    let (lefts, right_table, rejects_path, link) = sources(&args.tables)?;
+    let settings = settings_with(&link, args.match_threshold, args.review_threshold, args.one_to_one)?;
+    let mut names: Vec<&str> = lefts.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(twice) = names.windows(2).find(|w| file_stem(w[0]) == file_stem(w[1])) {
+        bail!("two sources are both named `{}`: give them different names in a configuration", twice[0]);
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let ext = args.output_format.as_str();
+    let mut rejects = rejects_path.as_deref().map(RejectWriter::create).transpose()?;
+
+    let started = Instant::now();
+    let (national, stats) = prepare(&right_table, &mut rejects)?;
+    print_read(&right_table, &stats);
+    let mut rejected = stats.rows_rejected;
+    let national_seconds = started.elapsed().as_secs_f64();
+    let multi = MultiLinker::new(&national, settings);
+
+    // A model for every source: given, shared (trained on all sources, kept in memory), or none
+    // here (each source trains its own).
+    let mut held: Vec<Option<PreparedRecords>> = lefts.iter().map(|_| None).collect();
+    let mut shared_training = None;
+    let shared = match (&args.model, args.shared_model) {
+        (Some(path), _) => Some(read_model(path)?),
+        (None, true) => {
+            for (table, slot) in lefts.iter().zip(&mut held) {
+                let (records, stats) = prepare(table, &mut rejects)?;
+                print_read(table, &stats);
+                rejected += stats.rows_rejected;
+                *slot = Some(records);
+            }
+            let started = Instant::now();
+            let named: Vec<(&str, &PreparedRecords)> =
+                lefts.iter().zip(&held).filter_map(|(t, r)| Some((t.name.as_str(), r.as_ref()?))).collect();
+            let (model, report) = multi.train_shared(&named)?;
+            print_training(&report);
+            print_model(&model);
+            let path = args.out.join("model.json");
+            std::fs::write(&path, model.to_json())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            shared_training =
+                Some(serde_json::json!({ "report": report, "seconds": started.elapsed().as_secs_f64() }));
+            Some(model)
+        }
+        (None, false) => None,
+    };
+
+    let mut coverage = Coverage::new(national.len());
+    let mut per_source = Vec::new();
+    for (table, slot) in lefts.iter().zip(&mut held) {
+        let started = Instant::now();
+        let records = match slot.take() {
+            Some(records) => records,
+            None => {
+                let (records, stats) = prepare(table, &mut rejects)?;
+                print_read(table, &stats);
+                rejected += stats.rows_rejected;
+                records
+            }
+        };
+        let prepare_seconds = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let run = multi.link_source(&records, shared.as_ref())?;
+        let link_seconds = started.elapsed().as_secs_f64();
+        if let Some(training) = &run.training {
+            eprintln!("{}:", table.name);
+            print_training(training);
+            let path = args.out.join(format!("model_{}.json", file_stem(&table.name)));
+            std::fs::write(&path, run.model.to_json())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if run.report.blocking.blocks_capped() > 0 {
+            eprintln!(
+                "warning: {}: {} blocks were too large and skipped (see `khop blocking`)",
+                table.name,
+                run.report.blocking.blocks_capped()
+            );
+        }
+        let path = args.out.join(format!("links_{}.{ext}", file_stem(&table.name)));
+        let mut writer = Writer::create(&path, links_schema(&run.linker), &WriteOptions::default())?;
+        for chunk in run.results.chunks(65_536) {
+            writer.write(&links_batch(&run.linker, &run.model, &records, &national, chunk)?)?;
+        }
+        writer.finish()?;
+        let counted = coverage.add(&table.name, &records, &run.results)?;
+        let count = |d: Decision| run.results.iter().filter(|r| r.decision == d).count();
+        println!(
+            "{}: {} records: {} match, {} review, {} no match ({} ambiguous); {} pairs scored; {:.2} s",
+            table.name,
+            run.results.len(),
+            count(Decision::Match),
+            count(Decision::Review),
+            count(Decision::NoMatch),
+            run.results.iter().filter(|r| r.ambiguous).count(),
+            run.report.pairs_scored,
+            prepare_seconds + link_seconds,
+        );
+        per_source.push(serde_json::json!({
+            "name": table.name, "path": table.path, "records": counted.rows, "links_file": path,
+            "decisions": { "match": count(Decision::Match), "review": count(Decision::Review), "no_match": count(Decision::NoMatch) },
+            "ambiguous": run.results.iter().filter(|r| r.ambiguous).count(),
+            "pairs_scored": run.report.pairs_scored,
+            "blocking": run.report.blocking.rules.iter().map(|r| serde_json::json!({
+                "rule": r.rule, "pairs": r.pairs, "blocks_capped": r.blocks_capped, "pairs_capped": r.pairs_capped,
+            })).collect::<Vec<_>>(),
+            "training": run.training,
+            "seconds": { "read_and_prepare": prepare_seconds, "train_and_link": link_seconds },
+        }));
+    }
+    if let Some(writer) = rejects {
+        writer.finish()?;
+    }
+
+    let started = Instant::now();
+    let combined = coverage.finish();
+    let persons_path = args.out.join(format!("persons.{ext}"));
+    let mut writer = Writer::create(&persons_path, combined.persons_schema(), &WriteOptions::default())?;
+    for range in khop::link::multi::Combined::person_ranges(national.len(), 65_536) {
+        writer.write(&combined.persons_batch(&national, range)?)?;
+    }
+    writer.finish()?;
+    let conflicts_path = args.out.join(format!("conflicts.{ext}"));
+    let batch = combined.conflicts_batch(&national)?;
+    let mut writer = Writer::create(&conflicts_path, batch.schema(), &WriteOptions::default())?;
+    writer.write(&batch)?;
+    writer.finish()?;
+    let summary = combined.summary();
+    let found: u64 = summary.persons_by_sources.iter().skip(1).sum();
+    println!(
+        "{} national persons: {} found by at least one source (by number of sources: {}); conflicts: {} duplicate claims, {} split ids ({} persons)",
+        national.len(),
+        found,
+        summary.persons_by_sources.iter().map(u64::to_string).collect::<Vec<_>>().join(" / "),
+        summary.duplicate_claims,
+        summary.split_ids,
+        summary.persons_in_conflict
+    );
+    println!(
+        "time: national table {national_seconds:.2} s, {} rules indexed once; total {:.2} s; peak memory {} MiB; outputs in {}",
+        multi.rules_indexed(),
+        total.elapsed().as_secs_f64(),
+        crate::commands::peak_memory_mib().map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
+        args.out.display()
+    );
+    if let Some(path) = &args.summary {
+        let json = serde_json::json!({
+            "right": { "name": right_table.name, "path": right_table.path, "records": national.len() },
+            "sources": per_source,
+            "shared_model": shared.is_some(),
+            "shared_training": shared_training,
+            "rows_rejected": rejected,
+            "rejects_file": rejects_path,
+            "persons_file": persons_path,
+            "conflicts_file": conflicts_path,
+            "combined": summary,
+            "seconds": { "national": national_seconds, "combine_and_write": started.elapsed().as_secs_f64(), "total": total.elapsed().as_secs_f64() },
+            "peak_memory_mib": crate::commands::peak_memory_mib(),
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())

@@ -23,8 +23,13 @@
 //!   records are split into ranges), run with rayon a wave at a time, and emitted in task order
 //!   in chunks of at most `chunk_size` pairs. Memory stays bounded by one wave, and **the stream
 //!   is the same for any thread count**: rules in order, blocks in hash order, records by id.
+//! - A [`KeyIndex`] keeps one table's sorted lists across blockers, so that a national table
+//!   linked to several sector tables is indexed once per rule for the whole run.
 
 mod rules;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
@@ -99,7 +104,47 @@ pub struct Blocker<'a> {
     rules: Vec<BlockingRule>,
     left: &'a PreparedRecords,
     right: Option<&'a PreparedRecords>,
+    right_index: Option<&'a KeyIndex<'a>>,
     options: BlockingOptions,
+}
+
+/// The sorted `(hash of a rule's keys, id)` lists of one table, computed on first use per rule
+/// and kept: a national table linked to several sector tables is hashed and sorted once per rule
+/// for the whole run, not once per source and training session. Memory: 16 bytes per record
+/// per distinct rule used.
+pub struct KeyIndex<'a> {
+    table: &'a PreparedRecords,
+    lists: Mutex<HashMap<Vec<BlockKey>, Arc<Vec<(u64, u32)>>>>,
+}
+
+impl<'a> KeyIndex<'a> {
+    /// An empty index over `table`.
+    pub fn new(table: &'a PreparedRecords) -> Self {
+        KeyIndex { table, lists: Mutex::new(HashMap::new()) }
+    }
+
+    /// The table indexed.
+    pub fn table(&self) -> &'a PreparedRecords {
+        self.table
+    }
+
+    /// Rules whose lists are kept.
+    pub fn rules_indexed(&self) -> usize {
+        self.lists.lock().map(|l| l.len()).unwrap_or(0)
+    }
+
+    /// The sorted list of `rule`, computed now if it is not kept yet.
+    fn get(&self, rule: &BlockingRule) -> Arc<Vec<(u64, u32)>> {
+        if let Some(list) = self.lists.lock().ok().and_then(|l| l.get(rule.keys()).cloned()) {
+            return list;
+        }
+        // Computed outside the lock; two threads asking at once both compute the same list.
+        let list = Arc::new(hashed_keys(rule, self.table));
+        match self.lists.lock() {
+            Ok(mut lists) => lists.entry(rule.keys().to_vec()).or_insert(list).clone(),
+            Err(_) => list,
+        }
+    }
 }
 
 /// A block: ranges into the sorted left and right `(hash, id)` lists.
@@ -123,7 +168,16 @@ impl<'a> Blocker<'a> {
         left: &'a PreparedRecords,
         right: Option<&'a PreparedRecords>,
     ) -> Self {
-        Blocker { rules, left, right, options: BlockingOptions::default() }
+        Blocker { rules, left, right, right_index: None, options: BlockingOptions::default() }
+    }
+
+    /// Takes the right table's sorted key lists from `index` (kept across blockers) instead of
+    /// computing them. Ignored unless `index` is over this blocker's right table.
+    pub fn with_right_index(mut self, index: &'a KeyIndex<'a>) -> Self {
+        if self.right.is_some_and(|r| std::ptr::eq(r, index.table())) {
+            self.right_index = Some(index);
+        }
+        self
     }
 
     /// Sets the options.
@@ -184,7 +238,10 @@ impl<'a> Blocker<'a> {
         let right: &[(u64, u32)] = if dedupe {
             &left
         } else {
-            right_owned = hashed_keys(rule, right_table);
+            right_owned = match self.right_index {
+                Some(index) => index.get(rule),
+                None => Arc::new(hashed_keys(rule, right_table)),
+            };
             &right_owned
         };
 

@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
-use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey};
+use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey, KeyIndex};
 use crate::compare::{ComparisonKind, ComparisonOverride, Comparisons};
 use crate::config::LinkConfig;
 use crate::error::{Error, Result};
@@ -91,6 +91,18 @@ pub struct TrainingReport {
     pub sessions: Vec<SessionSummary>,
 }
 
+/// What training learns from, before any model is fitted: the comparison vectors of random
+/// pairs (for `u`) and of each blocking rule's pairs (for `m` and the prior, by EM).
+#[derive(Clone, Debug)]
+pub struct TrainingData {
+    /// Comparison vectors of random pairs.
+    pub random: Patterns,
+    /// Random pairs compared.
+    pub random_pairs: u64,
+    /// One session per blocking rule that found pairs.
+    pub sessions: Vec<TrainingSession>,
+}
+
 /// What linking did.
 #[derive(Clone, Debug)]
 pub struct LinkReport {
@@ -105,6 +117,8 @@ pub struct LinkReport {
 pub struct Linker<'a> {
     left: &'a PreparedRecords,
     right: &'a PreparedRecords,
+    /// The right table's blocking keys, kept across linkers (several sources, one national table).
+    right_index: Option<&'a KeyIndex<'a>>,
     /// Whether `right` is `left` itself: a deduplication, pairs `(i, j)` with `i < j`.
     dedupe: bool,
     comparisons: Comparisons,
@@ -131,7 +145,19 @@ impl<'a> Linker<'a> {
         if rules.is_empty() {
             return Err(Error::invalid("no blocking rule applies to the fields of these tables"));
         }
-        Ok(Linker { left, right, dedupe: false, comparisons, rules, settings })
+        Ok(Linker { left, right, right_index: None, dedupe: false, comparisons, rules, settings })
+    }
+
+    /// A linker of `left` to the table `index` covers, taking that table's blocking keys from the
+    /// index (computed once for all the sources linked to it).
+    pub fn with_index(
+        left: &'a PreparedRecords,
+        index: &'a KeyIndex<'a>,
+        settings: LinkSettings,
+    ) -> Result<Self> {
+        let mut linker = Linker::new(left, index.table(), settings)?;
+        linker.right_index = Some(index);
+        Ok(linker)
     }
 
     /// A linker for the pairs of one table (deduplication).
@@ -148,7 +174,15 @@ impl<'a> Linker<'a> {
         if rules.is_empty() {
             return Err(Error::invalid("no blocking rule applies to the fields of this table"));
         }
-        Ok(Linker { left: table, right: table, dedupe: true, comparisons, rules, settings })
+        Ok(Linker {
+            left: table,
+            right: table,
+            right_index: None,
+            dedupe: true,
+            comparisons,
+            rules,
+            settings,
+        })
     }
 
     /// The comparisons, in comparison-vector order.
@@ -184,7 +218,11 @@ impl<'a> Linker<'a> {
 
     fn blocker(&self, rules: Vec<BlockingRule>) -> Blocker<'_> {
         let right = (!self.dedupe).then_some(self.right);
-        Blocker::new(rules, self.left, right).with_options(self.settings.blocking)
+        let blocker = Blocker::new(rules, self.left, right).with_options(self.settings.blocking);
+        match self.right_index {
+            Some(index) => blocker.with_right_index(index),
+            None => blocker,
+        }
     }
 
     /// Comparisons a rule's keys decide, whose `m` that rule's pairs cannot teach.
@@ -229,8 +267,26 @@ impl<'a> Linker<'a> {
     /// Trains a model without labels: `u` from random pairs, `m` by EM over each blocking rule's
     /// pairs, and the prior from the sizes of the tables ([`random_pair_prior`]).
     pub fn train(&self) -> Result<(Model, TrainingReport)> {
-        let width = self.comparisons.len();
+        let data = self.training_data()?;
         let mut model = Model::initial(&self.specs(), 0.01);
+        if data.random.total() > 0 {
+            estimate_u(&mut model, &data.random)?;
+        }
+        let summaries = expectation_maximisation(&mut model, &data.sessions, self.settings.em)?;
+        model.prior = self.prior();
+        Ok((model, TrainingReport { random_pairs: data.random_pairs, sessions: summaries }))
+    }
+
+    /// The prior of this linker's tables: that of a random pair ([`random_pair_prior`]).
+    pub fn prior(&self) -> f64 {
+        random_pair_prior(self.left.len() as u64, self.right.len() as u64, self.dedupe)
+    }
+
+    /// The comparison vectors training learns from: random pairs, drawn deterministically from
+    /// the seed, and each blocking rule's pairs (at most
+    /// [`LinkSettings::training_pairs_per_rule`]).
+    pub fn training_data(&self) -> Result<TrainingData> {
+        let width = self.comparisons.len();
 
         // u: random pairs, drawn deterministically from the seed.
         let mut random = Patterns::new(width);
@@ -264,7 +320,6 @@ impl<'a> Linker<'a> {
                 remaining -= chunk;
                 drawn += chunk as u64;
             }
-            estimate_u(&mut model, &random)?;
         }
 
         // m and the prior: EM over the pairs of each blocking rule alone.
@@ -300,9 +355,7 @@ impl<'a> Linker<'a> {
         if sessions.is_empty() {
             return Err(Error::invalid("blocking found no candidate pairs to train on"));
         }
-        let summaries = expectation_maximisation(&mut model, &sessions, self.settings.em)?;
-        model.prior = random_pair_prior(n_left, n_right, self.dedupe);
-        Ok((model, TrainingReport { random_pairs: drawn, sessions: summaries }))
+        Ok(TrainingData { random, random_pairs: drawn, sessions })
     }
 
     /// The term frequency of each comparison's value in national record `right` (names and

@@ -11,6 +11,7 @@
 //! threads merge to the same answer whatever the order.
 
 pub mod linker;
+pub mod multi;
 pub mod output;
 
 use serde::Serialize;

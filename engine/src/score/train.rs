@@ -59,6 +59,28 @@ impl Patterns {
         }
     }
 
+    /// The same vectors laid out for a wider model: level `c` of each vector goes to position
+    /// `positions[c]` of a vector `width` long, every other position holds `fill` (a null level,
+    /// for comparisons the vectors' tables do not have). Used to train one model on several
+    /// sources whose comparisons differ.
+    pub fn widen(&self, width: usize, positions: &[usize], fill: u8) -> Result<Patterns> {
+        if positions.len() != self.width || positions.iter().any(|&p| p >= width) {
+            return Err(Error::invalid(format!(
+                "cannot lay out vectors of {} levels into {width} positions",
+                self.width
+            )));
+        }
+        let mut out = Patterns::new(width);
+        for (vector, &count) in &self.counts {
+            let mut wide = vec![fill; width];
+            for (&level, &p) in vector.iter().zip(positions) {
+                wide[p] = level;
+            }
+            *out.counts.entry(wide).or_default() += count;
+        }
+        Ok(out)
+    }
+
     /// Number of vectors added.
     pub fn total(&self) -> u64 {
         self.counts.values().sum()
