@@ -436,4 +436,140 @@ fn reconcile_explain_and_score_the_worklist() {
     let unknown = khop(&[&args[..], &["--pair", "nobody", right]].concat());
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no record with id `nobody`"));
+
+/// A configuration for the generated national table and three sources (roles and ids named).
+const GENERATED_CONFIG: &str = r#"
+[[input]]
+name = "national"
+path = "national.csv"
+id = "ma_cong_dan"
+[input.columns]
+so_dinh_danh = "national_id"
+ho_va_ten = "full_name"
+ngay_sinh = "date_of_birth"
+gioi_tinh = "sex"
+noi_thuong_tru = "address"
+ho_ten_cha = "father_name"
+ho_ten_me = "mother_name"
+so_cmnd = "old_id"
+so_dien_thoai = "phone"
+
+[[input]]
+name = "bhxh"
+path = "bhxh.csv"
+id = "ma_so_bhxh"
+[input.columns]
+ho_ten = "full_name"
+ngay_sinh = "date_of_birth"
+gioi_tinh = "sex"
+so_cccd = "national_id"
+dien_thoai = "phone"
+dia_chi = "address"
+
+[[input]]
+name = "bhyt"
+path = "bhyt.csv"
+id = "MA_THE"
+[input.columns]
+HO_TEN = "full_name"
+NGAY_SINH = "date_of_birth"
+GIOI_TINH = "sex"
+SO_DDCN = "national_id"
+DIA_CHI = "address"
+
+[[input]]
+name = "local"
+path = "local.csv"
+id = "so_dang_ky"
+[input.columns]
+ho_ten = "full_name"
+ngay_sinh = "date_of_birth"
+gioi_tinh = "sex"
+so_giay_to = "national_id"
+noi_cu_tru = "address"
+ho_ten_cha = "father_name"
+ho_ten_me = "mother_name"
+"#;
+
+fn csv_rows(path: &Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path).unwrap().records().map(Result::unwrap).collect()
+}
+
+#[test]
+fn link_several_sources_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = khop_datasets::GenOptions {
+        persons: 1_500,
+        format: khop_datasets::OutputFormat::Csv,
+        ..Default::default()
+    };
+    khop_datasets::generate(dir.path(), &khop_datasets::Profile::named("default").unwrap(), &options)
+        .unwrap();
+    let config = dir.path().join("khop.toml");
+    std::fs::write(&config, GENERATED_CONFIG).unwrap();
+    let config = config.to_str().unwrap();
+
+    // Every input but `national`, each with its own model.
+    let out = dir.path().join("run");
+    let summary = dir.path().join("summary.json");
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let run = khop(&[
+        "link",
+        "--config",
+        config,
+        "--out",
+        &path(&out),
+        "--output-format",
+        "csv",
+        "--summary",
+        &path(&summary),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let national = csv_rows(&dir.path().join("national.csv"));
+    let persons = csv_rows(&out.join("persons.csv"));
+    assert_eq!(persons.len(), national.len(), "one row per national person");
+    for source in ["bhxh", "bhyt", "local"] {
+        let links = csv_rows(&out.join(format!("links_{source}.csv")));
+        assert_eq!(links.len(), csv_rows(&dir.path().join(format!("{source}.csv"))).len());
+        assert!(out.join(format!("model_{source}.json")).is_file());
+        // The same source alone gives the same file.
+        let alone = dir.path().join(format!("alone_{source}.csv"));
+        let single = khop(&["link", "--config", config, "--left", source, "--out", &path(&alone)]);
+        assert!(single.status.success(), "{}", String::from_utf8_lossy(&single.stderr));
+        assert_eq!(
+            std::fs::read(&alone).unwrap(),
+            std::fs::read(out.join(format!("links_{source}.csv"))).unwrap()
+        );
+    }
+    let conflicts = csv_rows(&out.join("conflicts.csv"));
+    assert!(conflicts.iter().any(|r| &r[1] == "duplicate_claim"), "local holds duplicates");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["sources"].as_array().unwrap().len(), 3);
+    assert_eq!(summary["right"]["records"].as_u64().unwrap() as usize, national.len());
+
+    // Two sources named, one shared model.
+    let shared = dir.path().join("shared");
+    let run = khop(&[
+        "link",
+        "--config",
+        config,
+        "--left",
+        "bhxh",
+        "--left",
+        "local",
+        "--shared-model",
+        "--out",
+        &path(&shared),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(shared.join("model.json").is_file() && shared.join("persons.parquet").is_file());
+    assert!(!shared.join("links_bhyt.parquet").exists());
+
+    // A model file is for one run; several sources write theirs into the folder.
+    let refused = khop(&["link", "--config", config, "--out", &path(&shared), "--save-model", "m.json"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--out folder"));
+    let refused = khop(&["train", "--config", config, "--out", "m.json"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("this command takes one"));
 }
