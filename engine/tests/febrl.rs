@@ -92,3 +92,26 @@ fn febrl4_reaches_its_target_when_cached() {
     let (p, r, f1) = link(&a, &b);
     assert!(f1 >= 0.9995, "FEBRL4: precision {p:.4}, recall {r:.4}, F1 {f1:.4}");
 }
+
+#[test]
+fn febrl3_dedupe_reaches_its_target_when_cached() {
+    use khop::cluster::{ClusterOptions, deduplicate};
+
+    let cache = std::env::var_os("KHOP_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("khop")));
+    let Some(path) = cache.map(|c| c.join("febrl").join("dataset3.csv")) else { return };
+    if !path.is_file() {
+        eprintln!("FEBRL3 not in {}: skipped (benches/dedupe_vs_splink.sh fills it)", path.display());
+        return;
+    }
+    let records = prepare(&path);
+    let result = deduplicate(&records, LinkSettings::default(), &ClusterOptions::default()).unwrap();
+    let id = |i: u32| records.record_id(i).trim().to_owned();
+    let predicted: Vec<(String, String)> =
+        result.assignments.iter().enumerate().map(|(r, a)| (id(r as u32), id(a.cluster))).collect();
+    let truth: Vec<(String, String)> =
+        (0..records.len() as u32).map(|r| (id(r), person(records.record_id(r)).to_owned())).collect();
+    let scores = khop::eval::cluster_scores(&predicted, &truth);
+    assert!(scores.pairwise.f1 >= 0.998, "FEBRL3 dedupe: {scores:?}");
+}

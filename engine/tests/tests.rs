@@ -4,6 +4,7 @@ mod address;
 mod block;
 mod compare;
 mod config;
+mod dedupe;
 mod eval;
 mod febrl;
 mod link;

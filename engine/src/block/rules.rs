@@ -285,12 +285,17 @@ impl BlockingRule {
             let keys = [BlockKey::Column(ColumnKey(house.key)), BlockKey::Column(ColumnKey(street.key))];
             rules.push(BlockingRule::new(keys).with_name(format!("{}+{}", house.name, street.name)));
         }
-        // The date of birth with each address part; the location with the house number.
+        // The date of birth and the full name with each address part; the location with the
+        // house number.
         for part in [paired(Role::HouseNumber), paired(Role::Street)].into_iter().flatten() {
-            let rule = BlockingRule::new([BlockKey::DateOfBirth, BlockKey::Column(ColumnKey(part.key))])
-                .with_name(format!("date_of_birth+{}", part.name));
-            if rule.applies_to(left, right) {
-                rules.push(rule);
+            for (person, label) in
+                [(BlockKey::DateOfBirth, "date_of_birth"), (BlockKey::FoldedFullName, "full_name")]
+            {
+                let rule = BlockingRule::new([person, BlockKey::Column(ColumnKey(part.key))])
+                    .with_name(format!("{label}+{}", part.name));
+                if rule.applies_to(left, right) {
+                    rules.push(rule);
+                }
             }
         }
         if let (Some((name, _)), Some(house)) = (location, paired(Role::HouseNumber)) {

@@ -47,7 +47,13 @@ impl Patterns {
             )));
         }
         for vector in vectors.chunks_exact(self.width) {
-            *self.counts.entry(vector.to_vec()).or_default() += 1;
+            // Most vectors repeat a pattern already seen: look up before allocating a key.
+            match self.counts.get_mut(vector) {
+                Some(count) => *count += 1,
+                None => {
+                    self.counts.insert(vector.to_vec(), 1);
+                }
+            }
         }
         Ok(())
     }
