@@ -436,6 +436,7 @@ fn reconcile_explain_and_score_the_worklist() {
     let unknown = khop(&[&args[..], &["--pair", "nobody", right]].concat());
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no record with id `nobody`"));
+}
 
 /// A configuration for the generated national table and three sources (roles and ids named).
 const GENERATED_CONFIG: &str = r#"
