@@ -114,8 +114,11 @@ pub struct Blocker<'a> {
 /// per distinct rule used.
 pub struct KeyIndex<'a> {
     table: &'a PreparedRecords,
-    lists: Mutex<HashMap<Vec<BlockKey>, Arc<Vec<(u64, u32)>>>>,
+    lists: Mutex<HashMap<Vec<BlockKey>, SortedKeys>>,
 }
+
+/// One rule's `(hash, id)` list, sorted, shared by the blockers that use it.
+type SortedKeys = Arc<Vec<(u64, u32)>>;
 
 impl<'a> KeyIndex<'a> {
     /// An empty index over `table`.
@@ -134,7 +137,7 @@ impl<'a> KeyIndex<'a> {
     }
 
     /// The sorted list of `rule`, computed now if it is not kept yet.
-    fn get(&self, rule: &BlockingRule) -> Arc<Vec<(u64, u32)>> {
+    fn get(&self, rule: &BlockingRule) -> SortedKeys {
         if let Some(list) = self.lists.lock().ok().and_then(|l| l.get(rule.keys()).cloned()) {
             return list;
         }
