@@ -13,10 +13,10 @@ venv="${VENV:-$work/venv}"
 persons="${PERSONS:-1000000}"
 mkdir -p "$work"
 
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import splink, duckdb, recordlinkage, pyarrow' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import splink, duckdb, recordlinkage, pyarrow, pandas' 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet splink duckdb recordlinkage pyarrow
+    "$venv/bin/pip" install --quiet splink duckdb recordlinkage pyarrow pandas
 fi
 
 # KHOP_PROFILE=dev skips the fat-LTO release build (quick accuracy check; timings then understate khop).
