@@ -37,7 +37,7 @@
 
 use std::sync::LazyLock;
 
-use super::text::{TextScratch, fold_char, fold_char_or_drop, normalize_text_into};
+use super::text::{Sink, TextScratch, fold_char, fold_char_or_drop, normalize_text_with};
 
 /// Flags describing how a name was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -144,8 +144,8 @@ struct Token {
 }
 
 impl Token {
-    fn new(norm: (usize, usize), folded: (usize, usize), ascii: bool) -> Self {
-        Self { norm, folded, hash: 0, known: Known::default(), ascii }
+    fn new(norm: (usize, usize), folded: (usize, usize), hash: u64, ascii: bool) -> Self {
+        Self { norm, folded, hash, known: Known::default(), ascii }
     }
 }
 
@@ -191,93 +191,115 @@ fn has_minority_onset(folded: &[u8]) -> bool {
         )
 }
 
-#[inline]
-fn is_separator(c: char) -> bool {
-    matches!(c, ' ' | '-' | '.' | ',' | '/')
+/// Splits normalized text into tokens as text normalization writes it ([`Sink`]), on space and
+/// on the punctuation it keeps except `'`, writing the folded form of each token into `folded`
+/// (combining marks dropped, tokens separated by one space) and hashing it ([`fnv1a`]).
+struct Tokenizer<'a> {
+    folded: &'a mut String,
+    tokens: &'a mut Vec<Token>,
+    /// The token being written: its start in the normalized text and in `folded`.
+    open: Option<(usize, usize)>,
+    /// Hash of the open token's folded form so far.
+    hash: u64,
+    /// Whether the open token's folded form is ASCII so far.
+    ascii: bool,
+    /// End of the last token in the normalized text, and whether a space follows it.
+    prev_end: Option<(usize, bool)>,
+    simple: bool,
+    apostrophe: bool,
 }
 
-/// Splits `norm` into tokens on space and on the punctuation text normalization keeps, except
-/// `'`, writing the folded form of each token into `folded` (combining marks dropped; tokens
-/// separated as in `norm` for ASCII, by one space otherwise).
-fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> Shape {
-    folded.clear();
-    tokens.clear();
-    let mut simple = true;
-    let mut apostrophe = false;
-    // End of the previous token in `norm`, to check the gap before the next one.
-    let mut prev_end = None;
-    let gap_ok = |prev_end: Option<usize>, start: usize| match prev_end {
-        Some(e) => start == e + 1 && norm.as_bytes()[e] == b' ',
-        None => true,
-    };
-    if norm.is_ascii() {
-        // Folding leaves ASCII as it is: the folded string is the normalized one, token for token.
-        folded.push_str(norm);
-        let mut start = None;
-        for (i, b) in norm.bytes().enumerate() {
-            if is_separator(char::from(b)) {
-                if let Some(s) = start.take() {
-                    simple &= gap_ok(prev_end, s);
-                    prev_end = Some(i);
-                    tokens.push(Token::new((s, i), (s, i), true));
-                }
-            } else {
-                apostrophe |= b == b'\'';
-                if start.is_none() {
-                    start = Some(i);
-                }
+impl<'a> Tokenizer<'a> {
+    fn new(folded: &'a mut String, tokens: &'a mut Vec<Token>) -> Self {
+        let mut t = Self {
+            folded,
+            tokens,
+            open: None,
+            hash: FNV_OFFSET,
+            ascii: true,
+            prev_end: None,
+            simple: true,
+            apostrophe: false,
+        };
+        t.restart();
+        t
+    }
+
+    /// Opens a token at `at` unless one is open.
+    #[inline]
+    fn open(&mut self, at: usize) {
+        if self.open.is_none() {
+            // One space between tokens (see `Shape::simple`).
+            self.simple &= self.prev_end.is_none_or(|(end, space)| space && at == end + 1);
+            if !self.tokens.is_empty() {
+                self.folded.push(' ');
             }
-        }
-        if let Some(s) = start {
-            simple &= gap_ok(prev_end, s);
-            tokens.push(Token::new((s, norm.len()), (s, norm.len()), true));
-        }
-    } else {
-        let mut start = None;
-        let mut fstart = 0;
-        let mut ascii = true;
-        for (i, c) in norm.char_indices() {
-            if is_separator(c) {
-                if let Some(s) = start.take() {
-                    simple &= gap_ok(prev_end, s);
-                    prev_end = Some(i);
-                    simple &= fstart < folded.len();
-                    tokens.push(Token::new((s, i), (fstart, folded.len()), ascii));
-                }
-            } else {
-                if start.is_none() {
-                    start = Some(i);
-                    if !tokens.is_empty() {
-                        folded.push(' ');
-                    }
-                    fstart = folded.len();
-                    ascii = true;
-                }
-                if c.is_ascii() {
-                    apostrophe |= c == '\'';
-                    folded.push(c);
-                } else if let Some(f) = fold_char_or_drop(c) {
-                    ascii &= f.is_ascii();
-                    folded.push(f);
-                }
-            }
-        }
-        if let Some(s) = start {
-            simple &= gap_ok(prev_end, s);
-            simple &= fstart < folded.len();
-            tokens.push(Token::new((s, norm.len()), (fstart, folded.len()), ascii));
+            self.open = Some((at, self.folded.len()));
+            self.hash = FNV_OFFSET;
+            self.ascii = true;
         }
     }
-    look_up(folded, tokens);
-    Shape { simple, apostrophe }
+
+    /// Closes the open token, if any, at `end`.
+    #[inline]
+    fn close(&mut self, end: usize) {
+        if let Some((start, fstart)) = self.open.take() {
+            let fend = self.folded.len();
+            self.simple &= fstart < fend;
+            self.tokens.push(Token::new((start, end), (fstart, fend), self.hash, self.ascii));
+        }
+    }
+
+    /// Closes the last token at `len`, the length of the normalized text, and says what was found.
+    fn finish(mut self, len: usize) -> Shape {
+        self.close(len);
+        Shape { simple: self.simple, apostrophe: self.apostrophe }
+    }
 }
 
-/// Fills in the hash and lexicon entry of every token.
+impl Sink for Tokenizer<'_> {
+    fn restart(&mut self) {
+        self.folded.clear();
+        self.tokens.clear();
+        self.open = None;
+        self.prev_end = None;
+        self.simple = true;
+        self.apostrophe = false;
+    }
+
+    #[inline]
+    fn punct(&mut self, at: usize, b: u8) {
+        if b == b'\'' {
+            self.apostrophe = true;
+            self.letter(at, b);
+        } else if self.open.is_some() {
+            self.close(at);
+            self.prev_end = Some((at, b == b' '));
+        }
+    }
+
+    #[inline]
+    fn letter(&mut self, at: usize, folded: u8) {
+        self.open(at);
+        self.folded.push(char::from(folded));
+        self.hash = fnv1a(self.hash, &[folded]);
+    }
+
+    fn other(&mut self, at: usize, c: char) {
+        self.open(at);
+        if let Some(f) = fold_char_or_drop(c) {
+            self.ascii &= f.is_ascii();
+            self.folded.push(f);
+            self.hash = fnv1a(self.hash, f.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+    }
+}
+
+/// Fills in the lexicon entry of every token (from its hash).
 fn look_up(folded: &str, tokens: &mut [Token]) {
     let lexicon = &*LEXICON;
     for t in tokens {
         let f = &folded[t.folded.0..t.folded.1];
-        t.hash = fnv1a(FNV_OFFSET, f.as_bytes());
         t.known = lexicon.get(t.hash, |name| name == f);
     }
 }
@@ -332,8 +354,10 @@ fn push_positions(
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
     out.clear();
     let NameScratch { text, norm, folded, tokens } = scratch;
-    normalize_text_into(input, text, norm);
-    let Shape { simple, apostrophe } = tokenize(norm, folded, tokens);
+    let mut tokenizer = Tokenizer::new(folded, tokens);
+    normalize_text_with(input, text, norm, &mut tokenizer);
+    let Shape { simple, apostrophe } = tokenizer.finish(norm.len());
+    look_up(folded, tokens);
     let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
 
     // Honorifics: a strong one when a token follows, a weak one when a family name and another

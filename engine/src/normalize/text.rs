@@ -883,9 +883,44 @@ fn classify(c: char) -> Class {
 /// Writes the normalized form of `input` (see the module docs) into `out`, which is cleared first.
 /// Allocation-free once `scratch` and `out` have grown to the size of the longest input.
 pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut String) {
+    normalize_text_with(input, scratch, out, &mut ());
+}
+
+/// Receives the characters a normalization pass writes, with their folded form, as it writes
+/// them: name normalization folds and splits the text into tokens this way, without reading it
+/// again ([`super::name`]). `()` receives nothing.
+///
+/// Positions are byte offsets in the output. A pass may be followed by another one that writes
+/// the output again from the start (legacy text found in the output, say): each pass starts with
+/// [`Sink::restart`], so what the sink holds at the end is about the final output.
+pub(crate) trait Sink {
+    /// A pass starts writing the output from the start: forget everything received.
+    fn restart(&mut self);
+    /// The ASCII punctuation `b` (a space, or one of `- ' / . ,`) was written at `at`.
+    fn punct(&mut self, at: usize, b: u8);
+    /// A letter or digit whose folded form is the ASCII letter or digit `folded` (ASCII letters
+    /// and digits, Vietnamese vowels, `đ`) was written at `at`.
+    fn letter(&mut self, at: usize, folded: u8);
+    /// Any other character `c` was written at `at` (its folded form is [`fold_char_or_drop`]).
+    fn other(&mut self, at: usize, c: char);
+}
+
+impl Sink for () {
+    #[inline(always)]
+    fn restart(&mut self) {}
+    #[inline(always)]
+    fn punct(&mut self, _: usize, _: u8) {}
+    #[inline(always)]
+    fn letter(&mut self, _: usize, _: u8) {}
+    #[inline(always)]
+    fn other(&mut self, _: usize, _: char) {}
+}
+
+/// [`normalize_text_into`], telling `sink` what it writes.
+pub(crate) fn normalize_text_with<S: Sink>(input: &str, scratch: &mut TextScratch, out: &mut String, sink: &mut S) {
     out.clear();
     if input.is_ascii() {
-        normalize_ascii(input, out);
+        normalize_ascii(input, out, sink);
         return;
     }
     let TextScratch { nfc, legacy, word } = scratch;
@@ -905,14 +940,14 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
         decode_legacy_into(src, enc, legacy);
         src = legacy.as_str();
     }
-    let mut pass = normalize_pass(src, word, out);
+    let mut pass = normalize_pass(src, word, out, sink);
     if pass.had_mark {
         // A combining mark survived (after a full-width letter, say): compose and run again, so
         // that the result is NFC and normalizing it again changes nothing. Rare.
         // A mark that still does not compose is a stray (a second tone on one letter): drop it.
         legacy.clear();
         legacy.extend(out.nfc().filter(|c| !is_combining(*c)));
-        pass = normalize_pass(legacy, word, out);
+        pass = normalize_pass(legacy, word, out, sink);
     }
     // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
     // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
@@ -927,7 +962,7 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
             break;
         };
         decode_legacy_into(out, enc, legacy);
-        pass = normalize_pass(legacy, word, out);
+        pass = normalize_pass(legacy, word, out, sink);
     }
 }
 
@@ -951,16 +986,25 @@ fn scan_letters(s: &str) -> (bool, bool) {
 /// [`normalize_text_into`] for ASCII input, byte by byte: letters and digits lower-cased, `- ' / .
 /// ,` kept, every other run of characters one space, no leading or trailing space. Gives what
 /// [`normalize_pass`] gives on ASCII (no tone marks, nothing legacy), without its word buffer.
-fn normalize_ascii(input: &str, out: &mut String) {
+fn normalize_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) {
+    sink.restart();
     out.reserve(input.len());
     let mut pending_space = false;
     for b in input.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'\'' | b'/' | b'.' | b',') {
+        let lower = b.to_ascii_lowercase();
+        let letter = b.is_ascii_alphanumeric();
+        if letter || matches!(b, b'-' | b'\'' | b'/' | b'.' | b',') {
             if pending_space && !out.is_empty() {
+                sink.punct(out.len(), b' ');
                 out.push(' ');
             }
             pending_space = false;
-            out.push(char::from(b.to_ascii_lowercase()));
+            if letter {
+                sink.letter(out.len(), lower);
+            } else {
+                sink.punct(out.len(), b);
+            }
+            out.push(char::from(lower));
         } else {
             pending_space = true;
         }
@@ -968,7 +1012,8 @@ fn normalize_ascii(input: &str, out: &mut String) {
 }
 
 /// One pass of letter processing over NFC, legacy-decoded text into `out`.
-fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> Pass {
+fn normalize_pass<S: Sink>(src: &str, word: &mut Vec<Letter>, out: &mut String, sink: &mut S) -> Pass {
+    sink.restart();
     out.clear();
     word.clear();
     let mut had_mark = false;
@@ -994,20 +1039,23 @@ fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> Pass {
             }
             Class::Drop => {}
             Class::Space => {
-                flush_word(word, out, &mut pending_space, &mut beyond_latin1);
+                flush_word(word, out, &mut pending_space, &mut beyond_latin1, sink);
                 pending_space = true;
             }
             Class::Keep(k) => {
-                flush_word(word, out, &mut pending_space, &mut beyond_latin1);
+                flush_word(word, out, &mut pending_space, &mut beyond_latin1, sink);
                 if pending_space && !out.is_empty() {
+                    sink.punct(out.len(), b' ');
                     out.push(' ');
                 }
                 pending_space = false;
+                // `Keep` characters are ASCII punctuation.
+                sink.punct(out.len(), k as u8);
                 out.push(k);
             }
         }
     }
-    flush_word(word, out, &mut pending_space, &mut beyond_latin1);
+    flush_word(word, out, &mut pending_space, &mut beyond_latin1, sink);
     Pass { had_mark, beyond_latin1 }
 }
 
@@ -1084,22 +1132,38 @@ fn push_letter(word: &mut Vec<Letter>, c: char) {
 
 /// Writes the word (tone mark placed) to `out`, after a space if one is pending; sets
 /// `beyond_latin1` when it writes a Vietnamese letter beyond Latin-1.
-fn flush_word(word: &mut Vec<Letter>, out: &mut String, pending_space: &mut bool, beyond_latin1: &mut bool) {
+fn flush_word<S: Sink>(
+    word: &mut Vec<Letter>,
+    out: &mut String,
+    pending_space: &mut bool,
+    beyond_latin1: &mut bool,
+    sink: &mut S,
+) {
     if word.is_empty() {
         return;
     }
     if *pending_space && !out.is_empty() {
+        sink.punct(out.len(), b' ');
         out.push(' ');
     }
     *pending_space = false;
     place_tone(word);
     for l in word.iter() {
+        let at = out.len();
         if l.vowel == NO_VOWEL {
-            *beyond_latin1 |= l.ch == 'đ';
+            if l.ch.is_ascii() {
+                sink.letter(at, l.ch as u8);
+            } else if l.ch == 'đ' {
+                *beyond_latin1 = true;
+                sink.letter(at, b'd');
+            } else {
+                sink.other(at, l.ch);
+            }
             out.push(l.ch);
         } else {
             let c = toned(l.vowel, l.tone);
             *beyond_latin1 |= c > '\u{FF}';
+            sink.letter(at, VOWEL_FOLDED[usize::from(l.vowel)]);
             out.push(c);
         }
     }
