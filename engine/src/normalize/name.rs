@@ -225,23 +225,8 @@ impl<'a> Tokenizer<'a> {
         t
     }
 
-    /// Opens a token at `at` unless one is open.
-    #[inline]
-    fn open(&mut self, at: usize) {
-        if self.open.is_none() {
-            // One space between tokens (see `Shape::simple`).
-            self.simple &= self.prev_end.is_none_or(|(end, space)| space && at == end + 1);
-            if !self.tokens.is_empty() {
-                self.folded.push(' ');
-            }
-            self.open = Some((at, self.folded.len()));
-            self.hash = FNV_OFFSET;
-            self.ascii = true;
-        }
-    }
-
     /// Closes the open token, if any, at `end`.
-    #[inline]
+    #[inline(always)]
     fn close(&mut self, end: usize) {
         if let Some((start, fstart)) = self.open.take() {
             let fend = self.folded.len();
@@ -267,26 +252,41 @@ impl Sink for Tokenizer<'_> {
         self.apostrophe = false;
     }
 
-    #[inline]
+    #[inline(always)]
     fn punct(&mut self, at: usize, b: u8) {
         if b == b'\'' {
+            // Part of a token (H'Hen).
             self.apostrophe = true;
-            self.letter(at, b);
+            self.word(at);
+            self.letter(b);
         } else if self.open.is_some() {
             self.close(at);
             self.prev_end = Some((at, b == b' '));
         }
     }
 
-    #[inline]
-    fn letter(&mut self, at: usize, folded: u8) {
-        self.open(at);
+    /// Opens a token at `at` unless one is open.
+    #[inline(always)]
+    fn word(&mut self, at: usize) {
+        if self.open.is_none() {
+            // One space between tokens (see `Shape::simple`).
+            self.simple &= self.prev_end.is_none_or(|(end, space)| space && at == end + 1);
+            if !self.tokens.is_empty() {
+                self.folded.push(' ');
+            }
+            self.open = Some((at, self.folded.len()));
+            self.hash = FNV_OFFSET;
+            self.ascii = true;
+        }
+    }
+
+    #[inline(always)]
+    fn letter(&mut self, folded: u8) {
         self.folded.push(char::from(folded));
         self.hash = fnv1a(self.hash, &[folded]);
     }
 
-    fn other(&mut self, at: usize, c: char) {
-        self.open(at);
+    fn other(&mut self, c: char) {
         if let Some(f) = fold_char_or_drop(c) {
             self.ascii &= f.is_ascii();
             self.folded.push(f);

@@ -832,9 +832,79 @@ const NO_VOWEL: u8 = u8::MAX;
 /// One letter of the word being assembled: lower case, tone kept apart for vowels.
 #[derive(Clone, Copy, Debug)]
 struct Letter {
+    /// The character; a vowel without its tone.
     ch: char,
+    /// Index in [`VOWELS`], or [`NO_VOWEL`].
     vowel: u8,
     tone: u8,
+    /// The folded form when it is one ASCII letter or digit (ASCII letters and digits,
+    /// Vietnamese vowels, `đ`); 0 for any other character (see [`fold_char_or_drop`]).
+    folded: u8,
+}
+
+impl Letter {
+    /// A character that is neither ASCII nor a Vietnamese letter (lower case already).
+    const fn other(ch: char) -> Self {
+        Self { ch, vowel: NO_VOWEL, tone: 0, folded: 0 }
+    }
+
+    /// The Vietnamese letter of a non-zero [`letter_code`], lower case.
+    #[inline]
+    fn viet(code: u8) -> Self {
+        let vowel = (code & 0x0F) - 1;
+        if vowel == 12 {
+            Self { ch: 'đ', vowel: NO_VOWEL, tone: 0, folded: b'd' }
+        } else {
+            let v = usize::from(vowel);
+            Self { ch: VOWELS[v], vowel, tone: (code >> 4) & 0x07, folded: VOWEL_FOLDED[v] }
+        }
+    }
+}
+
+const fn build_ascii_letters() -> [Letter; 128] {
+    let mut t = [Letter::other(' '); 128];
+    let mut b = 0u8;
+    while b < 128 {
+        t[b as usize] = Letter::other(b as char);
+        if b.is_ascii_alphanumeric() {
+            let lc = b.to_ascii_lowercase();
+            let vowel = match lc {
+                b'a' => 0,
+                b'e' => 3,
+                b'i' => 5,
+                b'o' => 6,
+                b'u' => 9,
+                b'y' => 11,
+                _ => NO_VOWEL,
+            };
+            t[b as usize] = Letter { ch: lc as char, vowel, tone: 0, folded: lc };
+        }
+        b += 1;
+    }
+    t
+}
+
+/// The letter of each ASCII letter and digit, lower case (other characters are not letters).
+static ASCII_LETTERS: [Letter; 128] = build_ascii_letters();
+
+/// The word being assembled, and how many of its letters carry a tone.
+#[derive(Debug, Default)]
+struct Word {
+    letters: Vec<Letter>,
+    tones: usize,
+}
+
+impl Word {
+    #[inline]
+    fn push(&mut self, l: Letter) {
+        self.tones += usize::from(l.tone != 0);
+        self.letters.push(l);
+    }
+
+    fn clear(&mut self) {
+        self.letters.clear();
+        self.tones = 0;
+    }
 }
 
 /// Reusable buffers for [`normalize_text_into`]; keep one per thread.
@@ -842,7 +912,7 @@ struct Letter {
 pub struct TextScratch {
     nfc: String,
     legacy: String,
-    word: Vec<Letter>,
+    word: Word,
 }
 
 impl TextScratch {
@@ -898,11 +968,14 @@ pub(crate) trait Sink {
     fn restart(&mut self);
     /// The ASCII punctuation `b` (a space, or one of `- ' / . ,`) was written at `at`.
     fn punct(&mut self, at: usize, b: u8);
-    /// A letter or digit whose folded form is the ASCII letter or digit `folded` (ASCII letters
-    /// and digits, Vietnamese vowels, `đ`) was written at `at`.
-    fn letter(&mut self, at: usize, folded: u8);
-    /// Any other character `c` was written at `at` (its folded form is [`fold_char_or_drop`]).
-    fn other(&mut self, at: usize, c: char);
+    /// A word (a run of letters, digits and marks) starts at `at`; its characters follow.
+    fn word(&mut self, at: usize);
+    /// The next character of the word folds to the ASCII letter or digit `folded` (it is an
+    /// ASCII letter or digit, a Vietnamese vowel or `đ`).
+    fn letter(&mut self, folded: u8);
+    /// The next character of the word is `c`, neither ASCII nor a Vietnamese letter (its folded
+    /// form is [`fold_char_or_drop`]).
+    fn other(&mut self, c: char);
 }
 
 impl Sink for () {
@@ -911,13 +984,20 @@ impl Sink for () {
     #[inline(always)]
     fn punct(&mut self, _: usize, _: u8) {}
     #[inline(always)]
-    fn letter(&mut self, _: usize, _: u8) {}
+    fn word(&mut self, _: usize) {}
     #[inline(always)]
-    fn other(&mut self, _: usize, _: char) {}
+    fn letter(&mut self, _: u8) {}
+    #[inline(always)]
+    fn other(&mut self, _: char) {}
 }
 
 /// [`normalize_text_into`], telling `sink` what it writes.
-pub(crate) fn normalize_text_with<S: Sink>(input: &str, scratch: &mut TextScratch, out: &mut String, sink: &mut S) {
+pub(crate) fn normalize_text_with<S: Sink>(
+    input: &str,
+    scratch: &mut TextScratch,
+    out: &mut String,
+    sink: &mut S,
+) {
     out.clear();
     if input.is_ascii() {
         normalize_ascii(input, out, sink);
@@ -925,16 +1005,17 @@ pub(crate) fn normalize_text_with<S: Sink>(input: &str, scratch: &mut TextScratc
     }
     let TextScratch { nfc, legacy, word } = scratch;
     let mut src = input;
-    let (plain, beyond_latin1) = scan_letters(src);
+    let scan = scan_letters(src);
     // ASCII and precomposed Vietnamese letters are all NFC quick-check "yes" with combining class
     // 0, so a value made only of them is NFC: skip the general check.
-    if !plain && is_nfc_quick(src.chars()) != IsNormalized::Yes {
+    if !scan.plain && is_nfc_quick(src.chars()) != IsNormalized::Yes {
         nfc.clear();
         nfc.extend(src.nfc());
         src = nfc.as_str();
     }
-    // A Vietnamese letter beyond Latin-1 rules out legacy text (see `has_letter_beyond_latin1`).
-    if !(plain && beyond_latin1)
+    // A Vietnamese letter beyond Latin-1 rules out legacy text (see `has_letter_beyond_latin1`),
+    // and so does the absence of what the detector counts (see `Scan::maybe_legacy`).
+    if !(scan.plain && (scan.beyond_latin1 || !scan.maybe_legacy))
         && let Some(enc) = detect_legacy_encoding(src)
     {
         decode_legacy_into(src, enc, legacy);
@@ -954,8 +1035,8 @@ pub(crate) fn normalize_text_with<S: Sink>(input: &str, scratch: &mut TextScratc
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
     for _ in 0..4 {
         // `detect_legacy_encoding` answers `None` at the first Vietnamese letter beyond Latin-1:
-        // when the pass wrote one, skip it.
-        if pass.beyond_latin1 {
+        // when the pass wrote one, skip it; likewise when it wrote nothing the detector counts.
+        if pass.beyond_latin1 || !pass.maybe_legacy {
             break;
         }
         let Some(enc) = detect_legacy_encoding(out) else {
@@ -966,21 +1047,39 @@ pub(crate) fn normalize_text_with<S: Sink>(input: &str, scratch: &mut TextScratc
     }
 }
 
-/// Whether every character of `s` is ASCII or a precomposed Vietnamese letter (see
-/// [`letter_code`]), and whether one of those letters is beyond Latin-1; in one pass.
+/// What [`scan_letters`] found.
+struct Scan {
+    /// Every character is ASCII or a precomposed Vietnamese letter (see [`letter_code`]).
+    plain: bool,
+    /// One of those letters is beyond Latin-1.
+    beyond_latin1: bool,
+    /// A plain value may be legacy text only if a Latin-1 letter follows an ASCII letter in a
+    /// way [`detect_legacy_encoding`] counts: upper case after lower case (TCVN3 "NguyÔn"), or a
+    /// VNI base vowel and mark ([`vni_letter_combo`]). Its other counts are of characters that
+    /// are not Vietnamese letters, which a plain value does not have.
+    maybe_legacy: bool,
+}
+
+/// Scans `s` once for [`Scan`].
 #[inline]
-fn scan_letters(s: &str) -> (bool, bool) {
+fn scan_letters(s: &str) -> Scan {
     let mut beyond_latin1 = false;
+    let mut maybe_legacy = false;
+    let mut prev = ' ';
     for c in s.chars() {
-        if c.is_ascii() {
-            continue;
+        if !c.is_ascii() {
+            if letter_code(c) == 0 {
+                return Scan { plain: false, beyond_latin1: false, maybe_legacy: true };
+            }
+            if c as u32 > 0xFF {
+                beyond_latin1 = true;
+            } else if prev.is_ascii() {
+                maybe_legacy |= (is_upper(c) && prev.is_ascii_lowercase()) || vni_letter_combo(prev, c);
+            }
         }
-        if letter_code(c) == 0 {
-            return (false, false);
-        }
-        beyond_latin1 |= c as u32 > 0xFF;
+        prev = c;
     }
-    (true, beyond_latin1)
+    Scan { plain: true, beyond_latin1, maybe_legacy }
 }
 
 /// [`normalize_text_into`] for ASCII input, byte by byte: letters and digits lower-cased, `- ' / .
@@ -990,8 +1089,8 @@ fn normalize_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) {
     sink.restart();
     out.reserve(input.len());
     let mut pending_space = false;
+    let mut in_word = false;
     for b in input.bytes() {
-        let lower = b.to_ascii_lowercase();
         let letter = b.is_ascii_alphanumeric();
         if letter || matches!(b, b'-' | b'\'' | b'/' | b'.' | b',') {
             if pending_space && !out.is_empty() {
@@ -1000,50 +1099,57 @@ fn normalize_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) {
             }
             pending_space = false;
             if letter {
-                sink.letter(out.len(), lower);
+                if !in_word {
+                    sink.word(out.len());
+                    in_word = true;
+                }
+                let lower = b.to_ascii_lowercase();
+                sink.letter(lower);
+                out.push(char::from(lower));
             } else {
+                in_word = false;
                 sink.punct(out.len(), b);
+                out.push(char::from(b));
             }
-            out.push(char::from(lower));
         } else {
+            in_word = false;
             pending_space = true;
         }
     }
 }
 
 /// One pass of letter processing over NFC, legacy-decoded text into `out`.
-fn normalize_pass<S: Sink>(src: &str, word: &mut Vec<Letter>, out: &mut String, sink: &mut S) -> Pass {
+fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &mut S) -> Pass {
     sink.restart();
     out.clear();
     word.clear();
-    let mut had_mark = false;
-    let mut beyond_latin1 = false;
+    let mut pass = Pass::default();
     let mut pending_space = false;
     for c in src.chars() {
         // Fast paths: an ASCII letter or digit, a Vietnamese vowel or `đ`, pushed as
         // `push_letter` would push them, without the general classification.
         if c.is_ascii_alphanumeric() {
-            word.push(ascii_letter(c));
+            word.push(ASCII_LETTERS[usize::from(c as u8)]);
             continue;
         }
         let code = letter_code(c);
         if code != 0 {
-            push_viet_letter(word, code);
+            word.push(Letter::viet(code));
             continue;
         }
         match classify(c) {
             Class::Letter(l) => push_letter(word, l),
             Class::Mark(m) => {
-                had_mark = true;
-                word.push(Letter { ch: m, vowel: NO_VOWEL, tone: 0 });
+                pass.had_mark = true;
+                word.push(Letter::other(m));
             }
             Class::Drop => {}
             Class::Space => {
-                flush_word(word, out, &mut pending_space, &mut beyond_latin1, sink);
+                flush_word(word, out, &mut pending_space, &mut pass, sink);
                 pending_space = true;
             }
             Class::Keep(k) => {
-                flush_word(word, out, &mut pending_space, &mut beyond_latin1, sink);
+                flush_word(word, out, &mut pending_space, &mut pass, sink);
                 if pending_space && !out.is_empty() {
                     sink.punct(out.len(), b' ');
                     out.push(' ');
@@ -1055,17 +1161,23 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Vec<Letter>, out: &mut String, 
             }
         }
     }
-    flush_word(word, out, &mut pending_space, &mut beyond_latin1, sink);
-    Pass { had_mark, beyond_latin1 }
+    flush_word(word, out, &mut pending_space, &mut pass, sink);
+    pass
 }
 
 /// What [`normalize_pass`] wrote.
+#[derive(Default)]
 struct Pass {
     /// A combining mark.
     had_mark: bool,
     /// A Vietnamese letter beyond Latin-1 (a vowel with marks, or `đ`): the output is not legacy
     /// text (see `has_letter_beyond_latin1`).
     beyond_latin1: bool,
+    /// Something [`detect_legacy_encoding`] counts: a character that is neither ASCII nor a
+    /// Vietnamese letter, or a Latin-1 vowel after an ASCII one that reads as VNI
+    /// ([`vni_letter_combo`]; the output is lower case, so the TCVN3 upper-case rule cannot
+    /// apply). Without one, the output is not legacy text.
+    maybe_legacy: bool,
 }
 
 /// Allocating convenience for [`normalize_text_into`].
@@ -1075,71 +1187,40 @@ pub fn normalize_text(input: &str) -> String {
     out
 }
 
-/// An ASCII letter (or digit), lower case.
 #[inline]
-fn ascii_letter(c: char) -> Letter {
-    let lc = c.to_ascii_lowercase();
-    let vowel = match lc {
-        'a' => 0,
-        'e' => 3,
-        'i' => 5,
-        'o' => 6,
-        'u' => 9,
-        'y' => 11,
-        _ => NO_VOWEL,
-    };
-    Letter { ch: lc, vowel, tone: 0 }
-}
-
-/// Pushes the letter of a non-zero [`letter_code`], lower case.
-#[inline]
-fn push_viet_letter(word: &mut Vec<Letter>, code: u8) {
-    let vowel = (code & 0x0F) - 1;
-    let tone = (code >> 4) & 0x07;
-    if vowel == 12 {
-        word.push(Letter { ch: 'đ', vowel: NO_VOWEL, tone: 0 });
-    } else {
-        word.push(Letter { ch: VOWELS[usize::from(vowel)], vowel, tone });
-    }
-}
-
-#[inline]
-fn push_letter(word: &mut Vec<Letter>, c: char) {
+fn push_letter(word: &mut Word, c: char) {
     if c.is_ascii() {
-        word.push(ascii_letter(c));
+        word.push(ASCII_LETTERS[usize::from(c as u8)]);
         return;
     }
-    if let Some(l) = viet_letter(c) {
-        if l.vowel == 12 {
-            word.push(Letter { ch: 'đ', vowel: NO_VOWEL, tone: 0 });
-        } else {
-            word.push(Letter { ch: VOWELS[usize::from(l.vowel)], vowel: l.vowel, tone: l.tone });
-        }
+    let code = letter_code(c);
+    if code != 0 {
+        word.push(Letter::viet(code));
         return;
     }
     if c.is_lowercase() || !c.is_uppercase() {
-        word.push(Letter { ch: c, vowel: NO_VOWEL, tone: 0 });
+        word.push(Letter::other(c));
     } else {
         for lc in c.to_lowercase() {
             if lc != c && (lc.is_ascii() || viet_letter(lc).is_some()) {
                 push_letter(word, lc);
             } else {
-                word.push(Letter { ch: lc, vowel: NO_VOWEL, tone: 0 });
+                word.push(Letter::other(lc));
             }
         }
     }
 }
 
-/// Writes the word (tone mark placed) to `out`, after a space if one is pending; sets
-/// `beyond_latin1` when it writes a Vietnamese letter beyond Latin-1.
+/// Writes the word (tone mark placed) to `out`, after a space if one is pending, and notes in
+/// `pass` what it wrote.
 fn flush_word<S: Sink>(
-    word: &mut Vec<Letter>,
+    word: &mut Word,
     out: &mut String,
     pending_space: &mut bool,
-    beyond_latin1: &mut bool,
+    pass: &mut Pass,
     sink: &mut S,
 ) {
-    if word.is_empty() {
+    if word.letters.is_empty() {
         return;
     }
     if *pending_space && !out.is_empty() {
@@ -1147,25 +1228,28 @@ fn flush_word<S: Sink>(
         out.push(' ');
     }
     *pending_space = false;
-    place_tone(word);
-    for l in word.iter() {
-        let at = out.len();
-        if l.vowel == NO_VOWEL {
-            if l.ch.is_ascii() {
-                sink.letter(at, l.ch as u8);
-            } else if l.ch == 'đ' {
-                *beyond_latin1 = true;
-                sink.letter(at, b'd');
-            } else {
-                sink.other(at, l.ch);
+    if word.tones == 1 {
+        place_tone(&mut word.letters);
+    }
+    sink.word(out.len());
+    let mut prev = ' ';
+    for l in &word.letters {
+        let c = if l.vowel == NO_VOWEL { l.ch } else { TONED[usize::from(l.vowel)][usize::from(l.tone)] };
+        if l.folded != 0 {
+            sink.letter(l.folded);
+            if !c.is_ascii() {
+                if c > '\u{FF}' {
+                    pass.beyond_latin1 = true;
+                } else {
+                    pass.maybe_legacy |= vni_letter_combo(prev, c);
+                }
             }
-            out.push(l.ch);
         } else {
-            let c = toned(l.vowel, l.tone);
-            *beyond_latin1 |= c > '\u{FF}';
-            sink.letter(at, VOWEL_FOLDED[usize::from(l.vowel)]);
-            out.push(c);
+            sink.other(c);
+            pass.maybe_legacy = true;
         }
+        out.push(c);
+        prev = c;
     }
     word.clear();
 }
