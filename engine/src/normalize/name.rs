@@ -120,7 +120,7 @@ pub struct NameScratch {
     text: TextScratch,
     norm: String,
     folded: String,
-    /// Token byte ranges in `norm` and in `folded`.
+    /// The tokens of the name, in written order.
     tokens: Vec<Token>,
 }
 
@@ -133,7 +133,9 @@ impl NameScratch {
 
 #[derive(Clone, Copy, Debug)]
 struct Token {
+    /// Byte range in the normalized text.
     norm: (usize, usize),
+    /// Byte range of the folded form in the folded text (see [`Shape::folded_is_norm`]).
     folded: (usize, usize),
     /// Hash of the folded token ([`fnv1a`]), from which compound lookups continue.
     hash: u64,
@@ -141,15 +143,21 @@ struct Token {
     known: Known,
     /// Whether the folded token is ASCII.
     ascii: bool,
+    /// How the token's phonetic key differs from its folded form; `None` when it is the folded
+    /// form ([`phonetic_key_parts`]).
+    key: Option<KeyParts>,
+    /// A clan name, a consonant cluster Vietnamese does not have or an apostrophe: the name is
+    /// a minority name.
+    minority: bool,
 }
 
 impl Token {
     fn new(norm: (usize, usize), folded: (usize, usize), hash: u64, ascii: bool) -> Self {
-        Self { norm, folded, hash, known: Known::default(), ascii }
+        Self { norm, folded, hash, known: Known::default(), ascii, key: None, minority: false }
     }
 }
 
-/// What [`tokenize`] found about the name as a whole.
+/// What [`Tokenizer`] found about the name as a whole.
 #[derive(Clone, Copy)]
 struct Shape {
     /// One space between tokens in `norm` and no token empty once folded, so that runs of
@@ -157,6 +165,9 @@ struct Shape {
     simple: bool,
     /// An apostrophe in some token (a minority name such as H'Hen).
     apostrophe: bool,
+    /// The input was ASCII: every token is its own folded form, so the folded text is the
+    /// normalized text and the tokens' folded ranges are their ranges in it.
+    folded_is_norm: bool,
 }
 
 /// Allocating convenience for [`normalize_name_into`].
@@ -193,7 +204,8 @@ fn has_minority_onset(folded: &[u8]) -> bool {
 
 /// Splits normalized text into tokens as text normalization writes it ([`Sink`]), on space and
 /// on the punctuation it keeps except `'`, writing the folded form of each token into `folded`
-/// (combining marks dropped, tokens separated by one space) and hashing it ([`fnv1a`]).
+/// (combining marks dropped, tokens separated by one space; nothing for ASCII input, see
+/// [`Shape::folded_is_norm`]) and hashing it ([`fnv1a`]).
 struct Tokenizer<'a> {
     folded: &'a mut String,
     tokens: &'a mut Vec<Token>,
@@ -207,6 +219,7 @@ struct Tokenizer<'a> {
     prev_end: Option<(usize, bool)>,
     simple: bool,
     apostrophe: bool,
+    folded_is_norm: bool,
 }
 
 impl<'a> Tokenizer<'a> {
@@ -220,16 +233,46 @@ impl<'a> Tokenizer<'a> {
             prev_end: None,
             simple: true,
             apostrophe: false,
+            folded_is_norm: false,
         };
-        t.restart();
+        t.restart(false);
         t
+    }
+
+    /// Opens a token at `at` unless one is open.
+    #[inline(always)]
+    fn open(&mut self, at: usize) {
+        if self.open.is_none() {
+            // One space between tokens (see `Shape::simple`).
+            self.simple &= self.prev_end.is_none_or(|(end, space)| space && at == end + 1);
+            let fstart = if self.folded_is_norm {
+                at
+            } else {
+                if !self.tokens.is_empty() {
+                    self.folded.push(' ');
+                }
+                self.folded.len()
+            };
+            self.open = Some((at, fstart));
+            self.hash = FNV_OFFSET;
+            self.ascii = true;
+        }
+    }
+
+    /// Appends the ASCII byte `b` to the open token's folded form.
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        if !self.folded_is_norm {
+            self.folded.push(char::from(b));
+        }
+        self.hash = fnv1a(self.hash, &[b]);
     }
 
     /// Closes the open token, if any, at `end`.
     #[inline(always)]
     fn close(&mut self, end: usize) {
         if let Some((start, fstart)) = self.open.take() {
-            let fend = self.folded.len();
+            let fend = if self.folded_is_norm { end } else { self.folded.len() };
             self.simple &= fstart < fend;
             self.tokens.push(Token::new((start, end), (fstart, fend), self.hash, self.ascii));
         }
@@ -238,18 +281,19 @@ impl<'a> Tokenizer<'a> {
     /// Closes the last token at `len`, the length of the normalized text, and says what was found.
     fn finish(mut self, len: usize) -> Shape {
         self.close(len);
-        Shape { simple: self.simple, apostrophe: self.apostrophe }
+        Shape { simple: self.simple, apostrophe: self.apostrophe, folded_is_norm: self.folded_is_norm }
     }
 }
 
 impl Sink for Tokenizer<'_> {
-    fn restart(&mut self) {
+    fn restart(&mut self, ascii: bool) {
         self.folded.clear();
         self.tokens.clear();
         self.open = None;
         self.prev_end = None;
         self.simple = true;
         self.apostrophe = false;
+        self.folded_is_norm = ascii;
     }
 
     #[inline(always)]
@@ -257,33 +301,22 @@ impl Sink for Tokenizer<'_> {
         if b == b'\'' {
             // Part of a token (H'Hen).
             self.apostrophe = true;
-            self.word(at);
-            self.letter(b);
+            self.open(at);
+            self.push(b);
         } else if self.open.is_some() {
             self.close(at);
             self.prev_end = Some((at, b == b' '));
         }
     }
 
-    /// Opens a token at `at` unless one is open.
     #[inline(always)]
     fn word(&mut self, at: usize) {
-        if self.open.is_none() {
-            // One space between tokens (see `Shape::simple`).
-            self.simple &= self.prev_end.is_none_or(|(end, space)| space && at == end + 1);
-            if !self.tokens.is_empty() {
-                self.folded.push(' ');
-            }
-            self.open = Some((at, self.folded.len()));
-            self.hash = FNV_OFFSET;
-            self.ascii = true;
-        }
+        self.open(at);
     }
 
     #[inline(always)]
     fn letter(&mut self, folded: u8) {
-        self.folded.push(char::from(folded));
-        self.hash = fnv1a(self.hash, &[folded]);
+        self.push(folded);
     }
 
     fn other(&mut self, c: char) {
@@ -295,12 +328,17 @@ impl Sink for Tokenizer<'_> {
     }
 }
 
-/// Fills in the lexicon entry of every token (from its hash).
-fn look_up(folded: &str, tokens: &mut [Token]) {
+/// Fills in what is known of every token from its folded form: its lexicon entry (found by its
+/// hash), whether it marks a minority name and how its phonetic key differs from it. `folded` is
+/// the folded text, `apostrophe` whether some token holds one.
+#[inline(never)]
+fn look_up(folded: &[u8], tokens: &mut [Token], apostrophe: bool) {
     let lexicon = &*LEXICON;
     for t in tokens {
         let f = &folded[t.folded.0..t.folded.1];
-        t.known = lexicon.get(t.hash, |name| name == f);
+        t.known = lexicon.get(t.hash, |name| name.as_bytes() == f);
+        t.minority = t.known.clan || has_minority_onset(f) || (apostrophe && f.contains(&b'\''));
+        t.key = if t.ascii { phonetic_key_parts(f) } else { None };
     }
 }
 
@@ -333,6 +371,12 @@ fn push_positions(
     (a, b): (usize, usize),
     simple: bool,
 ) {
+    if simple && order.rot == 0 {
+        if a < b {
+            push_sep(dst, &src[range(&toks[a]).0..range(&toks[b - 1]).1]);
+        }
+        return;
+    }
     for (ra, rb) in [(a, b.min(order.rot)), (a.max(order.rot), b)] {
         if ra >= rb {
             continue;
@@ -356,20 +400,24 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     let NameScratch { text, norm, folded, tokens } = scratch;
     let mut tokenizer = Tokenizer::new(folded, tokens);
     normalize_text_with(input, text, norm, &mut tokenizer);
-    let Shape { simple, apostrophe } = tokenizer.finish(norm.len());
-    look_up(folded, tokens);
+    let Shape { simple, apostrophe, folded_is_norm } = tokenizer.finish(norm.len());
+    let folded: &str = if folded_is_norm { norm } else { folded };
+    look_up(folded.as_bytes(), tokens, apostrophe);
     let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
+    let f_bytes = |t: &Token| &folded.as_bytes()[t.folded.0..t.folded.1];
 
     // Honorifics: a strong one when a token follows, a weak one when a family name and another
     // token follow.
     let mut first = 0;
     while tokens.len() - first >= 2 {
         let t = &tokens[first];
-        let t_norm = &norm[t.norm.0..t.norm.1];
-        let strip = is_strong_honorific(t_norm)
-            || (is_weak_honorific(t_norm)
-                && tokens.len() - first >= 3
-                && tokens[first + 1].known.share > 0.0);
+        let strip = t.known.honorific && {
+            let t_norm = &norm[t.norm.0..t.norm.1];
+            is_strong_honorific(t_norm)
+                || (is_weak_honorific(t_norm)
+                    && tokens.len() - first >= 3
+                    && tokens[first + 1].known.share > 0.0)
+        };
         if !strip {
             break;
         }
@@ -388,10 +436,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     let family: (usize, usize);
     let middle: (usize, usize);
     let given: Option<usize>;
-    let minority = toks.iter().any(|t| {
-        let f = f_str(t).as_bytes();
-        t.known.clan || has_minority_onset(f) || (apostrophe && f.contains(&b'\''))
-    });
+    let minority = toks.iter().any(|t| t.minority);
     let clan = if minority { toks.iter().position(|t| t.known.clan) } else { None };
     if minority {
         out.flags.insert(NameFlags::MINORITY);
@@ -413,7 +458,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
             let two = |i: usize| {
                 let t = &toks[i];
                 if t.known.compound_head {
-                    compound_share(f_str(t), t.hash, f_str(&toks[i + 1]))
+                    compound_share(f_bytes(t), t.hash, f_bytes(&toks[i + 1]))
                 } else {
                     0.0
                 }
@@ -471,7 +516,13 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
 
     // Phonetic keys, syllable by syllable; a token never holds a space, so the key of the given
-    // name (`phonetic_key_into` of `folded_given`) is the key of its one syllable.
+    // name (`phonetic_key_into` of `folded_given`) is the key of its one syllable. Where every
+    // syllable is its own key, the keys are the folded names.
+    if toks.iter().all(|t| t.key.is_none()) {
+        out.phonetic_full.push_str(&out.folded_full);
+        out.phonetic_given.push_str(&out.folded_given);
+        return;
+    }
     let mut given_key = 0..0;
     for k in 0..n {
         if !out.phonetic_full.is_empty() {
@@ -479,7 +530,10 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         }
         let start = out.phonetic_full.len();
         let t = &toks[order.token(k)];
-        phonetic_syllable(f_str(t), t.ascii, &mut out.phonetic_full);
+        match &t.key {
+            Some(key) => push_phonetic_key(f_bytes(t), key, &mut out.phonetic_full),
+            None => out.phonetic_full.push_str(f_str(t)),
+        }
         if given == Some(k) {
             given_key = start..out.phonetic_full.len();
         }
@@ -507,6 +561,9 @@ struct Known {
     /// The first word of a compound family name ("ton" of "ton that"): only then is the pair
     /// it starts looked up.
     compound_head: bool,
+    /// The folded form of an honorific ([`HONORIFICS`]): only then is the token compared with
+    /// them.
+    honorific: bool,
 }
 
 /// Clan names of ethnic minorities (folded).
@@ -517,6 +574,9 @@ const CLANS: [&str; 20] = [
 
 /// `Văn`/`Thị` (folded): middle names that mark the position after the family name.
 const MIDDLE_MARKERS: [&str; 2] = ["van", "thi"];
+
+/// The folded forms of the honorifics of [`is_strong_honorific`] and [`is_weak_honorific`].
+const HONORIFICS: [&str; 9] = ["ba", "chi", "co", "mr", "mrs", "ms", "miss", "ong", "anh"];
 
 /// Every folded token (or compound, with one space) the name rules know: family names with their
 /// share, clan names and middle markers, with an open-addressing hash index, so that each token
@@ -574,14 +634,11 @@ impl Lexicon {
 
 /// Share of the compound family name `a b` (folded tokens; `hash_a` the hash of `a`).
 #[inline]
-fn compound_share(a: &str, hash_a: u64, b: &str) -> f32 {
-    let hash = fnv1a(fnv1a(hash_a, b" "), b.as_bytes());
+fn compound_share(a: &[u8], hash_a: u64, b: &[u8]) -> f32 {
+    let hash = fnv1a(fnv1a(hash_a, b" "), b);
     let is = |name: &str| {
         let n = name.as_bytes();
-        n.len() == a.len() + 1 + b.len()
-            && n.starts_with(a.as_bytes())
-            && n[a.len()] == b' '
-            && n.ends_with(b.as_bytes())
+        n.len() == a.len() + 1 + b.len() && n.starts_with(a) && n[a.len()] == b' ' && n.ends_with(b)
     };
     LEXICON.get(hash, is).share
 }
@@ -620,6 +677,9 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     for word in MIDDLE_MARKERS {
         mark(word, |k| k.marker = true);
     }
+    for word in HONORIFICS {
+        mark(word, |k| k.honorific = true);
+    }
     for word in &heads {
         mark(word, |k| k.compound_head = true);
     }
@@ -652,62 +712,97 @@ fn is_vowel(b: u8) -> bool {
 /// Appends the phonetic key of one folded syllable; a token that is not one Vietnamese syllable
 /// is appended unchanged. `ascii` tells whether `syl` is ASCII.
 fn phonetic_syllable(syl: &str, ascii: bool, out: &mut String) {
-    let b = syl.as_bytes();
-    if b.is_empty() || !ascii {
-        out.push_str(syl);
-        return;
+    let key = if ascii { phonetic_key_parts(syl.as_bytes()) } else { None };
+    match key {
+        Some(key) => push_phonetic_key(syl.as_bytes(), &key, out),
+        None => out.push_str(syl),
     }
+}
+
+/// Where the phonetic key of a folded ASCII syllable differs from the syllable: its initial
+/// consonant, the first `init_len` bytes, has the key `init_key`, and its vowels end at
+/// `nucleus_end`.
+#[derive(Clone, Copy, Debug)]
+struct KeyParts {
+    init_len: usize,
+    init_key: &'static [u8],
+    nucleus_end: usize,
+}
+
+/// The parts of the phonetic key of the folded ASCII syllable `b`, or `None` when the key is the
+/// syllable itself: nothing to merge ("nguyen", "van"), or not one Vietnamese syllable.
+fn phonetic_key_parts(b: &[u8]) -> Option<KeyParts> {
+    let first = *b.first()?;
     let vowel_at = |i: usize| b.get(i).is_some_and(|&c| is_vowel(c));
     // Initial consonant: (length in the syllable, key, whether the key differs from it).
-    let (init_len, init_key, merged): (usize, &str, bool) = match (b[0], b.get(1).copied()) {
-        (b'n', Some(b'g')) if b.get(2) == Some(&b'h') => (3, "ng", true),
-        (b'n', Some(b'g')) => (2, "ng", false),
-        (b'n', Some(b'h')) => (2, "nh", false),
-        (b'c', Some(b'h')) => (2, "ch", false),
-        (b't', Some(b'r')) => (2, "ch", true),
-        (b't', Some(b'h')) => (2, "th", false),
-        (b'k', Some(b'h')) => (2, "kh", false),
-        (b'p', Some(b'h')) => (2, "ph", false),
-        (b'g', Some(b'h')) => (2, "g", true),
+    let (init_len, init_key, merged): (usize, &[u8], bool) = match (first, b.get(1).copied()) {
+        (b'n', Some(b'g')) if b.get(2) == Some(&b'h') => (3, b"ng", true),
+        (b'n', Some(b'g')) => (2, b"ng", false),
+        (b'n', Some(b'h')) => (2, b"nh", false),
+        (b'c', Some(b'h')) => (2, b"ch", false),
+        (b't', Some(b'r')) => (2, b"ch", true),
+        (b't', Some(b'h')) => (2, b"th", false),
+        (b'k', Some(b'h')) => (2, b"kh", false),
+        (b'p', Some(b'h')) => (2, b"ph", false),
+        (b'g', Some(b'h')) => (2, b"g", true),
         // `gi` before another vowel is the initial; alone ("gin", "gi") its `i` is the vowel.
-        (b'g', Some(b'i')) => (if vowel_at(2) { 2 } else { 1 }, "z", true),
-        (b'q', Some(b'u')) if vowel_at(2) => (2, "qu", false),
-        (b'd' | b'r', _) => (1, "z", true),
-        (b'x', _) => (1, "s", true),
-        (b's', _) => (1, "s", false),
-        (b'n', _) => (1, "l", true),
-        (b'l', _) => (1, "l", false),
-        (b'c', _) => (1, "k", true),
-        (b'k', _) => (1, "k", false),
-        (b'b' | b'g' | b'h' | b'm' | b'p' | b't' | b'v', _) => (1, &syl[..1], false),
-        _ => (0, "", false),
+        (b'g', Some(b'i')) => (if vowel_at(2) { 2 } else { 1 }, b"z", true),
+        (b'q', Some(b'u')) if vowel_at(2) => (2, b"qu", false),
+        (b'd' | b'r', _) => (1, b"z", true),
+        (b'x', _) => (1, b"s", true),
+        (b's', _) => (1, b"s", false),
+        (b'n', _) => (1, b"l", true),
+        (b'l', _) => (1, b"l", false),
+        (b'c', _) => (1, b"k", true),
+        (b'k', _) => (1, b"k", false),
+        (b'b', _) => (1, b"b", false),
+        (b'g', _) => (1, b"g", false),
+        (b'h', _) => (1, b"h", false),
+        (b'm', _) => (1, b"m", false),
+        (b'p', _) => (1, b"p", false),
+        (b't', _) => (1, b"t", false),
+        (b'v', _) => (1, b"v", false),
+        _ => (0, b"", false),
     };
-    let rest = &syl[init_len..];
-    let nucleus_len = rest.bytes().take_while(|&c| is_vowel(c)).count();
-    let (nucleus, fin) = rest.split_at(nucleus_len);
-    if nucleus.is_empty() || !matches!(fin, "" | "c" | "ch" | "m" | "n" | "ng" | "nh" | "p" | "t") {
-        out.push_str(syl);
-        return;
+    let nucleus_end = init_len + b[init_len..].iter().take_while(|&&c| is_vowel(c)).count();
+    let (nucleus, fin) = (&b[init_len..nucleus_end], &b[nucleus_end..]);
+    if nucleus.is_empty() || !matches!(fin, b"" | b"c" | b"ch" | b"m" | b"n" | b"ng" | b"nh" | b"p" | b"t") {
+        return None;
     }
-    if !merged && nucleus != "y" && !nucleus.starts_with("ye") && !matches!(fin, "ng" | "c") {
-        // Nothing to merge ("nguyen", "van"): one copy.
-        out.push_str(syl);
-        return;
+    if !merged && nucleus != b"y" && !nucleus.starts_with(b"ye") && !matches!(fin, b"ng" | b"c") {
+        return None;
     }
-    out.push_str(init_key);
-    if nucleus == "y" {
+    Some(KeyParts { init_len, init_key, nucleus_end })
+}
+
+/// Appends the phonetic key of the folded ASCII syllable `b`, whose parts are `key`.
+fn push_phonetic_key(b: &[u8], key: &KeyParts, out: &mut String) {
+    let &KeyParts { init_len, init_key, nucleus_end } = key;
+    push_ascii(out, init_key);
+    let nucleus = &b[init_len..nucleus_end];
+    if nucleus == b"y" {
         out.push('i');
-    } else if let Some(r) = nucleus.strip_prefix("ye") {
+    } else if let Some(r) = nucleus.strip_prefix(b"ye") {
         out.push_str("ie");
-        out.push_str(r);
+        push_ascii(out, r);
     } else {
-        out.push_str(nucleus);
+        push_ascii(out, nucleus);
     }
-    out.push_str(match fin {
-        "ng" => "n",
-        "c" => "t",
-        f => f,
-    });
+    let fin = &b[nucleus_end..];
+    push_ascii(
+        out,
+        match fin {
+            b"ng" => b"n",
+            b"c" => b"t",
+            f => f,
+        },
+    );
+}
+
+/// Appends ASCII bytes, each a character.
+#[inline]
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.extend(bytes.iter().map(|&b| char::from(b)));
 }
 
 #[cfg(test)]

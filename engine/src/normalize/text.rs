@@ -964,8 +964,9 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
 /// the output again from the start (legacy text found in the output, say): each pass starts with
 /// [`Sink::restart`], so what the sink holds at the end is about the final output.
 pub(crate) trait Sink {
-    /// A pass starts writing the output from the start: forget everything received.
-    fn restart(&mut self);
+    /// A pass starts writing the output from the start: forget everything received. `ascii`:
+    /// the input is ASCII, so that every letter is its own folded form.
+    fn restart(&mut self, ascii: bool);
     /// The ASCII punctuation `b` (a space, or one of `- ' / . ,`) was written at `at`.
     fn punct(&mut self, at: usize, b: u8);
     /// A word (a run of letters, digits and marks) starts at `at`; its characters follow.
@@ -980,7 +981,7 @@ pub(crate) trait Sink {
 
 impl Sink for () {
     #[inline(always)]
-    fn restart(&mut self) {}
+    fn restart(&mut self, _: bool) {}
     #[inline(always)]
     fn punct(&mut self, _: usize, _: u8) {}
     #[inline(always)]
@@ -992,6 +993,7 @@ impl Sink for () {
 }
 
 /// [`normalize_text_into`], telling `sink` what it writes.
+#[inline(never)]
 pub(crate) fn normalize_text_with<S: Sink>(
     input: &str,
     scratch: &mut TextScratch,
@@ -1082,37 +1084,85 @@ fn scan_letters(s: &str) -> Scan {
     Scan { plain: true, beyond_latin1, maybe_legacy }
 }
 
+/// [`normalize_ascii`] for the common shape: ASCII letters and digits in words separated by
+/// single spaces, which normalization only lower-cases: one copy, lowered in place, then read
+/// for the sink. Returns `false`, having written something partial, for any other input.
+fn normalize_plain_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) -> bool {
+    sink.restart(true);
+    out.push_str(input);
+    out.make_ascii_lowercase();
+    let mut in_word = false;
+    for (at, &b) in out.as_bytes().iter().enumerate() {
+        if b == b' ' && in_word {
+            sink.punct(at, b' ');
+            in_word = false;
+        } else if b.is_ascii_lowercase() || b.is_ascii_digit() {
+            if !in_word {
+                sink.word(at);
+                in_word = true;
+            }
+            sink.letter(b);
+        } else {
+            return false;
+        }
+    }
+    // No trailing space (nor an empty input, which the general loop handles as well).
+    in_word
+}
+
+const fn build_ascii_lower() -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        if b.is_ascii_alphanumeric() {
+            t[b as usize] = b.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+}
+
+/// Each ASCII letter or digit lower case; 0 for other characters.
+static ASCII_LOWER: [u8; 128] = build_ascii_lower();
+
 /// [`normalize_text_into`] for ASCII input, byte by byte: letters and digits lower-cased, `- ' / .
 /// ,` kept, every other run of characters one space, no leading or trailing space. Gives what
 /// [`normalize_pass`] gives on ASCII (no tone marks, nothing legacy), without its word buffer.
 fn normalize_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) {
-    sink.restart();
+    if normalize_plain_ascii(input, out, sink) {
+        return;
+    }
+    sink.restart(true);
+    out.clear();
     out.reserve(input.len());
     let mut pending_space = false;
     let mut in_word = false;
-    for b in input.bytes() {
-        let letter = b.is_ascii_alphanumeric();
-        if letter || matches!(b, b'-' | b'\'' | b'/' | b'.' | b',') {
+    for &b in input.as_bytes() {
+        let lower = ASCII_LOWER[usize::from(b & 0x7F)];
+        if lower != 0 {
+            if !in_word {
+                if pending_space && !out.is_empty() {
+                    sink.punct(out.len(), b' ');
+                    out.push(' ');
+                }
+                pending_space = false;
+                in_word = true;
+                sink.word(out.len());
+            }
+            sink.letter(lower);
+            out.push(char::from(lower));
+            continue;
+        }
+        in_word = false;
+        if matches!(b, b'-' | b'\'' | b'/' | b'.' | b',') {
             if pending_space && !out.is_empty() {
                 sink.punct(out.len(), b' ');
                 out.push(' ');
             }
             pending_space = false;
-            if letter {
-                if !in_word {
-                    sink.word(out.len());
-                    in_word = true;
-                }
-                let lower = b.to_ascii_lowercase();
-                sink.letter(lower);
-                out.push(char::from(lower));
-            } else {
-                in_word = false;
-                sink.punct(out.len(), b);
-                out.push(char::from(b));
-            }
+            sink.punct(out.len(), b);
+            out.push(char::from(b));
         } else {
-            in_word = false;
             pending_space = true;
         }
     }
@@ -1120,7 +1170,7 @@ fn normalize_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) {
 
 /// One pass of letter processing over NFC, legacy-decoded text into `out`.
 fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &mut S) -> Pass {
-    sink.restart();
+    sink.restart(false);
     out.clear();
     word.clear();
     let mut pass = Pass::default();
