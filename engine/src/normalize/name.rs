@@ -316,7 +316,13 @@ impl Sink for Tokenizer<'_> {
 
     #[inline(always)]
     fn letter(&mut self, folded: u8) {
-        self.push(folded);
+        self.folded.push(char::from(folded));
+        self.hash = fnv1a(self.hash, &[folded]);
+    }
+
+    #[inline(always)]
+    fn ascii_letter(&mut self, b: u8) {
+        self.hash = fnv1a(self.hash, &[b]);
     }
 
     fn other(&mut self, c: char) {

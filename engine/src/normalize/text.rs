@@ -50,13 +50,10 @@
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-/// The twelve Vietnamese vowels, lower case and without tone, in code order.
-pub(crate) const VOWELS: [char; 12] = ['a', 'ă', 'â', 'e', 'ê', 'i', 'o', 'ô', 'ơ', 'u', 'ư', 'y'];
-
-/// The ASCII letter each vowel folds to.
+/// The ASCII letter each vowel (the rows of [`TONED`]: `a ă â e ê i o ô ơ u ư y`) folds to.
 pub(crate) const VOWEL_FOLDED: [u8; 12] = *b"aaaeeiooouuy";
 
-/// Vowel indices of `VOWELS` that carry a modifier (breve, circumflex or horn).
+/// Vowel indices (rows of [`TONED`]) that carry a modifier (breve, circumflex or horn).
 const fn is_modified(vowel: u8) -> bool {
     matches!(vowel, 1 | 2 | 4 | 7 | 8 | 10)
 }
@@ -193,7 +190,8 @@ pub(crate) fn viet_letter(c: char) -> Option<VietLetter> {
 /// The lower-case precomposed letter for a vowel index and tone.
 #[inline]
 pub(crate) fn toned(vowel: u8, tone: u8) -> char {
-    TONED[usize::from(vowel) % 12][usize::from(tone) % 6]
+    // In range for every letter code; out-of-range arguments give the plain vowel or `a`.
+    TONED.get(usize::from(vowel)).map_or('a', |row| row.get(usize::from(tone)).copied().unwrap_or(row[0]))
 }
 
 /// Folds one character: Vietnamese vowels lose tone and modifier, `đ`/`Đ` become `d`/`D`, other
@@ -832,9 +830,9 @@ const NO_VOWEL: u8 = u8::MAX;
 /// One letter of the word being assembled: lower case, tone kept apart for vowels.
 #[derive(Clone, Copy, Debug)]
 struct Letter {
-    /// The character; a vowel without its tone.
+    /// The character as written out (a vowel with its tone).
     ch: char,
-    /// Index in [`VOWELS`], or [`NO_VOWEL`].
+    /// Vowel index (row of [`TONED`]), or [`NO_VOWEL`].
     vowel: u8,
     tone: u8,
     /// The folded form when it is one ASCII letter or digit (ASCII letters and digits,
@@ -855,8 +853,8 @@ impl Letter {
         if vowel == 12 {
             Self { ch: 'đ', vowel: NO_VOWEL, tone: 0, folded: b'd' }
         } else {
-            let v = usize::from(vowel);
-            Self { ch: VOWELS[v], vowel, tone: (code >> 4) & 0x07, folded: VOWEL_FOLDED[v] }
+            let tone = (code >> 4) & 0x07;
+            Self { ch: toned(vowel, tone), vowel, tone, folded: VOWEL_FOLDED[usize::from(vowel)] }
         }
     }
 }
@@ -977,6 +975,9 @@ pub(crate) trait Sink {
     /// The next character of the word is `c`, neither ASCII nor a Vietnamese letter (its folded
     /// form is [`fold_char_or_drop`]).
     fn other(&mut self, c: char);
+    /// For ASCII input: the next character of the word is the ASCII letter or digit `b`, its own
+    /// folded form.
+    fn ascii_letter(&mut self, b: u8);
 }
 
 impl Sink for () {
@@ -990,6 +991,8 @@ impl Sink for () {
     fn letter(&mut self, _: u8) {}
     #[inline(always)]
     fn other(&mut self, _: char) {}
+    #[inline(always)]
+    fn ascii_letter(&mut self, _: u8) {}
 }
 
 /// [`normalize_text_into`], telling `sink` what it writes.
@@ -1101,7 +1104,7 @@ fn normalize_plain_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) -
                 sink.word(at);
                 in_word = true;
             }
-            sink.letter(b);
+            sink.ascii_letter(b);
         } else {
             return false;
         }
@@ -1149,7 +1152,7 @@ fn normalize_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) {
                 in_word = true;
                 sink.word(out.len());
             }
-            sink.letter(lower);
+            sink.ascii_letter(lower);
             out.push(char::from(lower));
             continue;
         }
@@ -1284,7 +1287,7 @@ fn flush_word<S: Sink>(
     sink.word(out.len());
     let mut prev = ' ';
     for l in &word.letters {
-        let c = if l.vowel == NO_VOWEL { l.ch } else { TONED[usize::from(l.vowel)][usize::from(l.tone)] };
+        let c = l.ch;
         if l.folded != 0 {
             sink.letter(l.folded);
             if !c.is_ascii() {
@@ -1353,13 +1356,15 @@ fn place_tone(word: &mut [Letter]) {
         let p = word[target - 1];
         if p.vowel != NO_VOWEL
             && (p.tone == 0 || target - 1 == from)
-            && vni_letter_combo(p.ch, toned(word[target].vowel, tone))
+            && vni_letter_combo(toned(p.vowel, 0), toned(word[target].vowel, tone))
         {
             return;
         }
     }
     word[from].tone = 0;
+    word[from].ch = toned(word[from].vowel, 0);
     word[target].tone = tone;
+    word[target].ch = toned(word[target].vowel, tone);
 }
 
 #[cfg(test)]
