@@ -343,8 +343,16 @@ fn look_up(folded: &[u8], tokens: &mut [Token], apostrophe: bool) {
     for t in tokens {
         let f = &folded[t.folded.0..t.folded.1];
         t.known = lexicon.get(t.hash, |name| name.as_bytes() == f);
-        t.minority = t.known.clan || has_minority_onset(f) || (apostrophe && f.contains(&b'\''));
-        t.key = if t.ascii { phonetic_key_parts(f) } else { None };
+        // Lexicon entries come with what the rest would compute.
+        let onset = if t.known.entry { t.known.minority_onset } else { has_minority_onset(f) };
+        t.minority = t.known.clan || onset || (apostrophe && f.contains(&b'\''));
+        t.key = if t.known.entry {
+            t.known.key
+        } else if t.ascii {
+            phonetic_key_parts(f)
+        } else {
+            None
+        };
     }
 }
 
@@ -403,11 +411,11 @@ fn push_positions(
 /// grown; never panics.
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
     out.clear();
-    let NameScratch { text, norm, folded, tokens } = scratch;
-    let mut tokenizer = Tokenizer::new(folded, tokens);
+    let NameScratch { text, norm, folded: folded_buf, tokens } = scratch;
+    let mut tokenizer = Tokenizer::new(folded_buf, tokens);
     normalize_text_with(input, text, norm, &mut tokenizer);
     let Shape { simple, apostrophe, folded_is_norm } = tokenizer.finish(norm.len());
-    let folded: &str = if folded_is_norm { norm } else { folded };
+    let folded: &str = if folded_is_norm { norm } else { folded_buf };
     look_up(folded.as_bytes(), tokens, apostrophe);
     let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
     let f_bytes = |t: &Token| &folded.as_bytes()[t.folded.0..t.folded.1];
@@ -510,7 +518,6 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
 
     let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
     let folded_range: fn(&Token) -> (usize, usize) = |t| t.folded;
-    push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
     push_positions(&mut out.family, norm, toks, norm_range, order, family, simple);
     push_positions(&mut out.folded_family, folded, toks, folded_range, order, family, simple);
     push_positions(&mut out.middle, norm, toks, norm_range, order, middle, simple);
@@ -519,32 +526,49 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         out.given.push_str(&norm[t.norm.0..t.norm.1]);
         out.folded_given.push_str(f_str(t));
     }
-    push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
 
     // Phonetic keys, syllable by syllable; a token never holds a space, so the key of the given
     // name (`phonetic_key_into` of `folded_given`) is the key of its one syllable. Where every
     // syllable is its own key, the keys are the folded names.
     if toks.iter().all(|t| t.key.is_none()) {
-        out.phonetic_full.push_str(&out.folded_full);
+        push_positions(&mut out.phonetic_full, folded, toks, folded_range, order, (0, n), simple);
         out.phonetic_given.push_str(&out.folded_given);
-        return;
+    } else {
+        let mut given_key = 0..0;
+        for k in 0..n {
+            if !out.phonetic_full.is_empty() {
+                out.phonetic_full.push(' ');
+            }
+            let start = out.phonetic_full.len();
+            let t = &toks[order.token(k)];
+            match &t.key {
+                Some(key) => push_phonetic_key(f_bytes(t), key, &mut out.phonetic_full),
+                None => out.phonetic_full.push_str(f_str(t)),
+            }
+            if given == Some(k) {
+                given_key = start..out.phonetic_full.len();
+            }
+        }
+        out.phonetic_given.push_str(&out.phonetic_full[given_key]);
     }
-    let mut given_key = 0..0;
-    for k in 0..n {
-        if !out.phonetic_full.is_empty() {
-            out.phonetic_full.push(' ');
-        }
-        let start = out.phonetic_full.len();
-        let t = &toks[order.token(k)];
-        match &t.key {
-            Some(key) => push_phonetic_key(f_bytes(t), key, &mut out.phonetic_full),
-            None => out.phonetic_full.push_str(f_str(t)),
-        }
-        if given == Some(k) {
-            given_key = start..out.phonetic_full.len();
-        }
+
+    // The full names. Where one is the whole normalized or folded text, as when the name is
+    // written family name first with single spaces, that text's buffer becomes the output and
+    // the output's old buffer the scratch: no copy.
+    let whole = |first: (usize, usize), last: (usize, usize), len: usize| {
+        simple && order.rot == 0 && first.0 == 0 && last.1 == len
+    };
+    let (t0, tn) = (&toks[0], &toks[n - 1]);
+    if !folded_is_norm && whole(t0.folded, tn.folded, folded.len()) {
+        std::mem::swap(&mut out.folded_full, folded_buf);
+    } else {
+        push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
     }
-    out.phonetic_given.push_str(&out.phonetic_full[given_key]);
+    if whole(t0.norm, tn.norm, norm.len()) {
+        std::mem::swap(&mut out.full, norm);
+    } else {
+        push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
+    }
 }
 
 #[inline]
@@ -570,6 +594,12 @@ struct Known {
     /// The folded form of an honorific ([`HONORIFICS`]): only then is the token compared with
     /// them.
     honorific: bool,
+    /// An entry of the lexicon: the fields below are set.
+    entry: bool,
+    /// It starts with a consonant cluster Vietnamese does not have ([`has_minority_onset`]).
+    minority_onset: bool,
+    /// Its phonetic key parts ([`phonetic_key_parts`]).
+    key: Option<KeyParts>,
 }
 
 /// Clan names of ethnic minorities (folded).
@@ -688,6 +718,11 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     }
     for word in &heads {
         mark(word, |k| k.compound_head = true);
+    }
+    for (name, known) in &mut entries {
+        known.entry = true;
+        known.minority_onset = has_minority_onset(name.as_bytes());
+        known.key = if name.is_ascii() { phonetic_key_parts(name.as_bytes()) } else { None };
     }
     Lexicon::new(entries)
 });
