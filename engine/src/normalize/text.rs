@@ -1009,24 +1009,32 @@ pub(crate) fn normalize_text_with<S: Sink>(
         return;
     }
     let TextScratch { nfc, legacy, word } = scratch;
-    let mut src = input;
-    let scan = scan_letters(src);
-    // ASCII and precomposed Vietnamese letters are all NFC quick-check "yes" with combining class
-    // 0, so a value made only of them is NFC: skip the general check.
-    if !scan.plain && is_nfc_quick(src.chars()) != IsNormalized::Yes {
-        nfc.clear();
-        nfc.extend(src.nfc());
-        src = nfc.as_str();
-    }
+    // A first pass over the input as it is, which is right unless the input needs composing
+    // (NFC) or is legacy text; the pass also says what it saw of its input (`Scan`).
+    let mut pass = normalize_pass(input, word, out, sink);
+    let scan = pass.input;
     // A Vietnamese letter beyond Latin-1 rules out legacy text (see `has_letter_beyond_latin1`),
-    // and so does the absence of what the detector counts (see `Scan::maybe_legacy`).
-    if !(scan.plain && (scan.beyond_latin1 || !scan.maybe_legacy))
-        && let Some(enc) = detect_legacy_encoding(src)
-    {
-        decode_legacy_into(src, enc, legacy);
-        src = legacy.as_str();
+    // and so does the absence of what the detector counts (see `Scan::maybe_legacy`); ASCII and
+    // precomposed Vietnamese letters are all NFC quick-check "yes" with combining class 0, so a
+    // value made only of them is NFC.
+    if !(scan.plain && (scan.beyond_latin1 || !scan.maybe_legacy)) {
+        let mut src = input;
+        let mut changed = false;
+        if !scan.plain && is_nfc_quick(src.chars()) != IsNormalized::Yes {
+            nfc.clear();
+            nfc.extend(src.nfc());
+            src = nfc.as_str();
+            changed = true;
+        }
+        if let Some(enc) = detect_legacy_encoding(src) {
+            decode_legacy_into(src, enc, legacy);
+            src = legacy.as_str();
+            changed = true;
+        }
+        if changed {
+            pass = normalize_pass(src, word, out, sink);
+        }
     }
-    let mut pass = normalize_pass(src, word, out, sink);
     if pass.had_mark {
         // A combining mark survived (after a full-width letter, say): compose and run again, so
         // that the result is NFC and normalizing it again changes nothing. Rare.
@@ -1052,7 +1060,8 @@ pub(crate) fn normalize_text_with<S: Sink>(
     }
 }
 
-/// What [`scan_letters`] found.
+/// What [`normalize_pass`] saw of its input.
+#[derive(Clone, Copy, Default)]
 struct Scan {
     /// Every character is ASCII or a precomposed Vietnamese letter (see [`letter_code`]).
     plain: bool,
@@ -1063,28 +1072,6 @@ struct Scan {
     /// VNI base vowel and mark ([`vni_letter_combo`]). Its other counts are of characters that
     /// are not Vietnamese letters, which a plain value does not have.
     maybe_legacy: bool,
-}
-
-/// Scans `s` once for [`Scan`].
-#[inline]
-fn scan_letters(s: &str) -> Scan {
-    let mut beyond_latin1 = false;
-    let mut maybe_legacy = false;
-    let mut prev = ' ';
-    for c in s.chars() {
-        if !c.is_ascii() {
-            if letter_code(c) == 0 {
-                return Scan { plain: false, beyond_latin1: false, maybe_legacy: true };
-            }
-            if c as u32 > 0xFF {
-                beyond_latin1 = true;
-            } else if prev.is_ascii() {
-                maybe_legacy |= (is_upper(c) && prev.is_ascii_lowercase()) || vni_letter_combo(prev, c);
-            }
-        }
-        prev = c;
-    }
-    Scan { plain: true, beyond_latin1, maybe_legacy }
 }
 
 /// [`normalize_ascii`] for the common shape: ASCII letters and digits in words separated by
@@ -1177,8 +1164,11 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &
     out.clear();
     word.clear();
     let mut pass = Pass::default();
+    pass.input.plain = true;
     let mut pending_space = false;
+    let mut prev = ' ';
     for c in src.chars() {
+        let before = std::mem::replace(&mut prev, c);
         // Fast paths: an ASCII letter or digit, a Vietnamese vowel or `đ`, pushed as
         // `push_letter` would push them, without the general classification.
         if c.is_ascii_alphanumeric() {
@@ -1188,8 +1178,15 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &
         let code = letter_code(c);
         if code != 0 {
             word.push(Letter::viet(code));
+            if c > '\u{FF}' {
+                pass.input.beyond_latin1 = true;
+            } else if before.is_ascii() {
+                pass.input.maybe_legacy |=
+                    (is_upper(c) && before.is_ascii_lowercase()) || vni_letter_combo(before, c);
+            }
             continue;
         }
+        pass.input.plain &= c.is_ascii();
         match classify(c) {
             Class::Letter(l) => push_letter(word, l),
             Class::Mark(m) => {
@@ -1218,9 +1215,10 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &
     pass
 }
 
-/// What [`normalize_pass`] wrote.
+/// What [`normalize_pass`] wrote, and saw of its input.
 #[derive(Default)]
 struct Pass {
+    input: Scan,
     /// A combining mark.
     had_mark: bool,
     /// A Vietnamese letter beyond Latin-1 (a vowel with marks, or `đ`): the output is not legacy
