@@ -316,7 +316,9 @@ impl Sink for Tokenizer<'_> {
 
     #[inline(always)]
     fn letter(&mut self, folded: u8) {
-        self.folded.push(char::from(folded));
+        // Folded letters are ASCII: the mask changes nothing; it tells the compiler that each is
+        // one byte.
+        self.folded.push(char::from(folded & 0x7F));
         self.hash = fnv1a(self.hash, &[folded]);
     }
 
@@ -816,34 +818,36 @@ fn phonetic_key_parts(b: &[u8]) -> Option<KeyParts> {
     Some(KeyParts { init_len, init_key, nucleus_end })
 }
 
-/// Appends the phonetic key of the folded ASCII syllable `b`, whose parts are `key`.
+/// Appends the phonetic key of the folded ASCII syllable `b`, whose parts are `key`: the key of
+/// the initial, the vowels (`y` alone or before `e` read as `i`), the final (`ng` as `n`, `c` as
+/// `t`).
 fn push_phonetic_key(b: &[u8], key: &KeyParts, out: &mut String) {
     let &KeyParts { init_len, init_key, nucleus_end } = key;
-    push_ascii(out, init_key);
     let nucleus = &b[init_len..nucleus_end];
-    if nucleus == b"y" {
-        out.push('i');
-    } else if let Some(r) = nucleus.strip_prefix(b"ye") {
-        out.push_str("ie");
-        push_ascii(out, r);
-    } else {
-        push_ascii(out, nucleus);
+    let fin = match &b[nucleus_end..] {
+        b"ng" => b"n",
+        b"c" => b"t",
+        f => f,
+    };
+    out.reserve(init_key.len() + nucleus.len() + fin.len());
+    push_ascii(out, init_key);
+    match nucleus.split_first() {
+        Some((b'y', rest)) if rest.is_empty() || rest[0] == b'e' => {
+            out.push('i');
+            push_ascii(out, rest);
+        }
+        _ => push_ascii(out, nucleus),
     }
-    let fin = &b[nucleus_end..];
-    push_ascii(
-        out,
-        match fin {
-            b"ng" => b"n",
-            b"c" => b"t",
-            f => f,
-        },
-    );
+    push_ascii(out, fin);
 }
 
 /// Appends ASCII bytes, each a character.
 #[inline]
 fn push_ascii(out: &mut String, bytes: &[u8]) {
-    out.extend(bytes.iter().map(|&b| char::from(b)));
+    for &b in bytes {
+        // The mask changes nothing on ASCII; it tells the compiler that each is one byte.
+        out.push(char::from(b & 0x7F));
+    }
 }
 
 #[cfg(test)]

@@ -1286,20 +1286,24 @@ fn flush_word<S: Sink>(
     let mut prev = ' ';
     for l in &word.letters {
         let c = l.ch;
-        if l.folded != 0 {
+        if c.is_ascii() {
+            // An ASCII letter or digit, its own folded form.
             sink.letter(l.folded);
-            if !c.is_ascii() {
+            out.push(c);
+        } else {
+            if l.folded != 0 {
+                sink.letter(l.folded);
                 if c > '\u{FF}' {
                     pass.beyond_latin1 = true;
                 } else {
                     pass.maybe_legacy |= vni_letter_combo(prev, c);
                 }
+            } else {
+                sink.other(c);
+                pass.maybe_legacy = true;
             }
-        } else {
-            sink.other(c);
-            pass.maybe_legacy = true;
+            out.push(c);
         }
-        out.push(c);
         prev = c;
     }
     word.clear();
