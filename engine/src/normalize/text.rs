@@ -1081,23 +1081,34 @@ fn normalize_plain_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) -
     sink.restart(true);
     out.push_str(input);
     out.make_ascii_lowercase();
-    let mut in_word = false;
-    for (at, &b) in out.as_bytes().iter().enumerate() {
-        if b == b' ' && in_word {
-            sink.punct(at, b' ');
-            in_word = false;
-        } else if b.is_ascii_lowercase() || b.is_ascii_digit() {
-            if !in_word {
-                sink.word(at);
-                in_word = true;
+    let bytes = out.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // A word: letters and digits up to a space or the end; never empty.
+        let start = i;
+        sink.word(start);
+        while let Some(&b) = bytes.get(i)
+            && b != b' '
+        {
+            if !(b.is_ascii_lowercase() || b.is_ascii_digit()) {
+                return false;
             }
             sink.ascii_letter(b);
-        } else {
+            i += 1;
+        }
+        if i == start {
             return false;
         }
+        if i < bytes.len() {
+            sink.punct(i, b' ');
+            i += 1;
+            if i == bytes.len() {
+                return false;
+            }
+        }
     }
-    // No trailing space (nor an empty input, which the general loop handles as well).
-    in_word
+    // Not empty (the general loop handles that as well).
+    i > 0
 }
 
 const fn build_ascii_lower() -> [u8; 128] {
