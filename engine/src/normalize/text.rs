@@ -827,7 +827,8 @@ fn pick(vowel: u8, tone: u8, upper: bool) -> char {
 
 const NO_VOWEL: u8 = u8::MAX;
 
-/// One letter of the word being assembled: lower case, tone kept apart for vowels.
+/// One letter of the word being assembled, lower case; a vowel's tone is also kept apart, for
+/// tone placement.
 #[derive(Clone, Copy, Debug)]
 struct Letter {
     /// The character as written out (a vowel with its tone).
@@ -995,7 +996,8 @@ impl Sink for () {
     fn ascii_letter(&mut self, _: u8) {}
 }
 
-/// [`normalize_text_into`], telling `sink` what it writes.
+/// [`normalize_text_into`], telling `sink` what it writes. Kept out of line: inlined into name
+/// normalization, its loops ran short of registers.
 #[inline(never)]
 pub(crate) fn normalize_text_with<S: Sink>(
     input: &str,
@@ -1299,7 +1301,7 @@ fn flush_word<S: Sink>(
         let c = l.ch;
         if c.is_ascii() {
             // An ASCII letter or digit, its own folded form.
-            sink.letter(l.folded);
+            sink.letter(c as u8);
             out.push(c);
         } else {
             if l.folded != 0 {
