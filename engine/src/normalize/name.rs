@@ -339,7 +339,6 @@ impl Sink for Tokenizer<'_> {
 /// Fills in what is known of every token from its folded form: its lexicon entry (found by its
 /// hash), whether it marks a minority name and how its phonetic key differs from it. `folded` is
 /// the folded text, `apostrophe` whether some token holds one.
-#[inline(never)]
 fn look_up(folded: &[u8], tokens: &mut [Token], apostrophe: bool) {
     let lexicon = &*LEXICON;
     for t in tokens {

@@ -996,9 +996,7 @@ impl Sink for () {
     fn ascii_letter(&mut self, _: u8) {}
 }
 
-/// [`normalize_text_into`], telling `sink` what it writes. Kept out of line: inlined into name
-/// normalization, its loops ran short of registers.
-#[inline(never)]
+/// [`normalize_text_into`], telling `sink` what it writes.
 pub(crate) fn normalize_text_with<S: Sink>(
     input: &str,
     scratch: &mut TextScratch,
