@@ -37,7 +37,7 @@
 
 use std::sync::LazyLock;
 
-use super::text::{TextScratch, fold_char, fold_char_or_drop, normalize_text_into};
+use super::text::{Sink, TextScratch, fold_char, fold_char_or_drop, normalize_text_with};
 
 /// Flags describing how a name was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -120,7 +120,7 @@ pub struct NameScratch {
     text: TextScratch,
     norm: String,
     folded: String,
-    /// Token byte ranges in `norm` and in `folded`.
+    /// The tokens of the name, in written order.
     tokens: Vec<Token>,
 }
 
@@ -133,7 +133,9 @@ impl NameScratch {
 
 #[derive(Clone, Copy, Debug)]
 struct Token {
+    /// Byte range in the normalized text.
     norm: (usize, usize),
+    /// Byte range of the folded form in the folded text (see [`Shape::folded_is_norm`]).
     folded: (usize, usize),
     /// Hash of the folded token ([`fnv1a`]), from which compound lookups continue.
     hash: u64,
@@ -141,15 +143,21 @@ struct Token {
     known: Known,
     /// Whether the folded token is ASCII.
     ascii: bool,
+    /// How the token's phonetic key differs from its folded form; `None` when it is the folded
+    /// form ([`phonetic_key_parts`]).
+    key: Option<KeyParts>,
+    /// A clan name, a consonant cluster Vietnamese does not have or an apostrophe: the name is
+    /// a minority name.
+    minority: bool,
 }
 
 impl Token {
-    fn new(norm: (usize, usize), folded: (usize, usize), ascii: bool) -> Self {
-        Self { norm, folded, hash: 0, known: Known::default(), ascii }
+    fn new(norm: (usize, usize), folded: (usize, usize), hash: u64, ascii: bool) -> Self {
+        Self { norm, folded, hash, known: Known::default(), ascii, key: None, minority: false }
     }
 }
 
-/// What [`tokenize`] found about the name as a whole.
+/// What [`Tokenizer`] found about the name as a whole.
 #[derive(Clone, Copy)]
 struct Shape {
     /// One space between tokens in `norm` and no token empty once folded, so that runs of
@@ -157,6 +165,9 @@ struct Shape {
     simple: bool,
     /// An apostrophe in some token (a minority name such as H'Hen).
     apostrophe: bool,
+    /// The input was ASCII: every token is its own folded form, so the folded text is the
+    /// normalized text and the tokens' folded ranges are their ranges in it.
+    folded_is_norm: bool,
 }
 
 /// Allocating convenience for [`normalize_name_into`].
@@ -191,94 +202,158 @@ fn has_minority_onset(folded: &[u8]) -> bool {
         )
 }
 
-#[inline]
-fn is_separator(c: char) -> bool {
-    matches!(c, ' ' | '-' | '.' | ',' | '/')
+/// Splits normalized text into tokens as text normalization writes it ([`Sink`]), on space and
+/// on the punctuation it keeps except `'`, writing the folded form of each token into `folded`
+/// (combining marks dropped, tokens separated by one space; nothing for ASCII input, see
+/// [`Shape::folded_is_norm`]) and hashing it ([`fnv1a`]).
+struct Tokenizer<'a> {
+    folded: &'a mut String,
+    tokens: &'a mut Vec<Token>,
+    /// The token being written: its start in the normalized text and in `folded`.
+    open: Option<(usize, usize)>,
+    /// Hash of the open token's folded form so far.
+    hash: u64,
+    /// Whether the open token's folded form is ASCII so far.
+    ascii: bool,
+    /// End of the last token in the normalized text, and whether a space follows it.
+    prev_end: Option<(usize, bool)>,
+    simple: bool,
+    apostrophe: bool,
+    folded_is_norm: bool,
 }
 
-/// Splits `norm` into tokens on space and on the punctuation text normalization keeps, except
-/// `'`, writing the folded form of each token into `folded` (combining marks dropped; tokens
-/// separated as in `norm` for ASCII, by one space otherwise).
-fn tokenize(norm: &str, folded: &mut String, tokens: &mut Vec<Token>) -> Shape {
-    folded.clear();
-    tokens.clear();
-    let mut simple = true;
-    let mut apostrophe = false;
-    // End of the previous token in `norm`, to check the gap before the next one.
-    let mut prev_end = None;
-    let gap_ok = |prev_end: Option<usize>, start: usize| match prev_end {
-        Some(e) => start == e + 1 && norm.as_bytes()[e] == b' ',
-        None => true,
-    };
-    if norm.is_ascii() {
-        // Folding leaves ASCII as it is: the folded string is the normalized one, token for token.
-        folded.push_str(norm);
-        let mut start = None;
-        for (i, b) in norm.bytes().enumerate() {
-            if is_separator(char::from(b)) {
-                if let Some(s) = start.take() {
-                    simple &= gap_ok(prev_end, s);
-                    prev_end = Some(i);
-                    tokens.push(Token::new((s, i), (s, i), true));
-                }
+impl<'a> Tokenizer<'a> {
+    fn new(folded: &'a mut String, tokens: &'a mut Vec<Token>) -> Self {
+        let mut t = Self {
+            folded,
+            tokens,
+            open: None,
+            hash: FNV_OFFSET,
+            ascii: true,
+            prev_end: None,
+            simple: true,
+            apostrophe: false,
+            folded_is_norm: false,
+        };
+        t.restart(false);
+        t
+    }
+
+    /// Opens a token at `at` unless one is open.
+    #[inline(always)]
+    fn open(&mut self, at: usize) {
+        if self.open.is_none() {
+            // One space between tokens (see `Shape::simple`).
+            self.simple &= self.prev_end.is_none_or(|(end, space)| space && at == end + 1);
+            let fstart = if self.folded_is_norm {
+                at
             } else {
-                apostrophe |= b == b'\'';
-                if start.is_none() {
-                    start = Some(i);
+                if !self.tokens.is_empty() {
+                    self.folded.push(' ');
                 }
-            }
-        }
-        if let Some(s) = start {
-            simple &= gap_ok(prev_end, s);
-            tokens.push(Token::new((s, norm.len()), (s, norm.len()), true));
-        }
-    } else {
-        let mut start = None;
-        let mut fstart = 0;
-        let mut ascii = true;
-        for (i, c) in norm.char_indices() {
-            if is_separator(c) {
-                if let Some(s) = start.take() {
-                    simple &= gap_ok(prev_end, s);
-                    prev_end = Some(i);
-                    simple &= fstart < folded.len();
-                    tokens.push(Token::new((s, i), (fstart, folded.len()), ascii));
-                }
-            } else {
-                if start.is_none() {
-                    start = Some(i);
-                    if !tokens.is_empty() {
-                        folded.push(' ');
-                    }
-                    fstart = folded.len();
-                    ascii = true;
-                }
-                if c.is_ascii() {
-                    apostrophe |= c == '\'';
-                    folded.push(c);
-                } else if let Some(f) = fold_char_or_drop(c) {
-                    ascii &= f.is_ascii();
-                    folded.push(f);
-                }
-            }
-        }
-        if let Some(s) = start {
-            simple &= gap_ok(prev_end, s);
-            simple &= fstart < folded.len();
-            tokens.push(Token::new((s, norm.len()), (fstart, folded.len()), ascii));
+                self.folded.len()
+            };
+            self.open = Some((at, fstart));
+            self.hash = FNV_OFFSET;
+            self.ascii = true;
         }
     }
-    look_up(folded, tokens);
-    Shape { simple, apostrophe }
+
+    /// Appends the ASCII byte `b` to the open token's folded form.
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        if !self.folded_is_norm {
+            self.folded.push(char::from(b));
+        }
+        self.hash = fnv1a(self.hash, &[b]);
+    }
+
+    /// Closes the open token, if any, at `end`.
+    #[inline(always)]
+    fn close(&mut self, end: usize) {
+        if let Some((start, fstart)) = self.open.take() {
+            let fend = if self.folded_is_norm { end } else { self.folded.len() };
+            self.simple &= fstart < fend;
+            self.tokens.push(Token::new((start, end), (fstart, fend), self.hash, self.ascii));
+        }
+    }
+
+    /// Closes the last token at `len`, the length of the normalized text, and says what was found.
+    fn finish(mut self, len: usize) -> Shape {
+        self.close(len);
+        Shape { simple: self.simple, apostrophe: self.apostrophe, folded_is_norm: self.folded_is_norm }
+    }
 }
 
-/// Fills in the hash and lexicon entry of every token.
-fn look_up(folded: &str, tokens: &mut [Token]) {
+impl Sink for Tokenizer<'_> {
+    fn restart(&mut self, ascii: bool) {
+        self.folded.clear();
+        self.tokens.clear();
+        self.open = None;
+        self.prev_end = None;
+        self.simple = true;
+        self.apostrophe = false;
+        self.folded_is_norm = ascii;
+    }
+
+    #[inline(always)]
+    fn punct(&mut self, at: usize, b: u8) {
+        if b == b'\'' {
+            // Part of a token (H'Hen).
+            self.apostrophe = true;
+            self.open(at);
+            self.push(b);
+        } else if self.open.is_some() {
+            self.close(at);
+            self.prev_end = Some((at, b == b' '));
+        }
+    }
+
+    #[inline(always)]
+    fn word(&mut self, at: usize) {
+        self.open(at);
+    }
+
+    #[inline(always)]
+    fn letter(&mut self, folded: u8) {
+        // Folded letters are ASCII: the mask changes nothing; it tells the compiler that each is
+        // one byte.
+        self.folded.push(char::from(folded & 0x7F));
+        self.hash = fnv1a(self.hash, &[folded]);
+    }
+
+    #[inline(always)]
+    fn ascii_letter(&mut self, b: u8) {
+        self.hash = fnv1a(self.hash, &[b]);
+    }
+
+    fn other(&mut self, c: char) {
+        if let Some(f) = fold_char_or_drop(c) {
+            self.ascii &= f.is_ascii();
+            self.folded.push(f);
+            self.hash = fnv1a(self.hash, f.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+    }
+}
+
+/// Fills in what is known of every token from its folded form: its lexicon entry (found by its
+/// hash), whether it marks a minority name and how its phonetic key differs from it. `folded` is
+/// the folded text, `apostrophe` whether some token holds one.
+fn look_up(folded: &[u8], tokens: &mut [Token], apostrophe: bool) {
     let lexicon = &*LEXICON;
     for t in tokens {
         let f = &folded[t.folded.0..t.folded.1];
-        t.hash = fnv1a(FNV_OFFSET, f.as_bytes());
-        t.known = lexicon.get(t.hash, |name| name == f);
+        t.known = lexicon.get(t.hash, |name| name.as_bytes() == f);
+        // Lexicon entries come with what the rest would compute.
+        let onset = if t.known.entry { t.known.minority_onset } else { has_minority_onset(f) };
+        t.minority = t.known.clan || onset || (apostrophe && f.contains(&b'\''));
+        t.key = if t.known.entry {
+            t.known.key
+        } else if t.ascii {
+            phonetic_key_parts(f)
+        } else {
+            None
+        };
     }
 }
 
@@ -311,6 +386,12 @@ fn push_positions(
     (a, b): (usize, usize),
     simple: bool,
 ) {
+    if simple && order.rot == 0 {
+        if a < b {
+            push_sep(dst, &src[range(&toks[a]).0..range(&toks[b - 1]).1]);
+        }
+        return;
+    }
     for (ra, rb) in [(a, b.min(order.rot)), (a.max(order.rot), b)] {
         if ra >= rb {
             continue;
@@ -331,21 +412,27 @@ fn push_positions(
 /// grown; never panics.
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
     out.clear();
-    let NameScratch { text, norm, folded, tokens } = scratch;
-    normalize_text_into(input, text, norm);
-    let Shape { simple, apostrophe } = tokenize(norm, folded, tokens);
+    let NameScratch { text, norm, folded: folded_buf, tokens } = scratch;
+    let mut tokenizer = Tokenizer::new(folded_buf, tokens);
+    normalize_text_with(input, text, norm, &mut tokenizer);
+    let Shape { simple, apostrophe, folded_is_norm } = tokenizer.finish(norm.len());
+    let folded: &str = if folded_is_norm { norm } else { folded_buf };
+    look_up(folded.as_bytes(), tokens, apostrophe);
     let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
+    let f_bytes = |t: &Token| &folded.as_bytes()[t.folded.0..t.folded.1];
 
     // Honorifics: a strong one when a token follows, a weak one when a family name and another
     // token follow.
     let mut first = 0;
     while tokens.len() - first >= 2 {
         let t = &tokens[first];
-        let t_norm = &norm[t.norm.0..t.norm.1];
-        let strip = is_strong_honorific(t_norm)
-            || (is_weak_honorific(t_norm)
-                && tokens.len() - first >= 3
-                && tokens[first + 1].known.share > 0.0);
+        let strip = t.known.honorific && {
+            let t_norm = &norm[t.norm.0..t.norm.1];
+            is_strong_honorific(t_norm)
+                || (is_weak_honorific(t_norm)
+                    && tokens.len() - first >= 3
+                    && tokens[first + 1].known.share > 0.0)
+        };
         if !strip {
             break;
         }
@@ -364,10 +451,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     let family: (usize, usize);
     let middle: (usize, usize);
     let given: Option<usize>;
-    let minority = toks.iter().any(|t| {
-        let f = f_str(t).as_bytes();
-        t.known.clan || has_minority_onset(f) || (apostrophe && f.contains(&b'\''))
-    });
+    let minority = toks.iter().any(|t| t.minority);
     let clan = if minority { toks.iter().position(|t| t.known.clan) } else { None };
     if minority {
         out.flags.insert(NameFlags::MINORITY);
@@ -389,7 +473,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
             let two = |i: usize| {
                 let t = &toks[i];
                 if t.known.compound_head {
-                    compound_share(f_str(t), t.hash, f_str(&toks[i + 1]))
+                    compound_share(f_bytes(t), t.hash, f_bytes(&toks[i + 1]))
                 } else {
                     0.0
                 }
@@ -435,7 +519,6 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
 
     let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
     let folded_range: fn(&Token) -> (usize, usize) = |t| t.folded;
-    push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
     push_positions(&mut out.family, norm, toks, norm_range, order, family, simple);
     push_positions(&mut out.folded_family, folded, toks, folded_range, order, family, simple);
     push_positions(&mut out.middle, norm, toks, norm_range, order, middle, simple);
@@ -444,23 +527,49 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         out.given.push_str(&norm[t.norm.0..t.norm.1]);
         out.folded_given.push_str(f_str(t));
     }
-    push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
 
     // Phonetic keys, syllable by syllable; a token never holds a space, so the key of the given
-    // name (`phonetic_key_into` of `folded_given`) is the key of its one syllable.
-    let mut given_key = 0..0;
-    for k in 0..n {
-        if !out.phonetic_full.is_empty() {
-            out.phonetic_full.push(' ');
+    // name (`phonetic_key_into` of `folded_given`) is the key of its one syllable. Where every
+    // syllable is its own key, the keys are the folded names.
+    if toks.iter().all(|t| t.key.is_none()) {
+        push_positions(&mut out.phonetic_full, folded, toks, folded_range, order, (0, n), simple);
+        out.phonetic_given.push_str(&out.folded_given);
+    } else {
+        let mut given_key = 0..0;
+        for k in 0..n {
+            if !out.phonetic_full.is_empty() {
+                out.phonetic_full.push(' ');
+            }
+            let start = out.phonetic_full.len();
+            let t = &toks[order.token(k)];
+            match &t.key {
+                Some(key) => push_phonetic_key(f_bytes(t), key, &mut out.phonetic_full),
+                None => out.phonetic_full.push_str(f_str(t)),
+            }
+            if given == Some(k) {
+                given_key = start..out.phonetic_full.len();
+            }
         }
-        let start = out.phonetic_full.len();
-        let t = &toks[order.token(k)];
-        phonetic_syllable(f_str(t), t.ascii, &mut out.phonetic_full);
-        if given == Some(k) {
-            given_key = start..out.phonetic_full.len();
-        }
+        out.phonetic_given.push_str(&out.phonetic_full[given_key]);
     }
-    out.phonetic_given.push_str(&out.phonetic_full[given_key]);
+
+    // The full names. Where one is the whole normalized or folded text, as when the name is
+    // written family name first with single spaces, that text's buffer becomes the output and
+    // the output's old buffer the scratch: no copy.
+    let whole = |first: (usize, usize), last: (usize, usize), len: usize| {
+        simple && order.rot == 0 && first.0 == 0 && last.1 == len
+    };
+    let (t0, tn) = (&toks[0], &toks[n - 1]);
+    if !folded_is_norm && whole(t0.folded, tn.folded, folded.len()) {
+        std::mem::swap(&mut out.folded_full, folded_buf);
+    } else {
+        push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
+    }
+    if whole(t0.norm, tn.norm, norm.len()) {
+        std::mem::swap(&mut out.full, norm);
+    } else {
+        push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
+    }
 }
 
 #[inline]
@@ -483,6 +592,15 @@ struct Known {
     /// The first word of a compound family name ("ton" of "ton that"): only then is the pair
     /// it starts looked up.
     compound_head: bool,
+    /// The folded form of an honorific ([`HONORIFICS`]): only then is the token compared with
+    /// them.
+    honorific: bool,
+    /// An entry of the lexicon: the fields below are set.
+    entry: bool,
+    /// It starts with a consonant cluster Vietnamese does not have ([`has_minority_onset`]).
+    minority_onset: bool,
+    /// Its phonetic key parts ([`phonetic_key_parts`]).
+    key: Option<KeyParts>,
 }
 
 /// Clan names of ethnic minorities (folded).
@@ -493,6 +611,9 @@ const CLANS: [&str; 20] = [
 
 /// `Văn`/`Thị` (folded): middle names that mark the position after the family name.
 const MIDDLE_MARKERS: [&str; 2] = ["van", "thi"];
+
+/// The folded forms of the honorifics of [`is_strong_honorific`] and [`is_weak_honorific`].
+const HONORIFICS: [&str; 9] = ["ba", "chi", "co", "mr", "mrs", "ms", "miss", "ong", "anh"];
 
 /// Every folded token (or compound, with one space) the name rules know: family names with their
 /// share, clan names and middle markers, with an open-addressing hash index, so that each token
@@ -550,14 +671,11 @@ impl Lexicon {
 
 /// Share of the compound family name `a b` (folded tokens; `hash_a` the hash of `a`).
 #[inline]
-fn compound_share(a: &str, hash_a: u64, b: &str) -> f32 {
-    let hash = fnv1a(fnv1a(hash_a, b" "), b.as_bytes());
+fn compound_share(a: &[u8], hash_a: u64, b: &[u8]) -> f32 {
+    let hash = fnv1a(fnv1a(hash_a, b" "), b);
     let is = |name: &str| {
         let n = name.as_bytes();
-        n.len() == a.len() + 1 + b.len()
-            && n.starts_with(a.as_bytes())
-            && n[a.len()] == b' '
-            && n.ends_with(b.as_bytes())
+        n.len() == a.len() + 1 + b.len() && n.starts_with(a) && n[a.len()] == b' ' && n.ends_with(b)
     };
     LEXICON.get(hash, is).share
 }
@@ -596,8 +714,16 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     for word in MIDDLE_MARKERS {
         mark(word, |k| k.marker = true);
     }
+    for word in HONORIFICS {
+        mark(word, |k| k.honorific = true);
+    }
     for word in &heads {
         mark(word, |k| k.compound_head = true);
+    }
+    for (name, known) in &mut entries {
+        known.entry = true;
+        known.minority_onset = has_minority_onset(name.as_bytes());
+        known.key = if name.is_ascii() { phonetic_key_parts(name.as_bytes()) } else { None };
     }
     Lexicon::new(entries)
 });
@@ -628,62 +754,99 @@ fn is_vowel(b: u8) -> bool {
 /// Appends the phonetic key of one folded syllable; a token that is not one Vietnamese syllable
 /// is appended unchanged. `ascii` tells whether `syl` is ASCII.
 fn phonetic_syllable(syl: &str, ascii: bool, out: &mut String) {
-    let b = syl.as_bytes();
-    if b.is_empty() || !ascii {
-        out.push_str(syl);
-        return;
+    let key = if ascii { phonetic_key_parts(syl.as_bytes()) } else { None };
+    match key {
+        Some(key) => push_phonetic_key(syl.as_bytes(), &key, out),
+        None => out.push_str(syl),
     }
+}
+
+/// Where the phonetic key of a folded ASCII syllable differs from the syllable: its initial
+/// consonant, the first `init_len` bytes, has the key `init_key`, and its vowels end at
+/// `nucleus_end`.
+#[derive(Clone, Copy, Debug)]
+struct KeyParts {
+    init_len: usize,
+    init_key: &'static [u8],
+    nucleus_end: usize,
+}
+
+/// The parts of the phonetic key of the folded ASCII syllable `b`, or `None` when the key is the
+/// syllable itself: nothing to merge ("nguyen", "van"), or not one Vietnamese syllable.
+fn phonetic_key_parts(b: &[u8]) -> Option<KeyParts> {
+    let first = *b.first()?;
     let vowel_at = |i: usize| b.get(i).is_some_and(|&c| is_vowel(c));
     // Initial consonant: (length in the syllable, key, whether the key differs from it).
-    let (init_len, init_key, merged): (usize, &str, bool) = match (b[0], b.get(1).copied()) {
-        (b'n', Some(b'g')) if b.get(2) == Some(&b'h') => (3, "ng", true),
-        (b'n', Some(b'g')) => (2, "ng", false),
-        (b'n', Some(b'h')) => (2, "nh", false),
-        (b'c', Some(b'h')) => (2, "ch", false),
-        (b't', Some(b'r')) => (2, "ch", true),
-        (b't', Some(b'h')) => (2, "th", false),
-        (b'k', Some(b'h')) => (2, "kh", false),
-        (b'p', Some(b'h')) => (2, "ph", false),
-        (b'g', Some(b'h')) => (2, "g", true),
+    let (init_len, init_key, merged): (usize, &[u8], bool) = match (first, b.get(1).copied()) {
+        (b'n', Some(b'g')) if b.get(2) == Some(&b'h') => (3, b"ng", true),
+        (b'n', Some(b'g')) => (2, b"ng", false),
+        (b'n', Some(b'h')) => (2, b"nh", false),
+        (b'c', Some(b'h')) => (2, b"ch", false),
+        (b't', Some(b'r')) => (2, b"ch", true),
+        (b't', Some(b'h')) => (2, b"th", false),
+        (b'k', Some(b'h')) => (2, b"kh", false),
+        (b'p', Some(b'h')) => (2, b"ph", false),
+        (b'g', Some(b'h')) => (2, b"g", true),
         // `gi` before another vowel is the initial; alone ("gin", "gi") its `i` is the vowel.
-        (b'g', Some(b'i')) => (if vowel_at(2) { 2 } else { 1 }, "z", true),
-        (b'q', Some(b'u')) if vowel_at(2) => (2, "qu", false),
-        (b'd' | b'r', _) => (1, "z", true),
-        (b'x', _) => (1, "s", true),
-        (b's', _) => (1, "s", false),
-        (b'n', _) => (1, "l", true),
-        (b'l', _) => (1, "l", false),
-        (b'c', _) => (1, "k", true),
-        (b'k', _) => (1, "k", false),
-        (b'b' | b'g' | b'h' | b'm' | b'p' | b't' | b'v', _) => (1, &syl[..1], false),
-        _ => (0, "", false),
+        (b'g', Some(b'i')) => (if vowel_at(2) { 2 } else { 1 }, b"z", true),
+        (b'q', Some(b'u')) if vowel_at(2) => (2, b"qu", false),
+        (b'd' | b'r', _) => (1, b"z", true),
+        (b'x', _) => (1, b"s", true),
+        (b's', _) => (1, b"s", false),
+        (b'n', _) => (1, b"l", true),
+        (b'l', _) => (1, b"l", false),
+        (b'c', _) => (1, b"k", true),
+        (b'k', _) => (1, b"k", false),
+        (b'b', _) => (1, b"b", false),
+        (b'g', _) => (1, b"g", false),
+        (b'h', _) => (1, b"h", false),
+        (b'm', _) => (1, b"m", false),
+        (b'p', _) => (1, b"p", false),
+        (b't', _) => (1, b"t", false),
+        (b'v', _) => (1, b"v", false),
+        _ => (0, b"", false),
     };
-    let rest = &syl[init_len..];
-    let nucleus_len = rest.bytes().take_while(|&c| is_vowel(c)).count();
-    let (nucleus, fin) = rest.split_at(nucleus_len);
-    if nucleus.is_empty() || !matches!(fin, "" | "c" | "ch" | "m" | "n" | "ng" | "nh" | "p" | "t") {
-        out.push_str(syl);
-        return;
+    let nucleus_end = init_len + b[init_len..].iter().take_while(|&&c| is_vowel(c)).count();
+    let (nucleus, fin) = (&b[init_len..nucleus_end], &b[nucleus_end..]);
+    if nucleus.is_empty() || !matches!(fin, b"" | b"c" | b"ch" | b"m" | b"n" | b"ng" | b"nh" | b"p" | b"t") {
+        return None;
     }
-    if !merged && nucleus != "y" && !nucleus.starts_with("ye") && !matches!(fin, "ng" | "c") {
-        // Nothing to merge ("nguyen", "van"): one copy.
-        out.push_str(syl);
-        return;
+    if !merged && nucleus != b"y" && !nucleus.starts_with(b"ye") && !matches!(fin, b"ng" | b"c") {
+        return None;
     }
-    out.push_str(init_key);
-    if nucleus == "y" {
-        out.push('i');
-    } else if let Some(r) = nucleus.strip_prefix("ye") {
-        out.push_str("ie");
-        out.push_str(r);
-    } else {
-        out.push_str(nucleus);
-    }
-    out.push_str(match fin {
-        "ng" => "n",
-        "c" => "t",
+    Some(KeyParts { init_len, init_key, nucleus_end })
+}
+
+/// Appends the phonetic key of the folded ASCII syllable `b`, whose parts are `key`: the key of
+/// the initial, the vowels (`y` alone or before `e` read as `i`), the final (`ng` as `n`, `c` as
+/// `t`).
+fn push_phonetic_key(b: &[u8], key: &KeyParts, out: &mut String) {
+    let &KeyParts { init_len, init_key, nucleus_end } = key;
+    let nucleus = &b[init_len..nucleus_end];
+    let fin = match &b[nucleus_end..] {
+        b"ng" => b"n",
+        b"c" => b"t",
         f => f,
-    });
+    };
+    out.reserve(init_key.len() + nucleus.len() + fin.len());
+    push_ascii(out, init_key);
+    match nucleus.split_first() {
+        Some((b'y', rest)) if rest.is_empty() || rest[0] == b'e' => {
+            out.push('i');
+            push_ascii(out, rest);
+        }
+        _ => push_ascii(out, nucleus),
+    }
+    push_ascii(out, fin);
+}
+
+/// Appends ASCII bytes, each a character.
+#[inline]
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        // The mask changes nothing on ASCII; it tells the compiler that each is one byte.
+        out.push(char::from(b & 0x7F));
+    }
 }
 
 #[cfg(test)]

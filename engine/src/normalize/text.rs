@@ -50,13 +50,10 @@
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-/// The twelve Vietnamese vowels, lower case and without tone, in code order.
-pub(crate) const VOWELS: [char; 12] = ['a', 'ă', 'â', 'e', 'ê', 'i', 'o', 'ô', 'ơ', 'u', 'ư', 'y'];
-
-/// The ASCII letter each vowel folds to.
+/// The ASCII letter each vowel (the rows of [`TONED`]: `a ă â e ê i o ô ơ u ư y`) folds to.
 pub(crate) const VOWEL_FOLDED: [u8; 12] = *b"aaaeeiooouuy";
 
-/// Vowel indices of `VOWELS` that carry a modifier (breve, circumflex or horn).
+/// Vowel indices (rows of [`TONED`]) that carry a modifier (breve, circumflex or horn).
 const fn is_modified(vowel: u8) -> bool {
     matches!(vowel, 1 | 2 | 4 | 7 | 8 | 10)
 }
@@ -193,7 +190,8 @@ pub(crate) fn viet_letter(c: char) -> Option<VietLetter> {
 /// The lower-case precomposed letter for a vowel index and tone.
 #[inline]
 pub(crate) fn toned(vowel: u8, tone: u8) -> char {
-    TONED[usize::from(vowel) % 12][usize::from(tone) % 6]
+    // In range for every letter code; out-of-range arguments give the plain vowel or `a`.
+    TONED.get(usize::from(vowel)).map_or('a', |row| row.get(usize::from(tone)).copied().unwrap_or(row[0]))
 }
 
 /// Folds one character: Vietnamese vowels lose tone and modifier, `đ`/`Đ` become `d`/`D`, other
@@ -829,12 +827,83 @@ fn pick(vowel: u8, tone: u8, upper: bool) -> char {
 
 const NO_VOWEL: u8 = u8::MAX;
 
-/// One letter of the word being assembled: lower case, tone kept apart for vowels.
+/// One letter of the word being assembled, lower case; a vowel's tone is also kept apart, for
+/// tone placement.
 #[derive(Clone, Copy, Debug)]
 struct Letter {
+    /// The character as written out (a vowel with its tone).
     ch: char,
+    /// Vowel index (row of [`TONED`]), or [`NO_VOWEL`].
     vowel: u8,
     tone: u8,
+    /// The folded form when it is one ASCII letter or digit (ASCII letters and digits,
+    /// Vietnamese vowels, `đ`); 0 for any other character (see [`fold_char_or_drop`]).
+    folded: u8,
+}
+
+impl Letter {
+    /// A character that is neither ASCII nor a Vietnamese letter (lower case already).
+    const fn other(ch: char) -> Self {
+        Self { ch, vowel: NO_VOWEL, tone: 0, folded: 0 }
+    }
+
+    /// The Vietnamese letter of a non-zero [`letter_code`], lower case.
+    #[inline]
+    fn viet(code: u8) -> Self {
+        let vowel = (code & 0x0F) - 1;
+        if vowel == 12 {
+            Self { ch: 'đ', vowel: NO_VOWEL, tone: 0, folded: b'd' }
+        } else {
+            let tone = (code >> 4) & 0x07;
+            Self { ch: toned(vowel, tone), vowel, tone, folded: VOWEL_FOLDED[usize::from(vowel)] }
+        }
+    }
+}
+
+const fn build_ascii_letters() -> [Letter; 128] {
+    let mut t = [Letter::other(' '); 128];
+    let mut b = 0u8;
+    while b < 128 {
+        t[b as usize] = Letter::other(b as char);
+        if b.is_ascii_alphanumeric() {
+            let lc = b.to_ascii_lowercase();
+            let vowel = match lc {
+                b'a' => 0,
+                b'e' => 3,
+                b'i' => 5,
+                b'o' => 6,
+                b'u' => 9,
+                b'y' => 11,
+                _ => NO_VOWEL,
+            };
+            t[b as usize] = Letter { ch: lc as char, vowel, tone: 0, folded: lc };
+        }
+        b += 1;
+    }
+    t
+}
+
+/// The letter of each ASCII letter and digit, lower case (other characters are not letters).
+static ASCII_LETTERS: [Letter; 128] = build_ascii_letters();
+
+/// The word being assembled, and how many of its letters carry a tone.
+#[derive(Debug, Default)]
+struct Word {
+    letters: Vec<Letter>,
+    tones: usize,
+}
+
+impl Word {
+    #[inline]
+    fn push(&mut self, l: Letter) {
+        self.tones += usize::from(l.tone != 0);
+        self.letters.push(l);
+    }
+
+    fn clear(&mut self) {
+        self.letters.clear();
+        self.tones = 0;
+    }
 }
 
 /// Reusable buffers for [`normalize_text_into`]; keep one per thread.
@@ -842,7 +911,7 @@ struct Letter {
 pub struct TextScratch {
     nfc: String,
     legacy: String,
-    word: Vec<Letter>,
+    word: Word,
 }
 
 impl TextScratch {
@@ -883,84 +952,217 @@ fn classify(c: char) -> Class {
 /// Writes the normalized form of `input` (see the module docs) into `out`, which is cleared first.
 /// Allocation-free once `scratch` and `out` have grown to the size of the longest input.
 pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut String) {
+    normalize_text_with(input, scratch, out, &mut ());
+}
+
+/// Receives the characters a normalization pass writes, with their folded form, as it writes
+/// them: name normalization folds and splits the text into tokens this way, without reading it
+/// again ([`super::name`]). `()` receives nothing.
+///
+/// Positions are byte offsets in the output. A pass may be followed by another one that writes
+/// the output again from the start (legacy text found in the output, say): each pass starts with
+/// [`Sink::restart`], so what the sink holds at the end is about the final output.
+pub(crate) trait Sink {
+    /// A pass starts writing the output from the start: forget everything received. `ascii`:
+    /// the input is ASCII, so that every letter is its own folded form.
+    fn restart(&mut self, ascii: bool);
+    /// The ASCII punctuation `b` (a space, or one of `- ' / . ,`) was written at `at`.
+    fn punct(&mut self, at: usize, b: u8);
+    /// A word (a run of letters, digits and marks) starts at `at`; its characters follow.
+    fn word(&mut self, at: usize);
+    /// The next character of the word folds to the ASCII letter or digit `folded` (it is an
+    /// ASCII letter or digit, a Vietnamese vowel or `đ`).
+    fn letter(&mut self, folded: u8);
+    /// The next character of the word is `c`, neither ASCII nor a Vietnamese letter (its folded
+    /// form is [`fold_char_or_drop`]).
+    fn other(&mut self, c: char);
+    /// For ASCII input: the next character of the word is the ASCII letter or digit `b`, its own
+    /// folded form.
+    fn ascii_letter(&mut self, b: u8);
+}
+
+impl Sink for () {
+    #[inline(always)]
+    fn restart(&mut self, _: bool) {}
+    #[inline(always)]
+    fn punct(&mut self, _: usize, _: u8) {}
+    #[inline(always)]
+    fn word(&mut self, _: usize) {}
+    #[inline(always)]
+    fn letter(&mut self, _: u8) {}
+    #[inline(always)]
+    fn other(&mut self, _: char) {}
+    #[inline(always)]
+    fn ascii_letter(&mut self, _: u8) {}
+}
+
+/// [`normalize_text_into`], telling `sink` what it writes.
+pub(crate) fn normalize_text_with<S: Sink>(
+    input: &str,
+    scratch: &mut TextScratch,
+    out: &mut String,
+    sink: &mut S,
+) {
     out.clear();
     if input.is_ascii() {
-        normalize_ascii(input, out);
+        normalize_ascii(input, out, sink);
         return;
     }
     let TextScratch { nfc, legacy, word } = scratch;
-    let mut src = input;
-    let (plain, beyond_latin1) = scan_letters(src);
-    // ASCII and precomposed Vietnamese letters are all NFC quick-check "yes" with combining class
-    // 0, so a value made only of them is NFC: skip the general check.
-    if !plain && is_nfc_quick(src.chars()) != IsNormalized::Yes {
-        nfc.clear();
-        nfc.extend(src.nfc());
-        src = nfc.as_str();
+    // A first pass over the input as it is, which is right unless the input needs composing
+    // (NFC) or is legacy text; the pass also says what it saw of its input (`Scan`).
+    let mut pass = normalize_pass(input, word, out, sink);
+    let scan = pass.input;
+    // A Vietnamese letter beyond Latin-1 rules out legacy text (see `has_letter_beyond_latin1`),
+    // and so does the absence of what the detector counts (see `Scan::maybe_legacy`); ASCII and
+    // precomposed Vietnamese letters are all NFC quick-check "yes" with combining class 0, so a
+    // value made only of them is NFC.
+    if !(scan.plain && (scan.beyond_latin1 || !scan.maybe_legacy)) {
+        let mut src = input;
+        let mut changed = false;
+        if !scan.plain && is_nfc_quick(src.chars()) != IsNormalized::Yes {
+            nfc.clear();
+            nfc.extend(src.nfc());
+            src = nfc.as_str();
+            changed = true;
+        }
+        if let Some(enc) = detect_legacy_encoding(src) {
+            decode_legacy_into(src, enc, legacy);
+            src = legacy.as_str();
+            changed = true;
+        }
+        if changed {
+            pass = normalize_pass(src, word, out, sink);
+        }
     }
-    // A Vietnamese letter beyond Latin-1 rules out legacy text (see `has_letter_beyond_latin1`).
-    if !(plain && beyond_latin1)
-        && let Some(enc) = detect_legacy_encoding(src)
-    {
-        decode_legacy_into(src, enc, legacy);
-        src = legacy.as_str();
-    }
-    let mut pass = normalize_pass(src, word, out);
     if pass.had_mark {
         // A combining mark survived (after a full-width letter, say): compose and run again, so
         // that the result is NFC and normalizing it again changes nothing. Rare.
         // A mark that still does not compose is a stray (a second tone on one letter): drop it.
         legacy.clear();
         legacy.extend(out.nfc().filter(|c| !is_combining(*c)));
-        pass = normalize_pass(legacy, word, out);
+        pass = normalize_pass(legacy, word, out, sink);
     }
     // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
     // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
     for _ in 0..4 {
         // `detect_legacy_encoding` answers `None` at the first Vietnamese letter beyond Latin-1:
-        // when the pass wrote one, skip it.
-        if pass.beyond_latin1 {
+        // when the pass wrote one, skip it; likewise when it wrote nothing the detector counts.
+        if pass.beyond_latin1 || !pass.maybe_legacy {
             break;
         }
         let Some(enc) = detect_legacy_encoding(out) else {
             break;
         };
         decode_legacy_into(out, enc, legacy);
-        pass = normalize_pass(legacy, word, out);
+        pass = normalize_pass(legacy, word, out, sink);
     }
 }
 
-/// Whether every character of `s` is ASCII or a precomposed Vietnamese letter (see
-/// [`letter_code`]), and whether one of those letters is beyond Latin-1; in one pass.
-#[inline]
-fn scan_letters(s: &str) -> (bool, bool) {
-    let mut beyond_latin1 = false;
-    for c in s.chars() {
-        if c.is_ascii() {
-            continue;
-        }
-        if letter_code(c) == 0 {
-            return (false, false);
-        }
-        beyond_latin1 |= c as u32 > 0xFF;
-    }
-    (true, beyond_latin1)
+/// What [`normalize_pass`] saw of its input.
+#[derive(Clone, Copy, Default)]
+struct Scan {
+    /// Every character is ASCII or a precomposed Vietnamese letter (see [`letter_code`]).
+    plain: bool,
+    /// One of those letters is beyond Latin-1.
+    beyond_latin1: bool,
+    /// A plain value may be legacy text only if a Latin-1 letter follows an ASCII letter in a
+    /// way [`detect_legacy_encoding`] counts: upper case after lower case (TCVN3 "NguyÔn"), or a
+    /// VNI base vowel and mark ([`vni_letter_combo`]). Its other counts are of characters that
+    /// are not Vietnamese letters, which a plain value does not have.
+    maybe_legacy: bool,
 }
+
+/// [`normalize_ascii`] for the common shape: ASCII letters and digits in words separated by
+/// single spaces, which normalization only lower-cases: one copy, lowered in place, then read
+/// for the sink. Returns `false`, having written something partial, for any other input.
+fn normalize_plain_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) -> bool {
+    sink.restart(true);
+    out.push_str(input);
+    out.make_ascii_lowercase();
+    let bytes = out.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // A word: letters and digits up to a space or the end; never empty.
+        let start = i;
+        sink.word(start);
+        while let Some(&b) = bytes.get(i)
+            && b != b' '
+        {
+            if !(b.is_ascii_lowercase() || b.is_ascii_digit()) {
+                return false;
+            }
+            sink.ascii_letter(b);
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        if i < bytes.len() {
+            sink.punct(i, b' ');
+            i += 1;
+            if i == bytes.len() {
+                return false;
+            }
+        }
+    }
+    // Not empty (the general loop handles that as well).
+    i > 0
+}
+
+const fn build_ascii_lower() -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        if b.is_ascii_alphanumeric() {
+            t[b as usize] = b.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+}
+
+/// Each ASCII letter or digit lower case; 0 for other characters.
+static ASCII_LOWER: [u8; 128] = build_ascii_lower();
 
 /// [`normalize_text_into`] for ASCII input, byte by byte: letters and digits lower-cased, `- ' / .
 /// ,` kept, every other run of characters one space, no leading or trailing space. Gives what
 /// [`normalize_pass`] gives on ASCII (no tone marks, nothing legacy), without its word buffer.
-fn normalize_ascii(input: &str, out: &mut String) {
+fn normalize_ascii<S: Sink>(input: &str, out: &mut String, sink: &mut S) {
+    if normalize_plain_ascii(input, out, sink) {
+        return;
+    }
+    sink.restart(true);
+    out.clear();
     out.reserve(input.len());
     let mut pending_space = false;
-    for b in input.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'\'' | b'/' | b'.' | b',') {
+    let mut in_word = false;
+    for &b in input.as_bytes() {
+        let lower = ASCII_LOWER[usize::from(b & 0x7F)];
+        if lower != 0 {
+            if !in_word {
+                if pending_space && !out.is_empty() {
+                    sink.punct(out.len(), b' ');
+                    out.push(' ');
+                }
+                pending_space = false;
+                in_word = true;
+                sink.word(out.len());
+            }
+            sink.ascii_letter(lower);
+            out.push(char::from(lower));
+            continue;
+        }
+        in_word = false;
+        if matches!(b, b'-' | b'\'' | b'/' | b'.' | b',') {
             if pending_space && !out.is_empty() {
+                sink.punct(out.len(), b' ');
                 out.push(' ');
             }
             pending_space = false;
-            out.push(char::from(b.to_ascii_lowercase()));
+            sink.punct(out.len(), b);
+            out.push(char::from(b));
         } else {
             pending_space = true;
         }
@@ -968,56 +1170,76 @@ fn normalize_ascii(input: &str, out: &mut String) {
 }
 
 /// One pass of letter processing over NFC, legacy-decoded text into `out`.
-fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> Pass {
+fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &mut S) -> Pass {
+    sink.restart(false);
     out.clear();
     word.clear();
-    let mut had_mark = false;
-    let mut beyond_latin1 = false;
+    let mut pass = Pass::default();
+    pass.input.plain = true;
     let mut pending_space = false;
+    let mut prev = ' ';
     for c in src.chars() {
+        let before = std::mem::replace(&mut prev, c);
         // Fast paths: an ASCII letter or digit, a Vietnamese vowel or `đ`, pushed as
         // `push_letter` would push them, without the general classification.
         if c.is_ascii_alphanumeric() {
-            word.push(ascii_letter(c));
+            word.push(ASCII_LETTERS[usize::from(c as u8)]);
             continue;
         }
         let code = letter_code(c);
         if code != 0 {
-            push_viet_letter(word, code);
+            word.push(Letter::viet(code));
+            if c > '\u{FF}' {
+                pass.input.beyond_latin1 = true;
+            } else if before.is_ascii() {
+                pass.input.maybe_legacy |=
+                    (is_upper(c) && before.is_ascii_lowercase()) || vni_letter_combo(before, c);
+            }
             continue;
         }
+        pass.input.plain &= c.is_ascii();
         match classify(c) {
             Class::Letter(l) => push_letter(word, l),
             Class::Mark(m) => {
-                had_mark = true;
-                word.push(Letter { ch: m, vowel: NO_VOWEL, tone: 0 });
+                pass.had_mark = true;
+                word.push(Letter::other(m));
             }
             Class::Drop => {}
             Class::Space => {
-                flush_word(word, out, &mut pending_space, &mut beyond_latin1);
+                flush_word(word, out, &mut pending_space, &mut pass, sink);
                 pending_space = true;
             }
             Class::Keep(k) => {
-                flush_word(word, out, &mut pending_space, &mut beyond_latin1);
+                flush_word(word, out, &mut pending_space, &mut pass, sink);
                 if pending_space && !out.is_empty() {
+                    sink.punct(out.len(), b' ');
                     out.push(' ');
                 }
                 pending_space = false;
+                // `Keep` characters are ASCII punctuation.
+                sink.punct(out.len(), k as u8);
                 out.push(k);
             }
         }
     }
-    flush_word(word, out, &mut pending_space, &mut beyond_latin1);
-    Pass { had_mark, beyond_latin1 }
+    flush_word(word, out, &mut pending_space, &mut pass, sink);
+    pass
 }
 
-/// What [`normalize_pass`] wrote.
+/// What [`normalize_pass`] wrote, and saw of its input.
+#[derive(Default)]
 struct Pass {
+    input: Scan,
     /// A combining mark.
     had_mark: bool,
     /// A Vietnamese letter beyond Latin-1 (a vowel with marks, or `đ`): the output is not legacy
     /// text (see `has_letter_beyond_latin1`).
     beyond_latin1: bool,
+    /// Something [`detect_legacy_encoding`] counts: a character that is neither ASCII nor a
+    /// Vietnamese letter, or a Latin-1 vowel after an ASCII one that reads as VNI
+    /// ([`vni_letter_combo`]; the output is lower case, so the TCVN3 upper-case rule cannot
+    /// apply). Without one, the output is not legacy text.
+    maybe_legacy: bool,
 }
 
 /// Allocating convenience for [`normalize_text_into`].
@@ -1027,81 +1249,73 @@ pub fn normalize_text(input: &str) -> String {
     out
 }
 
-/// An ASCII letter (or digit), lower case.
 #[inline]
-fn ascii_letter(c: char) -> Letter {
-    let lc = c.to_ascii_lowercase();
-    let vowel = match lc {
-        'a' => 0,
-        'e' => 3,
-        'i' => 5,
-        'o' => 6,
-        'u' => 9,
-        'y' => 11,
-        _ => NO_VOWEL,
-    };
-    Letter { ch: lc, vowel, tone: 0 }
-}
-
-/// Pushes the letter of a non-zero [`letter_code`], lower case.
-#[inline]
-fn push_viet_letter(word: &mut Vec<Letter>, code: u8) {
-    let vowel = (code & 0x0F) - 1;
-    let tone = (code >> 4) & 0x07;
-    if vowel == 12 {
-        word.push(Letter { ch: 'đ', vowel: NO_VOWEL, tone: 0 });
-    } else {
-        word.push(Letter { ch: VOWELS[usize::from(vowel)], vowel, tone });
-    }
-}
-
-#[inline]
-fn push_letter(word: &mut Vec<Letter>, c: char) {
+fn push_letter(word: &mut Word, c: char) {
     if c.is_ascii() {
-        word.push(ascii_letter(c));
+        word.push(ASCII_LETTERS[usize::from(c as u8)]);
         return;
     }
-    if let Some(l) = viet_letter(c) {
-        if l.vowel == 12 {
-            word.push(Letter { ch: 'đ', vowel: NO_VOWEL, tone: 0 });
-        } else {
-            word.push(Letter { ch: VOWELS[usize::from(l.vowel)], vowel: l.vowel, tone: l.tone });
-        }
+    let code = letter_code(c);
+    if code != 0 {
+        word.push(Letter::viet(code));
         return;
     }
     if c.is_lowercase() || !c.is_uppercase() {
-        word.push(Letter { ch: c, vowel: NO_VOWEL, tone: 0 });
+        word.push(Letter::other(c));
     } else {
         for lc in c.to_lowercase() {
             if lc != c && (lc.is_ascii() || viet_letter(lc).is_some()) {
                 push_letter(word, lc);
             } else {
-                word.push(Letter { ch: lc, vowel: NO_VOWEL, tone: 0 });
+                word.push(Letter::other(lc));
             }
         }
     }
 }
 
-/// Writes the word (tone mark placed) to `out`, after a space if one is pending; sets
-/// `beyond_latin1` when it writes a Vietnamese letter beyond Latin-1.
-fn flush_word(word: &mut Vec<Letter>, out: &mut String, pending_space: &mut bool, beyond_latin1: &mut bool) {
-    if word.is_empty() {
+/// Writes the word (tone mark placed) to `out`, after a space if one is pending, and notes in
+/// `pass` what it wrote.
+fn flush_word<S: Sink>(
+    word: &mut Word,
+    out: &mut String,
+    pending_space: &mut bool,
+    pass: &mut Pass,
+    sink: &mut S,
+) {
+    if word.letters.is_empty() {
         return;
     }
     if *pending_space && !out.is_empty() {
+        sink.punct(out.len(), b' ');
         out.push(' ');
     }
     *pending_space = false;
-    place_tone(word);
-    for l in word.iter() {
-        if l.vowel == NO_VOWEL {
-            *beyond_latin1 |= l.ch == 'đ';
-            out.push(l.ch);
+    if word.tones == 1 {
+        place_tone(&mut word.letters);
+    }
+    sink.word(out.len());
+    let mut prev = ' ';
+    for l in &word.letters {
+        let c = l.ch;
+        if c.is_ascii() {
+            // An ASCII letter or digit, its own folded form.
+            sink.letter(c as u8);
+            out.push(c);
         } else {
-            let c = toned(l.vowel, l.tone);
-            *beyond_latin1 |= c > '\u{FF}';
+            if l.folded != 0 {
+                sink.letter(l.folded);
+                if c > '\u{FF}' {
+                    pass.beyond_latin1 = true;
+                } else {
+                    pass.maybe_legacy |= vni_letter_combo(prev, c);
+                }
+            } else {
+                sink.other(c);
+                pass.maybe_legacy = true;
+            }
             out.push(c);
         }
+        prev = c;
     }
     word.clear();
 }
@@ -1155,13 +1369,15 @@ fn place_tone(word: &mut [Letter]) {
         let p = word[target - 1];
         if p.vowel != NO_VOWEL
             && (p.tone == 0 || target - 1 == from)
-            && vni_letter_combo(p.ch, toned(word[target].vowel, tone))
+            && vni_letter_combo(toned(p.vowel, 0), toned(word[target].vowel, tone))
         {
             return;
         }
     }
     word[from].tone = 0;
+    word[from].ch = toned(word[from].vowel, 0);
     word[target].tone = tone;
+    word[target].ch = toned(word[target].vowel, tone);
 }
 
 #[cfg(test)]

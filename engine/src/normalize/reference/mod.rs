@@ -145,3 +145,21 @@ fn same_as_reference_on_family_names() {
         }
     }
 }
+
+#[test]
+fn same_as_reference_on_latin1_letter_pairs() {
+    // Legacy detection is skipped for values without what it counts; every pair of an ASCII or
+    // Latin-1 letter and a Latin-1 letter, alone and inside a word, checks where that ends.
+    let mut buffers = Buffers::default();
+    let letters: Vec<char> =
+        ('a'..='z').chain('A'..='Z').chain((0xC0..=0xFFu32).filter_map(char::from_u32)).collect();
+    for &a in &letters {
+        for &b in letters.iter().filter(|c| !c.is_ascii()) {
+            for s in
+                [format!("{a}{b}"), format!("Ng{a}{b}n An"), format!("{a}{b}{a}{b}"), format!("ươ {a}{b}")]
+            {
+                check_same(&s, &mut buffers).unwrap();
+            }
+        }
+    }
+}
