@@ -402,9 +402,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         shared_model: false,
         save_model: Some(dir.join("model.json")),
         summary: Some(dir.join("summary.json")),
-        match_threshold: None,
-        review_threshold: None,
-        one_to_one: false,
+        decision: Default::default(),
     })?;
     let seconds = started.elapsed().as_secs_f64();
 

@@ -66,6 +66,13 @@ pub struct LinkArgs {
     /// Write the run summary as JSON here.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    #[command(flatten)]
+    pub decision: DecisionArgs,
+}
+
+/// How to decide, over the configuration's `[link]` section (`link` and `reconcile`).
+#[derive(Args, Clone, Default)]
+pub struct DecisionArgs {
     /// Probability at or above which the best candidate is a match [default: the
     /// configuration's `[link] match_threshold`, else 0.9].
     #[arg(long, value_parser = probability)]
@@ -255,29 +262,19 @@ impl Prepared {
     }
 
     /// [`Prepared::settings`] with the options of the command line over them.
-    pub(crate) fn settings_with(
-        &self,
-        match_threshold: Option<f64>,
-        review_threshold: Option<f64>,
-        one_to_one: bool,
-    ) -> Result<LinkSettings> {
-        settings_with(&self.link, match_threshold, review_threshold, one_to_one)
+    pub(crate) fn settings_with(&self, decision: &DecisionArgs) -> Result<LinkSettings> {
+        settings_with(&self.link, decision)
     }
 }
 
 /// The default settings with a configuration's `[link]` section over them, then the options of
 /// the command line.
-fn settings_with(
-    link: &LinkConfig,
-    match_threshold: Option<f64>,
-    review_threshold: Option<f64>,
-    one_to_one: bool,
-) -> Result<LinkSettings> {
+fn settings_with(link: &LinkConfig, decision: &DecisionArgs) -> Result<LinkSettings> {
     let mut settings = LinkSettings::default().with_config(link);
     let thresholds = &mut settings.thresholds;
-    thresholds.match_probability = match_threshold.unwrap_or(thresholds.match_probability);
-    thresholds.review_probability = review_threshold.unwrap_or(thresholds.review_probability);
-    settings.one_to_one |= one_to_one;
+    thresholds.match_probability = decision.match_threshold.unwrap_or(thresholds.match_probability);
+    thresholds.review_probability = decision.review_threshold.unwrap_or(thresholds.review_probability);
+    settings.one_to_one |= decision.one_to_one;
     if thresholds.review_probability > thresholds.match_probability {
         bail!(
             "the review threshold ({}) is above the match threshold ({})",
@@ -428,7 +425,7 @@ pub fn link(args: LinkArgs) -> Result<()> {
     let total = Instant::now();
     let prepared = prepare_both(&args.tables)?;
     // Options on the command line win over the configuration.
-    let settings = prepared.settings_with(args.match_threshold, args.review_threshold, args.one_to_one)?;
+    let settings = prepared.settings_with(&args.decision)?;
     let linker = Linker::new(&prepared.left, &prepared.right, settings)?;
     let started = Instant::now();
     let (model, training) = load_or_train(&linker, args.model.as_deref())?;
@@ -515,7 +512,7 @@ fn link_sources(args: LinkArgs) -> Result<()> {
         bail!("with several sources the models are written into the --out folder; drop --save-model");
     }
     let (lefts, right_table, rejects_path, link) = sources(&args.tables)?;
-    let settings = settings_with(&link, args.match_threshold, args.review_threshold, args.one_to_one)?;
+    let settings = settings_with(&link, &args.decision)?;
     let mut names: Vec<&str> = lefts.iter().map(|t| t.name.as_str()).collect();
     names.sort_unstable();
     if let Some(twice) = names.windows(2).find(|w| file_stem(w[0]) == file_stem(w[1])) {

@@ -13,7 +13,7 @@ use khop::reconcile::output::{unmatched_batch, unmatched_schema, worklist_batch,
 use khop::reconcile::{Reconciler, Summary};
 use khop::write::{WriteOptions, Writer};
 
-use crate::link::{TablesArgs, load_or_train, prepare_both, probability};
+use crate::link::{DecisionArgs, TablesArgs, load_or_train, prepare_both};
 
 #[derive(Args)]
 pub struct ReconcileArgs {
@@ -40,23 +40,14 @@ pub struct ReconcileArgs {
     /// Save the model trained for this run.
     #[arg(long)]
     pub save_model: Option<PathBuf>,
-    /// Probability at or above which the best candidate is a match [default: the
-    /// configuration's `[link] match_threshold`, else 0.9].
-    #[arg(long, value_parser = probability)]
-    pub match_threshold: Option<f64>,
-    /// Probability at or above which the best candidate goes to review [default: the
-    /// configuration's `[link] review_threshold`, else 0.5].
-    #[arg(long, value_parser = probability)]
-    pub review_threshold: Option<f64>,
-    /// Keep only one-to-one matches (no national record matched twice).
-    #[arg(long)]
-    pub one_to_one: bool,
+    #[command(flatten)]
+    pub decision: DecisionArgs,
 }
 
 pub fn reconcile(args: ReconcileArgs) -> Result<()> {
     let total = Instant::now();
     let prepared = prepare_both(&args.tables)?;
-    let settings = prepared.settings_with(args.match_threshold, args.review_threshold, args.one_to_one)?;
+    let settings = prepared.settings_with(&args.decision)?;
     let thresholds = settings.thresholds;
     let linker = Linker::new(&prepared.left, &prepared.right, settings)?;
     let started = Instant::now();
