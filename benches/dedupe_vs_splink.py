@@ -25,30 +25,8 @@ import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
-FEBRL_COLUMNS = [
-    "rec_id", "given_name", "surname", "street_number", "address_1", "address_2",
-    "suburb", "postcode", "state", "date_of_birth", "soc_sec_id",
-]
-
-FEBRL3_CONFIG = """\
-# FEBRL3 for khop: names and date of birth map to person roles, the rest are generic columns.
-[[input]]
-name = "febrl3"
-path = "febrl3.csv"
-id = "rec_id"
-
-[input.columns]
-given_name = "given_name"
-surname = "family_name"
-date_of_birth = "date_of_birth"
-soc_sec_id = "number"
-postcode = "number"
-street_number = "house_number"
-address_1 = "street"
-address_2 = "text"
-suburb = "text"
-state = "text"
-"""
+# The FEBRL columns and khop's configuration for them are febrl_vs_splink.py's.
+from febrl_vs_splink import COLUMNS as FEBRL_COLUMNS, khop_config
 
 LOCAL_CONFIG = """\
 # The generated local commune register (`khop gen`, source `local`).
@@ -100,7 +78,7 @@ def prepare_febrl3(work):
             row = [v.strip() for v in row]
             writer.writerow(row)
             truth[row[0]] = febrl_person(row[0])
-    (work / "febrl3.toml").write_text(FEBRL3_CONFIG)
+    (work / "febrl3.toml").write_text(khop_config("febrl3"))
     return truth
 
 

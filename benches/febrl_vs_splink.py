@@ -21,42 +21,31 @@ COLUMNS = [
     "suburb", "postcode", "state", "date_of_birth", "soc_sec_id",
 ]
 
-KHOP_CONFIG = """\
-# FEBRL4 for khop: names and date of birth map to person roles, the rest are generic columns.
-[[input]]
-name = "febrl4a"
-path = "febrl4a.csv"
-id = "rec_id"
+# The roles khop reads FEBRL's columns with: names and date of birth as person roles, the rest
+# as generic columns.
+ROLES = {
+    "given_name": "given_name",
+    "surname": "family_name",
+    "date_of_birth": "date_of_birth",
+    "soc_sec_id": "number",
+    "postcode": "number",
+    "street_number": "house_number",
+    "address_1": "street",
+    "address_2": "text",
+    "suburb": "text",
+    "state": "text",
+}
 
-[input.columns]
-given_name = "given_name"
-surname = "family_name"
-date_of_birth = "date_of_birth"
-soc_sec_id = "number"
-postcode = "number"
-street_number = "house_number"
-address_1 = "street"
-address_2 = "text"
-suburb = "text"
-state = "text"
 
-[[input]]
-name = "febrl4b"
-path = "febrl4b.csv"
-id = "rec_id"
-
-[input.columns]
-given_name = "given_name"
-surname = "family_name"
-date_of_birth = "date_of_birth"
-soc_sec_id = "number"
-postcode = "number"
-street_number = "house_number"
-address_1 = "street"
-address_2 = "text"
-suburb = "text"
-state = "text"
-"""
+def khop_config(*names):
+    """A khop configuration with one `[[input]]` per FEBRL file `<name>.csv` (also used by
+    dedupe_vs_splink.py)."""
+    parts = ["# FEBRL for khop: names and date of birth map to person roles, the rest are generic columns.\n"]
+    for name in names:
+        parts.append(f'[[input]]\nname = "{name}"\npath = "{name}.csv"\nid = "rec_id"\n\n[input.columns]\n')
+        parts.extend(f'{column} = "{role}"\n' for column, role in ROLES.items())
+        parts.append("\n")
+    return "".join(parts).rstrip("\n") + "\n"
 
 
 def person(rec_id):
@@ -83,7 +72,7 @@ def prepare(work):
             writer.writerow(header)
             for row in reader:
                 writer.writerow([v.strip() for v in row])
-    (work / "febrl.toml").write_text(KHOP_CONFIG)
+    (work / "febrl.toml").write_text(khop_config("febrl4a", "febrl4b"))
 
 
 def truth(work):
