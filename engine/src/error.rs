@@ -13,6 +13,10 @@ pub struct Error {
     kind: ErrorKind,
 }
 
+/// The source of an error from another library (Arrow, Parquet, CSV, JSON), kept whole so that
+/// a caller can walk the chain with [`std::error::Error::source`].
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What went wrong.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -34,6 +38,8 @@ pub enum ErrorKind {
         position: Option<String>,
         /// What was expected and found.
         message: String,
+        /// The error of the library that read or wrote the file, when there was one.
+        source: Option<Source>,
     },
     /// A configured or requested column is not in the file.
     UnknownColumn {
@@ -54,7 +60,41 @@ pub enum ErrorKind {
         found: String,
     },
     /// The configuration does not validate; every problem found is listed.
-    Config(crate::config::Diagnostics),
+    Config(Diagnostics),
+    /// Settings that cannot work together (a review threshold above the match threshold, a
+    /// blocking rule on a field neither table holds, ...); every problem found is listed.
+    Settings(Vec<String>),
+    /// Blocking found no candidate pairs to train a model on.
+    NoCandidatePairs {
+        /// What was being linked, and what to try.
+        message: String,
+    },
+    /// A model does not fit the data it is applied to (other comparisons, other levels, another
+    /// format version).
+    ModelMismatch {
+        /// What differs.
+        message: String,
+    },
+    /// A size limit of khop was exceeded (more than 2^32 records, more than 4 GiB of text in one
+    /// column, ...).
+    Capacity {
+        /// What is too large, and what to do.
+        message: String,
+    },
+    /// An output would overwrite an input, or another output of the same run.
+    OutputClash {
+        /// The output asked for.
+        path: PathBuf,
+        /// What already uses that path ("the input `national`", "the links output", ...).
+        other: String,
+    },
+    /// Arrow refused to build or convert a batch (a bug in khop, or a value Arrow cannot hold).
+    Arrow {
+        /// What was being built.
+        context: String,
+        /// Arrow's error.
+        source: arrow_schema::ArrowError,
+    },
     /// A caller passed an argument that makes no sense (batch size 0, unknown format name, ...).
     InvalidArgument(String),
 }
@@ -70,11 +110,47 @@ impl Error {
     }
 
     pub(crate) fn format(path: &Path, position: Option<String>, message: impl Into<String>) -> Self {
-        ErrorKind::Format { path: path.to_owned(), position, message: message.into() }.into()
+        ErrorKind::Format { path: path.to_owned(), position, message: message.into(), source: None }.into()
+    }
+
+    /// A format error that keeps the error of the library that found it.
+    pub(crate) fn format_with(
+        path: &Path,
+        position: Option<String>,
+        message: impl Into<String>,
+        source: impl Into<Source>,
+    ) -> Self {
+        ErrorKind::Format {
+            path: path.to_owned(),
+            position,
+            message: message.into(),
+            source: Some(source.into()),
+        }
+        .into()
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         ErrorKind::InvalidArgument(message.into()).into()
+    }
+
+    pub(crate) fn settings(problems: Vec<String>) -> Self {
+        ErrorKind::Settings(problems).into()
+    }
+
+    pub(crate) fn no_candidate_pairs(message: impl Into<String>) -> Self {
+        ErrorKind::NoCandidatePairs { message: message.into() }.into()
+    }
+
+    pub(crate) fn model_mismatch(message: impl Into<String>) -> Self {
+        ErrorKind::ModelMismatch { message: message.into() }.into()
+    }
+
+    pub(crate) fn capacity(message: impl Into<String>) -> Self {
+        ErrorKind::Capacity { message: message.into() }.into()
+    }
+
+    pub(crate) fn arrow(context: impl Into<String>, source: arrow_schema::ArrowError) -> Self {
+        ErrorKind::Arrow { context: context.into(), source }.into()
     }
 }
 
@@ -90,10 +166,10 @@ impl fmt::Display for Error {
             ErrorKind::Io { path, action, source } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
-            ErrorKind::Format { path, position: Some(pos), message } => {
+            ErrorKind::Format { path, position: Some(pos), message, .. } => {
                 write!(f, "{}, {pos}: {message}", path.display())
             }
-            ErrorKind::Format { path, position: None, message } => {
+            ErrorKind::Format { path, position: None, message, .. } => {
                 write!(f, "{}: {message}", path.display())
             }
             ErrorKind::UnknownColumn { path, column, available } => write!(
@@ -108,6 +184,23 @@ impl fmt::Display for Error {
                 path.display()
             ),
             ErrorKind::Config(diagnostics) => write!(f, "{diagnostics}"),
+            ErrorKind::Settings(problems) => match problems.as_slice() {
+                [one] => f.write_str(one),
+                many => {
+                    write!(f, "{} problems with the settings:", many.len())?;
+                    for problem in many {
+                        write!(f, "\n  {problem}")?;
+                    }
+                    Ok(())
+                }
+            },
+            ErrorKind::NoCandidatePairs { message }
+            | ErrorKind::ModelMismatch { message }
+            | ErrorKind::Capacity { message } => f.write_str(message),
+            ErrorKind::OutputClash { path, other } => {
+                write!(f, "refusing to write {}: it is {other}", path.display())
+            }
+            ErrorKind::Arrow { context, source } => write!(f, "{context}: {source}"),
             ErrorKind::InvalidArgument(message) => f.write_str(message),
         }
     }
@@ -117,6 +210,8 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             ErrorKind::Io { source, .. } => Some(source),
+            ErrorKind::Format { source: Some(source), .. } => Some(source.as_ref()),
+            ErrorKind::Arrow { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -124,3 +219,43 @@ impl std::error::Error for Error {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A place in the configuration text (1-based).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Line.
+    pub line: usize,
+    /// Column, in characters.
+    pub column: usize,
+}
+
+/// One problem found in a configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where it is.
+    pub position: Position,
+    /// What is wrong, and what would be right.
+    pub message: String,
+}
+
+/// Every problem found in a configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics {
+    /// The configuration file, when it came from one.
+    pub file: Option<PathBuf>,
+    /// The problems, in the order of the text.
+    pub items: Vec<Diagnostic>,
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.as_deref().map(|p| p.display().to_string());
+        let file = file.as_deref().unwrap_or("configuration");
+        let count = self.items.len();
+        writeln!(f, "{file}: {count} problem{}", if count == 1 { "" } else { "s" })?;
+        for item in &self.items {
+            writeln!(f, "  {file}:{}:{}: {}", item.position.line, item.position.column, item.message)?;
+        }
+        Ok(())
+    }
+}

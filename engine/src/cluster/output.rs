@@ -42,7 +42,7 @@ pub fn clusters_batch(records: &PreparedRecords, assignments: &[Assignment]) -> 
         Arc::new(size.finish()),
         Arc::new(confidence.finish()),
     ];
-    RecordBatch::try_new(schema, columns).map_err(|e| Error::invalid(e.to_string()))
+    RecordBatch::try_new(schema, columns).map_err(|e| Error::arrow("building the clusters batch", e))
 }
 
 /// The links inside final clusters, the pairs that formed them, with their explanations.
@@ -88,5 +88,5 @@ pub fn cluster_pairs_batch(
         Arc::new(probability.finish()),
         Arc::new(explanation.finish()),
     ];
-    RecordBatch::try_new(schema, columns).map_err(|e| Error::invalid(e.to_string()))
+    RecordBatch::try_new(schema, columns).map_err(|e| Error::arrow("building the clusters batch", e))
 }

@@ -32,13 +32,13 @@ mod init;
 mod link;
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{Item, TableLike, Value};
 
 pub use self::init::{InitInput, render_config};
 pub use self::link::LinkConfig;
+pub use crate::error::{Diagnostic, Diagnostics, Position};
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::{Format, ReadOptions, Reader, TextEncoding};
 use crate::record::{ColumnSpec, DatasetSpec, Role};
@@ -68,46 +68,6 @@ pub struct InputConfig {
     pub dataset: DatasetSpec,
     /// How to read it; `columns` and `id_column` follow `dataset`.
     pub read: ReadOptions,
-}
-
-/// A place in the configuration text (1-based).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Position {
-    /// Line.
-    pub line: usize,
-    /// Column, in characters.
-    pub column: usize,
-}
-
-/// One problem found in a configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// Where it is.
-    pub position: Position,
-    /// What is wrong, and what would be right.
-    pub message: String,
-}
-
-/// Every problem found in a configuration.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Diagnostics {
-    /// The configuration file, when it came from one.
-    pub file: Option<PathBuf>,
-    /// The problems, in the order of the text.
-    pub items: Vec<Diagnostic>,
-}
-
-impl fmt::Display for Diagnostics {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self.file.as_deref().map(|p| p.display().to_string());
-        let file = file.as_deref().unwrap_or("configuration");
-        let count = self.items.len();
-        writeln!(f, "{file}: {count} problem{}", if count == 1 { "" } else { "s" })?;
-        for item in &self.items {
-            writeln!(f, "  {file}:{}:{}: {}", item.position.line, item.position.column, item.message)?;
-        }
-        Ok(())
-    }
 }
 
 impl Config {

@@ -353,7 +353,7 @@ impl<'a> Linker<'a> {
             }
         }
         if sessions.is_empty() {
-            return Err(Error::invalid("blocking found no candidate pairs to train on"));
+            return Err(Error::no_candidate_pairs("blocking found no candidate pairs to train on"));
         }
         Ok(TrainingData { random, random_pairs: drawn, sessions })
     }

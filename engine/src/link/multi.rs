@@ -519,7 +519,7 @@ impl Combined {
             Arc::new(conflict.finish()),
         ];
         columns.extend(per_source.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        RecordBatch::try_new(self.persons_schema(), columns).map_err(|e| Error::invalid(e.to_string()))
+        RecordBatch::try_new(self.persons_schema(), columns).map_err(|e| Error::arrow("building the persons or conflicts batch", e))
     }
 
     /// One row per claim involved in a conflict: `conflict` (its number, from 1, in the order of
@@ -568,7 +568,7 @@ impl Combined {
             Arc::new(right_row.finish()),
             Arc::new(probability.finish()),
         ];
-        RecordBatch::try_new(schema, columns).map_err(|e| Error::invalid(e.to_string()))
+        RecordBatch::try_new(schema, columns).map_err(|e| Error::arrow("building the persons or conflicts batch", e))
     }
 
     /// The persons of a national table of `records` records in ranges of at most `chunk`, for

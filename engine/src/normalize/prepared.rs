@@ -454,13 +454,13 @@ impl PreparedRecords {
             &out.mother_full,
         ];
         if columns.iter().any(|c| c.overflow) {
-            return Err(Error::invalid("prepare: a column holds more than 4 GiB of text; split the input"));
+            return Err(Error::capacity("prepare: a column holds more than 4 GiB of text; split the input"));
         }
         if u32::try_from(out.len()).is_err() {
-            return Err(Error::invalid("prepare: more than 4,294,967,295 records; split the input"));
+            return Err(Error::capacity("prepare: more than 4,294,967,295 records; split the input"));
         }
         if out.generic.iter().any(|c| c.values.overflow) {
-            return Err(Error::invalid("prepare: a column holds more than 4 GiB of text; split the input"));
+            return Err(Error::capacity("prepare: a column holds more than 4 GiB of text; split the input"));
         }
         resolve_numeric_sex(&mut out.sex);
         out.full_count = counts(&out.folded_full);

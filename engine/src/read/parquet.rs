@@ -35,7 +35,7 @@ impl ParquetSource {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| Error::format(path, None, format!("not a readable Parquet file ({e})")))?;
+            .map_err(|e| Error::format_with(path, None, format!("not a readable Parquet file ({e})"), e))?;
         let file_schema = Arc::clone(builder.schema());
         let names: Vec<String> = file_schema.fields().iter().map(|f| f.name().clone()).collect();
         let keep = super::project(path, &names, options)?;
@@ -63,7 +63,7 @@ impl ParquetSource {
             .with_projection(mask)
             .with_batch_size(options.batch_size)
             .build()
-            .map_err(|e| Error::format(path, None, format!("cannot read ({e})")))?;
+            .map_err(|e| Error::format_with(path, None, format!("cannot read ({e})"), e))?;
         Ok(ParquetSource {
             file: Arc::from(path.display().to_string()),
             reader,
