@@ -113,8 +113,15 @@ pub struct Blocker<'a> {
 /// for the whole run, not once per source and training session. Memory: 16 bytes per record
 /// per distinct rule used.
 pub struct KeyIndex<'a> {
-    table: &'a PreparedRecords,
+    table: Indexed<'a>,
     lists: Mutex<HashMap<Vec<BlockKey>, SortedKeys>>,
+}
+
+/// The table a [`KeyIndex`] covers: borrowed, or shared with its owner (an index that outlives
+/// any borrow, as the library's [`crate::session::MultiLink`] keeps).
+enum Indexed<'a> {
+    Borrowed(&'a PreparedRecords),
+    Shared(Arc<PreparedRecords>),
 }
 
 /// One rule's `(hash, id)` list, sorted, shared by the blockers that use it.
@@ -123,12 +130,20 @@ type SortedKeys = Arc<Vec<(u64, u32)>>;
 impl<'a> KeyIndex<'a> {
     /// An empty index over `table`.
     pub fn new(table: &'a PreparedRecords) -> Self {
-        KeyIndex { table, lists: Mutex::new(HashMap::new()) }
+        KeyIndex { table: Indexed::Borrowed(table), lists: Mutex::new(HashMap::new()) }
+    }
+
+    /// An empty index over a shared table, which it keeps alive.
+    pub fn shared(table: Arc<PreparedRecords>) -> KeyIndex<'static> {
+        KeyIndex { table: Indexed::Shared(table), lists: Mutex::new(HashMap::new()) }
     }
 
     /// The table indexed.
-    pub fn table(&self) -> &'a PreparedRecords {
-        self.table
+    pub fn table(&self) -> &PreparedRecords {
+        match &self.table {
+            Indexed::Borrowed(table) => table,
+            Indexed::Shared(table) => table,
+        }
     }
 
     /// Rules whose lists are kept.
@@ -142,7 +157,7 @@ impl<'a> KeyIndex<'a> {
             return list;
         }
         // Computed outside the lock; two threads asking at once both compute the same list.
-        let list = Arc::new(hashed_keys(rule, self.table));
+        let list = Arc::new(hashed_keys(rule, self.table()));
         match self.lists.lock() {
             Ok(mut lists) => lists.entry(rule.keys().to_vec()).or_insert(list).clone(),
             Err(_) => list,

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::block::BlockingReport;
 use crate::error::Result;
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
 use crate::normalize::prepared::PreparedRecords;
@@ -186,6 +187,8 @@ pub struct Deduplication {
     pub training: TrainingReport,
     /// Candidate pairs scored.
     pub pairs_scored: u64,
+    /// Candidate pairs per blocking rule, and blocks skipped by the skew guard.
+    pub blocking: BlockingReport,
     /// Pairs at or above the threshold.
     pub edges: Vec<Edge>,
     /// The cluster of every record.
@@ -206,7 +209,7 @@ pub fn deduplicate(
     let (model, training) = linker.train()?;
     let mut edges = Vec::new();
     let mut pairs_scored = 0u64;
-    linker.score_all(&model, |pairs, weights| {
+    let blocking = linker.score_all(&model, |pairs, weights| {
         pairs_scored += pairs.len() as u64;
         for (pair, weight) in pairs.iter().zip(weights) {
             let p = probability(*weight);
@@ -216,7 +219,7 @@ pub fn deduplicate(
         }
     })?;
     let (assignments, report) = cluster(records.len(), &edges, options, |a, b| linker.hard_conflict(a, b));
-    Ok(Deduplication { model, training, pairs_scored, edges, assignments, report })
+    Ok(Deduplication { model, training, pairs_scored, blocking, edges, assignments, report })
 }
 
 #[cfg(test)]

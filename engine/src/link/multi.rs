@@ -69,9 +69,19 @@ impl<'a> MultiLinker<'a> {
         MultiLinker { index: KeyIndex::new(national), settings }
     }
 
+    /// A linker to a shared national table, which it keeps alive.
+    pub fn shared(national: Arc<PreparedRecords>, settings: LinkSettings) -> MultiLinker<'static> {
+        MultiLinker { index: KeyIndex::shared(national), settings }
+    }
+
     /// The national table.
-    pub fn national(&self) -> &'a PreparedRecords {
+    pub fn national(&self) -> &PreparedRecords {
         self.index.table()
+    }
+
+    /// The settings every source is linked with.
+    pub fn settings(&self) -> &LinkSettings {
+        &self.settings
     }
 
     /// Blocking rules whose national keys are indexed so far.

@@ -1,0 +1,464 @@
+//! The library's entry point: a [`Session`] holds validated settings (and, when it came from one,
+//! a configuration) and runs whole jobs on tables it prepares: link one or several sector tables
+//! to the national table, deduplicate a table, reconcile (the correction worklist), explain a
+//! pair, train a model, report blocking, profile and normalize files.
+//!
+//! Every result is a value that owns its data ([`Table`]s are shared, `Send + Sync`): Arrow
+//! record batches on demand, a summary that serializes to JSON (the `--summary` files of the
+//! `khop` command are these structs), and methods that write the outputs. Rejected rows are kept
+//! with their tables ([`Table::rejects`]), never dropped. The library never prints; progress goes
+//! to an [`Observer`].
+//!
+//! ```no_run
+//! use khop::{LinkOutputs, Session, TableSource};
+//!
+//! # fn main() -> khop::Result<()> {
+//! let session = Session::new();
+//! let options = khop::read::ReadOptions::default();
+//! let sector = session.prepare(&TableSource::detect("bhxh.parquet", &options)?)?;
+//! let national = session.prepare(&TableSource::detect("national.parquet", &options)?)?;
+//! let run = session.link(&sector, &national, None)?;
+//! let summary = run.write_outputs(&LinkOutputs::new("links.parquet"))?;
+//! println!("{} matches", summary.decisions.r#match);
+//! # Ok(())
+//! # }
+//! ```
+
+mod dedupe;
+mod link;
+mod observe;
+mod output;
+mod reconcile;
+mod table;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use dedupe::{DedupeOutputs, DedupeRun, DedupeSeconds, DedupeSummary};
+pub use link::{
+    CombinedRun, Decisions, LinkOutputs, LinkRun, LinkSeconds, LinkSummary, ModelChoice, MultiLink,
+    MultiLinkSummary, MultiOutputs, MultiSeconds, RuleSummary, SharedTraining, SourceSeconds, SourceSummary,
+    file_stem,
+};
+pub use observe::{Observer, Silent, Stage, Unit};
+pub use output::{OUTPUT_BATCH_ROWS, OutputPlan, peak_memory_mib, write_batches, write_json, write_rejects};
+pub use reconcile::{ReconcileOutputs, ReconcileRun, ReconcileSeconds, ReconcileSummary, SourceWorklist};
+pub use table::{IdChoice, RecordIndex, Table, TableSource, TableSummary};
+
+use crate::block::{Blocker, BlockingReport};
+use crate::cluster::ClusterOptions;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::link::linker::{LinkSettings, Linker, TrainingReport};
+use crate::reconcile::explain::{PairExplanation, explain_pair};
+use crate::score::Model;
+
+/// Settings, an optional configuration and an observer: everything a job needs besides its
+/// tables. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Session {
+    settings: LinkSettings,
+    cluster: ClusterOptions,
+    config: Option<Arc<Config>>,
+    observer: Arc<dyn Observer>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("settings", &self.settings)
+            .field("cluster", &self.cluster)
+            .field("config", &self.config.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session with the Vietnamese defaults and no configuration.
+    pub fn new() -> Session {
+        Session {
+            settings: LinkSettings::default(),
+            cluster: ClusterOptions::default(),
+            config: None,
+            observer: Arc::new(Silent),
+        }
+    }
+
+    /// A session over a configuration: its inputs can be named ([`Session::input`]) and its
+    /// `[link]` section sets the settings.
+    pub fn from_config(config: Config) -> Result<Session> {
+        let settings = LinkSettings::default().with_config(&config.link);
+        let session = Session { config: Some(Arc::new(config)), ..Session::new() };
+        session.with_settings(settings)
+    }
+
+    /// Reads and validates a configuration file, and makes a session over it.
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Session> {
+        Session::from_config(Config::from_file(path)?)
+    }
+
+    /// This session with `settings`, validated (all problems at once).
+    pub fn with_settings(mut self, settings: LinkSettings) -> Result<Session> {
+        merge_later::validate(&settings)?;
+        self.settings = settings;
+        Ok(self)
+    }
+
+    /// This session with its settings changed by `change`, then validated: e.g. thresholds given
+    /// on a command line over a configuration's.
+    pub fn configure(self, change: impl FnOnce(&mut LinkSettings)) -> Result<Session> {
+        let mut settings = self.settings.clone();
+        change(&mut settings);
+        self.with_settings(settings)
+    }
+
+    /// This session with deduplication's clustering options, validated.
+    pub fn with_cluster_options(mut self, options: ClusterOptions) -> Result<Session> {
+        merge_later::validate_cluster(&options)?;
+        self.cluster = options;
+        Ok(self)
+    }
+
+    /// This session reporting progress to `observer`.
+    pub fn with_observer(mut self, observer: impl Observer + 'static) -> Session {
+        self.observer = Arc::new(observer);
+        self
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &LinkSettings {
+        &self.settings
+    }
+
+    /// Deduplication's clustering options.
+    pub fn cluster_options(&self) -> &ClusterOptions {
+        &self.cluster
+    }
+
+    /// The configuration, when the session has one.
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_deref()
+    }
+
+    /// The configuration's input named `name`.
+    pub fn input(&self, name: &str) -> Result<TableSource> {
+        let config = self.config.as_deref().ok_or_else(|| Error::invalid("the session has no configuration"))?;
+        config
+            .inputs
+            .iter()
+            .find(|i| i.name == name)
+            .map(TableSource::from_input)
+            .ok_or_else(|| Error::invalid(format!("the configuration has no input named `{name}`")))
+    }
+
+    /// The configuration's tables of a link: the national table (`right`, or the input named
+    /// `national`, else the second input) and the sector tables (`left`, or every other input).
+    pub fn link_inputs(&self, left: &[String], right: Option<&str>) -> Result<(Vec<TableSource>, TableSource)> {
+        let config = self.config.as_deref().ok_or_else(|| Error::invalid("the session has no configuration"))?;
+        let position = |name: &str| {
+            config
+                .inputs
+                .iter()
+                .position(|i| i.name == name)
+                .ok_or_else(|| Error::invalid(format!("the configuration has no input named `{name}`")))
+        };
+        let right = match right {
+            Some(name) => position(name)?,
+            None => match config.inputs.iter().position(|i| i.name == "national") {
+                Some(i) => i,
+                None if config.inputs.len() >= 2 => 1,
+                None => return Err(Error::invalid("the configuration needs two inputs, or name the right table")),
+            },
+        };
+        let lefts: Vec<usize> = if left.is_empty() {
+            (0..config.inputs.len()).filter(|&i| i != right).collect()
+        } else {
+            left.iter().map(|name| position(name)).collect::<Result<_>>()?
+        };
+        if lefts.is_empty() {
+            return Err(Error::invalid("the configuration needs two inputs, or name the left table"));
+        }
+        let source = |i: usize| TableSource::from_input(&config.inputs[i]);
+        Ok((lefts.into_iter().map(source).collect(), source(right)))
+    }
+
+    /// Reads and prepares a table for matching. Rejected rows stay with the table.
+    pub fn prepare(&self, source: &TableSource) -> Result<Table> {
+        source.prepare(self.observer.as_ref())
+    }
+
+    fn linker<'t>(&self, sector: &'t Table, national: &'t Table) -> Result<Linker<'t>> {
+        Linker::new(sector.records(), national.records(), self.settings.clone())
+    }
+
+    fn train_with(&self, linker: &Linker<'_>) -> Result<(Model, TrainingReport)> {
+        self.observer.started(&Stage::Train);
+        let trained = linker.train();
+        self.observer.finished();
+        trained
+    }
+
+    /// Trains a model on two tables without labels: `u` from random pairs, `m` by EM.
+    pub fn train(&self, sector: &Table, national: &Table) -> Result<(Model, TrainingReport)> {
+        self.train_with(&self.linker(sector, national)?)
+    }
+
+    /// Links a sector table to the national table: with `model`, or a model trained on them.
+    pub fn link(&self, sector: &Table, national: &Table, model: Option<&Model>) -> Result<LinkRun> {
+        let linker = self.linker(sector, national)?;
+        let started = Instant::now();
+        let (model, training) = match model {
+            Some(model) => (model.clone(), None),
+            None => {
+                let (model, report) = self.train_with(&linker)?;
+                (model, Some(report))
+            }
+        };
+        let train_seconds = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        self.observer.started(&Stage::Score);
+        let linked = linker.link_with_progress(&model, |scored| self.observer.advanced(scored));
+        self.observer.finished();
+        let (results, report) = linked?;
+        Ok(LinkRun {
+            sector: sector.clone(),
+            national: national.clone(),
+            settings: self.settings.clone(),
+            model,
+            training,
+            results,
+            report,
+            train_seconds,
+            link_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Starts a link of several sources to `national` (see [`MultiLink`]).
+    pub fn multi_link(&self, national: &Table) -> MultiLink {
+        MultiLink::new(national, self.settings.clone())
+    }
+
+    /// Links every source to the national table in one run and writes everything into
+    /// `outputs`' folder as it goes (one source in memory at a time, unless the model is shared):
+    /// the links of each source, the models, the persons and conflicts files, the rejects and the
+    /// summary. `each` is called after each source with its run, e.g. to print its counts.
+    pub fn link_sources(
+        &self,
+        national: &TableSource,
+        sources: &[TableSource],
+        model: ModelChoice,
+        outputs: &MultiOutputs,
+        mut each: impl FnMut(&LinkRun),
+    ) -> Result<MultiLinkSummary> {
+        let total = Instant::now();
+        let mut plan = OutputPlan::new();
+        plan.input(format!("the input `{}`", national.name()), national.path());
+        for source in sources {
+            plan.input(format!("the input `{}`", source.name()), source.path());
+        }
+        let names: Vec<&str> = sources.iter().map(TableSource::name).collect();
+        std::fs::create_dir_all(&outputs.folder).map_err(|e| Error::io(&outputs.folder, "create", e))?;
+        outputs.plan(&mut plan, &names, &model);
+        plan.check()?;
+
+        let national = self.prepare(national)?;
+        let mut rejected = national.stats().rows_rejected;
+        let mut rejects = vec![national.clone()];
+        let mut multi = self.multi_link(&national);
+        let mut held: Vec<Option<Table>> = sources.iter().map(|_| None).collect();
+        match model {
+            ModelChoice::PerSource => {}
+            ModelChoice::Given(model) => multi.use_model(model),
+            ModelChoice::Shared => {
+                for (source, slot) in sources.iter().zip(&mut held) {
+                    *slot = Some(self.prepare(source)?);
+                }
+                let tables: Vec<Table> = held.iter().flatten().cloned().collect();
+                self.observer.started(&Stage::Train);
+                let trained = multi.train_shared(&tables).map(|m| m.to_json());
+                self.observer.finished();
+                output::write_text(&outputs.model_path(None), &trained?)?;
+            }
+        }
+        let shared = multi.shared_model().is_some();
+        let mut summaries = Vec::new();
+        for (source, slot) in sources.iter().zip(&mut held) {
+            let table = match slot.take() {
+                Some(table) => table,
+                None => self.prepare(source)?,
+            };
+            rejected += table.stats().rows_rejected;
+            let run = multi.link(&table)?;
+            if run.training().is_some() {
+                output::write_text(&outputs.model_path(Some(table.name())), &run.model().to_json())?;
+            }
+            let links_file = outputs.links_path(table.name());
+            run.write(&links_file)?;
+            each(&run);
+            summaries.push(SourceSummary::of(&run, links_file));
+            if outputs.rejects.is_some() {
+                rejects.push(table);
+            }
+        }
+        if let Some(path) = &outputs.rejects {
+            write_rejects(path, rejects.iter().map(Table::rejects))?;
+        }
+        let started = Instant::now();
+        let rules_indexed = multi.rules_indexed();
+        let shared_training =
+            multi.shared_training().map(|(report, seconds)| SharedTraining { report: report.clone(), seconds });
+        let combined = multi.finish();
+        combined.write(&outputs.persons_path(), &outputs.conflicts_path())?;
+        let summary = MultiLinkSummary {
+            right: national.summary(),
+            sources: summaries,
+            shared_model: shared,
+            shared_training,
+            rows_rejected: rejected,
+            rejects_file: outputs.rejects.clone(),
+            persons_file: outputs.persons_path(),
+            conflicts_file: outputs.conflicts_path(),
+            combined: combined.summary(),
+            seconds: MultiSeconds {
+                national: national.seconds(),
+                combine_and_write: started.elapsed().as_secs_f64(),
+                total: total.elapsed().as_secs_f64(),
+            },
+            rules_indexed,
+            peak_memory_mib: peak_memory_mib(),
+        };
+        if let Some(path) = &outputs.summary {
+            write_json(path, &summary)?;
+        }
+        Ok(summary)
+    }
+
+    /// Finds the records of one table that are the same person and clusters them.
+    pub fn dedupe(&self, table: &Table) -> Result<DedupeRun> {
+        DedupeRun::run(self, table)
+    }
+
+    /// Links `sector` to `national` (with `model`, or one trained here) and lists what to
+    /// correct: the fields on which accepted links disagree, and the records not accepted.
+    pub fn reconcile(&self, sector: &Table, national: &Table, model: Option<&Model>) -> Result<ReconcileRun> {
+        ReconcileRun::run(self, sector, national, model)
+    }
+
+    /// Explains one pair for a clerk (ids of a sector and a national record): each comparison's
+    /// values, level and weight, with `model` or one trained on the tables.
+    pub fn explain(
+        &self,
+        sector: &Table,
+        national: &Table,
+        sector_id: &str,
+        national_id: &str,
+        model: Option<&Model>,
+    ) -> Result<Explained> {
+        let a = sector.find(sector_id)?;
+        let b = national.find(national_id)?;
+        let linker = self.linker(sector, national)?;
+        let (model, training) = match model {
+            Some(model) => (model.clone(), None),
+            None => {
+                let (model, report) = self.train_with(&linker)?;
+                (model, Some(report))
+            }
+        };
+        let explanation = explain_pair(&linker, &model, sector.records(), national.records(), a.0, b.0)?;
+        Ok(Explained { explanation, model, training })
+    }
+
+    /// The candidate pairs each blocking rule produces for two tables and, given the true links
+    /// (sector id, national id), which rule finds each first.
+    pub fn blocking(&self, sector: &Table, national: &Table, truth: Option<&[(String, String)]>) -> Result<BlockingRun> {
+        let linker = self.linker(sector, national)?;
+        let blocker = Blocker::new(linker.rules().to_vec(), sector.records(), Some(national.records()));
+        let report = blocker.for_each_chunk(|_| {});
+        let truth = truth.map(|truth| {
+            use std::collections::HashMap;
+            fn index(table: &Table) -> HashMap<&str, u32> {
+                (0..table.len() as u32).map(|i| (table.records().record_id(i), i)).collect()
+            }
+            let (left, right) = (index(sector), index(national));
+            let mut found_first = vec![0u64; blocker.rules().len()];
+            let (mut missed, mut unknown) = (0u64, 0u64);
+            for (a, b) in truth {
+                let (Some(&a), Some(&b)) = (left.get(a.as_str()), right.get(b.as_str())) else {
+                    unknown += 1;
+                    continue;
+                };
+                match blocker.first_rule(a, b) {
+                    Some(rule) => found_first[rule] += 1,
+                    None => missed += 1,
+                }
+            }
+            TruthRecall { links: truth.len() as u64, found_first, missed, unknown }
+        });
+        Ok(BlockingRun { rules: linker.rules().iter().map(|r| r.name().to_owned()).collect(), report, truth })
+    }
+}
+
+/// One pair explained ([`Session::explain`]), with the model used.
+#[derive(Clone, Debug)]
+pub struct Explained {
+    /// Each comparison's values, level and weight.
+    pub explanation: PairExplanation,
+    /// The model.
+    pub model: Model,
+    /// What training did, when the model was trained for this.
+    pub training: Option<TrainingReport>,
+}
+
+/// What blocking produces for two tables ([`Session::blocking`]).
+#[derive(Clone, Debug)]
+pub struct BlockingRun {
+    /// The rules' names, in order.
+    pub rules: Vec<String>,
+    /// Pairs per rule, capped blocks, largest blocks.
+    pub report: BlockingReport,
+    /// Which rule finds each true link first, when true links were given.
+    pub truth: Option<TruthRecall>,
+}
+
+/// Which blocking rule finds each true link first.
+#[derive(Clone, Debug, Serialize)]
+pub struct TruthRecall {
+    /// True links given.
+    pub links: u64,
+    /// Per rule, the true links it finds first.
+    pub found_first: Vec<u64>,
+    /// True links no rule finds.
+    pub missed: u64,
+    /// True links naming a record in neither table.
+    pub unknown: u64,
+}
+
+mod merge_later {
+    use crate::cluster::ClusterOptions;
+    use crate::error::{Error, Result};
+    use crate::link::linker::LinkSettings;
+
+    pub(super) fn validate(settings: &LinkSettings) -> Result<()> {
+        let t = &settings.thresholds;
+        if t.review_probability > t.match_probability {
+            return Err(Error::settings(vec![format!(
+                "the review threshold ({}) is above the match threshold ({})",
+                t.review_probability, t.match_probability
+            )]));
+        }
+        Ok(())
+    }
+
+    pub(super) fn validate_cluster(_: &ClusterOptions) -> Result<()> {
+        Ok(())
+    }
+}

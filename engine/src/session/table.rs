@@ -1,0 +1,326 @@
+//! Tables: what to read ([`TableSource`]) and what reading and preparing it gave ([`Table`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::observe::{Observer, Stage, Unit};
+use crate::config::InputConfig;
+use crate::config::detect::{Detection, detect_file};
+use crate::error::{Error, Result};
+use crate::normalize::prepared::PreparedRecords;
+use crate::read::{Batch, ReadOptions, ReadStats, Reader, Reject};
+use crate::record::{ColumnSpec, DatasetSpec};
+
+/// A table to read: its name, its file, the role of its columns and how to read it.
+///
+/// Made from a configuration's input ([`TableSource::from_input`]) or from a file whose roles
+/// are detected from its header and values ([`TableSource::detect`]).
+#[derive(Clone, Debug)]
+pub struct TableSource {
+    name: String,
+    path: PathBuf,
+    dataset: DatasetSpec,
+    options: ReadOptions,
+    /// How the id column was chosen, for reports.
+    id_choice: IdChoice,
+}
+
+/// How a table's record ids were chosen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "from", content = "column")]
+pub enum IdChoice {
+    /// The configuration names the id column.
+    Configured(String),
+    /// Detection found a column that looks like a record id.
+    Detected(String),
+    /// No id column: records are named by their 1-based row number in the file.
+    RowNumber,
+}
+
+impl IdChoice {
+    /// The id column, if there is one.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            IdChoice::Configured(c) | IdChoice::Detected(c) => Some(c),
+            IdChoice::RowNumber => None,
+        }
+    }
+}
+
+impl std::fmt::Display for IdChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdChoice::Configured(c) => write!(f, "`{c}` (configured)"),
+            IdChoice::Detected(c) => write!(f, "`{c}` (detected)"),
+            IdChoice::RowNumber => f.write_str("the row number (no id column)"),
+        }
+    }
+}
+
+impl TableSource {
+    /// A table described by a configuration's input.
+    pub fn from_input(input: &InputConfig) -> TableSource {
+        let id_choice = match &input.dataset.id_column {
+            Some(c) => IdChoice::Configured(c.clone()),
+            None => IdChoice::RowNumber,
+        };
+        TableSource {
+            name: input.name.clone(),
+            path: input.path.clone(),
+            dataset: input.dataset.clone(),
+            options: input.read.clone(),
+            id_choice,
+        }
+    }
+
+    /// A table whose columns' roles and id column are detected from the first rows of `path`,
+    /// read with `options`. Its name is the file's stem.
+    pub fn detect(path: impl AsRef<Path>, options: &ReadOptions) -> Result<TableSource> {
+        let path = path.as_ref();
+        let (_, detection) = detect_file(path, options)?;
+        Ok(TableSource::detected(path, options, &detection))
+    }
+
+    /// A table read with `options` whose roles are those of `detection`.
+    pub fn detected(path: &Path, options: &ReadOptions, detection: &Detection) -> TableSource {
+        let dataset = DatasetSpec {
+            id_column: detection.id_column.clone(),
+            columns: detection
+                .columns
+                .iter()
+                .filter_map(|c| c.role.map(|r| ColumnSpec::new(&c.name, r)))
+                .collect(),
+        };
+        let options = ReadOptions {
+            columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
+            id_column: dataset.id_column.clone(),
+            ..options.clone()
+        };
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let id_choice = match &dataset.id_column {
+            Some(c) => IdChoice::Detected(c.clone()),
+            None => IdChoice::RowNumber,
+        };
+        TableSource { name, path: path.to_owned(), dataset, options, id_choice }
+    }
+
+    /// This table under another name (in reports and output file names).
+    pub fn named(mut self, name: impl Into<String>) -> TableSource {
+        self.name = name.into();
+        self
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The id column and the columns with roles.
+    pub fn dataset(&self) -> &DatasetSpec {
+        &self.dataset
+    }
+
+    /// How the file is read.
+    pub fn options(&self) -> &ReadOptions {
+        &self.options
+    }
+
+    /// How the record ids were chosen.
+    pub fn id_choice(&self) -> &IdChoice {
+        &self.id_choice
+    }
+
+    /// Reads and prepares the table (see [`crate::Session::prepare`]).
+    pub(crate) fn prepare(&self, observer: &dyn Observer) -> Result<Table> {
+        if self.dataset.columns.is_empty() {
+            return Err(Error::invalid(format!(
+                "{}: no column has a role; write a configuration (`khop config init`)",
+                self.path.display()
+            )));
+        }
+        let started = Instant::now();
+        let mut reader = Reader::open(&self.path, &self.options)?;
+        let total = reader.progress().total;
+        let unit = match reader.format() {
+            crate::read::Format::Parquet => Unit::Rows,
+            crate::read::Format::Csv | crate::read::Format::Ndjson => Unit::Bytes,
+        };
+        observer.started(&Stage::Read { table: self.name.clone(), file: self.path.clone(), unit, total });
+        let mut rejects = Vec::new();
+        let batches = std::iter::from_fn(|| {
+            let next = reader.next();
+            observer.advanced(reader.progress().position);
+            next
+        })
+        .map(|batch: Result<Batch>| {
+            batch.map(|mut batch| {
+                rejects.append(&mut batch.rejects);
+                batch
+            })
+        });
+        let prepared = PreparedRecords::from_batches(&self.dataset, batches);
+        observer.finished();
+        let records = Arc::new(prepared?);
+        let stats = reader.stats();
+        Ok(Table {
+            inner: Arc::new(TableData {
+                source: self.clone(),
+                records,
+                stats,
+                rejects,
+                seconds: started.elapsed().as_secs_f64(),
+            }),
+        })
+    }
+}
+
+/// A table read and prepared for matching: its comparison-ready records, what reading it counted
+/// and every row it rejected, with the reason. Cheap to clone (shared), `Send + Sync`.
+#[derive(Clone)]
+pub struct Table {
+    inner: Arc<TableData>,
+}
+
+struct TableData {
+    source: TableSource,
+    records: Arc<PreparedRecords>,
+    stats: ReadStats,
+    rejects: Vec<Reject>,
+    seconds: f64,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("name", &self.name())
+            .field("path", &self.path())
+            .field("records", &self.len())
+            .field("stats", &self.inner.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Table {
+    /// Prepares `batches` (from any Arrow source: each batch's rows, their row numbers and the
+    /// rows already rejected) under `source`'s roles, without reading a file.
+    pub fn from_batches<I>(source: TableSource, batches: I) -> Result<Table>
+    where
+        I: IntoIterator<Item = Result<Batch>>,
+    {
+        let started = Instant::now();
+        let mut stats = ReadStats::default();
+        let mut rejects = Vec::new();
+        let batches = batches.into_iter().map(|batch| {
+            batch.map(|mut batch| {
+                stats.rows_passed += batch.records.num_rows() as u64;
+                stats.rows_rejected += batch.rejects.len() as u64;
+                rejects.append(&mut batch.rejects);
+                batch
+            })
+        });
+        let records = Arc::new(PreparedRecords::from_batches(&source.dataset, batches)?);
+        stats.rows_read = stats.rows_passed + stats.rows_rejected;
+        Ok(Table {
+            inner: Arc::new(TableData { source, records, stats, rejects, seconds: started.elapsed().as_secs_f64() }),
+        })
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.inner.source.name
+    }
+
+    /// The file it was read from.
+    pub fn path(&self) -> &Path {
+        &self.inner.source.path
+    }
+
+    /// What was read, and how.
+    pub fn source(&self) -> &TableSource {
+        &self.inner.source
+    }
+
+    /// The prepared records.
+    pub fn records(&self) -> &PreparedRecords {
+        &self.inner.records
+    }
+
+    /// Records prepared.
+    pub fn len(&self) -> usize {
+        self.inner.records.len()
+    }
+
+    /// Whether no record was prepared.
+    pub fn is_empty(&self) -> bool {
+        self.inner.records.is_empty()
+    }
+
+    /// Rows read, passed and rejected.
+    pub fn stats(&self) -> ReadStats {
+        self.inner.stats
+    }
+
+    /// Every rejected row, with its reason, in file order.
+    pub fn rejects(&self) -> &[Reject] {
+        &self.inner.rejects
+    }
+
+    /// Seconds spent reading and preparing.
+    pub fn seconds(&self) -> f64 {
+        self.inner.seconds
+    }
+
+    /// The record whose id is `id`.
+    pub fn find(&self, id: &str) -> Result<RecordIndex> {
+        self.inner
+            .records
+            .find_id(id)
+            .map(RecordIndex)
+            .ok_or_else(|| Error::invalid(format!("{} has no record with id `{id}`", self.name())))
+    }
+
+    /// This table's part of a run summary.
+    pub fn summary(&self) -> TableSummary {
+        TableSummary {
+            name: self.name().to_owned(),
+            path: self.path().to_owned(),
+            records: self.len(),
+            rows_read: self.inner.stats.rows_read,
+            rows_rejected: self.inner.stats.rows_rejected,
+            id: self.inner.source.id_choice.clone(),
+        }
+    }
+
+    pub(crate) fn shared_records(&self) -> Arc<PreparedRecords> {
+        Arc::clone(&self.inner.records)
+    }
+}
+
+/// A record's position in its prepared table (0-based, in input order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct RecordIndex(pub u32);
+
+/// A table in a run summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct TableSummary {
+    /// Its name.
+    pub name: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// Records prepared.
+    pub records: usize,
+    /// Rows read from the file.
+    pub rows_read: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// How record ids were chosen.
+    pub id: IdChoice,
+}
