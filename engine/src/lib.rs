@@ -40,6 +40,6 @@ pub use error::{Error, ErrorKind, Result};
 pub use record::{ColumnSpec, DatasetSpec, Role};
 pub mod session;
 pub use session::{
-    DedupeOutputs, DedupeRun, LinkOutputs, LinkRun, ModelChoice, MultiLink, MultiOutputs, Observer, OutputPlan,
-    ReconcileOutputs, ReconcileRun, RecordIndex, Session, Table, TableSource,
+    DedupeOutputs, DedupeRun, LinkOutputs, LinkRun, ModelChoice, MultiLink, MultiOutputs, Observer,
+    OutputPlan, ReconcileOutputs, ReconcileRun, RecordIndex, Session, Table, TableSource,
 };

@@ -3,14 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use comfy_table::{Cell, ContentArrangement, Table, presets};
 use khop::config::detect::detect_file;
 use khop::config::{Config, InitInput, render_config};
-use khop::normalize::records::RecordNormalizer;
-use khop::profile::{DatasetProfile, Profiler};
+use khop::profile::DatasetProfile;
 use khop::read::{Format, ReadOptions, Reader, TextEncoding};
-use khop::write::{RejectWriter, WriteOptions, Writer};
+use khop::session::{LinkOutputs, OutputPlan, Session, TableSource};
 use khop::{DatasetSpec, Role};
 
 use crate::{DemoArgs, EvalArgs, GenArgs, NormalizeArgs, ProfileArgs, ReadArgs, progress};
@@ -36,15 +35,9 @@ impl ReadArgs {
     }
 }
 
-/// One file to profile: how to read it and the role of each column.
-struct Job {
-    path: PathBuf,
-    options: ReadOptions,
-    roles: Vec<(String, Option<Role>)>,
-}
-
 pub fn profile(args: ProfileArgs) -> Result<()> {
-    let mut jobs = Vec::new();
+    // One job per file: how to read it and the role of each column.
+    let mut jobs: Vec<(PathBuf, ReadOptions, Vec<(String, Option<Role>)>)> = Vec::new();
     let mut rejects_path = args.rejects.clone();
     if let Some(config) = &args.config {
         let config = Config::from_file(config)?;
@@ -53,31 +46,39 @@ pub fn profile(args: ProfileArgs) -> Result<()> {
         }
         for input in config.inputs {
             let roles = roles_of(&input.dataset);
-            jobs.push(Job { path: input.path, options: input.read, roles });
+            jobs.push((input.path, input.read, roles));
         }
     }
     let options = args.read.options()?;
     for path in &args.files {
         let (_, detection) = detect_file(path, &options)?;
         let roles = detection.columns.iter().map(|c| (c.name.clone(), c.role)).collect();
-        jobs.push(Job { path: path.clone(), options: options.clone(), roles });
+        jobs.push((path.clone(), options.clone(), roles));
     }
     if jobs.is_empty() {
         bail!("nothing to profile: name files, or a configuration with --config");
     }
-
-    let mut rejects = rejects_path.as_deref().map(RejectWriter::create).transpose()?;
-    let mut profiles = Vec::new();
-    for job in jobs {
-        let started = Instant::now();
-        let profile = profile_file(&job, rejects.as_mut())?;
-        if !args.json {
-            print_profile(&profile, started.elapsed().as_secs_f64());
-        }
-        profiles.push(profile);
+    let mut plan = OutputPlan::new();
+    for (path, _, _) in &jobs {
+        plan.input(format!("the input {}", path.display()), path);
     }
-    if let (Some(writer), Some(path)) = (rejects, rejects_path) {
-        let count = writer.finish()?;
+    plan.file("the rejects file", rejects_path.as_deref());
+    plan.check()?;
+
+    let session = Session::new().with_observer(progress::Bars::default());
+    let mut profiles = Vec::new();
+    let mut rejects = Vec::new();
+    for (path, options, roles) in &jobs {
+        let started = Instant::now();
+        let profiled = session.profile(path, options, roles)?;
+        if !args.json {
+            print_profile(&profiled.profile, started.elapsed().as_secs_f64());
+        }
+        profiles.push(profiled.profile);
+        rejects.push(profiled.rejects);
+    }
+    if let Some(path) = rejects_path {
+        let count = khop::session::write_rejects(&path, rejects.iter().map(Vec::as_slice))?;
         if count > 0 {
             eprintln!("{count} rejected rows written to {}", path.display());
         }
@@ -90,29 +91,6 @@ pub fn profile(args: ProfileArgs) -> Result<()> {
 
 fn roles_of(dataset: &DatasetSpec) -> Vec<(String, Option<Role>)> {
     dataset.column_names().into_iter().map(|name| (name.to_owned(), dataset.role_of(name))).collect()
-}
-
-fn profile_file(job: &Job, mut rejects: Option<&mut RejectWriter>) -> Result<DatasetProfile> {
-    let mut reader = Reader::open(&job.path, &job.options)?;
-    let schema = reader.schema();
-    let roles = schema.fields().iter().map(|field| {
-        let role = job.roles.iter().find(|(name, _)| name == field.name()).and_then(|(_, r)| *r);
-        (field.name().clone(), role)
-    });
-    let mut profiler = Profiler::new(roles);
-    let bar = progress::for_reader(&reader);
-    while let Some(batch) = reader.next() {
-        let batch = batch?;
-        profiler.add(&batch);
-        if let Some(writer) = rejects.as_deref_mut() {
-            writer.write(&batch.rejects)?;
-        }
-        bar.set_position(reader.progress().position);
-    }
-    bar.finish_and_clear();
-    let stats = reader.stats();
-    debug_assert_eq!(stats.rows_read, stats.rows_passed + stats.rows_rejected);
-    Ok(profiler.finish(&job.path.display().to_string(), reader.format().as_str(), stats))
 }
 
 fn percent(share: Option<f64>) -> String {
@@ -190,7 +168,7 @@ fn print_profile(profile: &DatasetProfile, seconds: f64) {
 }
 
 pub fn normalize(args: NormalizeArgs) -> Result<()> {
-    let (path, dataset, options, config_rejects) = match &args.config {
+    let (source, config_rejects) = match &args.config {
         Some(config) => {
             let config = Config::from_file(config)?;
             let input = match &args.file {
@@ -207,90 +185,31 @@ pub fn normalize(args: NormalizeArgs) -> Result<()> {
                     _ => bail!("the configuration has several inputs: name the file to normalize"),
                 },
             };
-            (input.path.clone(), input.dataset.clone(), input.read.clone(), config.rejects.clone())
+            (TableSource::from_input(input), config.rejects.clone())
         }
         None => {
             let file = args.file.clone().context("name a file, or a configuration with --config")?;
-            let options = args.read.options()?;
-            let (_, detection) = detect_file(&file, &options)?;
-            let dataset = DatasetSpec {
-                id_column: detection.id_column.clone(),
-                columns: detection
-                    .columns
-                    .iter()
-                    .filter_map(|c| c.role.map(|role| khop::ColumnSpec::new(&c.name, role)))
-                    .collect(),
-            };
-            let options = ReadOptions {
-                columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
-                id_column: dataset.id_column.clone(),
-                ..options
-            };
-            (file, dataset, options, None)
+            (TableSource::detect(&file, &args.read.options()?)?, None)
         }
     };
-    if dataset.columns.is_empty() {
-        bail!("{}: no column has a role; write a configuration (`khop config init`)", path.display());
-    }
-    let started = Instant::now();
-    let normalizer = RecordNormalizer::new(&dataset);
-    let mut reader = Reader::open(&path, &options)?;
-    let mut writer = Writer::create(&args.out, normalizer.schema(), &WriteOptions::default())?;
     let rejects_path = args.rejects.clone().or(config_rejects);
-    let mut rejects = rejects_path.as_deref().map(RejectWriter::create).transpose()?;
-    let bar = progress::for_reader(&reader);
-    // Batches are normalized in parallel, a few at a time, and written in their order.
-    let group = 2 * rayon::current_num_threads();
-    loop {
-        let batches: Vec<_> = reader.by_ref().take(group).collect::<khop::Result<_>>()?;
-        if batches.is_empty() {
-            break;
-        }
-        let normalized: Vec<_> = {
-            use rayon::prelude::*;
-            batches.par_iter().map(|batch| normalizer.normalize(batch)).collect::<khop::Result<_>>()?
-        };
-        for (batch, records) in batches.iter().zip(&normalized) {
-            writer.write(records)?;
-            if let Some(rejects) = rejects.as_mut() {
-                rejects.write(&batch.rejects)?;
-            }
-        }
-        bar.set_position(reader.progress().position);
-    }
-    bar.finish_and_clear();
-    let written = writer.finish()?;
-    let stats = reader.stats();
+    let session = Session::new().with_observer(progress::Bars::default());
+    let summary = session.normalize(&source, &args.out, rejects_path.as_deref())?;
     println!(
         "{}: {} rows read, {} normalized into {}, {} rejected{}, in {:.2} s",
-        path.display(),
-        stats.rows_read,
-        written,
-        args.out.display(),
-        stats.rows_rejected,
-        match (&rejects_path, stats.rows_rejected) {
+        summary.input.display(),
+        summary.rows_read,
+        summary.rows_written,
+        summary.output.display(),
+        summary.rows_rejected,
+        match (&rejects_path, summary.rows_rejected) {
             (Some(p), n) if n > 0 => format!(" (see {})", p.display()),
             (None, n) if n > 0 => " (name a file with --rejects to see them)".to_owned(),
             _ => String::new(),
         },
-        started.elapsed().as_secs_f64()
-    );
-    if let Some(rejects) = rejects {
-        rejects.finish()?;
-    }
-    ensure!(
-        written == stats.rows_passed,
-        "rows written {written} differ from rows read {}",
-        stats.rows_passed
+        summary.seconds
     );
     Ok(())
-}
-
-/// Peak resident memory of this process, from /proc (Linux), in MiB.
-pub fn peak_memory_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib / 1024)
 }
 
 pub fn config_init(files: &[PathBuf], output: Option<&Path>, read: &ReadArgs) -> Result<()> {
@@ -382,28 +301,33 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     println!("linking the social-insurance table (bhxh) to the national table, roles detected, no labels:");
     let links = dir.join("links_bhxh_pred.parquet");
     let started = Instant::now();
-    crate::link::link(crate::link::LinkArgs {
-        tables: crate::link::TablesArgs {
-            config: None,
-            left: vec![dir.join("bhxh.parquet").display().to_string()],
-            right: Some(dir.join("national.parquet").display().to_string()),
-            rejects: Some(dir.join("rejects.csv")),
-            read: ReadArgs {
-                format: None,
-                encoding: "auto".into(),
-                delimiter: ",".into(),
-                no_header: false,
-                batch_size: 65_536,
-            },
-        },
-        out: links.clone(),
-        output_format: "parquet".into(),
-        model: None,
-        shared_model: false,
-        save_model: Some(dir.join("model.json")),
+    let session = Session::new().with_observer(progress::Bars::default());
+    let options = ReadOptions::default();
+    let sector = session.prepare(&TableSource::detect(dir.join("bhxh.parquet"), &options)?)?;
+    let national = session.prepare(&TableSource::detect(dir.join("national.parquet"), &options)?)?;
+    crate::link::print_read(&sector);
+    crate::link::print_read(&national);
+    let run = session.link(&sector, &national, None)?;
+    if let Some(report) = run.training() {
+        crate::link::print_training(report);
+        crate::link::print_model(run.model());
+    }
+    let summary = run.write_outputs(&LinkOutputs {
+        links: links.clone(),
+        rejects: Some(dir.join("rejects.csv")),
+        model: Some(dir.join("model.json")),
         summary: Some(dir.join("summary.json")),
-        decision: Default::default(),
     })?;
+    let d = &summary.decisions;
+    println!(
+        "{} sector records: {} match, {} review, {} no match ({} ambiguous); {} pairs scored",
+        run.results().len(),
+        d.r#match,
+        d.review,
+        d.no_match,
+        summary.ambiguous,
+        summary.pairs_scored
+    );
     let seconds = started.elapsed().as_secs_f64();
 
     // Score the match decisions against the generator's truth.

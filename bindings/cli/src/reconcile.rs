@@ -1,19 +1,16 @@
 //! `khop reconcile` (the correction worklist) and `khop explain` (one pair, for a clerk).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use comfy_table::{Cell, CellAlignment, Table, presets};
-use khop::link::linker::Linker;
-use khop::link::output::{links_batch, links_schema};
-use khop::reconcile::explain::explain_pair;
-use khop::reconcile::output::{unmatched_batch, unmatched_schema, worklist_batch, worklist_schema};
-use khop::reconcile::{Reconciler, Summary};
-use khop::write::{WriteOptions, Writer};
+use khop::reconcile::Summary;
+use khop::session::ReconcileOutputs;
 
-use crate::link::{DecisionArgs, TablesArgs, load_or_train, prepare_both};
+use crate::link::{
+    DecisionArgs, Tables, TablesArgs, print_model, print_training, print_warnings, read_model,
+};
 
 #[derive(Args)]
 pub struct ReconcileArgs {
@@ -45,84 +42,39 @@ pub struct ReconcileArgs {
 }
 
 pub fn reconcile(args: ReconcileArgs) -> Result<()> {
-    let total = Instant::now();
-    let prepared = prepare_both(&args.tables)?;
-    let settings = prepared.settings_with(&args.decision)?;
-    let thresholds = settings.thresholds;
-    let linker = Linker::new(&prepared.left, &prepared.right, settings)?;
-    let started = Instant::now();
-    let (model, _) = load_or_train(&linker, args.model.as_deref())?;
-    if let Some(path) = &args.save_model {
-        std::fs::write(path, model.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
+    let tables = Tables::from_args(&args.tables, Some(&args.decision))?;
+    let outputs = ReconcileOutputs {
+        worklist: args.out.clone(),
+        unmatched: args.unmatched.clone(),
+        links: args.links.clone(),
+        rejects: tables.rejects.clone(),
+        model: args.save_model.clone(),
+        summary: args.summary.clone(),
+    };
+    let mut plan = tables.plan(args.model.as_deref());
+    outputs.plan(&mut plan);
+    plan.check()?;
+    let model = args.model.as_deref().map(read_model).transpose()?;
+    let (left, right) = tables.prepare_both()?;
+    let run = tables.session.reconcile(&left, &right, model.as_ref())?;
+    if let Some(report) = run.link().training() {
+        print_training(report);
+        print_model(run.link().model());
     }
-    let bar = crate::progress::for_stage("scoring candidate pairs", "pairs");
-    let (results, report) = linker.link_with_progress(&model, |scored| bar.set_position(scored))?;
-    bar.finish_and_clear();
-    let link_seconds = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    let (left, right) = (&prepared.left, &prepared.right);
-    let source = prepared.left_table.name.as_str();
-    let worklist = Reconciler::new(left, right).reconcile(&results, &thresholds);
-    let reconcile_seconds = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    let options = WriteOptions::default();
-    let mut writer = Writer::create(&args.out, worklist_schema(), &options)?;
-    for chunk in worklist.conflicts.chunks(65_536) {
-        writer.write(&worklist_batch(source, left, right, chunk)?)?;
+    let summary = run.write_outputs(&outputs)?;
+    for source in &summary.sources {
+        print_summary(&source.source, &source.summary);
     }
-    writer.finish()?;
-    if let Some(path) = &args.unmatched {
-        let mut writer = Writer::create(path, unmatched_schema(), &options)?;
-        for chunk in worklist.unmatched.chunks(65_536) {
-            writer.write(&unmatched_batch(source, &linker, &model, left, right, chunk)?)?;
-        }
-        writer.finish()?;
-    }
-    if let Some(path) = &args.links {
-        let mut writer = Writer::create(path, links_schema(&linker), &options)?;
-        for chunk in results.chunks(65_536) {
-            writer.write(&links_batch(&linker, &model, left, right, chunk)?)?;
-        }
-        writer.finish()?;
-    }
-    let write_seconds = started.elapsed().as_secs_f64();
-
-    print_summary(source, &worklist.summary);
+    let s = &summary.seconds;
     println!(
         "time: prepare {:.2} s, train and link {:.2} s, reconcile {:.2} s, write {:.2} s; worklist in {}",
-        prepared.seconds,
-        link_seconds,
-        reconcile_seconds,
-        write_seconds,
+        s.read_and_prepare,
+        s.train_and_link,
+        s.reconcile,
+        s.write.unwrap_or_default(),
         args.out.display()
     );
-    if report.blocking.blocks_capped() > 0 {
-        eprintln!(
-            "warning: {} blocks were too large and skipped (see `khop blocking`)",
-            report.blocking.blocks_capped()
-        );
-    }
-    if let Some(path) = &args.summary {
-        let json = serde_json::json!({
-            "sources": [{
-                "source": source,
-                "path": prepared.left_table.path,
-                "national": { "name": prepared.right_table.name, "path": prepared.right_table.path, "records": right.len() },
-                "summary": worklist.summary,
-            }],
-            "pairs_scored": report.pairs_scored,
-            "thresholds": thresholds,
-            "outputs": { "worklist": args.out, "unmatched": args.unmatched, "links": args.links },
-            "seconds": {
-                "read_and_prepare": prepared.seconds, "train_and_link": link_seconds,
-                "reconcile": reconcile_seconds, "write": write_seconds, "total": total.elapsed().as_secs_f64(),
-            },
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&json)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    print_warnings(&summary.warnings);
     Ok(())
 }
 
@@ -186,16 +138,15 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
     let [left_id, right_id] = args.pair.as_slice() else {
         bail!("--pair takes two record ids: a sector record and a national record");
     };
-    let prepared = prepare_both(&args.tables)?;
-    let (left, right) = (&prepared.left, &prepared.right);
-    let find = |table: &khop::normalize::prepared::PreparedRecords, id: &str, name: &str| {
-        table.find_id(id).with_context(|| format!("{name} has no record with id `{id}`"))
-    };
-    let a = find(left, left_id, &prepared.left_table.name)?;
-    let b = find(right, right_id, &prepared.right_table.name)?;
-    let linker = Linker::new(left, right, prepared.settings())?;
-    let (model, _) = load_or_train(&linker, args.model.as_deref())?;
-    let explanation = explain_pair(&linker, &model, left, right, a, b)?;
+    let tables = Tables::from_args(&args.tables, None)?;
+    let model = args.model.as_deref().map(read_model).transpose()?;
+    let (left, right) = tables.prepare_both()?;
+    let explained = tables.session.explain(&left, &right, left_id, right_id, model.as_ref())?;
+    if let Some(report) = &explained.training {
+        print_training(report);
+        print_model(&explained.model);
+    }
+    let explanation = explained.explanation;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&explanation)?);
         return Ok(());
@@ -203,18 +154,18 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
     let row = |r: Option<u64>| r.map(|r| format!(" (row {r})")).unwrap_or_default();
     println!(
         "{} {}{} against {} {}{}",
-        prepared.left_table.name,
+        left.name(),
         explanation.left_id,
         row(explanation.left_row),
-        prepared.right_table.name,
+        right.name(),
         explanation.right_id,
         row(explanation.right_row)
     );
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
         "comparison",
-        &prepared.left_table.name,
-        &prepared.right_table.name,
+        left.name(),
+        right.name(),
         "level",
         "meaning",
         "weight",

@@ -529,7 +529,8 @@ impl Combined {
             Arc::new(conflict.finish()),
         ];
         columns.extend(per_source.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        RecordBatch::try_new(self.persons_schema(), columns).map_err(|e| Error::arrow("building the persons or conflicts batch", e))
+        RecordBatch::try_new(self.persons_schema(), columns)
+            .map_err(|e| Error::arrow("building the persons or conflicts batch", e))
     }
 
     /// One row per claim involved in a conflict: `conflict` (its number, from 1, in the order of
@@ -578,7 +579,8 @@ impl Combined {
             Arc::new(right_row.finish()),
             Arc::new(probability.finish()),
         ];
-        RecordBatch::try_new(schema, columns).map_err(|e| Error::arrow("building the persons or conflicts batch", e))
+        RecordBatch::try_new(schema, columns)
+            .map_err(|e| Error::arrow("building the persons or conflicts batch", e))
     }
 
     /// The persons of a national table of `records` records in ranges of at most `chunk`, for

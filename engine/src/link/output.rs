@@ -128,5 +128,6 @@ pub fn links_batch(
         Arc::new(explanation.finish()),
     ];
     columns.extend(levels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-    RecordBatch::try_new(links_schema(linker), columns).map_err(|e| Error::arrow("building the links batch", e))
+    RecordBatch::try_new(links_schema(linker), columns)
+        .map_err(|e| Error::arrow("building the links batch", e))
 }

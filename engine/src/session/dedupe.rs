@@ -68,7 +68,13 @@ impl DedupeRun {
     /// The links inside the final clusters, with their explanations.
     pub fn pairs_batch(&self) -> Result<RecordBatch> {
         let linker = Linker::dedupe(self.table.records(), self.settings.clone())?;
-        cluster_pairs_batch(&linker, &self.result.model, self.table.records(), &self.result.edges, &self.result.assignments)
+        cluster_pairs_batch(
+            &linker,
+            &self.result.model,
+            self.table.records(),
+            &self.result.edges,
+            &self.result.assignments,
+        )
     }
 
     /// The counts of the run.
@@ -95,7 +101,11 @@ impl DedupeRun {
             clusters: ids.len(),
             report: self.result.report.clone(),
             training: self.result.training.clone(),
-            seconds: DedupeSeconds { read_and_prepare: self.table.seconds(), dedupe: self.seconds, write: None },
+            seconds: DedupeSeconds {
+                read_and_prepare: self.table.seconds(),
+                dedupe: self.seconds,
+                write: None,
+            },
             peak_memory_mib: peak_memory_mib(),
             clusters_file: None,
             pairs_file: None,

@@ -8,7 +8,9 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use serde::Serialize;
 
-use super::output::{OUTPUT_BATCH_ROWS, OutputPlan, peak_memory_mib, write_batches, write_json, write_rejects};
+use super::output::{
+    OUTPUT_BATCH_ROWS, OutputPlan, peak_memory_mib, write_batches, write_json, write_rejects,
+};
 use super::table::{Table, TableSummary};
 use crate::block::BlockingReport;
 use crate::error::{Error, Result};
@@ -110,7 +112,11 @@ impl LinkRun {
             rejects_file: None,
             pairs_scored: self.report.pairs_scored,
             blocking: rules_of(&self.report.blocking),
-            decisions: Decisions { r#match: count(Decision::Match), review: count(Decision::Review), no_match: count(Decision::NoMatch) },
+            decisions: Decisions {
+                r#match: count(Decision::Match),
+                review: count(Decision::Review),
+                no_match: count(Decision::NoMatch),
+            },
             ambiguous: self.results.iter().filter(|r| r.ambiguous).count(),
             training: self.training.clone(),
             seconds: LinkSeconds {
@@ -118,7 +124,10 @@ impl LinkRun {
                 train: self.train_seconds,
                 link: self.link_seconds,
                 write: None,
-                total: self.sector.seconds() + self.national.seconds() + self.train_seconds + self.link_seconds,
+                total: self.sector.seconds()
+                    + self.national.seconds()
+                    + self.train_seconds
+                    + self.link_seconds,
             },
             peak_memory_mib: peak_memory_mib(),
             output: None,
@@ -564,7 +573,10 @@ impl SourceSummary {
             pairs_scored: summary.pairs_scored,
             blocking: summary.blocking,
             training: summary.training,
-            seconds: SourceSeconds { read_and_prepare: run.sector.seconds(), train_and_link: run.link_seconds },
+            seconds: SourceSeconds {
+                read_and_prepare: run.sector.seconds(),
+                train_and_link: run.link_seconds,
+            },
             warnings: summary.warnings,
         }
     }

@@ -151,7 +151,8 @@ impl Session {
 
     /// The configuration's input named `name`.
     pub fn input(&self, name: &str) -> Result<TableSource> {
-        let config = self.config.as_deref().ok_or_else(|| Error::invalid("the session has no configuration"))?;
+        let config =
+            self.config.as_deref().ok_or_else(|| Error::invalid("the session has no configuration"))?;
         config
             .inputs
             .iter()
@@ -162,8 +163,13 @@ impl Session {
 
     /// The configuration's tables of a link: the national table (`right`, or the input named
     /// `national`, else the second input) and the sector tables (`left`, or every other input).
-    pub fn link_inputs(&self, left: &[String], right: Option<&str>) -> Result<(Vec<TableSource>, TableSource)> {
-        let config = self.config.as_deref().ok_or_else(|| Error::invalid("the session has no configuration"))?;
+    pub fn link_inputs(
+        &self,
+        left: &[String],
+        right: Option<&str>,
+    ) -> Result<(Vec<TableSource>, TableSource)> {
+        let config =
+            self.config.as_deref().ok_or_else(|| Error::invalid("the session has no configuration"))?;
         let position = |name: &str| {
             config
                 .inputs
@@ -176,7 +182,9 @@ impl Session {
             None => match config.inputs.iter().position(|i| i.name == "national") {
                 Some(i) => i,
                 None if config.inputs.len() >= 2 => 1,
-                None => return Err(Error::invalid("the configuration needs two inputs, or name the right table")),
+                None => {
+                    return Err(Error::invalid("the configuration needs two inputs, or name the right table"));
+                }
             },
         };
         let lefts: Vec<usize> = if left.is_empty() {
@@ -314,8 +322,9 @@ impl Session {
         }
         let started = Instant::now();
         let rules_indexed = multi.rules_indexed();
-        let shared_training =
-            multi.shared_training().map(|(report, seconds)| SharedTraining { report: report.clone(), seconds });
+        let shared_training = multi
+            .shared_training()
+            .map(|(report, seconds)| SharedTraining { report: report.clone(), seconds });
         let combined = multi.finish();
         combined.write(&outputs.persons_path(), &outputs.conflicts_path())?;
         let summary = MultiLinkSummary {
@@ -379,7 +388,12 @@ impl Session {
 
     /// The candidate pairs each blocking rule produces for two tables and, given the true links
     /// (sector id, national id), which rule finds each first.
-    pub fn blocking(&self, sector: &Table, national: &Table, truth: Option<&[(String, String)]>) -> Result<BlockingRun> {
+    pub fn blocking(
+        &self,
+        sector: &Table,
+        national: &Table,
+        truth: Option<&[(String, String)]>,
+    ) -> Result<BlockingRun> {
         let linker = self.linker(sector, national)?;
         let blocker = Blocker::new(linker.rules().to_vec(), sector.records(), Some(national.records()));
         let report = blocker.for_each_chunk(|_| {});
@@ -460,5 +474,152 @@ mod merge_later {
 
     pub(super) fn validate_cluster(_: &ClusterOptions) -> Result<()> {
         Ok(())
+    }
+}
+
+/// A file profiled ([`Session::profile`]), with the rows it rejected.
+#[derive(Clone, Debug)]
+pub struct Profiled {
+    /// Per column completeness, distinct values, lengths, accents, invalid shapes.
+    pub profile: crate::profile::DatasetProfile,
+    /// Rejected rows, with their reasons.
+    pub rejects: Vec<crate::read::Reject>,
+}
+
+/// A file normalized ([`Session::normalize`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct NormalizeSummary {
+    /// The file read.
+    pub input: std::path::PathBuf,
+    /// The file written.
+    pub output: std::path::PathBuf,
+    /// Rows read.
+    pub rows_read: u64,
+    /// Rows normalized and written (every row passed on).
+    pub rows_written: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+impl Session {
+    /// Profiles every column of the file at `path`, read with `options`; `roles` gives the role
+    /// of the columns that have one.
+    pub fn profile(
+        &self,
+        path: &Path,
+        options: &crate::read::ReadOptions,
+        roles: &[(String, Option<crate::record::Role>)],
+    ) -> Result<Profiled> {
+        use crate::read::{Format, Reader};
+        let mut reader = Reader::open(path, options)?;
+        let schema = reader.schema();
+        let columns = schema.fields().iter().map(|field| {
+            let role = roles.iter().find(|(name, _)| name == field.name()).and_then(|(_, r)| *r);
+            (field.name().clone(), role)
+        });
+        let mut profiler = crate::profile::Profiler::new(columns);
+        let unit = if reader.format() == Format::Parquet { Unit::Rows } else { Unit::Bytes };
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        self.observer.started(&Stage::Read {
+            table: name,
+            file: path.to_owned(),
+            unit,
+            total: reader.progress().total,
+        });
+        let mut rejects = Vec::new();
+        let read = (|| {
+            while let Some(batch) = reader.next() {
+                let mut batch = batch?;
+                profiler.add(&batch);
+                rejects.append(&mut batch.rejects);
+                self.observer.advanced(reader.progress().position);
+            }
+            Ok::<_, Error>(())
+        })();
+        self.observer.finished();
+        read?;
+        let stats = reader.stats();
+        let profile = profiler.finish(&path.display().to_string(), reader.format().as_str(), stats);
+        Ok(Profiled { profile, rejects })
+    }
+
+    /// Writes the normalized columns of `source` (name keys, parsed dates, decoded ids, unit
+    /// codes, flags) to `out`, and its rejected rows to `rejects`. Batches are normalized in
+    /// parallel, a few at a time, and written in their order; every row passed on is written.
+    pub fn normalize(
+        &self,
+        source: &TableSource,
+        out: &Path,
+        rejects: Option<&Path>,
+    ) -> Result<NormalizeSummary> {
+        use crate::normalize::records::RecordNormalizer;
+        use crate::read::{Format, Reader};
+        use crate::write::{RejectWriter, WriteOptions, Writer};
+        use rayon::prelude::*;
+
+        if source.dataset().columns.is_empty() {
+            return Err(Error::invalid(format!(
+                "{}: no column has a role; write a configuration (`khop config init`)",
+                source.path().display()
+            )));
+        }
+        let mut plan = OutputPlan::new();
+        plan.input(format!("the input `{}`", source.name()), source.path())
+            .table("the normalized output", out)
+            .file("the rejects file", rejects);
+        plan.check()?;
+        let started = Instant::now();
+        let normalizer = RecordNormalizer::new(source.dataset());
+        let mut reader = Reader::open(source.path(), source.options())?;
+        let mut writer = Writer::create(out, normalizer.schema(), &WriteOptions::default())?;
+        let mut rejects = rejects.map(RejectWriter::create).transpose()?;
+        let unit = if reader.format() == Format::Parquet { Unit::Rows } else { Unit::Bytes };
+        self.observer.started(&Stage::Read {
+            table: source.name().to_owned(),
+            file: source.path().to_owned(),
+            unit,
+            total: reader.progress().total,
+        });
+        let group = 2 * rayon::current_num_threads();
+        let run = (|| {
+            loop {
+                let batches: Vec<_> = reader.by_ref().take(group).collect::<Result<_>>()?;
+                if batches.is_empty() {
+                    return Ok::<_, Error>(());
+                }
+                let normalized: Vec<_> =
+                    batches.par_iter().map(|batch| normalizer.normalize(batch)).collect::<Result<_>>()?;
+                for (batch, records) in batches.iter().zip(&normalized) {
+                    writer.write(records)?;
+                    if let Some(rejects) = rejects.as_mut() {
+                        rejects.write(&batch.rejects)?;
+                    }
+                }
+                self.observer.advanced(reader.progress().position);
+            }
+        })();
+        self.observer.finished();
+        run?;
+        let written = writer.finish()?;
+        if let Some(rejects) = rejects {
+            rejects.finish()?;
+        }
+        let stats = reader.stats();
+        if written != stats.rows_passed {
+            return Err(Error::invalid(format!(
+                "rows written {written} differ from rows read {}",
+                stats.rows_passed
+            )));
+        }
+        Ok(NormalizeSummary {
+            input: source.path().to_owned(),
+            output: out.to_owned(),
+            rows_read: stats.rows_read,
+            rows_written: written,
+            rows_rejected: stats.rows_rejected,
+            seconds: started.elapsed().as_secs_f64(),
+        })
     }
 }

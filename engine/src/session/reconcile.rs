@@ -52,7 +52,10 @@ impl ReconcileRun {
     pub fn worklist_batches(&self) -> impl Iterator<Item = Result<RecordBatch>> + '_ {
         let (sector, national) = (self.link.sector.records(), self.link.national.records());
         let source = self.link.sector.name();
-        self.worklist.conflicts.chunks(OUTPUT_BATCH_ROWS).map(move |chunk| worklist_batch(source, sector, national, chunk))
+        self.worklist
+            .conflicts
+            .chunks(OUTPUT_BATCH_ROWS)
+            .map(move |chunk| worklist_batch(source, sector, national, chunk))
     }
 
     /// The sector records not accepted, in batches of 65,536 rows.

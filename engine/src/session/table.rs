@@ -229,7 +229,13 @@ impl Table {
         let records = Arc::new(PreparedRecords::from_batches(&source.dataset, batches)?);
         stats.rows_read = stats.rows_passed + stats.rows_rejected;
         Ok(Table {
-            inner: Arc::new(TableData { source, records, stats, rejects, seconds: started.elapsed().as_secs_f64() }),
+            inner: Arc::new(TableData {
+                source,
+                records,
+                stats,
+                rejects,
+                seconds: started.elapsed().as_secs_f64(),
+            }),
         })
     }
 
