@@ -7,6 +7,7 @@ mod config;
 mod dedupe;
 mod eval;
 mod febrl;
+mod layers;
 mod link;
 mod multi;
 mod normalize;

@@ -118,6 +118,9 @@ const ID_HEADERS: &[&str] = &[
     "mabhyt",
     "sothebhyt",
     "mahocsinh",
+    "sodangky",
+    "madangky",
+    "sohoso",
     "uuid",
     "key",
     "personid",
@@ -209,8 +212,14 @@ pub fn detect(sample: &RecordBatch) -> Detection {
         };
         detection.columns.push(DetectedColumn { name, role, evidence });
     }
-    // Otherwise a code column ("mã ...", "... id") without a role whose sampled values are all
-    // different, and failing that a national id column whose values are.
+    // Otherwise a code column ("mã ...", "số ...", "... id") without a role whose sampled values
+    // are nearly all different (a duplicated or empty value is reported later, not a reason to
+    // pick another column), and failing that a national id column whose values all are.
+    let nearly_unique = |c: &DetectedColumn| {
+        let array = sample.column_by_name(&c.name)?;
+        let column = TextColumn::new(array.as_ref())?;
+        (!column.is_empty() && distinct_share(&column) >= 0.95).then(|| c.name.clone())
+    };
     let unique = |c: &DetectedColumn| {
         let array = sample.column_by_name(&c.name)?;
         let column = TextColumn::new(array.as_ref())?;
@@ -224,9 +233,9 @@ pub fn detect(sample: &RecordBatch) -> Detection {
                 .filter(|c| c.role.is_none() || c.role == Some(Role::Text))
                 .filter(|c| {
                     let folded = fold_header(&c.name);
-                    folded.starts_with("ma") || folded.ends_with("id")
+                    folded.starts_with("ma") || folded.starts_with("so") || folded.ends_with("id")
                 })
-                .find_map(unique)
+                .find_map(nearly_unique)
         })
         .or_else(|| detection.columns.iter().filter(|c| c.role == Some(Role::NationalId)).find_map(unique));
     if let Some(id) = &detection.id_column
@@ -235,6 +244,13 @@ pub fn detect(sample: &RecordBatch) -> Detection {
         column.evidence = "a code whose values are all different: the record id".into();
     }
     detection
+}
+
+/// The share of a column's values (missing ones included) that are present and seen once.
+fn distinct_share(column: &TextColumn<'_>) -> f64 {
+    let mut seen = std::collections::HashSet::new();
+    let distinct = column.iter().filter(|v| v.is_some_and(|v| seen.insert(v))).count();
+    distinct as f64 / column.len().max(1) as f64
 }
 
 fn all_distinct(column: &TextColumn<'_>) -> bool {

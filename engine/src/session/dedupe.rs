@@ -83,7 +83,7 @@ impl DedupeRun {
         ids.sort_unstable();
         ids.dedup();
         let blocking = rules_of(&self.result.blocking);
-        let mut warnings = Vec::new();
+        let mut warnings = self.table.warnings();
         let capped: u64 = blocking.iter().map(|r| r.blocks_capped).sum();
         if capped > 0 {
             let pairs: u64 = blocking.iter().map(|r| r.pairs_capped).sum();

@@ -97,7 +97,8 @@ impl LinkRun {
     /// The counts of the run.
     pub fn summary(&self) -> LinkSummary {
         let count = |d: Decision| self.results.iter().filter(|r| r.decision == d).count();
-        let mut warnings = Vec::new();
+        let mut warnings = self.sector.warnings();
+        warnings.extend(self.national.warnings());
         if self.report.blocking.blocks_capped() > 0 {
             warnings.push(format!(
                 "{}: {} blocks were too large and skipped (see `khop blocking`)",

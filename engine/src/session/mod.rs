@@ -183,7 +183,9 @@ impl Session {
                 Some(i) => i,
                 None if config.inputs.len() >= 2 => 1,
                 None => {
-                    return Err(Error::invalid("the configuration needs two inputs, or name the right table"));
+                    return Err(Error::invalid(
+                        "the configuration needs two inputs, or name the right table",
+                    ));
                 }
             },
         };

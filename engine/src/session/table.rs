@@ -173,6 +173,7 @@ impl TableSource {
         Ok(Table {
             inner: Arc::new(TableData {
                 source: self.clone(),
+                duplicate_ids: duplicate_ids(&records, self),
                 records,
                 stats,
                 rejects,
@@ -195,6 +196,18 @@ struct TableData {
     stats: ReadStats,
     rejects: Vec<Reject>,
     seconds: f64,
+    duplicate_ids: u64,
+}
+
+/// Records whose id repeats the id of an earlier record (0 without an id column). Such records
+/// are kept, each under its own position; outputs name them by the repeated id, so the count is
+/// reported for a person to fix the table.
+fn duplicate_ids(records: &PreparedRecords, source: &TableSource) -> u64 {
+    if source.id_choice.column().is_none() {
+        return 0;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(records.len());
+    (0..records.len() as u32).filter(|&i| !seen.insert(records.record_id(i))).count() as u64
 }
 
 impl std::fmt::Debug for Table {
@@ -228,6 +241,7 @@ impl Table {
         });
         let records = Arc::new(PreparedRecords::from_batches(&source.dataset, batches)?);
         stats.rows_read = stats.rows_passed + stats.rows_rejected;
+        let duplicate_ids = duplicate_ids(&records, &source);
         Ok(Table {
             inner: Arc::new(TableData {
                 source,
@@ -235,6 +249,7 @@ impl Table {
                 stats,
                 rejects,
                 seconds: started.elapsed().as_secs_f64(),
+                duplicate_ids,
             }),
         })
     }
@@ -279,6 +294,25 @@ impl Table {
         &self.inner.rejects
     }
 
+    /// Records whose id repeats an earlier record's id (kept, and reported).
+    pub fn duplicate_ids(&self) -> u64 {
+        self.inner.duplicate_ids
+    }
+
+    /// What deserves a person's attention about this table.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.inner.duplicate_ids > 0 {
+            warnings.push(format!(
+                "{}: {} records repeat an earlier record's id in {}; they are kept and matched, but their outputs cannot be told apart by id",
+                self.name(),
+                self.inner.duplicate_ids,
+                self.inner.source.id_choice
+            ));
+        }
+        warnings
+    }
+
     /// Seconds spent reading and preparing.
     pub fn seconds(&self) -> f64 {
         self.inner.seconds
@@ -302,6 +336,7 @@ impl Table {
             rows_read: self.inner.stats.rows_read,
             rows_rejected: self.inner.stats.rows_rejected,
             id: self.inner.source.id_choice.clone(),
+            duplicate_ids: self.inner.duplicate_ids,
         }
     }
 
@@ -329,4 +364,6 @@ pub struct TableSummary {
     pub rows_rejected: u64,
     /// How record ids were chosen.
     pub id: IdChoice,
+    /// Records whose id repeats an earlier record's id.
+    pub duplicate_ids: u64,
 }
