@@ -14,3 +14,4 @@ mod normalize;
 mod read;
 mod reconcile;
 mod roundtrip;
+mod session;

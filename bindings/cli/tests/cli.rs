@@ -574,3 +574,113 @@ fn link_several_sources_in_one_run() {
     let refused = khop(&["train", "--config", config, "--out", "m.json"]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("this command takes one"));
 }
+
+/// The bytes of a file, to check it was left alone.
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn outputs_that_would_destroy_inputs_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sector, national) = linkage_tables(dir.path(), 60);
+    let (s, n) = (sector.to_str().unwrap(), national.to_str().unwrap());
+    let before = (bytes(&sector), bytes(&national));
+    let refused = |args: &[&str], what: &str| {
+        let output = khop(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(stderr.contains("refusing to write") && stderr.contains(what), "{args:?}: {stderr}");
+    };
+    refused(&["link", "--left", s, "--right", n, "--out", n], "the input `national`");
+    let summary = dir.path().join(".").join("national.csv");
+    let out = dir.path().join("links.csv");
+    refused(
+        &[
+            "link",
+            "--left",
+            s,
+            "--right",
+            n,
+            "--out",
+            out.to_str().unwrap(),
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        "the input `national`",
+    );
+    refused(&["normalize", s, "--out", s], "the input `sector`");
+    let w = dir.path().join("w.csv");
+    let w = w.to_str().unwrap();
+    refused(
+        &["reconcile", "--left", s, "--right", n, "--out", w, "--links", w, "--unmatched", w],
+        "the worklist output",
+    );
+    assert_eq!((bytes(&sector), bytes(&national)), before, "the inputs are untouched");
+    assert!(!out.exists(), "nothing was written");
+}
+
+#[test]
+fn bad_values_and_output_names_are_refused_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sector, national) = linkage_tables(dir.path(), 60);
+    let (s, n) = (sector.to_str().unwrap(), national.to_str().unwrap());
+    let out = dir.path().join("clusters.csv");
+    for threshold in ["1.5", "-0.5", "nan"] {
+        let output = khop(&["dedupe", n, "--out", out.to_str().unwrap(), "--threshold", threshold]);
+        assert!(!output.status.success(), "--threshold {threshold} accepted");
+    }
+    let output = khop(&["dedupe", n, "--out", out.to_str().unwrap(), "--min-link-density", "2"]);
+    assert!(!output.status.success(), "--min-link-density 2 accepted");
+    let xlsx = dir.path().join("links.xlsx");
+    let output = khop(&["link", "--left", s, "--right", n, "--out", xlsx.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains(".parquet, .csv or .ndjson"), "{stderr}");
+    // Refused before reading: no progress line about the tables.
+    assert!(!stderr.contains("rows read"), "{stderr}");
+    let output = khop(&[
+        "link",
+        "--left",
+        s,
+        "--right",
+        n,
+        "--out",
+        dir.path().join("missing/links.csv").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
+}
+
+#[test]
+fn dedupe_names_records_and_says_which_column_is_the_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen_ = khop(&[
+        "gen",
+        "--persons",
+        "400",
+        "--seed",
+        "5",
+        "--format",
+        "csv",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(gen_.status.success());
+    let clusters = dir.path().join("clusters.csv");
+    let pairs = dir.path().join("pairs.csv");
+    let run = khop(&[
+        "dedupe",
+        dir.path().join("local.csv").to_str().unwrap(),
+        "--out",
+        clusters.to_str().unwrap(),
+        "--pairs",
+        pairs.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("ids: `so_dang_ky` (detected)"), "{stderr}");
+    let rows = csv_rows(&clusters);
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| !r[0].is_empty() && !r[2].is_empty()), "every record and cluster has an id");
+    let pairs = csv_rows(&pairs);
+    assert!(pairs.iter().all(|r| !r[0].is_empty() && !r[1].is_empty()), "every pair names its records");
+}

@@ -1,0 +1,127 @@
+//! The library's entry point: a session over generated tables gives the same links as the stage
+//! modules driven by hand, keeps every rejected row, owns its data, and refuses outputs that
+//! would destroy an input.
+
+use std::path::Path;
+
+use khop::link::linker::Linker;
+use khop::read::ReadOptions;
+use khop::session::{LinkOutputs, OutputPlan, Session, Table, TableSource};
+use khop::{ErrorKind, Result};
+
+fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+#[test]
+fn the_public_types_own_their_data_and_cross_threads() {
+    assert_send_sync::<Session>();
+    assert_send_sync::<Table>();
+    assert_send_sync::<TableSource>();
+    assert_send_sync::<khop::LinkRun>();
+    assert_send_sync::<khop::DedupeRun>();
+    assert_send_sync::<khop::ReconcileRun>();
+    assert_send_sync::<khop::MultiLink>();
+    assert_send_sync::<khop::Error>();
+}
+
+fn population(dir: &Path, persons: u64) {
+    let profile = khop_datasets::Profile::named("default").unwrap();
+    let options = khop_datasets::GenOptions {
+        persons,
+        seed: 11,
+        format: khop_datasets::OutputFormat::Csv,
+        ..Default::default()
+    };
+    khop_datasets::generate(dir, &profile, &options).unwrap();
+}
+
+fn prepare(session: &Session, file: &Path) -> Result<Table> {
+    session.prepare(&TableSource::detect(file, &ReadOptions::default())?)
+}
+
+#[test]
+fn a_session_links_as_the_stages_do_and_keeps_rejects() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 600);
+    // A sector file with two broken rows among good ones: the rejects stay with the table.
+    let text = std::fs::read_to_string(dir.path().join("bhxh.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(3, "only,two");
+    lines.insert(7, "\"unclosed");
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, lines.join("\n") + "\n").unwrap();
+
+    let session = Session::new();
+    let sector = prepare(&session, &broken)?;
+    let national = prepare(&session, &dir.path().join("national.csv"))?;
+    let stats = sector.stats();
+    assert_eq!(stats.rows_read, stats.rows_passed + stats.rows_rejected);
+    assert!(stats.rows_rejected >= 1, "{stats:?}");
+    assert_eq!(sector.rejects().len() as u64, stats.rows_rejected);
+
+    let run = session.link(&sector, &national, None)?;
+    let linker = Linker::new(sector.records(), national.records(), session.settings().clone())?;
+    let (model, _) = linker.train()?;
+    let (results, _) = linker.link(&model)?;
+    assert_eq!(run.results(), results.as_slice(), "the session links as the stages do");
+
+    let out = dir.path().join("links.csv");
+    let rejects = dir.path().join("rejects.csv");
+    let outputs = LinkOutputs { rejects: Some(rejects.clone()), ..LinkOutputs::new(&out) };
+    let summary = run.write_outputs(&outputs)?;
+    assert_eq!(summary.rows_written, Some(sector.len() as u64));
+    let written = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(written.lines().count() as u64, 1 + stats.rows_rejected, "{written}");
+    let batches: usize = run.batches()?.map(|b| b.map(|b| b.num_rows())).sum::<Result<_>>()?;
+    assert_eq!(batches, sector.len());
+    Ok(())
+}
+
+#[test]
+fn outputs_never_overwrite_inputs_or_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("national.csv");
+    std::fs::write(&input, "id,name\n1,a\n").unwrap();
+    let clash = |plan: &OutputPlan| match plan.check() {
+        Err(e) => match e.kind() {
+            ErrorKind::OutputClash { other, .. } => other.clone(),
+            other => panic!("not a clash: {other:?}"),
+        },
+        Ok(()) => panic!("accepted"),
+    };
+    let mut plan = OutputPlan::new();
+    plan.input("the input `national`", &input).table("the links output", &input);
+    assert_eq!(clash(&plan), "the input `national`");
+    // The same file under another spelling.
+    let mut plan = OutputPlan::new();
+    let dotted = dir.path().join(".").join("national.csv");
+    plan.input("the input `national`", &input).file("the summary", Some(&dotted));
+    assert_eq!(clash(&plan), "the input `national`");
+    // Two outputs of one run on one path.
+    let w = dir.path().join("w.csv");
+    let mut plan = OutputPlan::new();
+    plan.table("the worklist output", &w).table("the links output", &w);
+    assert_eq!(clash(&plan), "the worklist output");
+    // Unknown extension and missing folder are refused before anything runs.
+    let mut plan = OutputPlan::new();
+    plan.table("the links output", &dir.path().join("links.xlsx"));
+    assert!(plan.check().unwrap_err().to_string().contains(".parquet, .csv or .ndjson"));
+    let mut plan = OutputPlan::new();
+    plan.table("the links output", &dir.path().join("no/such/folder/links.csv"));
+    assert!(plan.check().unwrap_err().to_string().contains("does not exist"));
+    // Distinct files pass, and the input is untouched.
+    let mut plan = OutputPlan::new();
+    plan.input("the input `national`", &input).table("the links output", &dir.path().join("links.csv"));
+    plan.check().unwrap();
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), "id,name\n1,a\n");
+}
+
+#[test]
+fn settings_are_validated_in_the_library() {
+    let refused = Session::new().configure(|s| {
+        s.thresholds.match_probability = 0.5;
+        s.thresholds.review_probability = 0.9;
+    });
+    let error = refused.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Settings(_)), "{error:?}");
+    assert!(error.to_string().contains("review threshold"), "{error}");
+}
