@@ -23,7 +23,7 @@
 //! # let dir = tempfile::tempdir()?;
 //! # let profile = khop_datasets::Profile::named("default")?;
 //! # let options = khop_datasets::GenOptions { persons: 500, ..Default::default() };
-//! # khop_datasets::generate(dir.path(), &profile, &options)?;
+//! # khop_datasets::generate(dir.path(), &profile, &options).map_err(|e| e.to_string())?;
 //! # let (sector_file, national_file) = (dir.path().join("bhxh.parquet"), dir.path().join("national.parquet"));
 //! # let links_file = dir.path().join("links.parquet");
 //! let session = Session::new();

@@ -7,6 +7,6 @@ use std::path::Path;
 pub fn generate(dir: &Path, persons: u64) -> Result<(), Box<dyn std::error::Error>> {
     let profile = khop_datasets::Profile::named("default")?;
     let options = khop_datasets::GenOptions { persons, seed: 42, ..Default::default() };
-    khop_datasets::generate(dir, &profile, &options)?;
+    khop_datasets::generate(dir, &profile, &options).map_err(|e| e.to_string())?;
     Ok(())
 }
