@@ -33,6 +33,13 @@ pub struct TablesArgs {
     pub rejects: Option<PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
+    /// Text encoding of the national (--right) file, when it differs from the sector files'
+    /// (--encoding applies to the sector files then).
+    #[arg(long)]
+    pub right_encoding: Option<String>,
+    /// CSV delimiter of the national (--right) file, when it differs from the sector files'.
+    #[arg(long)]
+    pub right_delimiter: Option<String>,
 }
 
 #[derive(Args)]
@@ -119,6 +126,9 @@ pub(crate) struct Tables {
 impl Tables {
     pub(crate) fn from_args(args: &TablesArgs, decision: Option<&DecisionArgs>) -> Result<Tables> {
         let (session, lefts, right, rejects) = match &args.config {
+            Some(_) if args.right_encoding.is_some() || args.right_delimiter.is_some() => {
+                bail!("with a configuration, give each input's encoding and delimiter in it")
+            }
             Some(config) => {
                 let session = Session::from_config_file(config)?;
                 let (lefts, right) = session.link_inputs(&args.left, args.right.as_deref())?;

@@ -84,19 +84,19 @@ enum ConfigCommand {
 pub struct ReadArgs {
     /// File format (csv, ndjson, parquet); taken from the extension when absent.
     #[arg(long)]
-    format: Option<String>,
+    pub format: Option<String>,
     /// Text encoding of CSV and NDJSON files (auto, utf-8, utf-16le, utf-16be, windows-1258...).
     #[arg(long, default_value = "auto")]
-    encoding: String,
+    pub encoding: String,
     /// CSV delimiter (one character; `\t` for tab).
     #[arg(long, default_value = ",")]
-    delimiter: String,
+    pub delimiter: String,
     /// The CSV file has no header line.
     #[arg(long)]
-    no_header: bool,
+    pub no_header: bool,
     /// Rows per batch.
     #[arg(long, default_value_t = 65_536)]
-    batch_size: usize,
+    pub batch_size: usize,
 }
 
 #[derive(Args)]

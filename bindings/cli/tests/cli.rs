@@ -684,3 +684,49 @@ fn dedupe_names_records_and_says_which_column_is_the_id() {
     let pairs = csv_rows(&pairs);
     assert!(pairs.iter().all(|r| !r[0].is_empty() && !r[1].is_empty()), "every pair names its records");
 }
+
+#[test]
+fn each_file_is_read_in_its_own_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sector, national) = linkage_tables(dir.path(), 300);
+    // The sector file as an old Windows export: Windows-1258, where the vowels â ê ô ă ơ ư are
+    // letters of their own and tone marks are combining characters.
+    let text = windows_1258_layout(&std::fs::read_to_string(&sector).unwrap());
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1258.encode(&text);
+    assert!(!unmappable);
+    let legacy = dir.path().join("sector_1258.csv");
+    std::fs::write(&legacy, &bytes).unwrap();
+    let (s, l, n) = (sector.to_str().unwrap(), legacy.to_str().unwrap(), national.to_str().unwrap());
+    let matches = |args: &[&str]| -> usize {
+        let out = dir.path().join("links.csv");
+        let output = khop(&[&["link", "--out", out.to_str().unwrap()], args].concat());
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        csv_rows(&out).iter().filter(|r| &r[10] == "match").count()
+    };
+    let utf8 = matches(&["--left", s, "--right", n]);
+    let mixed =
+        matches(&["--left", l, "--right", n, "--encoding", "windows-1258", "--right-encoding", "utf-8"]);
+    assert!(utf8 > 50, "{utf8}");
+    assert_eq!(mixed, utf8, "the Windows-1258 sector file links as its UTF-8 original");
+}
+
+/// `text` decomposed as Windows-1258 writes Vietnamese: base vowels with their circumflex,
+/// breve or horn composed, tone marks as combining characters.
+fn windows_1258_layout(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::new();
+    for c in text.nfd() {
+        let quality = matches!(c, '\u{302}' | '\u{306}' | '\u{31B}');
+        match out.pop() {
+            Some(base) if quality => {
+                out.push(unicode_normalization::char::compose(base, c).unwrap_or(base));
+            }
+            Some(last) => {
+                out.push(last);
+                out.push(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}

@@ -32,11 +32,11 @@
 use super::text::{VOWEL_FOLDED, toned, viet_letter};
 
 /// First code of the Vietnamese vowel block.
-pub const VOWEL_BASE: u8 = 0x80;
+pub(crate) const VOWEL_BASE: u8 = 0x80;
 /// Code of `đ`.
-pub const DD: u8 = 0xC8;
+pub(crate) const DD: u8 = 0xC8;
 /// First escape code; codes `ESCAPE_START..=0xFF` stand for characters outside the alphabet.
-pub const ESCAPE_START: u8 = 0xF0;
+pub(crate) const ESCAPE_START: u8 = 0xF0;
 
 const ASCII_VOWEL_INDEX: [(u8, u8); 6] = [(0, b'a'), (3, b'e'), (5, b'i'), (6, b'o'), (9, b'u'), (11, b'y')];
 
