@@ -115,3 +115,53 @@ fn febrl3_dedupe_reaches_its_target_when_cached() {
     let scores = khop::eval::cluster_scores(&predicted, &truth);
     assert!(scores.pairwise.f1 >= 0.998, "FEBRL3 dedupe: {scores:?}");
 }
+
+/// Without a configuration, detection gives FEBRL's columns the roles the written configuration
+/// gives them: names and date by header, the address parts and numbers as generic columns, so
+/// that nothing is left out of the comparisons.
+#[test]
+fn detection_places_every_febrl_column() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/link");
+    let (_, detection) =
+        khop::config::detect::detect_file(&dir.join("febrl_like_a.csv"), &ReadOptions::default()).unwrap();
+    assert_eq!(detection.id_column.as_deref(), Some("rec_id"));
+    for (column, role) in COLUMNS {
+        let found = detection.columns.iter().find(|c| c.name == column).map(|c| c.role);
+        assert_eq!(found, Some(Some(role)), "{column}: {detection:?}");
+    }
+}
+
+#[test]
+fn febrl4_without_a_configuration_when_cached() {
+    let cache = std::env::var_os("KHOP_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("khop")));
+    let Some(dir) = cache.map(|c| c.join("febrl")) else { return };
+    let (a, b) = (dir.join("dataset4a.csv"), dir.join("dataset4b.csv"));
+    if !a.exists() || !b.exists() {
+        eprintln!("FEBRL4 not in {}: skipped (datasets/fetch_febrl.sh fills it)", dir.display());
+        return;
+    }
+    // The raw files, as downloaded: a space after every comma, roles detected.
+    let session = khop::Session::new();
+    let detect =
+        |path: &Path| session.prepare(&khop::TableSource::detect(path, &ReadOptions::default()).unwrap());
+    let (left, right) = (detect(&b).unwrap(), detect(&a).unwrap());
+    let run = session.link(&left, &right, None).unwrap();
+    let (l, r) = (left.records(), right.records());
+    let in_right: std::collections::HashSet<&str> =
+        (0..r.len() as u32).map(|i| person(r.record_id(i))).collect();
+    let true_links = (0..l.len() as u32).filter(|&i| in_right.contains(person(l.record_id(i)))).count();
+    let (mut tp, mut fp) = (0usize, 0usize);
+    for result in run.results().iter().filter(|r| r.decision == Decision::Match) {
+        let Some(best) = result.best else { continue };
+        if person(l.record_id(result.left)) == person(r.record_id(best.right)) {
+            tp += 1;
+        } else {
+            fp += 1;
+        }
+    }
+    let (p, rc) = (tp as f64 / (tp + fp).max(1) as f64, tp as f64 / true_links.max(1) as f64);
+    let f1 = 2.0 * p * rc / (p + rc).max(f64::MIN_POSITIVE);
+    assert!(f1 >= 0.9995, "FEBRL4 without a configuration: precision {p:.4}, recall {rc:.4}, F1 {f1:.4}");
+}

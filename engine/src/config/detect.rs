@@ -90,8 +90,8 @@ const HEADER_ROLES: &[(Role, &[&str])] = &[
             "diachinha",
         ],
     ),
-    (Role::HouseNumber, &["sonha", "housenumber"]),
-    (Role::Street, &["duong", "tenduong", "street", "duongpho"]),
+    (Role::HouseNumber, &["sonha", "housenumber", "streetnumber", "housenum"]),
+    (Role::Street, &["duong", "tenduong", "street", "duongpho", "address1", "streetaddress", "addressline1"]),
     (Role::Hamlet, &["thon", "xom", "ap", "thonxom", "todanpho", "khupho", "hamlet", "village", "thonap"]),
     (Role::Ward, &["xa", "phuong", "xaphuong", "phuongxa", "ward", "commune"]),
     (Role::District, &["huyen", "quan", "quanhuyen", "huyenquan", "district"]),
@@ -101,6 +101,7 @@ const HEADER_ROLES: &[(Role, &[&str])] = &[
     (Role::MotherName, &["hotenme", "tenme", "me", "mother", "mothername"]),
     (Role::SpouseName, &["hotenvochong", "vochong", "spouse", "spousename", "tenvochong"]),
     (Role::Email, &["email", "thudientu", "mail"]),
+    (Role::Number, &["postcode", "zipcode", "zip", "postalcode", "mabuuchinh", "mabuudien"]),
 ];
 
 /// Header names that mark a record id column.
@@ -188,6 +189,8 @@ pub fn role_from_header(name: &str) -> Option<Role> {
 pub fn detect(sample: &RecordBatch) -> Detection {
     let mut detection = Detection::default();
     let mut id_by_header = None;
+    // Columns whose role is only the generic fallback: they may still turn out to be the id.
+    let mut generic = Vec::new();
     for (field, array) in sample.schema().fields().iter().zip(sample.columns()) {
         let name = field.name().clone();
         let folded = fold_header(&name);
@@ -207,7 +210,13 @@ pub fn detect(sample: &RecordBatch) -> Detection {
             Some(role) => (Some(role), "header".to_owned()),
             None => match role_from_values(&values) {
                 Some((role, why)) => (Some(role), format!("values: {why}")),
-                None => (None, "neither header nor values say".to_owned()),
+                None => match generic_role(&values) {
+                    Some((role, why)) => {
+                        generic.push(name.clone());
+                        (Some(role), format!("values: {why}"))
+                    }
+                    None => (None, "an empty column".to_owned()),
+                },
             },
         };
         detection.columns.push(DetectedColumn { name, role, evidence });
@@ -230,7 +239,7 @@ pub fn detect(sample: &RecordBatch) -> Detection {
             detection
                 .columns
                 .iter()
-                .filter(|c| c.role.is_none() || c.role == Some(Role::Text))
+                .filter(|c| c.role.is_none() || c.role == Some(Role::Text) || generic.contains(&c.name))
                 .filter(|c| {
                     let folded = fold_header(&c.name);
                     folded.starts_with("ma") || folded.starts_with("so") || folded.ends_with("id")
@@ -239,9 +248,13 @@ pub fn detect(sample: &RecordBatch) -> Detection {
         })
         .or_else(|| detection.columns.iter().filter(|c| c.role == Some(Role::NationalId)).find_map(unique));
     if let Some(id) = &detection.id_column
-        && let Some(column) = detection.columns.iter_mut().find(|c| &c.name == id && c.role.is_none())
+        && let Some(column) = detection
+            .columns
+            .iter_mut()
+            .find(|c| &c.name == id && (c.role.is_none() || generic.contains(&c.name)))
     {
-        column.evidence = "a code whose values are all different: the record id".into();
+        column.role = None;
+        column.evidence = "a code whose values are nearly all different: the record id".into();
     }
     detection
 }
@@ -291,6 +304,27 @@ pub fn role_from_values(values: &[&str]) -> Option<(Role, String)> {
         return Some((Role::FullName, format!("{} start with a Vietnamese family name", percent(s))));
     }
     None
+}
+
+/// The generic role of a column that no person role fits: `number` when nearly every value is
+/// digits (a postcode, a social security number), else `text`. Such columns are still evidence:
+/// they are compared (exact, one edit, Jaro-Winkler) and blocked on when nearly unique.
+fn generic_role(values: &[&str]) -> Option<(Role, String)> {
+    let values: Vec<&str> = values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect();
+    if values.is_empty() {
+        return None;
+    }
+    let digits = values
+        .iter()
+        .filter(|v| v.bytes().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.')))
+        .filter(|v| v.bytes().any(|b| b.is_ascii_digit()))
+        .count() as f64
+        / values.len() as f64;
+    Some(if digits >= 0.9 {
+        (Role::Number, format!("{:.0}% are numbers; compared as a generic column", digits * 100.0))
+    } else {
+        (Role::Text, "no person role fits; compared as generic text".to_owned())
+    })
 }
 
 /// Lower case without diacritics.
