@@ -191,9 +191,12 @@ pub fn parse_id(s: &str) -> NationalId {
     let shape = match len {
         12 => IdShape::Cccd12,
         9 => IdShape::Cmnd9,
-        11 | 8 => {
+        // A numeric column drops leading zeros: one for most provinces (0xx), two for the
+        // provinces coded 001-009 (Hà Nội, Hà Giang, Cao Bằng, Bắc Kạn, Tuyên Quang).
+        10 | 11 | 8 => {
             let mut restored = [b'0'; 12];
-            restored[1..=len].copy_from_slice(&digits[..len]);
+            let width = if len == 8 { 9 } else { 12 };
+            restored[width - len..width].copy_from_slice(&digits[..len]);
             let ok = len == 8
                 || std::str::from_utf8(&restored[..12])
                     .ok()

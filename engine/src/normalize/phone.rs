@@ -122,7 +122,7 @@ pub fn parse_phone(s: &str) -> Phone {
     let mut digits = [0u8; 16];
     let mut len = 0usize;
     let mut plus = false;
-    for (i, c) in first.chars().enumerate() {
+    for c in first.chars() {
         match c {
             '0'..='9' => {
                 if len >= digits.len() {
@@ -131,7 +131,8 @@ pub fn parse_phone(s: &str) -> Phone {
                 digits[len] = c as u8;
                 len += 1;
             }
-            '+' if i == 0 => plus = true,
+            // A leading plus, also inside brackets ("(+84) 912 345 678").
+            '+' if len == 0 && !plus => plus = true,
             ' ' | '.' | '-' | '(' | ')' | '\u{00A0}' | '\t' => {}
             _ => return Phone::bad(PhoneKind::Invalid),
         }
