@@ -258,7 +258,7 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// The default settings with the configuration's `[link]` section over them.
     pub(crate) fn settings(&self) -> LinkSettings {
-        LinkSettings::default().with_config(&self.link)
+        self.link.apply(LinkSettings::default())
     }
 
     /// [`Prepared::settings`] with the options of the command line over them.
@@ -270,7 +270,7 @@ impl Prepared {
 /// The default settings with a configuration's `[link]` section over them, then the options of
 /// the command line.
 fn settings_with(link: &LinkConfig, decision: &DecisionArgs) -> Result<LinkSettings> {
-    let mut settings = LinkSettings::default().with_config(link);
+    let mut settings = link.apply(LinkSettings::default());
     let thresholds = &mut settings.thresholds;
     thresholds.match_probability = decision.match_threshold.unwrap_or(thresholds.match_probability);
     thresholds.review_probability = decision.review_threshold.unwrap_or(thresholds.review_probability);
@@ -746,7 +746,7 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
 
     let started = Instant::now();
     let options = ClusterOptions { threshold: args.threshold, min_link_density: args.min_link_density };
-    let settings = LinkSettings::default().with_config(&link_config);
+    let settings = link_config.apply(LinkSettings::default());
     let result = deduplicate(&records, settings.clone(), &options)?;
     print_training(&result.training);
     print_model(&result.model);

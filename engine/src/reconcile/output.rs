@@ -69,7 +69,8 @@ pub fn worklist_batch(
         Arc::new(national_value.finish()),
         Arc::new(suggested.finish()),
     ];
-    RecordBatch::try_new(worklist_schema(), columns).map_err(|e| Error::arrow("building the worklist batch", e))
+    RecordBatch::try_new(worklist_schema(), columns)
+        .map_err(|e| Error::arrow("building the worklist batch", e))
 }
 
 /// The schema of [`unmatched_batch`].
@@ -125,7 +126,7 @@ pub fn unmatched_batch(
                 closest_row.append_option(right.row(best.right));
                 closest_probability.append_value(r.probability);
                 closest_weight.append_value(best.weight);
-                explanation_into(&linker.contributions(model, r.left, best.right), &mut text);
+                explanation_into(&linker.contributions(model, r.left, best.right)?, &mut text);
                 explanation.append_value(&text);
             }
             None => {
@@ -162,5 +163,6 @@ pub fn unmatched_batch(
         Arc::new(margin.finish()),
         Arc::new(explanation.finish()),
     ];
-    RecordBatch::try_new(unmatched_schema(), columns).map_err(|e| Error::arrow("building the worklist batch", e))
+    RecordBatch::try_new(unmatched_schema(), columns)
+        .map_err(|e| Error::arrow("building the worklist batch", e))
 }
