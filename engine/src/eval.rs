@@ -231,128 +231,221 @@ pub fn recall_by_kind(
         .collect()
 }
 
-/// Reads a CSV file with a header into pairs of its first two columns (links `left,right` or
-/// cluster assignments `record,cluster`). A file written by `khop link` (columns `left_id` and
-/// `right_id`) gives those two columns, and only its rows whose `decision` is `match`. Values are
-/// trimmed; rows with fewer than two fields are an error that names the row.
+/// Reads a CSV file with a header into pairs of its first two columns (links `left,right`). A
+/// file written by `khop link` (columns `left_id` and `right_id`) gives those two columns, and
+/// only its rows whose `decision` is `match`. Values are trimmed. An empty file, a header of one
+/// column or with an empty or numeric name (a file without a header), a clusters file written by
+/// `khop dedupe`, a row with fewer fields or an empty value are errors that name the file and
+/// the line. A header with no rows is an empty list.
 pub fn read_pairs(path: &Path) -> Result<Vec<(String, String)>> {
-    let headers = read_headers(path)?;
-    let position = |name: &str| headers.iter().position(|h| h == name);
-    match (position("left_id"), position("right_id")) {
-        (Some(left), Some(right)) => {
-            let decision = position("decision");
-            let rows = read_rows(path, &[Some(left), Some(right), decision])?;
-            Ok(rows
-                .into_iter()
-                .filter(|r| r[2].as_deref().is_none_or(|d| d == "match"))
-                .map(|mut r| (r[0].take().unwrap_or_default(), r[1].take().unwrap_or_default()))
-                .collect())
-        }
-        _ => read_columns(path, 0, None),
+    let mut file = CsvFile::open(path, 2, "`left,right`")?;
+    if file.has("cluster_id") {
+        return Err(file.error(
+            1,
+            format!(
+                "a clusters file ({}), not pairs of linked records; read it as clusters",
+                file.headers.join(", ")
+            ),
+        ));
     }
+    match (file.position("left_id"), file.position("right_id")) {
+        (Some(left), Some(right)) => {
+            let decision = file.position("decision");
+            let mut out = Vec::new();
+            for row in file.rows(&[Some(left), Some(right), decision])? {
+                let [a, b, d] = <[Option<String>; 3]>::try_from(row.values).expect("three columns");
+                if d.as_deref().is_none_or(|d| d == "match") {
+                    let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+                    file.non_empty(row.line, &[(&a, left), (&b, right)])?;
+                    out.push((a, b));
+                }
+            }
+            Ok(out)
+        }
+        _ => file.pairs(0, 1),
+    }
+}
+
+/// Reads cluster assignments into `(record, cluster)` pairs, choosing the columns by the header:
+/// `id` and `cluster_id` (the clusters file `khop dedupe` writes), or `record` and `cluster`,
+/// or else the first two columns (`row_id,person_id` of the generator's truth). Errors as
+/// [`read_pairs`].
+pub fn read_clusters(path: &Path) -> Result<Vec<(String, String)>> {
+    let mut file = CsvFile::open(path, 2, "`record,cluster` or `id,...,cluster_id`")?;
+    let columns = [("id", "cluster_id"), ("record", "cluster")]
+        .iter()
+        .find_map(|(r, c)| Some((file.position(r)?, file.position(c)?)));
+    let (record, cluster) = columns.unwrap_or((0, 1));
+    file.pairs(record, cluster)
 }
 
 /// Reads `row_id,field,kind` corruption lists (any CSV whose first column is the record and that
 /// has a `kind` column) into `(record, kind)` pairs.
 pub fn read_corruptions(path: &Path) -> Result<Vec<(String, String)>> {
-    read_columns(path, 0, Some("kind"))
+    let mut file = CsvFile::open(path, 2, "`row_id,...,kind`")?;
+    let kind = file.require("kind")?;
+    file.pairs(0, kind)
 }
 
-fn read_columns(path: &Path, first: usize, second: Option<&str>) -> Result<Vec<(String, String)>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::format(path, None, e.to_string()))?;
-    let headers = reader.headers().map_err(|e| Error::format(path, None, e.to_string()))?.clone();
-    let second = match second {
-        None => 1,
-        Some(name) => headers.iter().position(|h| h == name).ok_or_else(|| {
-            Error::format(
-                path,
-                None,
+/// A CSV file with a header, read with its line numbers for errors.
+struct CsvFile<'p> {
+    path: &'p Path,
+    reader: csv::Reader<std::fs::File>,
+    headers: Vec<String>,
+}
+
+/// One row's chosen columns, and the line it starts on.
+struct CsvRow {
+    line: u64,
+    values: Vec<Option<String>>,
+}
+
+impl<'p> CsvFile<'p> {
+    /// Opens `path`, checking that it has a header of at least `columns` columns, each named
+    /// (`expected` says what the header should look like, for errors).
+    fn open(path: &'p Path, columns: usize, expected: &str) -> Result<CsvFile<'p>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| Error::format_with(path, None, "cannot read the CSV file", e))?;
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| Error::format_with(path, Some("line 1".into()), "cannot read the header", e))?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let file = CsvFile { path, reader, headers };
+        if file.headers.is_empty() || file.headers.iter().all(String::is_empty) {
+            return Err(
+                file.error(1, format!("the file is empty: expected a header line such as {expected}"))
+            );
+        }
+        if file.headers.len() < columns {
+            return Err(file.error(
+                1,
                 format!(
-                    "no column named `{name}` (the file has: {})",
-                    headers.iter().collect::<Vec<_>>().join(", ")
+                    "expected a header of at least {columns} columns such as {expected}, found {}: `{}`",
+                    file.headers.len(),
+                    file.headers.join(",")
                 ),
-            )
-        })?,
-    };
-    let mut out = Vec::new();
-    for (i, row) in reader.records().enumerate() {
-        let row = row.map_err(|e| Error::format(path, Some(format!("row {}", i + 2)), e.to_string()))?;
-        match (row.get(first), row.get(second)) {
-            (Some(a), Some(b)) => out.push((a.to_owned(), b.to_owned())),
-            _ => {
-                return Err(Error::format(
-                    path,
-                    Some(format!("row {}", i + 2)),
-                    format!("expected at least {} fields", second.max(first) + 1),
-                ));
+            ));
+        }
+        if let Some(bad) = file.headers.iter().find(|h| h.is_empty() || h.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(file.error(
+                1,
+                format!(
+                    "expected a header naming the columns, such as {expected}; found {} (is the header missing?)",
+                    if bad.is_empty() { "an empty column name".to_owned() } else { format!("the name `{bad}`") }
+                ),
+            ));
+        }
+        Ok(file)
+    }
+
+    fn error(&self, line: u64, message: String) -> Error {
+        Error::format(self.path, Some(format!("line {line}")), message)
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// The column named `name`, or an error listing the file's columns.
+    fn require(&self, name: &str) -> Result<usize> {
+        self.position(name).ok_or_else(|| {
+            self.error(1, format!("no column named `{name}` (the file has: {})", self.headers.join(", ")))
+        })
+    }
+
+    /// The given columns of every row (`None` columns read as `None`); a row lacking a column is
+    /// an error that names its line.
+    fn rows(&mut self, columns: &[Option<usize>]) -> Result<Vec<CsvRow>> {
+        let mut out = Vec::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            let line = self.reader.position().line();
+            match self.reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = e.position().map_or(line, csv::Position::line);
+                    return Err(Error::format_with(
+                        self.path,
+                        Some(format!("line {line}")),
+                        "cannot read the row",
+                        e,
+                    ));
+                }
             }
+            let line = record.position().map_or(line, csv::Position::line);
+            let mut values = Vec::with_capacity(columns.len());
+            for column in columns {
+                values.push(match column {
+                    None => None,
+                    Some(c) => Some(record.get(*c).map(str::to_owned).ok_or_else(|| {
+                        self.error(
+                            line,
+                            format!(
+                                "expected at least {} fields (the header has {}: {}), found {}",
+                                c + 1,
+                                self.headers.len(),
+                                self.headers.join(","),
+                                record.len()
+                            ),
+                        )
+                    })?),
+                });
+            }
+            out.push(CsvRow { line, values });
+        }
+        Ok(out)
+    }
+
+    /// An error when a value of a row is empty.
+    fn non_empty(&self, line: u64, values: &[(&str, usize)]) -> Result<()> {
+        match values.iter().find(|(v, _)| v.is_empty()) {
+            Some((_, column)) => {
+                Err(self.error(line, format!("empty value in column `{}`", self.headers[*column])))
+            }
+            None => Ok(()),
         }
     }
-    Ok(out)
-}
 
-fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
-    csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::format(path, None, e.to_string()))
-}
-
-fn read_headers(path: &Path) -> Result<Vec<String>> {
-    let mut reader = csv_reader(path)?;
-    let headers = reader.headers().map_err(|e| Error::format(path, None, e.to_string()))?;
-    Ok(headers.iter().map(str::to_owned).collect())
-}
-
-/// The given columns of every row (`None` columns read as `None`; a row lacking a column is an
-/// error that names the row).
-fn read_rows(path: &Path, columns: &[Option<usize>]) -> Result<Vec<Vec<Option<String>>>> {
-    let mut reader = csv_reader(path)?;
-    let mut out = Vec::new();
-    for (i, row) in reader.records().enumerate() {
-        let row = row.map_err(|e| Error::format(path, Some(format!("row {}", i + 2)), e.to_string()))?;
-        let mut values = Vec::with_capacity(columns.len());
-        for column in columns {
-            values.push(match column {
-                None => None,
-                Some(c) => Some(row.get(*c).map(str::to_owned).ok_or_else(|| {
-                    Error::format(
-                        path,
-                        Some(format!("row {}", i + 2)),
-                        format!("expected at least {} fields", c + 1),
-                    )
-                })?),
-            });
+    /// Columns `a` and `b` of every row, both non-empty.
+    fn pairs(&mut self, a: usize, b: usize) -> Result<Vec<(String, String)>> {
+        let rows = self.rows(&[Some(a), Some(b)])?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let [x, y] = <[Option<String>; 2]>::try_from(row.values).expect("two columns");
+            let (x, y) = (x.unwrap_or_default(), y.unwrap_or_default());
+            self.non_empty(row.line, &[(&x, a), (&y, b)])?;
+            out.push((x, y));
         }
-        out.push(values);
+        Ok(out)
     }
-    Ok(out)
+
+    /// The named columns of every row.
+    fn named(mut self, names: &[&str]) -> Result<Vec<Vec<String>>> {
+        let columns = names.iter().map(|n| self.require(n).map(Some)).collect::<Result<Vec<_>>>()?;
+        Ok(self
+            .rows(&columns)?
+            .into_iter()
+            .map(|r| r.values.into_iter().map(Option::unwrap_or_default).collect())
+            .collect())
+    }
 }
 
 /// The named columns of every row of a CSV file with a header; a missing column is an error
 /// that lists the file's columns.
 fn read_named(path: &Path, names: &[&str]) -> Result<Vec<Vec<String>>> {
-    let headers = read_headers(path)?;
-    let mut columns = Vec::with_capacity(names.len());
-    for name in names {
-        let c = headers.iter().position(|h| h == name).ok_or_else(|| {
-            Error::format(
-                path,
-                None,
-                format!("no column named `{name}` (the file has: {})", headers.join(", ")),
-            )
-        })?;
-        columns.push(Some(c));
-    }
-    Ok(read_rows(path, &columns)?
-        .into_iter()
-        .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
-        .collect())
+    let expected = format!("`{}`", names.join(","));
+    CsvFile::open(path, names.len(), &expected)?.named(names)
 }
 
 /// One change the synthetic generator made to a record (`corruptions_<source>.csv`).

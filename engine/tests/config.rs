@@ -192,7 +192,8 @@ fn link_section_sets_rules_comparisons_and_thresholds() {
     use khop::link::linker::LinkSettings;
 
     let text = format!(
-        r#"{ONE_INPUT}
+        r#"{ONE_INPUT}postcode = "number"
+sdt = "phone"
 [link]
 match_threshold = 0.95
 review_threshold = 0.6
@@ -206,7 +207,7 @@ phone = false
 "#
     );
     let config = Config::parse(&text, Path::new("/data")).unwrap();
-    let settings = LinkSettings::default().with_config(&config.link);
+    let settings = config.link.apply(LinkSettings::default());
     assert_eq!(settings.thresholds.match_probability, 0.95);
     assert_eq!(settings.thresholds.review_probability, 0.6);
     assert_eq!(settings.thresholds.ambiguity_margin, LinkSettings::default().thresholds.ambiguity_margin);

@@ -105,7 +105,7 @@ fn reads_link_and_corruption_files() {
     assert!(err.contains("kind") && err.contains("national_row_id"), "{err}");
     let short = dir.path().join("short.csv");
     std::fs::File::create(&short).unwrap().write_all(b"a,b\nonly\n").unwrap();
-    assert!(read_pairs(&short).unwrap_err().to_string().contains("row 2"));
+    assert!(read_pairs(&short).unwrap_err().to_string().contains("line 2"));
     assert!(read_pairs(&dir.path().join("missing.csv")).is_err());
 }
 

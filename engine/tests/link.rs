@@ -177,7 +177,7 @@ fn blocked_linking_equals_brute_force_on_the_same_rules() {
             .filter(|&b| linker.rules().iter().any(|r| r.matches(&sector, a, &national, b)))
             .map(|b| (a, b))
             .collect();
-        let weights = linker.score_pairs(&model, &candidates);
+        let weights = linker.score_pairs(&model, &candidates).unwrap();
         let best = candidates
             .iter()
             .zip(&weights)

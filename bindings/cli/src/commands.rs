@@ -393,8 +393,8 @@ pub fn gen_population(args: GenArgs) -> Result<()> {
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     use khop::eval;
-    let pred = eval::read_pairs(&args.pred)?;
-    let truth = eval::read_pairs(&args.truth)?;
+    let read = if args.clusters { eval::read_clusters } else { eval::read_pairs };
+    let (pred, truth) = (read(&args.pred)?, read(&args.truth)?);
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
         "measure",

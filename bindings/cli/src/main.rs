@@ -168,7 +168,7 @@ struct GenArgs {
 
 #[derive(Args)]
 struct EvalArgs {
-    /// Predicted links (`left,right`) or, with --clusters, assignments (`record,cluster`): CSV with a
+    /// Predicted links (`left,right`) or, with --clusters, assignments (`record,cluster`, or the clusters file of `khop dedupe`): CSV with a
     /// header.
     #[arg(long)]
     pred: PathBuf,

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::block::BlockingReport;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
 use crate::normalize::prepared::PreparedRecords;
 use crate::score::{Model, probability};
@@ -52,6 +52,22 @@ pub struct ClusterOptions {
 impl Default for ClusterOptions {
     fn default() -> Self {
         ClusterOptions { threshold: 0.9, min_link_density: 0.5 }
+    }
+}
+
+impl ClusterOptions {
+    /// Checks that the threshold and the link density are numbers between 0 and 1, reporting
+    /// both problems at once (`ErrorKind::Settings`).
+    pub fn validate(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        for (what, value) in
+            [("cluster threshold", self.threshold), ("minimum link density", self.min_link_density)]
+        {
+            if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+                problems.push(format!("the {what} must be a number between 0 and 1, found {value}"));
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(Error::settings(problems)) }
     }
 }
 
@@ -199,12 +215,24 @@ pub struct Deduplication {
 
 /// Deduplicates one table: trains a model without labels, scores the candidate pairs of its
 /// blocking rules, and clusters them with the chaining guard. Records whose CCCD numbers or sexes
-/// conflict are never put together.
+/// conflict are never put together. The settings and options are checked first
+/// ([`LinkSettings::validate`], [`ClusterOptions::validate`]).
 pub fn deduplicate(
     records: &PreparedRecords,
     settings: LinkSettings,
     options: &ClusterOptions,
 ) -> Result<Deduplication> {
+    // Every problem of both at once.
+    let mut problems = Vec::new();
+    for checked in [settings.validate(), options.validate()] {
+        match checked.as_ref().map_err(Error::kind) {
+            Err(ErrorKind::Settings(found)) => problems.extend(found.iter().cloned()),
+            _ => checked?,
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::settings(problems));
+    }
     let linker = Linker::dedupe(records, settings)?;
     let (model, training) = linker.train()?;
     let mut edges = Vec::new();

@@ -26,14 +26,51 @@
 //!
 //! Keys: `national_id`, `old_id`, `phone`, `date_of_birth`, `birth_year`, `full_name`,
 //! `family_name`, `given_name`, `phonetic_full_name`, `phonetic_given_name`, `sex`, `province`,
-//! `ward`, and `column:NAME` for a generic column. Comparison names are those `khop train` prints;
-//! whether a named comparison exists for the tables at hand is checked when linking.
+//! `ward`, and `column:NAME` for a generic column. Comparison names are those `khop train` prints.
+//!
+//! Names are checked against the inputs before any file is read: a comparison must be one of the
+//! Vietnamese profile's (`name`, `date_of_birth`, `national_id`, `old_id`, `cccd_consistency`,
+//! `sex`, `phone`, `address`, `father_name`, `mother_name`) that some input has the role for, or
+//! a generic column of an input (roles `text`, `number`, `email`, `house_number`, `street`, and
+//! address units in an input without `address`), named in lower case; it takes only the
+//! thresholds of its kind. A blocking key `column:NAME` must name a generic column of an input.
+//! A `match_threshold` or `review_threshold` given alone is checked against the other's default.
+
+use std::ops::Range;
 
 use toml_edit::{Item, TableLike, Value};
 
 use super::{Checker, closest};
 use crate::block::BlockingRule;
 use crate::compare::ComparisonOverride;
+use crate::link::Thresholds;
+use crate::link::linker::LinkSettings;
+use crate::record::Role;
+
+/// The comparisons of the Vietnamese profile: name, the roles any of which gives it (on both
+/// sides), and the thresholds it takes (see `compare::Comparisons::default_for`).
+const PROFILE_COMPARISONS: &[(&str, &[Role], &[&str])] = &[
+    ("name", &[Role::FullName, Role::FamilyName, Role::MiddleName, Role::GivenName], &["high", "low"]),
+    ("date_of_birth", &[Role::DateOfBirth], &[]),
+    ("national_id", &[Role::NationalId], &[]),
+    ("old_id", &[Role::OldId], &[]),
+    ("cccd_consistency", &[Role::NationalId], &[]),
+    ("sex", &[Role::Sex], &[]),
+    ("phone", &[Role::Phone], &[]),
+    ("address", &[Role::Address, Role::Hamlet, Role::Ward, Role::District, Role::Province], &[]),
+    ("father_name", &[Role::FatherName], &["threshold"]),
+    ("mother_name", &[Role::MotherName], &["threshold"]),
+];
+
+/// What the `[link]` section names (comparisons, blocking columns), with where, checked against
+/// the inputs once they are all read.
+#[derive(Debug, Default)]
+pub(super) struct LinkNames {
+    /// Each comparison of `[link.comparisons]`: its name, where, and the thresholds given.
+    comparisons: Vec<(String, Option<Range<usize>>, Vec<(&'static str, Option<Range<usize>>)>)>,
+    /// Each generic column a blocking key names (`column:NAME`), with where.
+    columns: Vec<(String, Option<Range<usize>>)>,
+}
 
 /// The `[link]` section of a configuration. Every setting is optional; what is absent keeps
 /// its default.
@@ -62,6 +99,28 @@ pub struct LinkConfig {
     pub seed: Option<u64>,
 }
 
+impl LinkConfig {
+    /// `settings` with this section applied over them: what the section sets replaces the
+    /// setting, comparison changes are added to those already there.
+    pub fn apply(&self, mut settings: LinkSettings) -> LinkSettings {
+        if let Some(rules) = &self.blocking {
+            settings.rules = Some(rules.clone());
+        }
+        settings.comparisons.extend(self.comparisons.iter().cloned());
+        let t = &mut settings.thresholds;
+        t.match_probability = self.match_threshold.unwrap_or(t.match_probability);
+        t.review_probability = self.review_threshold.unwrap_or(t.review_probability);
+        t.ambiguity_margin = self.ambiguity_margin.unwrap_or(t.ambiguity_margin);
+        settings.one_to_one = self.one_to_one.unwrap_or(settings.one_to_one);
+        settings.random_pairs = self.random_pairs.unwrap_or(settings.random_pairs);
+        settings.training_pairs_per_rule =
+            self.training_pairs_per_rule.unwrap_or(settings.training_pairs_per_rule);
+        settings.blocking.max_block_pairs = self.max_block_pairs.unwrap_or(settings.blocking.max_block_pairs);
+        settings.seed = self.seed.unwrap_or(settings.seed);
+        settings
+    }
+}
+
 const LINK_KEYS: &[&str] = &[
     "match_threshold",
     "review_threshold",
@@ -88,7 +147,7 @@ impl Checker<'_> {
                 "match_threshold" => out.match_threshold = self.probability(item, key),
                 "review_threshold" => out.review_threshold = self.probability(item, key),
                 "ambiguity_margin" => match item.as_float().or(item.as_integer().map(|i| i as f64)) {
-                    Some(bits) if bits >= 0.0 => out.ambiguity_margin = Some(bits),
+                    Some(bits) if bits.is_finite() && bits >= 0.0 => out.ambiguity_margin = Some(bits),
                     _ => self.problem(
                         item.span(),
                         "`ambiguity_margin` must be a number of bits, 0 or more".into(),
@@ -120,14 +179,28 @@ impl Checker<'_> {
                 }
             }
         }
-        if let (Some(review), Some(matched)) = (out.review_threshold, out.match_threshold)
-            && review > matched
-        {
-            let span = table.get("review_threshold").and_then(Item::span);
-            self.problem(
-                span,
+        let defaults = Thresholds::default();
+        let span = |key: &str| table.get(key).and_then(Item::span);
+        match (out.review_threshold, out.match_threshold) {
+            (Some(review), Some(matched)) if review > matched => self.problem(
+                span("review_threshold"),
                 format!("`review_threshold` ({review}) is above `match_threshold` ({matched})"),
-            );
+            ),
+            (Some(review), None) if review > defaults.match_probability => self.problem(
+                span("review_threshold"),
+                format!(
+                    "`review_threshold` ({review}) is above the default `match_threshold` ({}); set `match_threshold` too",
+                    defaults.match_probability
+                ),
+            ),
+            (None, Some(matched)) if matched < defaults.review_probability => self.problem(
+                span("match_threshold"),
+                format!(
+                    "`match_threshold` ({matched}) is below the default `review_threshold` ({}); set `review_threshold` too",
+                    defaults.review_probability
+                ),
+            ),
+            _ => {}
         }
         out
     }
@@ -159,6 +232,11 @@ impl Checker<'_> {
                 continue;
             };
             let names: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
+            for key in keys.iter() {
+                if let Some(column) = key.as_str().and_then(|k| k.strip_prefix("column:")) {
+                    self.link.columns.push((column.to_owned(), key.span()));
+                }
+            }
             if names.len() != keys.len() {
                 self.problem(rule.span(), "blocking keys must be strings".into());
                 continue;
@@ -184,6 +262,8 @@ impl Checker<'_> {
                 low: None,
                 threshold: None,
             };
+            let key_span = table.key(name).and_then(|k| k.span());
+            self.link.comparisons.push((name.to_owned(), key_span, Vec::new()));
             if let Some(enabled) = item.as_bool() {
                 o.enabled = enabled;
                 out.push(o);
@@ -196,11 +276,16 @@ impl Checker<'_> {
                 );
                 continue;
             };
+            let mut low_span = None;
             for (key, value) in options.iter() {
-                let slot = match key {
-                    "high" => &mut o.high,
-                    "low" => &mut o.low,
-                    "threshold" => &mut o.threshold,
+                let given = |k: &'static str| (k, value.span());
+                let (slot, given) = match key {
+                    "high" => (&mut o.high, given("high")),
+                    "low" => {
+                        low_span = value.span();
+                        (&mut o.low, given("low"))
+                    }
+                    "threshold" => (&mut o.threshold, given("threshold")),
                     "enabled" => {
                         match value.as_bool() {
                             Some(b) => o.enabled = b,
@@ -220,6 +305,9 @@ impl Checker<'_> {
                         continue;
                     }
                 };
+                if let Some(named) = self.link.comparisons.last_mut() {
+                    named.2.push(given);
+                }
                 match value.as_float() {
                     Some(t) if (0.0..=1.0).contains(&t) => *slot = Some(t),
                     _ => self.problem(
@@ -228,8 +316,116 @@ impl Checker<'_> {
                     ),
                 }
             }
+            if let (Some(high), Some(low)) = (o.high, o.low)
+                && low > high
+            {
+                self.problem(
+                    low_span,
+                    format!("comparison `{name}`: `low` ({low}) is above `high` ({high})"),
+                );
+            }
             out.push(o);
         }
         out
+    }
+}
+
+/// Roles compared as generic text (see `normalize::prepared`).
+fn is_generic(role: Role) -> bool {
+    matches!(role, Role::Text | Role::Number | Role::Email | Role::HouseNumber | Role::Street)
+}
+
+/// Address-unit roles: generic in an input without an `address` column.
+fn is_unit(role: Role) -> bool {
+    matches!(role, Role::Hamlet | Role::Ward | Role::District | Role::Province)
+}
+
+impl Checker<'_> {
+    /// Checks the comparisons and blocking columns `[link]` names against the inputs' columns.
+    pub(super) fn check_link_names(&mut self) {
+        let names = std::mem::take(&mut self.link);
+        if self.inputs.is_empty() {
+            return;
+        }
+        // Generic columns by their compared name (trimmed, lower case), with their input's roles.
+        let generic: Vec<String> = self
+            .inputs
+            .iter()
+            .flat_map(|columns| {
+                let address = columns.iter().any(|(_, r)| *r == Role::Address);
+                columns
+                    .iter()
+                    .filter(move |(_, r)| is_generic(*r) || (is_unit(*r) && !address))
+                    .map(|(name, _)| name.trim().to_lowercase())
+            })
+            .collect();
+        let has_role = |roles: &[Role]| self.inputs.iter().flatten().any(|(_, r)| roles.contains(r));
+        let mut problems = Vec::new();
+        for (name, span, given) in &names.comparisons {
+            let takes: &[&str] = match PROFILE_COMPARISONS.iter().find(|c| c.0 == name) {
+                Some((_, roles, takes)) => {
+                    if !has_role(roles) {
+                        let roles: Vec<String> = roles.iter().map(|r| format!("`{r}`")).collect();
+                        problems.push((
+                            span.clone(),
+                            format!(
+                                "comparison `{name}`: no input has a column with the role {}",
+                                roles.join(" or ")
+                            ),
+                        ));
+                        continue;
+                    }
+                    takes
+                }
+                None if generic.contains(name) => &["threshold"],
+                None => {
+                    let mut known: Vec<&str> = PROFILE_COMPARISONS.iter().map(|c| c.0).collect();
+                    known.extend(generic.iter().map(String::as_str));
+                    let hint =
+                        closest(name, &known).map(|k| format!("did you mean `{k}`? ")).unwrap_or_default();
+                    problems.push((
+                        span.clone(),
+                        format!("unknown comparison `{name}` ({hint}comparisons: {})", known.join(", ")),
+                    ));
+                    continue;
+                }
+            };
+            for (key, at) in given {
+                if !takes.contains(key) {
+                    let what = match takes {
+                        [] => "no threshold".to_owned(),
+                        keys => keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and "),
+                    };
+                    problems.push((at.clone(), format!("comparison `{name}` takes {what}, not `{key}`")));
+                }
+            }
+        }
+        for (column, span) in &names.columns {
+            let folded = column.trim().to_lowercase();
+            if generic.contains(&folded) {
+                continue;
+            }
+            let with_role = self.inputs.iter().flatten().find(|(n, _)| n.trim().to_lowercase() == folded);
+            let message = match with_role {
+                Some((_, role)) => format!(
+                    "blocking key `column:{column}`: the column has the role `{role}`, whose values are \
+                     blocked on by their own keys; `column:` takes a column of role text, number, email, \
+                     house_number or street"
+                ),
+                None => {
+                    let hint = closest(&folded, &generic.iter().map(String::as_str).collect::<Vec<_>>())
+                        .map(|k| format!("did you mean `column:{k}`? "))
+                        .unwrap_or_default();
+                    format!(
+                        "blocking key `column:{column}`: no input has such a column ({hint}columns to block on: {})",
+                        if generic.is_empty() { "none".to_owned() } else { generic.join(", ") }
+                    )
+                }
+            };
+            problems.push((span.clone(), message));
+        }
+        for (span, message) in problems {
+            self.problem(span, message);
+        }
     }
 }

@@ -92,7 +92,8 @@ impl Config {
 
     /// Parses and validates configuration text; relative paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Config> {
-        let mut checker = Checker { text, problems: Vec::new() };
+        let mut checker =
+            Checker { text, problems: Vec::new(), inputs: Vec::new(), link: Default::default() };
         let document = match toml_edit::Document::parse(text) {
             Ok(document) => document,
             Err(e) => {
@@ -140,6 +141,8 @@ impl Config {
                 }
             }
         }
+        // What the `[link]` section names, against the columns of every input.
+        checker.check_link_names();
         if root.get("input").is_none() {
             checker.problem(Some(0..0), "no `[[input]]` section: name at least one file".into());
         }
@@ -207,6 +210,28 @@ fn diagnostics(items: Vec<Diagnostic>) -> Error {
 struct Checker<'t> {
     text: &'t str,
     problems: Vec<Diagnostic>,
+    /// The columns and roles of each `[[input]]`, broken ones included, for the checks of the
+    /// `[link]` section's names.
+    inputs: Vec<Vec<(String, Role)>>,
+    /// What the `[link]` section names, checked once every input is read.
+    link: link::LinkNames,
+}
+
+/// Roles that several columns of one input may have: each such column is compared (and may be
+/// blocked on) on its own. Every other role takes one column per input.
+pub(crate) fn role_repeats(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Text
+            | Role::Number
+            | Role::Email
+            | Role::HouseNumber
+            | Role::Street
+            | Role::Hamlet
+            | Role::Ward
+            | Role::District
+            | Role::Province
+    )
 }
 
 const INPUT_KEYS: &[&str] = &[
@@ -299,6 +324,7 @@ impl Checker<'_> {
         base: &Path,
     ) -> (Option<InputConfig>, Vec<(String, Position)>) {
         let before = self.problems.len();
+        self.inputs.push(Vec::new());
         let here = table.span();
         let mut read = ReadOptions::default();
         let mut name = None;
@@ -399,6 +425,7 @@ impl Checker<'_> {
         read: &mut ReadOptions,
         positions: &mut Vec<(String, Position)>,
     ) {
+        let mut roles: Vec<(Role, &str)> = Vec::new();
         for (column, item) in columns.iter() {
             let key_span = columns.key(column).and_then(|k| k.span());
             let position = self.position(key_span.clone().map(|s| s.start).unwrap_or(0));
@@ -460,6 +487,21 @@ impl Checker<'_> {
                         }
                     }
                 }
+            }
+            match roles.iter().find(|(r, _)| *r == role) {
+                Some((_, first)) if !role_repeats(role) => {
+                    let first = *first;
+                    self.problem(
+                        role_value.span(),
+                        format!(
+                            "columns `{first}` and `{column}` both have the role `{role_name}`; one column per input may have it"
+                        ),
+                    );
+                }
+                _ => roles.push((role, column)),
+            }
+            if let Some(input) = self.inputs.last_mut() {
+                input.push((column.to_owned(), role));
             }
             positions.push((column.to_owned(), position));
             dataset.columns.push(spec);

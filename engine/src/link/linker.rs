@@ -10,12 +10,13 @@
 //!            frequencies of names) -> best candidates -> decisions
 //! ```
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
 use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey, KeyIndex};
 use crate::compare::{ComparisonKind, ComparisonOverride, Comparisons};
-use crate::config::LinkConfig;
 use crate::error::{Error, Result};
 use crate::normalize::prepared::PreparedRecords;
 use crate::score::train::{
@@ -63,22 +64,73 @@ impl Default for LinkSettings {
 }
 
 impl LinkSettings {
-    /// These settings with a configuration's `[link]` section applied over them.
-    pub fn with_config(mut self, config: &LinkConfig) -> Self {
-        if let Some(rules) = &config.blocking {
-            self.rules = Some(rules.clone());
+    /// Checks that the settings can work: thresholds finite and in [0, 1] with the review
+    /// threshold at most the match threshold, an ambiguity margin finite and 0 or more, sample
+    /// sizes, block and chunk limits and EM iterations above 0, a finite EM tolerance of 0 or
+    /// more, a rule list that is not empty, comparison thresholds in [0, 1] with `low` at most
+    /// `high`. Every problem is reported at once (`ErrorKind::Settings`).
+    pub fn validate(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        let probability = |value: f64, what: &str, problems: &mut Vec<String>| {
+            let valid = value.is_finite() && (0.0..=1.0).contains(&value);
+            if !valid {
+                problems.push(format!("the {what} must be a probability between 0 and 1, found {value}"));
+            }
+            valid
+        };
+        let t = &self.thresholds;
+        let match_ok = probability(t.match_probability, "match threshold", &mut problems);
+        let review_ok = probability(t.review_probability, "review threshold", &mut problems);
+        if match_ok && review_ok && t.review_probability > t.match_probability {
+            problems.push(format!(
+                "the review threshold ({}) is above the match threshold ({})",
+                t.review_probability, t.match_probability
+            ));
         }
-        self.comparisons.extend(config.comparisons.iter().cloned());
-        let t = &mut self.thresholds;
-        t.match_probability = config.match_threshold.unwrap_or(t.match_probability);
-        t.review_probability = config.review_threshold.unwrap_or(t.review_probability);
-        t.ambiguity_margin = config.ambiguity_margin.unwrap_or(t.ambiguity_margin);
-        self.one_to_one = config.one_to_one.unwrap_or(self.one_to_one);
-        self.random_pairs = config.random_pairs.unwrap_or(self.random_pairs);
-        self.training_pairs_per_rule = config.training_pairs_per_rule.unwrap_or(self.training_pairs_per_rule);
-        self.blocking.max_block_pairs = config.max_block_pairs.unwrap_or(self.blocking.max_block_pairs);
-        self.seed = config.seed.unwrap_or(self.seed);
-        self
+        if !(t.ambiguity_margin.is_finite() && t.ambiguity_margin >= 0.0) {
+            problems.push(format!(
+                "the ambiguity margin must be a number of bits, 0 or more, found {}",
+                t.ambiguity_margin
+            ));
+        }
+        let positive = [
+            ("random_pairs (random pairs for u)", self.random_pairs as u64),
+            ("training_pairs_per_rule (blocked pairs per EM session)", self.training_pairs_per_rule as u64),
+            ("max_block_pairs (the skew guard)", self.blocking.max_block_pairs),
+            ("the blocking chunk size", self.blocking.chunk_size as u64),
+            ("the EM iterations", self.em.max_iterations as u64),
+        ];
+        for (what, value) in positive {
+            if value == 0 {
+                problems.push(format!("{what} must be above 0"));
+            }
+        }
+        if !(self.em.tolerance.is_finite() && self.em.tolerance >= 0.0) {
+            problems.push(format!("the EM tolerance must be finite, 0 or more, found {}", self.em.tolerance));
+        }
+        if self.rules.as_ref().is_some_and(Vec::is_empty) {
+            problems.push("the blocking rules are an empty list; give none to use the defaults".into());
+        }
+        for o in &self.comparisons {
+            let mut valid = true;
+            for (key, value) in [("high", o.high), ("low", o.low), ("threshold", o.threshold)] {
+                if let Some(value) = value
+                    && !(value.is_finite() && (0.0..=1.0).contains(&value))
+                {
+                    valid = false;
+                    problems.push(format!(
+                        "comparison `{}`: `{key}` must lie between 0 and 1, found {value}",
+                        o.name
+                    ));
+                }
+            }
+            if let (true, Some(high), Some(low)) = (valid, o.high, o.low)
+                && low > high
+            {
+                problems.push(format!("comparison `{}`: `low` ({low}) is above `high` ({high})", o.name));
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(Error::settings(problems)) }
     }
 }
 
@@ -122,6 +174,8 @@ pub struct Linker<'a> {
     /// Whether `right` is `left` itself: a deduplication, pairs `(i, j)` with `i < j`.
     dedupe: bool,
     comparisons: Comparisons,
+    /// The shape of the model these comparisons need ([`Linker::specs`]).
+    specs: Vec<ComparisonSpec>,
     rules: Vec<BlockingRule>,
     settings: LinkSettings,
 }
@@ -133,6 +187,7 @@ impl<'a> Linker<'a> {
         right: &'a PreparedRecords,
         settings: LinkSettings,
     ) -> Result<Self> {
+        settings.validate()?;
         let mut comparisons = Comparisons::default_for(left, Some(right));
         comparisons.configure(&settings.comparisons).map_err(Error::invalid)?;
         if comparisons.is_empty() {
@@ -145,7 +200,8 @@ impl<'a> Linker<'a> {
         if rules.is_empty() {
             return Err(Error::invalid("no blocking rule applies to the fields of these tables"));
         }
-        Ok(Linker { left, right, right_index: None, dedupe: false, comparisons, rules, settings })
+        let specs = specs_of(&comparisons);
+        Ok(Linker { left, right, right_index: None, dedupe: false, comparisons, specs, rules, settings })
     }
 
     /// A linker of `left` to the table `index` covers, taking that table's blocking keys from the
@@ -162,6 +218,7 @@ impl<'a> Linker<'a> {
 
     /// A linker for the pairs of one table (deduplication).
     pub fn dedupe(table: &'a PreparedRecords, settings: LinkSettings) -> Result<Self> {
+        settings.validate()?;
         let mut comparisons = Comparisons::default_for(table, None);
         comparisons.configure(&settings.comparisons).map_err(Error::invalid)?;
         if comparisons.is_empty() {
@@ -174,12 +231,14 @@ impl<'a> Linker<'a> {
         if rules.is_empty() {
             return Err(Error::invalid("no blocking rule applies to the fields of this table"));
         }
+        let specs = specs_of(&comparisons);
         Ok(Linker {
             left: table,
             right: table,
             right_index: None,
             dedupe: true,
             comparisons,
+            specs,
             rules,
             settings,
         })
@@ -198,22 +257,13 @@ impl<'a> Linker<'a> {
     /// The shape of the model: one spec per comparison, level 0 the null level, name agreement
     /// levels adjusted by term frequency.
     pub fn specs(&self) -> Vec<ComparisonSpec> {
-        self.comparisons
-            .comparisons()
-            .iter()
-            .map(|c| ComparisonSpec {
-                name: c.name().to_owned(),
-                levels: c.levels().iter().map(|l| (*l).to_owned()).collect(),
-                null_level: Some(0),
-                tf_levels: match c.kind() {
-                    // exact, folded and reordered names: agreeing on a common name says less.
-                    ComparisonKind::Name { .. } => vec![1, 2, 3],
-                    // exact generic values: a common postcode says less than a rare one.
-                    ComparisonKind::Generic { .. } => vec![1],
-                    _ => Vec::new(),
-                },
-            })
-            .collect()
+        self.specs.clone()
+    }
+
+    /// `model` arranged for this linker's comparisons, or `ErrorKind::ModelMismatch` when it does
+    /// not fit them (see [`Model::fitted_to`]). Every method that takes a model calls it.
+    pub fn fit_model<'m>(&self, model: &'m Model) -> Result<Cow<'m, Model>> {
+        model.fitted_to(&self.specs)
     }
 
     fn blocker(&self, rules: Vec<BlockingRule>) -> Blocker<'_> {
@@ -384,8 +434,12 @@ impl<'a> Linker<'a> {
 
     /// Each comparison's level and term in one pair's match weight, with the term frequencies
     /// that scoring uses: the model's prior weight plus the terms is the pair's match weight.
-    /// Panics if the model does not fit these comparisons.
-    pub fn contributions(&self, model: &Model, left: u32, right: u32) -> Vec<Contribution> {
+    /// A model that does not fit these comparisons is refused ([`Linker::fit_model`]).
+    pub fn contributions(&self, model: &Model, left: u32, right: u32) -> Result<Vec<Contribution>> {
+        let model = self.fit_model(model)?;
+        if left as usize >= self.left.len() || right as usize >= self.right.len() {
+            return Err(Error::invalid(format!("record pair ({left}, {right}) out of range")));
+        }
         let levels = self.levels_of(left, right);
         let mut tf = Vec::with_capacity(levels.len());
         self.frequencies(right, &mut tf);
@@ -393,11 +447,22 @@ impl<'a> Linker<'a> {
         for (c, (term, &level)) in out.iter_mut().zip(&levels).enumerate() {
             term.weight = model.level_weight(c, level, tf[c]);
         }
-        out
+        Ok(out)
     }
 
-    /// The match weights of `pairs` (left id, right id), in order.
-    pub fn score_pairs(&self, model: &Model, pairs: &[(u32, u32)]) -> Vec<f64> {
+    /// The match weights of `pairs` (left id, right id), in order. A model that does not fit
+    /// these comparisons, or a pair out of range, is refused.
+    pub fn score_pairs(&self, model: &Model, pairs: &[(u32, u32)]) -> Result<Vec<f64>> {
+        let model = self.fit_model(model)?;
+        let (n_left, n_right) = (self.left.len(), self.right.len());
+        if let Some(pair) = pairs.iter().find(|p| p.0 as usize >= n_left || p.1 as usize >= n_right) {
+            return Err(Error::invalid(format!("record pair ({}, {}) out of range", pair.0, pair.1)));
+        }
+        Ok(self.score_chunk(&model, pairs))
+    }
+
+    /// [`Linker::score_pairs`] for a model already fitted and pairs from blocking.
+    fn score_chunk(&self, model: &Model, pairs: &[(u32, u32)]) -> Vec<f64> {
         let width = self.comparisons.len();
         let mut levels = Vec::new();
         let mut tf = Vec::with_capacity(width);
@@ -409,25 +474,16 @@ impl<'a> Linker<'a> {
             .collect()
     }
 
-    fn check_model(&self, model: &Model) -> Result<()> {
-        if model.width() != self.comparisons.len() {
-            return Err(Error::invalid(format!(
-                "the model has {} comparisons; these tables give {}",
-                model.width(),
-                self.comparisons.len()
-            )));
-        }
-        Ok(())
-    }
-
     /// Scores every candidate pair, handing each chunk of pairs and their weights to `f`.
     pub fn score_all(
         &self,
         model: &Model,
         mut f: impl FnMut(&[(u32, u32)], &[f64]),
     ) -> Result<BlockingReport> {
-        self.check_model(model)?;
-        Ok(self.blocker(self.rules.clone()).for_each_chunk(|pairs| f(pairs, &self.score_pairs(model, pairs))))
+        let model = self.fit_model(model)?;
+        Ok(self
+            .blocker(self.rules.clone())
+            .for_each_chunk(|pairs| f(pairs, &self.score_chunk(&model, pairs))))
     }
 
     /// Scores every candidate pair and decides for every left record.
@@ -442,11 +498,11 @@ impl<'a> Linker<'a> {
         model: &Model,
         mut progress: impl FnMut(u64),
     ) -> Result<(Vec<LinkResult>, LinkReport)> {
-        self.check_model(model)?;
+        let model = self.fit_model(model)?;
         let mut best = BestCandidates::new(self.left.len());
         let mut scored = 0u64;
         let blocking = self.blocker(self.rules.clone()).for_each_chunk(|pairs| {
-            for (pair, weight) in pairs.iter().zip(self.score_pairs(model, pairs)) {
+            for (pair, weight) in pairs.iter().zip(self.score_chunk(&model, pairs)) {
                 best.offer(pair.0, Candidate { right: pair.1, weight });
             }
             scored += pairs.len() as u64;
@@ -489,6 +545,26 @@ impl<'a> Linker<'a> {
         self.comparisons.compare_chunk(self.left, self.right, &[(left, right)], &mut levels);
         levels
     }
+}
+
+/// The model shape of `comparisons` (see [`Linker::specs`]).
+fn specs_of(comparisons: &Comparisons) -> Vec<ComparisonSpec> {
+    comparisons
+        .comparisons()
+        .iter()
+        .map(|c| ComparisonSpec {
+            name: c.name().to_owned(),
+            levels: c.levels().iter().map(|l| (*l).to_owned()).collect(),
+            null_level: Some(0),
+            tf_levels: match c.kind() {
+                // exact, folded and reordered names: agreeing on a common name says less.
+                ComparisonKind::Name { .. } => vec![1, 2, 3],
+                // exact generic values: a common postcode says less than a rare one.
+                ComparisonKind::Generic { .. } => vec![1],
+                _ => Vec::new(),
+            },
+        })
+        .collect()
 }
 
 /// Rules given by the caller, each checked to apply to the tables.

@@ -184,28 +184,11 @@ impl<'a> MultiLinker<'a> {
 }
 
 /// The part of `model` that a linker with comparisons `specs` uses, in its order: each
-/// comparison found by name (with the same levels), the prior as is. Fails when the model lacks a
-/// comparison.
+/// comparison found by name, the prior as is. Fails (`ErrorKind::ModelMismatch`) when the model
+/// lacks a comparison or one differs in its levels, null level or term-frequency levels (see
+/// [`Model::restricted_to`]).
 pub fn model_for(model: &Model, specs: &[ComparisonSpec]) -> Result<Model> {
-    let comparisons = specs
-        .iter()
-        .map(|spec| {
-            let found = model.comparisons.iter().find(|c| c.spec.name == spec.name).ok_or_else(|| {
-                Error::invalid(format!(
-                    "the model has no comparison `{}`, which this source needs",
-                    spec.name
-                ))
-            })?;
-            if found.spec.levels != spec.levels {
-                return Err(Error::invalid(format!(
-                    "the model's comparison `{}` has other levels than this source's",
-                    spec.name
-                )));
-            }
-            Ok(found.clone())
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Model { prior: model.prior, comparisons })
+    model.restricted_to(specs)
 }
 
 /// A sector row matched to a national person.

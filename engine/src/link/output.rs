@@ -83,7 +83,7 @@ pub fn links_batch(
                 right_id.append_value(right.record_id(best.right));
                 right_row.append_option(right.row(best.right));
                 weight.append_value(best.weight);
-                let terms = linker.contributions(model, result.left, best.right);
+                let terms = linker.contributions(model, result.left, best.right)?;
                 for (contribution, builder) in terms.iter().zip(&mut levels) {
                     builder.append_value(&contribution.level);
                 }

@@ -65,17 +65,11 @@ pub fn explain_pair(
     left: u32,
     right: u32,
 ) -> Result<PairExplanation> {
-    if model.width() != linker.comparisons().len() {
-        return Err(Error::invalid(format!(
-            "the model has {} comparisons; these tables give {}",
-            model.width(),
-            linker.comparisons().len()
-        )));
-    }
+    let model = linker.fit_model(model)?;
     if left as usize >= left_table.len() || right as usize >= right_table.len() {
         return Err(Error::invalid("record index out of range"));
     }
-    let terms = linker.contributions(model, left, right);
+    let terms = linker.contributions(&model, left, right)?;
     let comparisons = linker
         .comparisons()
         .comparisons()

@@ -126,7 +126,7 @@ pub fn unmatched_batch(
                 closest_row.append_option(right.row(best.right));
                 closest_probability.append_value(r.probability);
                 closest_weight.append_value(best.weight);
-                explanation_into(&linker.contributions(model, r.left, best.right), &mut text);
+                explanation_into(&linker.contributions(model, r.left, best.right)?, &mut text);
                 explanation.append_value(&text);
             }
             None => {

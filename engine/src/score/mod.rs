@@ -17,9 +17,18 @@
 //! far less than agreeing on a rare name.
 //!
 //! Training lives in [`train`]: `u` from random record pairs, `m` and λ by expectation-maximisation
-//! over blocked pairs, or `m` from labelled matches. Models are saved and loaded as JSON.
+//! over blocked pairs, or `m` from labelled matches.
+//!
+//! Models are saved and loaded as JSON ([`Model::to_json`], [`Model::from_json`]), with a format
+//! version ([`MODEL_FORMAT_VERSION`]): a file of another version is refused. A file without a
+//! version was written before versions were recorded, in the layout of version 1, and is read as
+//! version 1. A model meets the data it scores through [`Model::fitted_to`]: comparisons are
+//! matched by name, and a model whose comparisons or levels differ from the data's is refused
+//! (`ErrorKind::ModelMismatch`), never used by position.
 
 pub mod train;
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +36,24 @@ use crate::error::{Error, Result};
 
 /// Smallest probability a parameter may take, so that no weight is infinite.
 pub const MIN_PROBABILITY: f64 = 1e-6;
+
+/// The version of the JSON layout that [`Model::to_json`] writes and [`Model::from_json`] reads.
+pub const MODEL_FORMAT_VERSION: u64 = 1;
+
+/// The `format` field of a saved model.
+const MODEL_FORMAT: &str = "khop-model";
+
+/// Most levels a comparison may have: levels are numbered by a `u8`.
+const MAX_LEVELS: usize = 256;
+
+/// A model as saved: the format, its version, then the model's own fields.
+#[derive(Serialize)]
+struct SavedModel<'m> {
+    format: &'static str,
+    version: u64,
+    #[serde(flatten)]
+    model: &'m Model,
+}
 
 /// The shape of one comparison: its name and its levels, from most to least similar.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,38 +222,211 @@ impl Model {
             .collect()
     }
 
-    /// Saves the model as pretty JSON.
+    /// Saves the model as pretty JSON, with the format version ([`MODEL_FORMAT_VERSION`]).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a model always serializes")
+        let saved = SavedModel { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, model: self };
+        serde_json::to_string_pretty(&saved).expect("a model always serializes")
     }
 
-    /// Loads a model saved by [`Model::to_json`], checking that its parameters make sense.
+    /// Loads a model saved by [`Model::to_json`], checking that its parameters make sense: a
+    /// prior in (0, 1), for every comparison a unique name, between 1 and 256 levels with one
+    /// `m` and `u` each (finite, in (0, 1]) named as the comparison's levels, and null and
+    /// term-frequency levels that exist. A file of another format version is refused
+    /// (`ErrorKind::ModelMismatch`); one without a version is read as version 1, the layout
+    /// written before versions were recorded.
     pub fn from_json(text: &str) -> Result<Model> {
-        let model: Model =
+        let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::invalid(format!("not a khop model: {e}")))?;
-        if !(model.prior > 0.0 && model.prior < 1.0) {
-            return Err(Error::invalid(format!("model prior {} is not in (0, 1)", model.prior)));
-        }
-        for comparison in &model.comparisons {
-            if comparison.levels.len() != comparison.spec.levels.len() || comparison.levels.is_empty() {
+        let Some(object) = value.as_object() else {
+            return Err(Error::invalid("not a khop model: the JSON is not an object"));
+        };
+        match object.get("format") {
+            None => {}
+            Some(serde_json::Value::String(f)) if f == MODEL_FORMAT => {}
+            Some(other) => {
                 return Err(Error::invalid(format!(
-                    "comparison `{}` has {} parameters for {} levels",
-                    comparison.spec.name,
-                    comparison.levels.len(),
-                    comparison.spec.levels.len()
+                    "not a khop model: its `format` is {other}, not \"{MODEL_FORMAT}\""
                 )));
             }
-            for level in &comparison.levels {
-                let valid = |p: f64| p > 0.0 && p <= 1.0;
-                if !valid(level.m) || !valid(level.u) {
+        }
+        match object.get("version") {
+            // Models saved before versions were recorded have the layout of version 1.
+            None => {}
+            Some(v) if v.as_u64() == Some(MODEL_FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(Error::model_mismatch(format!(
+                    "the model is in format version {v}; this khop reads version {MODEL_FORMAT_VERSION} \
+                     (train the model again with this khop, or use the khop that wrote it)"
+                )));
+            }
+        }
+        let model: Model =
+            serde_json::from_value(value).map_err(|e| Error::invalid(format!("not a khop model: {e}")))?;
+        model.validate()?;
+        Ok(model)
+    }
+
+    /// Checks that the parameters make sense (see [`Model::from_json`]).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.prior > 0.0 && self.prior < 1.0) {
+            return Err(Error::invalid(format!("model prior {} is not in (0, 1)", self.prior)));
+        }
+        if self.comparisons.is_empty() {
+            return Err(Error::invalid("the model has no comparison"));
+        }
+        for (i, comparison) in self.comparisons.iter().enumerate() {
+            let spec = &comparison.spec;
+            let name = &spec.name;
+            if self.comparisons[..i].iter().any(|c| c.spec.name == *name) {
+                return Err(Error::invalid(format!("the model has two comparisons named `{name}`")));
+            }
+            let count = spec.levels.len();
+            if count == 0 || count > MAX_LEVELS {
+                return Err(Error::invalid(format!(
+                    "comparison `{name}` has {count} levels; a comparison has 1 to {MAX_LEVELS}"
+                )));
+            }
+            if comparison.levels.len() != count {
+                return Err(Error::invalid(format!(
+                    "comparison `{name}` has {} parameters for {count} levels",
+                    comparison.levels.len()
+                )));
+            }
+            for (level, (params, level_name)) in comparison.levels.iter().zip(&spec.levels).enumerate() {
+                if params.name != *level_name {
                     return Err(Error::invalid(format!(
-                        "comparison `{}`, level `{}`: m and u must be in (0, 1]",
-                        comparison.spec.name, level.name
+                        "comparison `{name}`: the parameters of level {level} are named `{}`, the level `{level_name}`",
+                        params.name
+                    )));
+                }
+                let valid = |p: f64| p > 0.0 && p <= 1.0;
+                if !valid(params.m) || !valid(params.u) {
+                    return Err(Error::invalid(format!(
+                        "comparison `{name}`, level `{level_name}`: m and u must be in (0, 1], found m = {}, u = {}",
+                        params.m, params.u
                     )));
                 }
             }
+            if let Some(null) = spec.null_level
+                && usize::from(null) >= count
+            {
+                return Err(Error::invalid(format!(
+                    "comparison `{name}`: null level {null} does not exist ({count} levels)"
+                )));
+            }
+            if let Some(tf) = spec.tf_levels.iter().find(|&&l| usize::from(l) >= count) {
+                return Err(Error::invalid(format!(
+                    "comparison `{name}`: term-frequency level {tf} does not exist ({count} levels)"
+                )));
+            }
         }
-        Ok(model)
+        Ok(())
+    }
+
+    /// This model for data whose comparisons are `specs` (a linker's `specs()`), in `specs`'
+    /// order. Comparisons are matched by name; each must have the same levels (names and
+    /// count), null level and term-frequency levels on both sides. A model whose comparisons
+    /// are all there but in another order is reordered (an owned copy); one that lacks a
+    /// comparison, has one more, or differs in any level is refused with
+    /// `ErrorKind::ModelMismatch`, naming each comparison and what differs.
+    pub fn fitted_to(&self, specs: &[ComparisonSpec]) -> Result<Cow<'_, Model>> {
+        self.fit(specs, false)
+    }
+
+    /// [`Model::fitted_to`] for a model that may hold more comparisons than `specs` (a model
+    /// shared by several sources): those are left out.
+    pub fn restricted_to(&self, specs: &[ComparisonSpec]) -> Result<Model> {
+        self.fit(specs, true).map(Cow::into_owned)
+    }
+
+    fn fit(&self, specs: &[ComparisonSpec], extra_allowed: bool) -> Result<Cow<'_, Model>> {
+        let in_order = self.comparisons.len() == specs.len()
+            && self
+                .comparisons
+                .iter()
+                .zip(specs)
+                .all(|(c, s)| c.spec == *s && c.levels.len() == s.levels.len());
+        if in_order {
+            return Ok(Cow::Borrowed(self));
+        }
+        let mut problems = Vec::new();
+        let mut comparisons = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let Some(found) = self.comparisons.iter().find(|c| c.spec.name == spec.name) else {
+                problems.push(format!("the model has no comparison `{}`, which the data needs", spec.name));
+                continue;
+            };
+            let before = problems.len();
+            spec_differences(&found.spec, spec, &mut problems);
+            if found.levels.len() != found.spec.levels.len() {
+                problems.push(format!(
+                    "comparison `{}`: the model has {} parameters for {} levels",
+                    spec.name,
+                    found.levels.len(),
+                    found.spec.levels.len()
+                ));
+            }
+            if problems.len() == before {
+                comparisons.push(found.clone());
+            }
+        }
+        if !extra_allowed {
+            for extra in self.comparisons.iter().filter(|c| !specs.iter().any(|s| s.name == c.spec.name)) {
+                problems.push(format!(
+                    "the model has a comparison `{}` that the data does not give",
+                    extra.spec.name
+                ));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(Cow::Owned(Model { prior: self.prior, comparisons }));
+        }
+        let names = |list: &mut dyn Iterator<Item = &str>| list.collect::<Vec<_>>().join(", ");
+        Err(Error::model_mismatch(format!(
+            "the model does not fit the data (trained on other tables, or with other comparison settings?): {} \
+             [model: {}; data: {}]",
+            problems.join("; "),
+            names(&mut self.comparisons.iter().map(|c| c.spec.name.as_str())),
+            names(&mut specs.iter().map(|s| s.name.as_str())),
+        )))
+    }
+}
+
+/// What differs between a model's comparison `model` and the data's `data` (same name).
+fn spec_differences(model: &ComparisonSpec, data: &ComparisonSpec, problems: &mut Vec<String>) {
+    let name = &data.name;
+    if model.levels != data.levels {
+        let detail = if model.levels.len() != data.levels.len() {
+            format!("{} levels in the model, {} in the data", model.levels.len(), data.levels.len())
+        } else {
+            let (i, (m, d)) = model
+                .levels
+                .iter()
+                .zip(&data.levels)
+                .enumerate()
+                .find(|(_, (m, d))| m != d)
+                .expect("the lists differ");
+            format!("level {i} is `{m}` in the model, `{d}` in the data")
+        };
+        problems.push(format!(
+            "comparison `{name}` has other levels: {detail} (model: {}; data: {})",
+            model.levels.join(", "),
+            data.levels.join(", ")
+        ));
+    }
+    if model.null_level != data.null_level {
+        let show = |l: Option<u8>| l.map_or("none".to_owned(), |l| l.to_string());
+        problems.push(format!(
+            "comparison `{name}`: the null level is {} in the model, {} in the data",
+            show(model.null_level),
+            show(data.null_level)
+        ));
+    }
+    if model.tf_levels != data.tf_levels {
+        problems.push(format!(
+            "comparison `{name}`: term-frequency levels are {:?} in the model, {:?} in the data",
+            model.tf_levels, data.tf_levels
+        ));
     }
 }
 

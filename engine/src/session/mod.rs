@@ -96,7 +96,7 @@ impl Session {
     /// A session over a configuration: its inputs can be named ([`Session::input`]) and its
     /// `[link]` section sets the settings.
     pub fn from_config(config: Config) -> Result<Session> {
-        let settings = LinkSettings::default().with_config(&config.link);
+        let settings = config.link.apply(LinkSettings::default());
         let session = Session { config: Some(Arc::new(config)), ..Session::new() };
         session.with_settings(settings)
     }
@@ -108,7 +108,7 @@ impl Session {
 
     /// This session with `settings`, validated (all problems at once).
     pub fn with_settings(mut self, settings: LinkSettings) -> Result<Session> {
-        merge_later::validate(&settings)?;
+        settings.validate()?;
         self.settings = settings;
         Ok(self)
     }
@@ -123,7 +123,7 @@ impl Session {
 
     /// This session with deduplication's clustering options, validated.
     pub fn with_cluster_options(mut self, options: ClusterOptions) -> Result<Session> {
-        merge_later::validate_cluster(&options)?;
+        options.validate()?;
         self.cluster = options;
         Ok(self)
     }
@@ -456,27 +456,6 @@ pub struct TruthRecall {
     pub missed: u64,
     /// True links naming a record in neither table.
     pub unknown: u64,
-}
-
-mod merge_later {
-    use crate::cluster::ClusterOptions;
-    use crate::error::{Error, Result};
-    use crate::link::linker::LinkSettings;
-
-    pub(super) fn validate(settings: &LinkSettings) -> Result<()> {
-        let t = &settings.thresholds;
-        if t.review_probability > t.match_probability {
-            return Err(Error::settings(vec![format!(
-                "the review threshold ({}) is above the match threshold ({})",
-                t.review_probability, t.match_probability
-            )]));
-        }
-        Ok(())
-    }
-
-    pub(super) fn validate_cluster(_: &ClusterOptions) -> Result<()> {
-        Ok(())
-    }
 }
 
 /// A file profiled ([`Session::profile`]), with the rows it rejected.
