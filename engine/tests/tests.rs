@@ -13,3 +13,4 @@ mod normalize;
 mod read;
 mod reconcile;
 mod roundtrip;
+mod write;
