@@ -11,6 +11,7 @@ mod link;
 mod multi;
 mod normalize;
 mod read;
+mod read_checks;
 mod reconcile;
 mod roundtrip;
 mod write;
