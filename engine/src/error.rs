@@ -95,6 +95,25 @@ pub enum ErrorKind {
         /// Arrow's error.
         source: arrow_schema::ArrowError,
     },
+    /// A read rejected more than its allowed share of rows
+    /// ([`ReadOptions::max_rejected_share`](crate::read::ReadOptions::max_rejected_share)): the
+    /// file is most likely read with the wrong encoding, delimiter or quote.
+    TooManyRejected {
+        /// The file.
+        path: PathBuf,
+        /// Rows read when the read stopped.
+        rows_read: u64,
+        /// Rows rejected among them.
+        rows_rejected: u64,
+        /// Lines rejected and lines read, when an unclosed quote swallowed lines into one row.
+        lines: Option<(u64, u64)>,
+        /// The share allowed.
+        max_share: f64,
+        /// What most rejects have in common, and what to change.
+        likely_cause: String,
+        /// The first rejects: row, line, column and reason (never the values).
+        first_reasons: Vec<String>,
+    },
     /// A caller passed an argument that makes no sense (batch size 0, unknown format name, ...).
     InvalidArgument(String),
 }
@@ -201,6 +220,28 @@ impl fmt::Display for Error {
                 write!(f, "refusing to write {}: it is {other}", path.display())
             }
             ErrorKind::Arrow { context, source } => write!(f, "{context}: {source}"),
+            ErrorKind::TooManyRejected {
+                path,
+                rows_read,
+                rows_rejected,
+                lines,
+                max_share,
+                likely_cause,
+                first_reasons,
+            } => {
+                write!(f, "{}: {rows_rejected} of {rows_read} rows rejected", path.display())?;
+                if let Some((rejected, read)) = lines {
+                    write!(f, " ({rejected} of {read} lines)")?;
+                }
+                write!(f, ", more than the {}% allowed; likely cause: {likely_cause}", max_share * 100.0)?;
+                if !first_reasons.is_empty() {
+                    f.write_str("\n  first rejected:")?;
+                    for reason in first_reasons {
+                        write!(f, "\n    {reason}")?;
+                    }
+                }
+                Ok(())
+            }
             ErrorKind::InvalidArgument(message) => f.write_str(message),
         }
     }

@@ -50,7 +50,7 @@ so_dien_thoai = { role = "phone", null_values = ["0000000000"] }
     assert_eq!(input.dataset.role_of("Ngày sinh"), Some(Role::DateOfBirth));
     assert_eq!(input.dataset.columns[1].null_values, ["0000000000"]);
     assert_eq!(input.read.encoding, TextEncoding::Named(encoding_rs_label("windows-1258")));
-    assert_eq!(input.read.delimiter, b';');
+    assert_eq!(input.read.delimiter, Some(b';'));
     assert_eq!(input.read.batch_size, 1000);
     assert_eq!(
         input.read.columns.as_deref().unwrap(),
@@ -136,7 +136,7 @@ fn init_output_parses_and_validates_against_its_files() {
             format,
             detection,
             encoding: TextEncoding::Auto,
-            delimiter: b',',
+            delimiter: None,
         });
     }
     let text = render_config(&inputs);

@@ -34,6 +34,10 @@ struct Case {
     rejects: Vec<ExpectedReject>,
     ignored_fields: Option<u64>,
     error: Option<String>,
+    max_rejected_share: Option<f64>,
+    /// The encoding and delimiter the reader reports, as `ReadOptions` would name them.
+    detected_encoding: Option<String>,
+    detected_delimiter: Option<String>,
 }
 
 #[derive(Deserialize, Debug, PartialEq)]
@@ -56,7 +60,7 @@ fn options(case: &Case) -> ReadOptions {
         options.encoding = TextEncoding::from_label(encoding).expect("known encoding");
     }
     if let Some(delimiter) = &case.delimiter {
-        options.delimiter = delimiter.as_bytes()[0];
+        options.delimiter = if delimiter == "auto" { None } else { Some(delimiter.as_bytes()[0]) };
     }
     if let Some(header) = case.header {
         options.has_header = header;
@@ -69,6 +73,9 @@ fn options(case: &Case) -> ReadOptions {
     }
     if let Some(size) = case.batch_size {
         options.batch_size = size;
+    }
+    if let Some(share) = case.max_rejected_share {
+        options.max_rejected_share = Some(share);
     }
     options
 }
@@ -111,6 +118,7 @@ fn read_all(path: &Path, options: &ReadOptions, nfc: bool) -> khop::Result<ReadA
         }));
     }
     out.stats = reader.stats();
+    out.detected = reader.detected();
     Ok(out)
 }
 
@@ -122,6 +130,7 @@ struct ReadAll {
     row_numbers: Vec<u64>,
     rejects: Vec<ExpectedReject>,
     stats: khop::read::ReadStats,
+    detected: khop::read::Detected,
 }
 
 #[test]
@@ -160,6 +169,17 @@ fn corpus() {
             assert_eq!(&read.row_numbers, numbers, "{label}: row numbers");
         }
         assert_eq!(read.rejects, case.rejects, "{label}: rejects");
+        if let Some(encoding) = &case.detected_encoding {
+            assert_eq!(
+                read.detected.encoding.map(|e| e.to_string()).as_ref(),
+                Some(encoding),
+                "{label}: encoding"
+            );
+        }
+        if let Some(delimiter) = &case.detected_delimiter {
+            let found = read.detected.delimiter.map(|d| (d as char).to_string());
+            assert_eq!(found.as_ref(), Some(delimiter), "{label}: delimiter");
+        }
         if let Some(ignored) = case.ignored_fields {
             assert_eq!(read.stats.ignored_fields, ignored, "{label}: ignored fields");
         }

@@ -12,10 +12,11 @@ fuzz_target!(|data: &[u8]| {
     let options = ReadOptions {
         format: Some(Format::Ndjson),
         has_header: flags & 1 == 0,
-        delimiter: if flags & 2 == 0 { b',' } else { b';' },
+        delimiter: Some(if flags & 2 == 0 { b',' } else { b';' }),
         id_column: (flags & 4 != 0).then(|| "id".to_owned()),
         batch_size: usize::from(flags >> 4) + 1,
         max_field_bytes: 64,
+        max_rejected_share: None,
         ..ReadOptions::default()
     };
     khop_fuzz_check(&path, &options);

@@ -20,8 +20,9 @@ impl ReadArgs {
         let encoding = TextEncoding::from_label(&self.encoding)
             .with_context(|| format!("unknown encoding `{}`", self.encoding))?;
         let delimiter = match self.delimiter.as_str() {
-            "\\t" | "tab" => b'\t',
-            d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            "auto" => None,
+            "\\t" | "tab" => Some(b'\t'),
+            d if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
             d => bail!("the delimiter must be one ASCII character, not {d:?}"),
         };
         Ok(ReadOptions {

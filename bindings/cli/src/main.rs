@@ -88,8 +88,8 @@ pub struct ReadArgs {
     /// Text encoding of CSV and NDJSON files (auto, utf-8, utf-16le, utf-16be, windows-1258...).
     #[arg(long, default_value = "auto")]
     pub encoding: String,
-    /// CSV delimiter (one character; `\t` for tab).
-    #[arg(long, default_value = ",")]
+    /// CSV delimiter (one character; `\t` for tab; `auto` detects `,` `;` tab or `|`).
+    #[arg(long, default_value = "auto")]
     pub delimiter: String,
     /// The CSV file has no header line.
     #[arg(long)]

@@ -147,6 +147,11 @@ pub struct Detection {
     /// A column that looks like a record id: named like one, or a national id whose sampled
     /// values are all different.
     pub id_column: Option<String>,
+    /// The text encoding the file was read in (detected, unless the options named one); `None`
+    /// for Parquet, or when detection did not read a file.
+    pub encoding: Option<crate::read::TextEncoding>,
+    /// The CSV delimiter the file was read with (detected, unless the options named one).
+    pub delimiter: Option<u8>,
 }
 
 /// Reads the first rows of a file and detects its columns' roles.
@@ -159,19 +164,25 @@ pub fn detect_file(
     let mut reader = crate::read::Reader::open(path, &options)?;
     let format = reader.format();
     let schema = reader.schema();
+    let read = reader.detected();
+    let with_read = |mut detection: Detection| {
+        detection.encoding = read.encoding;
+        detection.delimiter = read.delimiter;
+        detection
+    };
     // A first batch made only of rejected rows says nothing: look a little further.
     for _ in 0..8 {
         match reader.next() {
             Some(batch) => {
                 let batch = batch?;
                 if batch.records.num_rows() > 0 {
-                    return Ok((format, detect(&batch.records)));
+                    return Ok((format, with_read(detect(&batch.records))));
                 }
             }
             None => break,
         }
     }
-    Ok((format, detect(&RecordBatch::new_empty(schema))))
+    Ok((format, with_read(detect(&RecordBatch::new_empty(schema)))))
 }
 
 /// Folds a header name: lower case, no diacritics, letters and digits only.

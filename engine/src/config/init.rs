@@ -16,10 +16,12 @@ pub struct InitInput {
     pub format: Format,
     /// What detection found.
     pub detection: Detection,
-    /// The text encoding used to read it.
+    /// The text encoding asked for; the one detection read the file in wins
+    /// ([`Detection::encoding`]).
     pub encoding: TextEncoding,
-    /// The CSV delimiter used to read it.
-    pub delimiter: u8,
+    /// The CSV delimiter asked for, `None` to detect; the one detection read the file with wins
+    /// ([`Detection::delimiter`]).
+    pub delimiter: Option<u8>,
 }
 
 /// Renders a commented TOML configuration for `inputs`.
@@ -56,9 +58,11 @@ pub fn render_config(inputs: &[InitInput]) -> String {
             }
         }
         if input.format != Format::Parquet {
-            let _ = writeln!(out, "encoding = \"{}\"", input.encoding);
+            let encoding = input.detection.encoding.unwrap_or(input.encoding);
+            let _ = writeln!(out, "encoding = \"{encoding}\"");
             if input.format == Format::Csv {
-                let delimiter = match input.delimiter {
+                let delimiter = input.detection.delimiter.or(input.delimiter).unwrap_or(b',');
+                let delimiter = match delimiter {
                     b'\t' => "\\t".to_owned(),
                     b => (b as char).to_string(),
                 };

@@ -362,7 +362,7 @@ impl Checker<'_> {
                         }
                     }
                 }
-                "delimiter" => read.delimiter = self.byte(item, "delimiter").unwrap_or(read.delimiter),
+                "delimiter" => read.delimiter = self.byte(item, "delimiter").or(read.delimiter),
                 "quote" => read.quote = self.byte(item, "quote").unwrap_or(read.quote),
                 "header" => match item.as_bool() {
                     Some(header) => read.has_header = header,

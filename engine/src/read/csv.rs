@@ -11,7 +11,10 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use csv::{ByteRecord, StringRecord};
 
 use super::encoding::{TextStream, open_text};
-use super::{Batch, NullValues, Progress, ReadOptions, ReadStats, Reject, RejectReason, Source};
+use super::{
+    Batch, Detected, MAX_RECORD_LINES, NullValues, Progress, ReadOptions, ReadStats, Reject, RejectReason,
+    Source, TextEncoding,
+};
 use crate::error::{Error, Result};
 
 pub(crate) struct CsvSource {
@@ -40,14 +43,26 @@ pub(crate) struct CsvSource {
     done: bool,
     position: Arc<AtomicU64>,
     total: u64,
+    /// The encoding and delimiter read with.
+    detected: Detected,
 }
 
 impl CsvSource {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
-        let TextStream { reader, transcoded_from, position, total, crlf } =
+        let TextStream { reader, transcoded_from, position, total, crlf, encoding } =
             open_text(path, options.encoding)?;
+        let (reader, delimiter) = match options.delimiter {
+            Some(delimiter) => (reader, delimiter),
+            None => {
+                let (sample, complete, reader) = sample(path, reader)?;
+                let delimiter = detect_delimiter(&sample, options.quote, complete);
+                let reader: Box<dyn std::io::Read + Send> =
+                    Box::new(std::io::Read::chain(std::io::Cursor::new(sample), reader));
+                (reader, delimiter)
+            }
+        };
         let mut reader = csv::ReaderBuilder::new()
-            .delimiter(options.delimiter)
+            .delimiter(delimiter)
             .quote(options.quote)
             .has_headers(false)
             .flexible(true)
@@ -89,6 +104,7 @@ impl CsvSource {
             done: !has_first,
             position,
             total,
+            detected: Detected { encoding: Some(TextEncoding::Named(encoding)), delimiter: Some(delimiter) },
         })
     }
 
@@ -156,7 +172,7 @@ impl Source for CsvSource {
         let mut rejects = Vec::new();
         let mut bytes = std::mem::take(&mut self.bytes);
 
-        while rows.len() < self.batch_size {
+        while rows.len() + rejects.len() < self.batch_size {
             if let Some(pending) = self.pending.take() {
                 bytes = pending;
             } else {
@@ -174,6 +190,14 @@ impl Source for CsvSource {
             }
             self.row += 1;
             stats.rows_read += 1;
+            // Lines this record spans: from its first line to where the parser now is.
+            let start = bytes.position().map_or(0, |p| p.line() + u64::from(self.crlf && p.record() > 0));
+            let lines = self.reader.position().line().saturating_sub(start);
+            if lines > MAX_RECORD_LINES {
+                rejects.push(self.reject(&bytes, None, RejectReason::UnclosedQuote { lines }));
+                stats.rows_rejected += 1;
+                continue;
+            }
             let record = match StringRecord::from_byte_record(bytes) {
                 Ok(record) => record,
                 Err(error) => {
@@ -214,6 +238,77 @@ impl Source for CsvSource {
     fn progress(&self) -> Progress {
         Progress { position: self.position.load(Ordering::Relaxed), total: self.total }
     }
+
+    fn detected(&self) -> Detected {
+        self.detected
+    }
+}
+
+/// Bytes read ahead to detect the delimiter.
+const SAMPLE_BYTES: usize = 64 * 1024;
+
+/// Reads up to [`SAMPLE_BYTES`] of the text; returns them, whether they are the whole text, and
+/// the reader of the rest.
+fn sample(
+    path: &Path,
+    mut reader: Box<dyn std::io::Read + Send>,
+) -> Result<(Vec<u8>, bool, Box<dyn std::io::Read + Send>)> {
+    let mut sample = vec![0; SAMPLE_BYTES];
+    let mut filled = 0;
+    while filled < SAMPLE_BYTES {
+        match reader.read(&mut sample[filled..]) {
+            Ok(0) => {
+                sample.truncate(filled);
+                return Ok((sample, true, reader));
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, "read", e)),
+        }
+    }
+    Ok((sample, false, reader))
+}
+
+/// Delimiters tried, in order of preference.
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// Records of the sample compared.
+const SAMPLE_RECORDS: usize = 50;
+
+/// The delimiter that splits the first record (the header) into two fields or more, and the
+/// most of the next records into as many; `,` when none does.
+pub(crate) fn detect_delimiter(sample: &[u8], quote: u8, complete: bool) -> u8 {
+    let mut best = (b',', -1.0);
+    for delimiter in DELIMITERS {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .quote(quote)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(sample);
+        let mut widths: Vec<usize> = Vec::new();
+        let mut record = ByteRecord::new();
+        while widths.len() <= SAMPLE_RECORDS && matches!(reader.read_byte_record(&mut record), Ok(true)) {
+            widths.push(record.len());
+        }
+        // The sample may end inside the last record.
+        if !complete && widths.len() > 1 {
+            widths.pop();
+        }
+        let Some((&first, rest)) = widths.split_first() else { continue };
+        if first < 2 {
+            continue;
+        }
+        let score = if rest.is_empty() {
+            0.5
+        } else {
+            rest.iter().filter(|&&w| w == first).count() as f64 / rest.len() as f64
+        };
+        if score > best.1 {
+            best = (delimiter, score);
+        }
+    }
+    best.0
 }
 
 fn header_names(

@@ -89,12 +89,15 @@ pub struct ReadOptions {
     pub columns: Option<Vec<String>>,
     /// The column that identifies each record. Rows where it is missing are rejected.
     pub id_column: Option<String>,
-    /// Rows per batch.
+    /// Rows per batch, rejected rows included (a batch of a text file holds at most this many
+    /// rows passed and rejected together).
     pub batch_size: usize,
     /// Text encoding of CSV and NDJSON files.
     pub encoding: TextEncoding,
-    /// CSV field delimiter.
-    pub delimiter: u8,
+    /// CSV field delimiter; `None` detects it from the first lines (`,`, `;`, tab or `|`, the
+    /// one that splits the header and the lines after it into the same number of fields; `,`
+    /// when none does).
+    pub delimiter: Option<u8>,
     /// CSV quote character.
     pub quote: u8,
     /// Whether the first CSV line holds column names. Without one, columns are named
@@ -109,7 +112,23 @@ pub struct ReadOptions {
     pub column_null_values: Vec<(String, Vec<String>)>,
     /// Largest field accepted, in bytes; a row with a larger one is rejected.
     pub max_field_bytes: usize,
+    /// Largest share of rows that may be rejected (0.05: 5%) before the read fails with
+    /// [`ErrorKind::TooManyRejected`](crate::ErrorKind::TooManyRejected), which names the likely
+    /// cause (encoding, delimiter, quoting). Checked once the file is read, and early, after
+    /// [`EARLY_CHECK_ROWS`] rows. A file with fewer than [`MIN_REJECTED_TO_FAIL`] rejected rows
+    /// fails only when none passed. `None` (or 1.0) never fails.
+    pub max_rejected_share: Option<f64>,
 }
+
+/// Rows read before the share of rejected rows is first checked.
+pub const EARLY_CHECK_ROWS: u64 = 1000;
+
+/// Rejected rows (lines, for a runaway quote) below which a file with rows passed never fails
+/// for its share of rejects: a few bad rows of a small file are reported, not fatal.
+pub const MIN_REJECTED_TO_FAIL: u64 = 10;
+
+/// Lines one CSV record may span; a record over more is rejected as an unclosed quote.
+pub const MAX_RECORD_LINES: u64 = 100;
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -119,12 +138,13 @@ impl Default for ReadOptions {
             id_column: None,
             batch_size: 65_536,
             encoding: TextEncoding::Auto,
-            delimiter: b',',
+            delimiter: None,
             quote: b'"',
             has_header: true,
             null_values: vec![String::new()],
             column_null_values: Vec::new(),
             max_field_bytes: 1 << 20,
+            max_rejected_share: Some(0.05),
         }
     }
 }
@@ -196,6 +216,12 @@ pub enum RejectReason {
     },
     /// The id column is empty.
     MissingId,
+    /// A CSV record that spans more than [`MAX_RECORD_LINES`] lines: a quote opened and never
+    /// closed, swallowing the lines after it.
+    UnclosedQuote {
+        /// Lines the record spans.
+        lines: u64,
+    },
 }
 
 impl RejectReason {
@@ -210,6 +236,7 @@ impl RejectReason {
             RejectReason::WrongType { .. } => "wrong_type",
             RejectReason::FieldTooLarge { .. } => "field_too_large",
             RejectReason::MissingId => "missing_id",
+            RejectReason::UnclosedQuote { .. } => "unclosed_quote",
         }
     }
 }
@@ -238,6 +265,9 @@ impl fmt::Display for RejectReason {
                 write!(f, "field of {bytes} bytes exceeds the limit of {limit} bytes")
             }
             RejectReason::MissingId => f.write_str("the id column is empty"),
+            RejectReason::UnclosedQuote { lines } => {
+                write!(f, "one record runs over {lines} lines: a quote opened and never closed?")
+            }
         }
     }
 }
@@ -264,11 +294,23 @@ pub struct Progress {
     pub total: u64,
 }
 
+/// How a text file is read, as detected (or as given, when the options named it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detected {
+    /// The text encoding of a CSV or NDJSON file; `None` for Parquet.
+    pub encoding: Option<TextEncoding>,
+    /// The field delimiter of a CSV file; `None` for other formats.
+    pub delimiter: Option<u8>,
+}
+
 /// The format-specific part of a reader.
 trait Source: Send {
     fn schema(&self) -> SchemaRef;
     fn next_batch(&mut self, stats: &mut ReadStats) -> Option<Result<Batch>>;
     fn progress(&self) -> Progress;
+    fn detected(&self) -> Detected {
+        Detected::default()
+    }
 }
 
 /// A streaming reader over one file: an iterator of [`Batch`]es.
@@ -278,6 +320,8 @@ pub struct Reader {
     source: Box<dyn Source>,
     stats: ReadStats,
     failed: bool,
+    max_rejected_share: Option<f64>,
+    tally: RejectTally,
 }
 
 impl Reader {
@@ -287,6 +331,13 @@ impl Reader {
         let path = path.as_ref();
         if options.batch_size == 0 {
             return Err(Error::invalid("batch size must be at least 1"));
+        }
+        if let Some(share) = options.max_rejected_share
+            && !(0.0..=1.0).contains(&share)
+        {
+            return Err(Error::invalid(format!(
+                "the maximum rejected share must be within 0 and 1, not {share}"
+            )));
         }
         let format = match options.format {
             Some(format) => format,
@@ -302,7 +353,20 @@ impl Reader {
             Format::Ndjson => Box::new(ndjson::NdjsonSource::open(path, options)?),
             Format::Parquet => Box::new(parquet::ParquetSource::open(path, options)?),
         };
-        Ok(Reader { path: path.to_owned(), format, source, stats: ReadStats::default(), failed: false })
+        Ok(Reader {
+            path: path.to_owned(),
+            format,
+            source,
+            stats: ReadStats::default(),
+            failed: false,
+            max_rejected_share: options.max_rejected_share.filter(|&share| share < 1.0),
+            tally: RejectTally::default(),
+        })
+    }
+
+    /// How the file is read: its encoding and delimiter, detected or as given.
+    pub fn detected(&self) -> Detected {
+        self.source.detected()
     }
 
     /// The schema of the batches this reader yields.
@@ -339,11 +403,190 @@ impl Iterator for Reader {
             return None;
         }
         let next = self.source.next_batch(&mut self.stats);
-        if let Some(Err(_)) = &next {
-            self.failed = true;
+        match &next {
+            Some(Ok(batch)) => {
+                self.tally.add(&batch.rejects);
+                if self.stats.rows_read >= EARLY_CHECK_ROWS
+                    && let Some(error) = self.too_many_rejected(false)
+                {
+                    self.failed = true;
+                    return Some(Err(error));
+                }
+            }
+            Some(Err(_)) => self.failed = true,
+            None => {
+                self.failed = true;
+                return self.too_many_rejected(true).map(Err);
+            }
         }
         next
     }
+}
+
+impl Reader {
+    /// The error for a read that rejected more than its share, if it did.
+    fn too_many_rejected(&self, whole_file: bool) -> Option<Error> {
+        let max = self.max_rejected_share?;
+        let stats = self.stats;
+        let tally = &self.tally;
+        // A runaway quote swallows many lines into one row: count its lines.
+        let rejected = stats.rows_rejected - tally.quote_rows + tally.quote_lines;
+        let read = stats.rows_read - tally.quote_rows + tally.quote_lines;
+        if rejected == 0 || (rejected as f64) <= max * read as f64 {
+            return None;
+        }
+        if whole_file && rejected < MIN_REJECTED_TO_FAIL && stats.rows_passed > 0 {
+            return None;
+        }
+        let lines = if tally.quote_rows > 0 { Some((rejected, read)) } else { None };
+        Some(
+            crate::error::ErrorKind::TooManyRejected {
+                path: self.path.clone(),
+                rows_read: stats.rows_read,
+                rows_rejected: stats.rows_rejected,
+                lines,
+                max_share: max,
+                likely_cause: tally.likely_cause(self.source.detected(), rejected),
+                first_reasons: tally.first.clone(),
+            }
+            .into(),
+        )
+    }
+}
+
+/// What the rejected rows of a read so far have in common, to name the likely cause when too
+/// many are rejected. Never holds a record's values.
+#[derive(Debug, Default)]
+struct RejectTally {
+    /// The first rejects: row, line, column and reason.
+    first: Vec<String>,
+    /// Rows that are not valid in the file's encoding.
+    encoding: u64,
+    /// Ragged rows with a single field, where the header has more.
+    one_field: u64,
+    /// Ragged rows with more fields than a header of one field.
+    one_field_header: u64,
+    /// Fields found in the last such row.
+    found: usize,
+    /// Ragged rows with one field more than the header.
+    extra_field: u64,
+    /// Fields in the header, from ragged rows.
+    expected: usize,
+    /// Rows rejected as unclosed quotes, and the lines they span.
+    quote_rows: u64,
+    quote_lines: u64,
+    /// The first unclosed quote: row, line, lines spanned.
+    first_quote: Option<(u64, Option<u64>, u64)>,
+    missing_id: u64,
+    /// Rows rejected, by reason code.
+    by_code: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// Rejects described in a [`ErrorKind::TooManyRejected`](crate::ErrorKind::TooManyRejected).
+const FIRST_REJECTS: usize = 5;
+
+impl RejectTally {
+    fn add(&mut self, rejects: &[Reject]) {
+        for reject in rejects {
+            if self.first.len() < FIRST_REJECTS {
+                self.first.push(describe(reject));
+            }
+            *self.by_code.entry(reject.reason.code()).or_default() += 1;
+            match &reject.reason {
+                RejectReason::InvalidUtf8 { .. } | RejectReason::Undecodable { .. } => self.encoding += 1,
+                RejectReason::Ragged { expected, found } => {
+                    self.expected = *expected;
+                    self.found = *found;
+                    if *found == 1 && *expected > 1 {
+                        self.one_field += 1;
+                    } else if *expected == 1 {
+                        self.one_field_header += 1;
+                    } else if *found == expected + 1 {
+                        self.extra_field += 1;
+                    }
+                }
+                RejectReason::UnclosedQuote { lines } => {
+                    self.quote_rows += 1;
+                    self.quote_lines += lines;
+                    self.first_quote.get_or_insert((reject.row, reject.line, *lines));
+                }
+                RejectReason::MissingId => self.missing_id += 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// The likely cause of `rejected` rejects (lines of unclosed quotes counted), for a person.
+    fn likely_cause(&self, detected: Detected, rejected: u64) -> String {
+        let most = |count: u64| count * 2 > rejected;
+        if most(self.quote_lines) {
+            let (row, line, lines) = self.first_quote.unwrap_or_default();
+            let at = line.map(|l| format!("line {l}")).unwrap_or_else(|| format!("row {row}"));
+            return format!(
+                "quoting: a quote opened at {at} and never closed swallowed {lines} lines into one \
+                 record; close it, or set `quote` to a character the file does not use"
+            );
+        }
+        if most(self.encoding) {
+            let encoding = detected.encoding.map(|e| e.to_string()).unwrap_or_else(|| "utf-8".into());
+            return format!(
+                "encoding: {} rows are not valid {encoding}; the file is in another encoding \
+                 (windows-1258? utf-16le?): set `encoding`",
+                self.encoding
+            );
+        }
+        if most(self.one_field) {
+            let delimiter =
+                detected.delimiter.map(|d| format!(" `{}`", d.escape_ascii())).unwrap_or_default();
+            return format!(
+                "delimiter: {} rows have a single field where the header has {}; the lines are not \
+                 delimited by{delimiter}: set `delimiter`",
+                self.one_field, self.expected
+            );
+        }
+        if most(self.one_field_header) {
+            let delimiter =
+                detected.delimiter.map(|d| format!(" `{}`", d.escape_ascii())).unwrap_or_default();
+            return format!(
+                "delimiter: the header has a single field where {} rows have more ({} in the last); \
+                 the header is not delimited by{delimiter}: set `delimiter`",
+                self.one_field_header, self.found
+            );
+        }
+        if most(self.extra_field) {
+            return format!(
+                "trailing delimiter: {} rows have one field more than the header's {}; the lines \
+                 probably end with a delimiter: remove it, or name the last column in the header",
+                self.extra_field, self.expected
+            );
+        }
+        if most(self.missing_id) {
+            return format!(
+                "id: {} rows have an empty id column; is the id column the right one?",
+                self.missing_id
+            );
+        }
+        let reasons: Vec<String> = self.by_code.iter().map(|(code, n)| format!("{n} {code}")).collect();
+        format!("mixed: {}", reasons.join(", "))
+    }
+}
+
+/// A reject in words: where it is and why, never the record's values.
+fn describe(reject: &Reject) -> String {
+    let mut text = format!("row {}", reject.row);
+    if let Some(line) = reject.line {
+        text.push_str(&format!(" (line {line})"));
+    }
+    if let Some(column) = &reject.column {
+        text.push_str(&format!(", column `{column}`"));
+    }
+    text.push_str(": ");
+    match &reject.reason {
+        // The parser's message can quote the line.
+        RejectReason::InvalidJson(_) => text.push_str("invalid JSON"),
+        reason => text.push_str(&reason.to_string()),
+    }
+    text
 }
 
 /// Values that mean "missing", by output column.

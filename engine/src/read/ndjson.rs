@@ -18,7 +18,9 @@ use std::fmt::Write;
 use simd_json::BorrowedValue;
 
 use super::encoding::{TextStream, open_text};
-use super::{Batch, NullValues, Progress, ReadOptions, ReadStats, Reject, RejectReason, Source};
+use super::{
+    Batch, Detected, NullValues, Progress, ReadOptions, ReadStats, Reject, RejectReason, Source, TextEncoding,
+};
 use crate::error::{Error, Result};
 
 /// Lines read ahead to find the columns of a file read without a column list.
@@ -52,11 +54,13 @@ pub(crate) struct NdjsonSource {
     key_slots: Vec<Option<usize>>,
     position: Arc<AtomicU64>,
     total: u64,
+    encoding: &'static encoding_rs::Encoding,
 }
 
 impl NdjsonSource {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
-        let TextStream { reader, transcoded_from, position, total, .. } = open_text(path, options.encoding)?;
+        let TextStream { reader, transcoded_from, position, total, encoding, .. } =
+            open_text(path, options.encoding)?;
         let mut lines = BufReader::with_capacity(1 << 16, reader);
         let mut ahead = VecDeque::new();
         let mut line = 0;
@@ -131,6 +135,7 @@ impl NdjsonSource {
             key_slots: Vec::new(),
             position,
             total,
+            encoding,
         })
     }
 
@@ -182,7 +187,7 @@ impl Source for NdjsonSource {
         let mut rejects = Vec::new();
         self.spans.resize(width, None);
 
-        while rows.len() < self.batch_size {
+        while rows.len() + rejects.len() < self.batch_size {
             let line = match self.next_line() {
                 Ok(Some(line)) => line,
                 Ok(None) => {
@@ -221,6 +226,10 @@ impl Source for NdjsonSource {
 
     fn progress(&self) -> Progress {
         Progress { position: self.position.load(Ordering::Relaxed), total: self.total }
+    }
+
+    fn detected(&self) -> Detected {
+        Detected { encoding: Some(TextEncoding::Named(self.encoding)), delimiter: None }
     }
 }
 

@@ -1,8 +1,18 @@
 //! The `write` stage: record batches out to Parquet, CSV or NDJSON, and the rejects file.
+//!
+//! Every file is written whole or not at all (see [`write_atomic`]): it is written under a hidden
+//! temporary name next to its final path and renamed into place by `finish`. An earlier file at
+//! the final path stays untouched until then; a writer dropped before `finish`, or one that
+//! fails, removes its temporary file.
+
+mod atomic;
+
+use self::atomic::AtomicFile;
+pub use self::atomic::write_atomic;
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::BufWriter;
+use std::path::Path;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -40,13 +50,15 @@ enum Inner {
 
 /// A streaming writer of record batches to one file.
 pub struct Writer {
-    path: PathBuf,
+    // Declared before `file`, so that the file is closed before an unfinished one is removed.
     inner: Inner,
+    file: AtomicFile,
     rows: u64,
 }
 
 impl Writer {
-    /// Creates (or truncates) `path` for batches of `schema`.
+    /// Starts writing `path` for batches of `schema`. An existing file at `path` is replaced only
+    /// when [`Writer::finish`] succeeds.
     pub fn create(path: impl AsRef<Path>, schema: SchemaRef, options: &WriteOptions) -> Result<Writer> {
         let path = path.as_ref();
         let format = match options.format {
@@ -58,17 +70,17 @@ impl Writer {
                 ))
             })?,
         };
-        let file = File::create(path).map_err(|e| Error::io(path, "create", e))?;
+        let level =
+            ZstdLevel::try_new(options.zstd_level).map_err(|e| Error::invalid(format!("zstd level: {e}")))?;
+        let (atomic, file) = AtomicFile::create(path)?;
         let inner = match format {
             Format::Parquet => {
-                let level = ZstdLevel::try_new(options.zstd_level)
-                    .map_err(|e| Error::invalid(format!("zstd level: {e}")))?;
                 let properties = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(level))
                     .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
                     .build();
                 let writer = ArrowWriter::try_new(file, schema, Some(properties))
-                    .map_err(|e| Error::format(path, None, e.to_string()))?;
+                    .map_err(|e| Error::format_with(path, None, format!("cannot write: {e}"), e))?;
                 Inner::Parquet(writer)
             }
             Format::Csv => Inner::Csv(
@@ -79,58 +91,77 @@ impl Writer {
             ),
             Format::Ndjson => Inner::Ndjson(arrow_json::LineDelimitedWriter::new(BufWriter::new(file))),
         };
-        Ok(Writer { path: path.to_owned(), inner, rows: 0 })
+        Ok(Writer { inner, file: atomic, rows: 0 })
     }
 
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let result = match &mut self.inner {
-            Inner::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
-            Inner::Csv(w) => w.write(batch).map_err(|e| e.to_string()),
-            Inner::Ndjson(w) => w.write(batch).map_err(|e| e.to_string()),
-        };
-        result.map_err(|e| Error::format(&self.path, None, format!("cannot write: {e}")))?;
+        let path = self.file.path();
+        match &mut self.inner {
+            Inner::Parquet(w) => w.write(batch).map_err(|e| parquet_error(path, "write", e))?,
+            Inner::Csv(w) => w.write(batch).map_err(|e| arrow_error(path, "write", e))?,
+            Inner::Ndjson(w) => w.write(batch).map_err(|e| arrow_error(path, "write", e))?,
+        }
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
 
-    /// Finishes the file (Parquet footer, flushes); returns the rows written.
+    /// Finishes the file (Parquet footer, flushes, syncs) and moves it to its final path;
+    /// returns the rows written.
     pub fn finish(self) -> Result<u64> {
-        let path = self.path;
-        let fail = |e: String| Error::format(&path, None, format!("cannot finish: {e}"));
-        match self.inner {
-            Inner::Parquet(w) => {
-                w.close().map_err(|e| fail(e.to_string()))?;
+        let Writer { inner, file: atomic, rows } = self;
+        let path = atomic.path().to_owned();
+        match inner {
+            Inner::Parquet(mut w) => {
+                w.finish().map_err(|e| parquet_error(&path, "finish", e))?;
+                atomic.commit(w.inner())?;
             }
-            Inner::Csv(w) => {
-                w.into_inner().flush().map_err(|e| Error::io(&path, "write", e))?;
-            }
+            Inner::Csv(w) => atomic.commit(&into_file(&path, w.into_inner())?)?,
             Inner::Ndjson(mut w) => {
-                w.finish().map_err(|e| fail(e.to_string()))?;
-                w.into_inner().flush().map_err(|e| Error::io(&path, "write", e))?;
+                w.finish().map_err(|e| arrow_error(&path, "finish", e))?;
+                atomic.commit(&into_file(&path, w.into_inner())?)?;
             }
         }
-        Ok(self.rows)
+        Ok(rows)
+    }
+}
+
+/// Flushes a buffered file and returns it.
+fn into_file(path: &Path, writer: BufWriter<File>) -> Result<File> {
+    writer.into_inner().map_err(|e| Error::io(path, "write", e.into_error()))
+}
+
+/// A Parquet writer's error, its I/O cause kept as such.
+fn parquet_error(path: &Path, action: &'static str, error: parquet::errors::ParquetError) -> Error {
+    Error::format_with(path, None, format!("cannot {action}: {error}"), error)
+}
+
+/// An Arrow writer's error; an I/O failure (full disk, file-size limit) stays an I/O error.
+fn arrow_error(path: &Path, action: &'static str, error: arrow_schema::ArrowError) -> Error {
+    match error {
+        arrow_schema::ArrowError::IoError(_, e) => Error::io(path, "write", e),
+        error => Error::format_with(path, None, format!("cannot {action}: {error}"), error),
     }
 }
 
 /// Writes rejected rows to a CSV file: `file,row,line,column,reason_code,reason,raw`.
 pub struct RejectWriter {
-    path: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
+    file: AtomicFile,
     count: u64,
 }
 
 impl RejectWriter {
-    /// Creates (or truncates) the rejects file.
+    /// Starts the rejects file; an existing file at `path` is replaced only when
+    /// [`RejectWriter::finish`] succeeds.
     pub fn create(path: impl AsRef<Path>) -> Result<RejectWriter> {
         let path = path.as_ref();
-        let file = File::create(path).map_err(|e| Error::io(path, "create", e))?;
+        let (atomic, file) = AtomicFile::create(path)?;
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
         writer
             .write_record(["file", "row", "line", "column", "reason_code", "reason", "raw"])
-            .map_err(|e| Error::format(path, None, e.to_string()))?;
-        Ok(RejectWriter { path: path.to_owned(), writer, count: 0 })
+            .map_err(|e| csv_error(path, e))?;
+        Ok(RejectWriter { writer, file: atomic, count: 0 })
     }
 
     /// Appends rejected rows.
@@ -147,15 +178,30 @@ impl RejectWriter {
                     &reject.reason.to_string(),
                     &reject.raw,
                 ])
-                .map_err(|e| Error::format(&self.path, None, e.to_string()))?;
+                .map_err(|e| csv_error(self.file.path(), e))?;
             self.count += 1;
         }
         Ok(())
     }
 
-    /// Flushes the file; returns the rows written.
-    pub fn finish(mut self) -> Result<u64> {
-        self.writer.flush().map_err(|e| Error::io(&self.path, "write", e))?;
-        Ok(self.count)
+    /// Flushes and syncs the file and moves it to its final path; returns the rows written.
+    pub fn finish(self) -> Result<u64> {
+        let RejectWriter { writer, file: atomic, count } = self;
+        let path = atomic.path().to_owned();
+        let buffered = writer.into_inner().map_err(|e| Error::io(&path, "write", e.into_error()))?;
+        let file = into_file(&path, buffered)?;
+        atomic.commit(&file)?;
+        Ok(count)
+    }
+}
+
+/// A CSV writer's error; an I/O failure stays an I/O error.
+fn csv_error(path: &Path, error: csv::Error) -> Error {
+    if !error.is_io_error() {
+        return Error::format_with(path, None, format!("cannot write: {error}"), error);
+    }
+    match error.into_kind() {
+        csv::ErrorKind::Io(e) => Error::io(path, "write", e),
+        _ => Error::format(path, None, "cannot write"),
     }
 }
