@@ -31,6 +31,7 @@ impl ReadArgs {
             delimiter,
             has_header: !self.no_header,
             batch_size: self.batch_size,
+            max_rejected_share: Some(self.max_rejected_share),
             ..ReadOptions::default()
         })
     }
@@ -231,7 +232,7 @@ pub fn config_init(files: &[PathBuf], output: Option<&Path>, read: &ReadArgs) ->
     let text = render_config(&inputs);
     match output {
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+            khop::write::write_atomic(path, &text)?;
             eprintln!(
                 "wrote {}: check the roles, then run `khop config check {}`",
                 path.display(),
@@ -470,8 +471,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         serde_json::json!({ "links": s, "recall_by_kind": by_kind, "conflicts": conflicts })
     };
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&json)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        khop::session::write_json(path, &json)?;
     }
     Ok(())
 }

@@ -97,6 +97,9 @@ pub struct ReadArgs {
     /// Rows per batch.
     #[arg(long, default_value_t = 65_536)]
     pub batch_size: usize,
+    /// Share of a file's rows that may be rejected before the run stops (1 accepts any).
+    #[arg(long, default_value_t = 0.05, value_parser = link::probability)]
+    pub max_rejected_share: f64,
 }
 
 #[derive(Args)]

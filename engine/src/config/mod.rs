@@ -246,6 +246,7 @@ const INPUT_KEYS: &[&str] = &[
     "null_values",
     "batch_size",
     "max_field_bytes",
+    "max_rejected_share",
     "columns",
 ];
 
@@ -380,6 +381,13 @@ impl Checker<'_> {
                     read.max_field_bytes =
                         self.positive(item, "max_field_bytes").unwrap_or(read.max_field_bytes)
                 }
+                "max_rejected_share" => match item.as_float().or(item.as_integer().map(|i| i as f64)) {
+                    Some(share) if (0.0..=1.0).contains(&share) => read.max_rejected_share = Some(share),
+                    _ => self.problem(
+                        item.span(),
+                        "`max_rejected_share` must be a share between 0 and 1 (1 accepts any)".into(),
+                    ),
+                },
                 "columns" => match item.as_table_like() {
                     Some(columns) => self.columns(columns, &mut dataset, &mut read, &mut positions),
                     None => {

@@ -126,16 +126,16 @@ pub fn write_rejects<'a>(path: &Path, rejects: impl IntoIterator<Item = &'a [Rej
     writer.finish()
 }
 
-/// Writes `value` as pretty JSON to `path`.
+/// Writes `value` as pretty JSON to `path`, whole or not at all.
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::format_with(path, None, "cannot write JSON", e))?;
     write_text(path, &text)
 }
 
-/// Writes `text` to `path`.
+/// Writes `text` to `path`, whole or not at all (see [`crate::write::write_atomic`]).
 pub fn write_text(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(path, "write", e))
+    crate::write::write_atomic(path, text)
 }
 
 /// Peak resident memory of this process so far, in MiB (Linux; `None` elsewhere).
