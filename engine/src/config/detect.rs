@@ -232,6 +232,22 @@ pub fn detect(sample: &RecordBatch) -> Detection {
         };
         detection.columns.push(DetectedColumn { name, role, evidence });
     }
+    // One column per person role: a later column that looks like a role an earlier one has is
+    // left without it (a configuration may give it by hand), so that the detection validates.
+    let mut taken: Vec<(Role, String)> = Vec::new();
+    for column in &mut detection.columns {
+        let Some(role) = column.role else { continue };
+        if crate::config::role_repeats(role) {
+            continue;
+        }
+        match taken.iter().find(|(r, _)| *r == role) {
+            Some((_, first)) => {
+                column.evidence = format!("also looks like {}, which `{first}` has", role.as_str());
+                column.role = None;
+            }
+            None => taken.push((role, column.name.clone())),
+        }
+    }
     // Otherwise a code column ("mã ...", "số ...", "... id") without a role whose sampled values
     // are nearly all different (a duplicated or empty value is reported later, not a reason to
     // pick another column), and failing that a national id column whose values all are.
