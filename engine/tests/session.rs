@@ -127,3 +127,63 @@ fn settings_are_validated_in_the_library() {
     assert!(matches!(error.kind(), ErrorKind::Settings(_)), "{error:?}");
     assert!(error.to_string().contains("review threshold"), "{error}");
 }
+
+/// A CSV of `rows` records, every one with the same name and date of birth.
+fn identical_rows(path: &Path, rows: usize) {
+    let mut text = String::from("id,ho_ten,ngay_sinh,gioi_tinh\n");
+    for i in 0..rows {
+        text.push_str(&format!("R{i},Nguyễn Văn An,01/01/1990,Nam\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn skew_and_size_are_said_not_hidden() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("same.csv");
+    identical_rows(&same, 60);
+    // One giant block, over the skew guard: linking says why nothing could be trained.
+    let session = Session::new().configure(|s| s.blocking.max_block_pairs = 100)?;
+    let table = prepare(&session, &same)?;
+    let error = session.link(&table, &table, None).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::NoCandidatePairs { .. }), "{error:?}");
+    assert!(error.to_string().contains("blocks were skipped"), "{error}");
+
+    // Tiny tables train at once (every pair compared once, not a million draws) and say that
+    // the model is unreliable.
+    let two = dir.path().join("two.csv");
+    std::fs::write(
+        &two,
+        "id,ho_ten,ngay_sinh,gioi_tinh\n1,Nguyễn Văn An,01/01/1990,Nam\n2,Trần Thị Bình,02/02/1991,Nữ\n",
+    )
+    .unwrap();
+    let small = prepare(&Session::new(), &two)?;
+    let started = std::time::Instant::now();
+    let run = Session::new().link(&small, &small, None)?;
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    assert_eq!(run.training().map(|t| t.random_pairs), Some(4), "2 x 2 pairs, each once");
+    let warnings = run.summary().warnings;
+    assert!(warnings.iter().any(|w| w.contains("little to learn from")), "{warnings:?}");
+    Ok(())
+}
+
+#[test]
+fn dedupe_warns_when_the_skew_guard_skips_a_block() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("same.csv");
+    identical_rows(&same, 150);
+    let varied = dir.path().join("register.csv");
+    let mut text = std::fs::read_to_string(&same).unwrap();
+    // Some ordinary records too, so that training has pairs from other rules.
+    for i in 0..150 {
+        text.push_str(&format!("V{i},Trần Thị Bình {i},{:02}/03/19{:02},Nữ\n", i % 28 + 1, i % 90 + 10));
+        text.push_str(&format!("W{i},Trần Thị Bình {i},{:02}/03/19{:02},Nữ\n", i % 28 + 1, i % 90 + 10));
+    }
+    std::fs::write(&varied, text).unwrap();
+    let session = Session::new().configure(|s| s.blocking.max_block_pairs = 1_000)?;
+    let table = prepare(&session, &varied)?;
+    let run = session.dedupe(&table)?;
+    let warnings = run.summary().warnings;
+    assert!(warnings.iter().any(|w| w.contains("too large and skipped")), "{warnings:?}");
+    Ok(())
+}

@@ -338,11 +338,33 @@ impl<'a> Linker<'a> {
     pub fn training_data(&self) -> Result<TrainingData> {
         let width = self.comparisons.len();
 
-        // u: random pairs, drawn deterministically from the seed.
+        // u: random pairs, drawn deterministically from the seed; every pair once instead when
+        // there are no more pairs than draws (small tables: exact, and no wasted work).
         let mut random = Patterns::new(width);
         let (n_left, n_right) = (self.left.len() as u64, self.right.len() as u64);
+        let all_pairs = if self.dedupe { n_left * n_left.saturating_sub(1) / 2 } else { n_left * n_right };
         let mut drawn = 0u64;
-        if n_left > 0 && n_right > 0 {
+        let mut levels = Vec::new();
+        if all_pairs > 0 && all_pairs <= self.settings.random_pairs as u64 {
+            let mut pairs = Vec::with_capacity(65_536);
+            let mut flush = |pairs: &mut Vec<(u32, u32)>| -> Result<()> {
+                self.comparisons.compare_chunk(self.left, self.right, pairs, &mut levels);
+                random.add(&levels)?;
+                drawn += pairs.len() as u64;
+                pairs.clear();
+                Ok(())
+            };
+            for a in 0..n_left as u32 {
+                let first = if self.dedupe { a + 1 } else { 0 };
+                for b in first..n_right as u32 {
+                    pairs.push((a, b));
+                    if pairs.len() == 65_536 {
+                        flush(&mut pairs)?;
+                    }
+                }
+            }
+            flush(&mut pairs)?;
+        } else if all_pairs > 0 {
             let mut state = self.settings.seed | 1;
             let mut next = move || {
                 state ^= state >> 12;
@@ -350,7 +372,6 @@ impl<'a> Linker<'a> {
                 state ^= state >> 27;
                 state.wrapping_mul(0x2545_F491_4F6C_DD1D)
             };
-            let mut levels = Vec::new();
             let mut remaining = self.settings.random_pairs;
             while remaining > 0 {
                 let chunk = remaining.min(65_536);
@@ -374,13 +395,13 @@ impl<'a> Linker<'a> {
 
         // m and the prior: EM over the pairs of each blocking rule alone.
         let mut sessions = Vec::with_capacity(self.rules.len());
-        let mut levels = Vec::new();
+        let mut capped = 0u64;
         for rule in &self.rules {
             let mut patterns = Patterns::new(width);
             let mut taken = 0usize;
             let limit = self.settings.training_pairs_per_rule;
             let mut failure = None;
-            self.blocker(vec![rule.clone()]).for_each_chunk(|pairs| {
+            let report = self.blocker(vec![rule.clone()]).for_each_chunk(|pairs| {
                 if taken >= limit || failure.is_some() {
                     return;
                 }
@@ -394,6 +415,7 @@ impl<'a> Linker<'a> {
             if let Some(e) = failure {
                 return Err(e);
             }
+            capped += report.blocks_capped();
             if patterns.total() > 0 {
                 sessions.push(TrainingSession {
                     name: rule.name().to_owned(),
@@ -403,7 +425,17 @@ impl<'a> Linker<'a> {
             }
         }
         if sessions.is_empty() {
-            return Err(Error::no_candidate_pairs("blocking found no candidate pairs to train on"));
+            let why = if capped > 0 {
+                format!(
+                    ": {capped} blocks were skipped as larger than {} pairs (one value shared by very many records; see `khop blocking`)",
+                    self.settings.blocking.max_block_pairs
+                )
+            } else {
+                ": no two records share the values of any blocking rule (see `khop blocking`)".to_owned()
+            };
+            return Err(Error::no_candidate_pairs(format!(
+                "blocking found no candidate pairs to train on{why}"
+            )));
         }
         Ok(TrainingData { random, random_pairs: drawn, sessions })
     }

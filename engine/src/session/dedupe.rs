@@ -25,6 +25,16 @@ pub struct DedupeRun {
     seconds: f64,
 }
 
+impl std::fmt::Debug for DedupeRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DedupeRun")
+            .field("table", &self.table)
+            .field("pairs_scored", &self.result.pairs_scored)
+            .field("links", &self.result.edges.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl DedupeRun {
     pub(crate) fn run(session: &Session, table: &Table) -> Result<DedupeRun> {
         let started = Instant::now();
@@ -84,6 +94,7 @@ impl DedupeRun {
         ids.dedup();
         let blocking = rules_of(&self.result.blocking);
         let mut warnings = self.table.warnings();
+        warnings.extend(super::link::small_tables(self.table.len(), None));
         let capped: u64 = blocking.iter().map(|r| r.blocks_capped).sum();
         if capped > 0 {
             let pairs: u64 = blocking.iter().map(|r| r.pairs_capped).sum();

@@ -34,6 +34,17 @@ pub struct LinkRun {
     pub(crate) link_seconds: f64,
 }
 
+impl std::fmt::Debug for LinkRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkRun")
+            .field("sector", &self.sector)
+            .field("national", &self.national)
+            .field("results", &self.results.len())
+            .field("pairs_scored", &self.report.pairs_scored)
+            .finish_non_exhaustive()
+    }
+}
+
 impl LinkRun {
     /// The sector (left) table.
     pub fn sector(&self) -> &Table {
@@ -99,6 +110,9 @@ impl LinkRun {
         let count = |d: Decision| self.results.iter().filter(|r| r.decision == d).count();
         let mut warnings = self.sector.warnings();
         warnings.extend(self.national.warnings());
+        if self.training.is_some() {
+            warnings.extend(small_tables(self.sector.len(), Some(self.national.len())));
+        }
         if self.report.blocking.blocks_capped() > 0 {
             warnings.push(format!(
                 "{}: {} blocks were too large and skipped (see `khop blocking`)",
@@ -581,4 +595,21 @@ impl SourceSummary {
             warnings: summary.warnings,
         }
     }
+}
+
+/// Records below which EM has too little to learn from.
+const FEW_RECORDS: usize = 100;
+
+/// A warning when a model was trained on tables too small to estimate it.
+pub(crate) fn small_tables(left: usize, right: Option<usize>) -> Option<String> {
+    let smallest = right.map_or(left, |r| r.min(left));
+    (smallest < FEW_RECORDS).then(|| {
+        format!(
+            "a model trained on {} records gives EM little to learn from: its weights are unreliable; train one on larger tables of the same kind (`khop train`) and pass it with --model",
+            match right {
+                Some(right) => format!("{left} x {right}"),
+                None => left.to_string(),
+            }
+        )
+    })
 }

@@ -24,6 +24,16 @@ pub struct ReconcileRun {
     seconds: f64,
 }
 
+impl std::fmt::Debug for ReconcileRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReconcileRun")
+            .field("link", &self.link)
+            .field("conflicts", &self.worklist.conflicts.len())
+            .field("unmatched", &self.worklist.unmatched.len())
+            .finish()
+    }
+}
+
 impl ReconcileRun {
     pub(crate) fn run(
         session: &Session,
