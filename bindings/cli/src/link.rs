@@ -272,7 +272,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let (model, report) = tables.session.train(&left, &right)?;
     print_training(&report);
     print_model(&model);
-    khop::session::write_json(&args.out, &model)?;
+    khop::write::write_atomic(&args.out, model.to_json())?;
     eprintln!("model written to {} in {:.2} s", args.out.display(), started.elapsed().as_secs_f64());
     Ok(())
 }
