@@ -194,3 +194,40 @@ name = { high = 0.95 }
     let config = Config::parse(text, Path::new("/data")).unwrap();
     assert_eq!(config.link.comparisons.len(), 4);
 }
+
+#[test]
+fn init_leaves_a_second_column_of_a_role_for_a_person() {
+    use khop::Role;
+    use khop::config::detect::{DetectedColumn, Detection};
+    use khop::config::{InitInput, render_config};
+    use khop::read::{Format, TextEncoding};
+
+    let column = |name: &str, role: Option<Role>| DetectedColumn {
+        name: name.into(),
+        role,
+        evidence: "header".into(),
+    };
+    let detection = Detection {
+        columns: vec![
+            column("ho_ten", Some(Role::FullName)),
+            column("sdt", Some(Role::Phone)),
+            column("sdt_2", Some(Role::Phone)),
+            column("ghi_chu", Some(Role::Text)),
+            column("ghi_chu_2", Some(Role::Text)),
+        ],
+        id_column: None,
+    };
+    let input = InitInput {
+        path: "a.csv".into(),
+        format: Format::Csv,
+        detection,
+        encoding: TextEncoding::Auto,
+        delimiter: b',',
+    };
+    let text = render_config(&[input]);
+    assert!(text.contains("\n# sdt_2 = \"phone\"  # also detected as"), "{text}");
+    assert!(text.contains("which `sdt` has: only one column may"), "{text}");
+    let config = Config::parse(&text, Path::new("/data")).unwrap();
+    let names: Vec<&str> = config.inputs[0].dataset.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["ho_ten", "sdt", "ghi_chu", "ghi_chu_2"]);
+}

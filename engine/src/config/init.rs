@@ -71,10 +71,25 @@ pub fn render_config(inputs: &[InitInput]) -> String {
         }
         let _ = writeln!(out, "null_values = [\"\"]");
         let _ = writeln!(out, "\n[input.columns]");
+        let mut taken: Vec<(Role, &str)> = Vec::new();
         for column in &input.detection.columns {
             let key = toml_key(&column.name);
-            match column.role {
-                Some(role) => {
+            let first = column.role.and_then(|role| {
+                taken.iter().find(|(r, _)| *r == role && !super::role_repeats(role)).map(|(_, name)| *name)
+            });
+            match (column.role, first) {
+                // One column per input may have this role: the later one is left for a person.
+                (Some(role), Some(first)) => {
+                    let _ = writeln!(
+                        out,
+                        "# {key} = \"{role}\"  # also detected as {} ({}), which `{}` has: only one column may",
+                        role.description(),
+                        column.evidence,
+                        first
+                    );
+                }
+                (Some(role), None) => {
+                    taken.push((role, &column.name));
                     let _ = writeln!(
                         out,
                         "{key} = \"{role}\"  # {}; detected from {}",
@@ -82,10 +97,10 @@ pub fn render_config(inputs: &[InitInput]) -> String {
                         column.evidence
                     );
                 }
-                None if input.detection.id_column.as_deref() == Some(&column.name) => {
+                (None, _) if input.detection.id_column.as_deref() == Some(&column.name) => {
                     let _ = writeln!(out, "# {key}: the id column (above)");
                 }
-                None => {
+                (None, _) => {
                     let _ = writeln!(out, "# {key} = \"text\"  # {}", column.evidence);
                 }
             }

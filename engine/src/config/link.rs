@@ -67,9 +67,20 @@ const PROFILE_COMPARISONS: &[(&str, &[Role], &[&str])] = &[
 #[derive(Debug, Default)]
 pub(super) struct LinkNames {
     /// Each comparison of `[link.comparisons]`: its name, where, and the thresholds given.
-    comparisons: Vec<(String, Option<Range<usize>>, Vec<(&'static str, Option<Range<usize>>)>)>,
+    comparisons: Vec<NamedComparison>,
     /// Each generic column a blocking key names (`column:NAME`), with where.
-    columns: Vec<(String, Option<Range<usize>>)>,
+    columns: Vec<(String, Span)>,
+}
+
+/// Where something is in the configuration text (bytes), when known.
+type Span = Option<Range<usize>>;
+
+/// A comparison of `[link.comparisons]`, where its name is, and the thresholds given to it.
+#[derive(Debug)]
+struct NamedComparison {
+    name: String,
+    span: Span,
+    given: Vec<(&'static str, Span)>,
 }
 
 /// The `[link]` section of a configuration. Every setting is optional; what is absent keeps
@@ -263,7 +274,11 @@ impl Checker<'_> {
                 threshold: None,
             };
             let key_span = table.key(name).and_then(|k| k.span());
-            self.link.comparisons.push((name.to_owned(), key_span, Vec::new()));
+            self.link.comparisons.push(NamedComparison {
+                name: name.to_owned(),
+                span: key_span,
+                given: Vec::new(),
+            });
             if let Some(enabled) = item.as_bool() {
                 o.enabled = enabled;
                 out.push(o);
@@ -306,7 +321,7 @@ impl Checker<'_> {
                     }
                 };
                 if let Some(named) = self.link.comparisons.last_mut() {
-                    named.2.push(given);
+                    named.given.push(given);
                 }
                 match value.as_float() {
                     Some(t) if (0.0..=1.0).contains(&t) => *slot = Some(t),
@@ -361,7 +376,7 @@ impl Checker<'_> {
             .collect();
         let has_role = |roles: &[Role]| self.inputs.iter().flatten().any(|(_, r)| roles.contains(r));
         let mut problems = Vec::new();
-        for (name, span, given) in &names.comparisons {
+        for NamedComparison { name, span, given } in &names.comparisons {
             let takes: &[&str] = match PROFILE_COMPARISONS.iter().find(|c| c.0 == name) {
                 Some((_, roles, takes)) => {
                     if !has_role(roles) {

@@ -181,7 +181,8 @@ pub struct Linker<'a> {
 }
 
 impl<'a> Linker<'a> {
-    /// A linker with the default comparisons for the fields both tables hold.
+    /// A linker with the default comparisons for the fields both tables hold. The settings are
+    /// checked first ([`LinkSettings::validate`]).
     pub fn new(
         left: &'a PreparedRecords,
         right: &'a PreparedRecords,
@@ -216,7 +217,8 @@ impl<'a> Linker<'a> {
         Ok(linker)
     }
 
-    /// A linker for the pairs of one table (deduplication).
+    /// A linker for the pairs of one table (deduplication). The settings are checked first
+    /// ([`LinkSettings::validate`]).
     pub fn dedupe(table: &'a PreparedRecords, settings: LinkSettings) -> Result<Self> {
         settings.validate()?;
         let mut comparisons = Comparisons::default_for(table, None);

@@ -59,6 +59,9 @@ pub fn links_batch(
     results: &[LinkResult],
 ) -> Result<RecordBatch> {
     let n = results.len();
+    // Fitted once: every row's explanation then takes the model as it is.
+    let fitted = linker.fit_model(model)?;
+    let model: &Model = &fitted;
     let mut left_id = StringBuilder::with_capacity(n, n * 12);
     let mut left_row = UInt64Builder::with_capacity(n);
     let mut right_id = StringBuilder::with_capacity(n, n * 12);

@@ -104,6 +104,9 @@ pub fn unmatched_batch(
     unmatched: &[Unmatched],
 ) -> Result<RecordBatch> {
     let n = unmatched.len();
+    // Fitted once: every row's explanation then takes the model as it is.
+    let fitted = linker.fit_model(model)?;
+    let model: &Model = &fitted;
     let strings = |bytes: usize| StringBuilder::with_capacity(n, n * bytes);
     let (mut src, mut sector_id, mut reason) = (strings(8), strings(12), strings(12));
     let (mut closest, mut second, mut explanation) = (strings(12), strings(12), strings(96));
