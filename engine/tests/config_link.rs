@@ -216,13 +216,15 @@ fn init_leaves_a_second_column_of_a_role_for_a_person() {
             column("ghi_chu_2", Some(Role::Text)),
         ],
         id_column: None,
+        encoding: None,
+        delimiter: None,
     };
     let input = InitInput {
         path: "a.csv".into(),
         format: Format::Csv,
         detection,
         encoding: TextEncoding::Auto,
-        delimiter: b',',
+        delimiter: Some(b','),
     };
     let text = render_config(&[input]);
     assert!(text.contains("\n# sdt_2 = \"phone\"  # also detected as"), "{text}");
