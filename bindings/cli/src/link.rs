@@ -386,7 +386,7 @@ fn link_sources(args: LinkArgs, tables: Tables) -> Result<()> {
     if shared && let Some(training) = &summary.shared_training {
         print_training(&training.report);
     }
-    print_read_national(&summary.right);
+    print_read_national(&summary.national);
     for source in &summary.sources {
         print_warnings(&source.warnings);
         let d = &source.decisions;
@@ -406,7 +406,7 @@ fn link_sources(args: LinkArgs, tables: Tables) -> Result<()> {
     let found: u64 = combined.persons_by_sources.iter().skip(1).sum();
     println!(
         "{} national persons: {} found by at least one source (by number of sources: {}); conflicts: {} duplicate claims, {} split ids ({} persons)",
-        summary.right.records,
+        summary.national.records,
         found,
         combined.persons_by_sources.iter().map(u64::to_string).collect::<Vec<_>>().join(" / "),
         combined.duplicate_claims,

@@ -278,7 +278,7 @@ fn link_train_and_blocking_from_the_command_line() {
     assert!(correct >= 294 && wrong == 0, "{correct} right links, {wrong} wrong");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    assert_eq!(summary["left"]["records"], 300);
+    assert_eq!(summary["sector"]["records"], 300);
     assert!(summary["pairs_scored"].as_u64().unwrap() >= 300);
 }
 
@@ -547,7 +547,7 @@ fn link_several_sources_in_one_run() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(summary["sources"].as_array().unwrap().len(), 3);
-    assert_eq!(summary["right"]["records"].as_u64().unwrap() as usize, national.len());
+    assert_eq!(summary["national"]["records"].as_u64().unwrap() as usize, national.len());
 
     // Two sources named, one shared model.
     let shared = dir.path().join("shared");

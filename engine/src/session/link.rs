@@ -121,8 +121,8 @@ impl LinkRun {
             ));
         }
         LinkSummary {
-            left: self.sector.summary(),
-            right: self.national.summary(),
+            sector: self.sector.summary(),
+            national: self.national.summary(),
             rows_rejected: self.sector.stats().rows_rejected + self.national.stats().rows_rejected,
             rejects_file: None,
             pairs_scored: self.report.pairs_scored,
@@ -260,10 +260,10 @@ pub struct LinkSeconds {
 /// The summary of a link (`khop link --summary`).
 #[derive(Clone, Debug, Serialize)]
 pub struct LinkSummary {
-    /// The sector table.
-    pub left: TableSummary,
-    /// The national table.
-    pub right: TableSummary,
+    /// The sector table (the left side: `left_id` in the links).
+    pub sector: TableSummary,
+    /// The national table (the right side: `right_id` in the links).
+    pub national: TableSummary,
     /// Rows rejected in both tables.
     pub rows_rejected: u64,
     /// Where the rejected rows were written.
@@ -550,7 +550,7 @@ pub struct MultiSeconds {
 #[derive(Clone, Debug, Serialize)]
 pub struct MultiLinkSummary {
     /// The national table.
-    pub right: TableSummary,
+    pub national: TableSummary,
     /// Each source, in order.
     pub sources: Vec<SourceSummary>,
     /// Whether one model served every source.

@@ -330,7 +330,7 @@ impl Session {
         let combined = multi.finish();
         combined.write(&outputs.persons_path(), &outputs.conflicts_path())?;
         let summary = MultiLinkSummary {
-            right: national.summary(),
+            national: national.summary(),
             sources: summaries,
             shared_model: shared,
             shared_training,
