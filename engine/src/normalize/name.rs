@@ -37,7 +37,9 @@
 
 use std::sync::LazyLock;
 
-use super::text::{Sink, TextScratch, fold_char, fold_char_or_drop, normalize_text_with};
+use super::text::{
+    Sink, TextScratch, detect_legacy_encoding, fold_char, fold_char_or_drop, normalize_text_with,
+};
 
 /// Flags describing how a name was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -122,6 +124,8 @@ pub struct NameScratch {
     folded: String,
     /// The tokens of the name, in written order.
     tokens: Vec<Token>,
+    /// A copy of the output, normalized again (see [`normalize_name_into`]).
+    again: String,
 }
 
 impl NameScratch {
@@ -410,9 +414,32 @@ fn push_positions(
 
 /// Normalizes a name into `out` (all fields overwritten). Allocation-free once the buffers have
 /// grown; never panics.
+///
+/// Legacy text is detected on the whole value, so an honorific in Unicode ("chị", a letter beyond
+/// Latin-1) keeps it from being seen in the rest; once the honorific is stripped, the rest alone
+/// may read as legacy text. The name is then normalized again from its output, so that
+/// normalizing a normalized name gives it back.
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
+    normalize_name_once(input, scratch, out);
+    let mut stripped = NameFlags::NONE;
+    for _ in 0..4 {
+        if !out.flags.contains(NameFlags::HONORIFIC) || detect_legacy_encoding(&out.full).is_none() {
+            break;
+        }
+        stripped = NameFlags::HONORIFIC;
+        let mut again = std::mem::take(&mut scratch.again);
+        again.clear();
+        again.push_str(&out.full);
+        normalize_name_once(&again, scratch, out);
+        scratch.again = again;
+    }
+    out.flags.insert(stripped);
+}
+
+/// One normalization of a name into `out`, as [`normalize_name_into`] describes.
+fn normalize_name_once(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
     out.clear();
-    let NameScratch { text, norm, folded: folded_buf, tokens } = scratch;
+    let NameScratch { text, norm, folded: folded_buf, tokens, .. } = scratch;
     let mut tokenizer = Tokenizer::new(folded_buf, tokens);
     normalize_text_with(input, text, norm, &mut tokenizer);
     let Shape { simple, apostrophe, folded_is_norm } = tokenizer.finish(norm.len());
