@@ -12,4 +12,5 @@ mod multi;
 mod normalize;
 mod read;
 mod reconcile;
+mod reference;
 mod roundtrip;
