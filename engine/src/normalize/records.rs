@@ -197,7 +197,8 @@ impl RecordNormalizer {
             }
             arrays.extend(outs.iter_mut().map(Out::finish));
         }
-        RecordBatch::try_new(self.schema(), arrays).map_err(|e| Error::arrow("building the normalized batch", e))
+        RecordBatch::try_new(self.schema(), arrays)
+            .map_err(|e| Error::arrow("building the normalized batch", e))
     }
 }
 
