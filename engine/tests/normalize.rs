@@ -410,9 +410,8 @@ fn dates_never_hold_an_impossible_month_or_day() {
         buf.clear();
         use std::fmt::Write;
         write!(buf, "{v:06}").unwrap();
-        for (k, s) in [buf.clone(), format!("{}/{}/19{}", &buf[..2], &buf[2..4], &buf[4..])]
-            .iter()
-            .enumerate()
+        for (k, s) in
+            [buf.clone(), format!("{}/{}/19{}", &buf[..2], &buf[2..4], &buf[4..])].iter().enumerate()
         {
             for order in orders {
                 let d = parse_date_ordered(s, order);
