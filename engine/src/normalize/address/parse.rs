@@ -503,7 +503,8 @@ fn find_ward(
         } else if province {
             set_ward_scopes(s);
         }
-        *ward = if s.scopes.is_empty() { None } else { cx.find(*e, 0, WARD_BEFORE, WARD_AFTER, &[], false, s) };
+        *ward =
+            if s.scopes.is_empty() { None } else { cx.find(*e, 0, WARD_BEFORE, WARD_AFTER, &[], false, s) };
     }
     // A marked 2025 ward under the legacy district it replaced ("Phường Long
     // Mỹ, Thị xã Long Mỹ, Hậu Giang").
