@@ -52,7 +52,6 @@ use super::text::{fold_accents_into, fold_char};
 use crate::error::{Error, Result};
 use crate::read::{Batch, TextColumn};
 use crate::record::{DatasetSpec, Role};
-use arrow_array::RecordBatch;
 
 /// Strings of one column in one buffer: record `i` is `bytes[offsets[i]..offsets[i + 1]]`.
 #[derive(Clone, Debug)]
