@@ -180,67 +180,211 @@ impl AddressForm {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct PreparedRecords {
-    pub(crate) fields: PreparedFields,
+    fields: PreparedFields,
     /// 1-based row number in the source file.
-    pub(crate) rows: Vec<u64>,
+    rows: Vec<u64>,
     /// The id column's value, when the dataset has one.
-    pub(crate) ids: Strings,
+    ids: Strings,
     /// Normalized full name (NFC, lower case, canonical tone placement).
-    pub(crate) full: Strings,
+    full: Strings,
     /// The full name in the compact alphabet, tones kept.
-    pub(crate) full_code: Strings,
-    pub(crate) folded_full: Strings,
-    pub(crate) folded_family: Strings,
-    pub(crate) folded_middle: Strings,
-    pub(crate) folded_given: Strings,
+    full_code: Strings,
+    folded_full: Strings,
+    folded_family: Strings,
+    folded_middle: Strings,
+    folded_given: Strings,
     /// Folded tokens in sorted order, space separated.
-    pub(crate) sorted_tokens: Strings,
-    pub(crate) phonetic_full: Strings,
-    pub(crate) phonetic_given: Strings,
+    sorted_tokens: Strings,
+    phonetic_full: Strings,
+    phonetic_given: Strings,
     /// Whether the name was written given name first (and reordered when normalized).
-    pub(crate) name_reversed: Vec<bool>,
+    name_reversed: Vec<bool>,
     /// Year of birth, 0 when unknown.
-    pub(crate) year: Vec<u16>,
+    year: Vec<u16>,
     /// Month and day of birth, 0 when unknown.
-    pub(crate) month: Vec<u8>,
-    pub(crate) day: Vec<u8>,
+    month: Vec<u8>,
+    day: Vec<u8>,
     /// 0 unknown, 1 male, 2 female. Digits follow the table's convention: `1`/`0` or ISO/IEC
     /// 5218 `1`/`2`, whichever female digit the table holds more often.
-    pub(crate) sex: Vec<u8>,
+    sex: Vec<u8>,
     /// Cleaned national id digits (12 for a CCCD; other lengths are kept as written).
-    pub(crate) national_id: Strings,
+    national_id: Strings,
     /// Birth year and sex decoded from a 12-digit national id (0 when none).
-    pub(crate) cccd_year: Vec<u16>,
-    pub(crate) cccd_sex: Vec<u8>,
-    pub(crate) old_id: Strings,
+    cccd_year: Vec<u16>,
+    cccd_sex: Vec<u8>,
+    old_id: Strings,
     /// E.164 phone number.
-    pub(crate) phone: Strings,
+    phone: Strings,
     /// 2025 province code, 0 when unknown.
-    pub(crate) province: Vec<u32>,
+    province: Vec<u32>,
     /// 2025 ward codes (a pre-2025 commune split across several gives several), 4 bytes each,
     /// little-endian; the default successor first.
-    pub(crate) wards: Strings,
+    wards: Strings,
     /// How the address was written: [`AddressForm`] as a byte.
-    pub(crate) address_form: Vec<u8>,
+    address_form: Vec<u8>,
     /// Pre-2025 province, district and ward codes of an address written in pre-2025 units (0
     /// when unknown, and for addresses in 2025 units).
-    pub(crate) legacy_province: Vec<u8>,
-    pub(crate) legacy_district: Vec<u16>,
-    pub(crate) legacy_ward: Vec<u32>,
+    legacy_province: Vec<u8>,
+    legacy_district: Vec<u16>,
+    legacy_ward: Vec<u32>,
     /// The place within the ward: house number, street and hamlet, folded, without the words
     /// that mark them ([`place_key_into`]).
-    pub(crate) place: Strings,
+    place: Strings,
     /// Parents' names, folded (what comparisons read) and normalized (what people read).
-    pub(crate) father: Strings,
-    pub(crate) mother: Strings,
-    pub(crate) father_full: Strings,
-    pub(crate) mother_full: Strings,
+    father: Strings,
+    mother: Strings,
+    father_full: Strings,
+    mother_full: Strings,
     /// How many records of this table share the record's folded full, family and given name.
-    pub(crate) full_count: Vec<u32>,
-    pub(crate) family_count: Vec<u32>,
-    pub(crate) given_count: Vec<u32>,
+    full_count: Vec<u32>,
+    family_count: Vec<u32>,
+    given_count: Vec<u32>,
     /// Columns compared as plain normalized text, in the order of the dataset's columns.
-    pub(crate) generic: Vec<GenericColumn>,
+    generic: Vec<GenericColumn>,
+}
+
+/// Column accessors for the later stages (blocking, comparisons, reconciliation): they read
+/// the columns through these, so that normalization may change how it stores them.
+impl PreparedRecords {
+    #[inline]
+    pub(crate) fn full(&self) -> &Strings {
+        &self.full
+    }
+
+    #[inline]
+    pub(crate) fn folded_full(&self) -> &Strings {
+        &self.folded_full
+    }
+
+    #[inline]
+    pub(crate) fn folded_family(&self) -> &Strings {
+        &self.folded_family
+    }
+
+    #[inline]
+    pub(crate) fn folded_middle(&self) -> &Strings {
+        &self.folded_middle
+    }
+
+    #[inline]
+    pub(crate) fn folded_given(&self) -> &Strings {
+        &self.folded_given
+    }
+
+    #[inline]
+    pub(crate) fn sorted_tokens(&self) -> &Strings {
+        &self.sorted_tokens
+    }
+
+    #[inline]
+    pub(crate) fn phonetic_full(&self) -> &Strings {
+        &self.phonetic_full
+    }
+
+    #[inline]
+    pub(crate) fn phonetic_given(&self) -> &Strings {
+        &self.phonetic_given
+    }
+
+    #[inline]
+    pub(crate) fn name_reversed(&self) -> &[bool] {
+        &self.name_reversed
+    }
+
+    #[inline]
+    pub(crate) fn year(&self) -> &[u16] {
+        &self.year
+    }
+
+    #[inline]
+    pub(crate) fn month(&self) -> &[u8] {
+        &self.month
+    }
+
+    #[inline]
+    pub(crate) fn day(&self) -> &[u8] {
+        &self.day
+    }
+
+    #[inline]
+    pub(crate) fn sex(&self) -> &[u8] {
+        &self.sex
+    }
+
+    #[inline]
+    pub(crate) fn national_id(&self) -> &Strings {
+        &self.national_id
+    }
+
+    #[inline]
+    pub(crate) fn cccd_year(&self) -> &[u16] {
+        &self.cccd_year
+    }
+
+    #[inline]
+    pub(crate) fn cccd_sex(&self) -> &[u8] {
+        &self.cccd_sex
+    }
+
+    #[inline]
+    pub(crate) fn old_id(&self) -> &Strings {
+        &self.old_id
+    }
+
+    #[inline]
+    pub(crate) fn phone(&self) -> &Strings {
+        &self.phone
+    }
+
+    #[inline]
+    pub(crate) fn province(&self) -> &[u32] {
+        &self.province
+    }
+
+    #[inline]
+    pub(crate) fn legacy_province(&self) -> &[u8] {
+        &self.legacy_province
+    }
+
+    #[inline]
+    pub(crate) fn legacy_district(&self) -> &[u16] {
+        &self.legacy_district
+    }
+
+    #[inline]
+    pub(crate) fn legacy_ward(&self) -> &[u32] {
+        &self.legacy_ward
+    }
+
+    #[inline]
+    pub(crate) fn place(&self) -> &Strings {
+        &self.place
+    }
+
+    #[inline]
+    pub(crate) fn father(&self) -> &Strings {
+        &self.father
+    }
+
+    #[inline]
+    pub(crate) fn mother(&self) -> &Strings {
+        &self.mother
+    }
+
+    #[inline]
+    pub(crate) fn father_full(&self) -> &Strings {
+        &self.father_full
+    }
+
+    #[inline]
+    pub(crate) fn mother_full(&self) -> &Strings {
+        &self.mother_full
+    }
+
+    #[inline]
+    pub(crate) fn generic(&self) -> &[GenericColumn] {
+        &self.generic
+    }
 }
 
 /// A column compared as plain text: its normalized values and their counts.
