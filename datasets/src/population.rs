@@ -621,37 +621,58 @@ fn slot(f: Field) -> usize {
     f as usize
 }
 
+/// Renders one record of `p` as source `src` writes it, with the corruptions its error rates
+/// draw. The steps draw from `rng` in a fixed order, so that a seed gives the same data.
 fn render_row(p: &Person, src: &SourceProfile, rng: &mut StdRng) -> Rendered {
-    let e = &src.errors;
     let kind = src.kind;
+    let applied = draw_corruptions(src, rng);
+    let on = |k: &str| applied.contains(&k);
+    let mut row = Rendered { values: Default::default(), corruptions: Vec::new() };
+    render_names(p, &applied, rng, &mut row);
+    render_date_of_birth(p, kind, &applied, rng, &mut row);
+    row.values[slot(Field::Sex)] = if on("sex_missing") && kind != SourceKind::Land {
+        row.corruptions.push((Field::Sex, "sex_missing"));
+        None
+    } else {
+        render_sex(kind, p.female)
+    };
+    render_ids(p, &applied, rng, &mut row);
+    render_phone(p, &applied, &mut row);
+    render_addresses(p, src, &applied, rng, &mut row);
+    apply_system_text(kind, &applied, &mut row);
+    row
+}
+
+/// Decides every corruption first, in a fixed order, so that rates are exact per kind.
+fn draw_corruptions(src: &SourceProfile, rng: &mut StdRng) -> Vec<&'static str> {
     let mut hit = |rate: f64| rate > 0.0 && rng.random_bool(rate);
     let mut applied: Vec<&'static str> = Vec::new();
-    // Decide every corruption first, in a fixed order, so that rates are exact per kind.
-    for (name, rate) in e.all() {
+    for (name, rate) in src.errors.all() {
         if hit(rate) {
             applied.push(name);
         }
     }
-    let on = |k: &str| applied.contains(&k);
-    let mut corruptions = Vec::new();
-    let mut values: [Option<String>; 10] = Default::default();
+    applied
+}
 
-    // Name: structure, then spelling, then the system's text handling.
+/// Name (structure, then spelling; the system's text handling comes last) and parents' names.
+fn render_names(p: &Person, applied: &[&'static str], rng: &mut StdRng, row: &mut Rendered) {
+    let on = |k: &str| applied.contains(&k);
     let mut middles = p.middles.clone();
     if on("middle_dropped") && !middles.is_empty() {
         middles.clear();
-        corruptions.push((Field::Name, "middle_dropped"));
+        row.corruptions.push((Field::Name, "middle_dropped"));
     }
     let mut parts: Vec<&str> =
         std::iter::once(p.family).chain(middles.iter().copied()).chain([p.given]).collect();
     if on("reversed_order") && parts.len() >= 2 {
         parts.rotate_left(1);
-        corruptions.push((Field::Name, "reversed_order"));
+        row.corruptions.push((Field::Name, "reversed_order"));
     }
     let mut name = parts.join(" ");
     if on("run_together") && !middles.is_empty() && !on("reversed_order") {
         name = name.replacen(' ', "", 1);
-        corruptions.push((Field::Name, "run_together"));
+        row.corruptions.push((Field::Name, "run_together"));
     }
     if on("honorific") {
         let h = match (p.female, p.age() >= 40) {
@@ -661,11 +682,11 @@ fn render_row(p: &Person, src: &SourceProfile, rng: &mut StdRng) -> Rendered {
             (true, false) => "Chị",
         };
         name = format!("{h} {name}");
-        corruptions.push((Field::Name, "honorific"));
+        row.corruptions.push((Field::Name, "honorific"));
     }
     let mut spell = |k: &'static str, f: &mut dyn FnMut(&mut String) -> bool, name: &mut String| {
         if on(k) && f(name) {
-            corruptions.push((Field::Name, k));
+            row.corruptions.push((Field::Name, k));
         }
     };
     let mut r2 = StdRng::seed_from_u64(rng.random());
@@ -674,76 +695,93 @@ fn render_row(p: &Person, src: &SourceProfile, rng: &mut StdRng) -> Rendered {
     spell("dialect", &mut |s: &mut String| corrupt::dialect(s, &mut r2), &mut name);
     spell("typo", &mut |s: &mut String| corrupt::typo(s, &mut r2), &mut name);
     spell("lookalike", &mut corrupt::lookalike, &mut name);
-    values[slot(Field::Name)] = Some(name);
-    values[slot(Field::Father)] = Some(p.father.clone());
-    values[slot(Field::Mother)] = Some(p.mother.clone());
+    row.values[slot(Field::Name)] = Some(name);
+    row.values[slot(Field::Father)] = Some(p.father.clone());
+    row.values[slot(Field::Mother)] = Some(p.mother.clone());
+}
 
-    // Date of birth.
+/// Date of birth.
+fn render_date_of_birth(
+    p: &Person,
+    kind: SourceKind,
+    applied: &[&'static str],
+    rng: &mut StdRng,
+    row: &mut Rendered,
+) {
+    let on = |k: &str| applied.contains(&k);
     let (mut y, mut m, mut d, mut year_only) = (p.year, p.month, p.day, p.year_only);
     let full = !year_only && kind != SourceKind::Land;
     if on("day_month_swap") && full && d <= 12 && d != m {
         std::mem::swap(&mut d, &mut m);
-        corruptions.push((Field::Dob, "day_month_swap"));
+        row.corruptions.push((Field::Dob, "day_month_swap"));
     }
     if on("year_off_by_one") {
         y = if rng.random_bool(0.5) { y + 1 } else { y - 1 };
         d = d.min(days_in_month(y, m));
-        corruptions.push((Field::Dob, "year_off_by_one"));
+        row.corruptions.push((Field::Dob, "year_off_by_one"));
     }
     if on("placeholder_date") && full && (d, m) != (1, 1) {
         (d, m) = (1, 1);
-        corruptions.push((Field::Dob, "placeholder_date"));
+        row.corruptions.push((Field::Dob, "placeholder_date"));
     }
     if on("year_only") && full {
         year_only = true;
-        corruptions.push((Field::Dob, "year_only"));
+        row.corruptions.push((Field::Dob, "year_only"));
     }
-    values[slot(Field::Dob)] = Some(render_date(kind, y, m, d, year_only, rng));
+    row.values[slot(Field::Dob)] = Some(render_date(kind, y, m, d, year_only, rng));
+}
 
-    values[slot(Field::Sex)] = if on("sex_missing") && kind != SourceKind::Land {
-        corruptions.push((Field::Sex, "sex_missing"));
-        None
-    } else {
-        render_sex(kind, p.female)
-    };
-
-    // Ids.
+/// National id (or the old one) and the old id.
+fn render_ids(p: &Person, applied: &[&'static str], rng: &mut StdRng, row: &mut Rendered) {
+    let on = |k: &str| applied.contains(&k);
     let mut id = Some(p.cccd.clone());
     if on("id_missing") {
         id = None;
-        corruptions.push((Field::Id, "id_missing"));
+        row.corruptions.push((Field::Id, "id_missing"));
     } else {
         if on("old_id_only")
             && let Some(c) = &p.cmnd
         {
             id = Some(c.clone());
-            corruptions.push((Field::Id, "old_id_only"));
+            row.corruptions.push((Field::Id, "old_id_only"));
         }
         if on("id_typo")
             && let Some(v) = id.as_mut()
             && corrupt::digit_typo(v, rng)
         {
-            corruptions.push((Field::Id, "id_typo"));
+            row.corruptions.push((Field::Id, "id_typo"));
         }
     }
-    values[slot(Field::Id)] = id;
-    values[slot(Field::Cmnd)] = p.cmnd.clone();
+    row.values[slot(Field::Id)] = id;
+    row.values[slot(Field::Cmnd)] = p.cmnd.clone();
+}
 
-    // Phone.
+/// Phone.
+fn render_phone(p: &Person, applied: &[&'static str], row: &mut Rendered) {
+    let on = |k: &str| applied.contains(&k);
     let mut phone = p.phone.clone();
     if phone.is_some() && on("phone_missing") {
         phone = None;
-        corruptions.push((Field::Phone, "phone_missing"));
+        row.corruptions.push((Field::Phone, "phone_missing"));
     }
     if on("phone_old_format")
         && let Some(old) = phone.as_deref().and_then(corrupt::old_phone)
     {
         phone = Some(old);
-        corruptions.push((Field::Phone, "phone_old_format"));
+        row.corruptions.push((Field::Phone, "phone_old_format"));
     }
-    values[slot(Field::Phone)] = phone;
+    row.values[slot(Field::Phone)] = phone;
+}
 
-    // Addresses.
+/// Residence (current or outdated, 2025 or legacy units, abbreviated or not) and hometown.
+fn render_addresses(
+    p: &Person,
+    src: &SourceProfile,
+    applied: &[&'static str],
+    rng: &mut StdRng,
+    row: &mut Rendered,
+) {
+    let on = |k: &str| applied.contains(&k);
     let form = if rng.random_bool(src.address_2025) { AddressForm::Y2025 } else { AddressForm::Legacy };
     let abbreviate = rng.random_bool(src.abbreviated_address);
     let mut residence = &p.home;
@@ -751,12 +789,12 @@ fn render_row(p: &Person, src: &SourceProfile, rng: &mut StdRng) -> Rendered {
         && let Some(prev) = &p.previous
     {
         residence = prev;
-        corruptions.push((Field::Address, "outdated_address"));
+        row.corruptions.push((Field::Address, "outdated_address"));
     }
     let mut address = String::with_capacity(96);
     residence.render(form, abbreviate, &mut address);
-    values[slot(Field::Address)] = if on("address_missing") {
-        corruptions.push((Field::Address, "address_missing"));
+    row.values[slot(Field::Address)] = if on("address_missing") {
+        row.corruptions.push((Field::Address, "address_missing"));
         None
     } else {
         Some(address)
@@ -764,9 +802,13 @@ fn render_row(p: &Person, src: &SourceProfile, rng: &mut StdRng) -> Rendered {
     let home = Residence { street: String::new(), ward: p.hometown, successor: 0 };
     let mut hometown = String::with_capacity(64);
     home.render(AddressForm::Legacy, false, &mut hometown);
-    values[slot(Field::Hometown)] = Some(hometown);
+    row.values[slot(Field::Hometown)] = Some(hometown);
+}
 
-    // What the system did to all its text: case, accents, Unicode form, legacy encodings.
+/// What the system did to all its text: case, accents, Unicode form, legacy encodings.
+fn apply_system_text(kind: SourceKind, applied: &[&'static str], row: &mut Rendered) {
+    let on = |k: &str| applied.contains(&k);
+    let corruptions = &mut row.corruptions;
     let (_, _, cols) = layout(kind);
     let text_fields = [Field::Name, Field::Father, Field::Mother, Field::Address, Field::Hometown];
     let mut system = |k: &'static str, f: &dyn Fn(&mut String) -> bool, values: &mut [Option<String>; 10]| {
@@ -790,19 +832,18 @@ fn render_row(p: &Person, src: &SourceProfile, rng: &mut StdRng) -> Rendered {
                 *s = u;
                 changed
             },
-            &mut values,
+            &mut row.values,
         );
     }
     if on("accents_dropped") {
-        system("accents_dropped", &corrupt::accents, &mut values);
+        system("accents_dropped", &corrupt::accents, &mut row.values);
     } else if on("tcvn3") {
-        system("tcvn3", &|s: &mut String| corrupt::legacy(s, LegacyEncoding::Tcvn3), &mut values);
+        system("tcvn3", &|s: &mut String| corrupt::legacy(s, LegacyEncoding::Tcvn3), &mut row.values);
     } else if on("vni") {
-        system("vni", &|s: &mut String| corrupt::legacy(s, LegacyEncoding::Vni), &mut values);
+        system("vni", &|s: &mut String| corrupt::legacy(s, LegacyEncoding::Vni), &mut row.values);
     } else if on("nfd") {
-        system("nfd", &corrupt::nfd, &mut values);
+        system("nfd", &corrupt::nfd, &mut row.values);
     }
-    Rendered { values, corruptions }
 }
 
 // ---------------------------------------------------------------------------------------------

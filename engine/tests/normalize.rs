@@ -395,3 +395,42 @@ fn stray_second_tone_after_a_full_width_letter() {
         assert!(!text.chars().any(|c| ('\u{300}'..='\u{36f}').contains(&c)), "{text:?}");
     }
 }
+
+/// Regression (fuzz target `date`): six digits "727222" were read as day 72, month 72 of 2022. A
+/// month or day that cannot exist is dropped (the date keeps its year and is flagged impossible);
+/// every six-digit value, in every order, comes out with month 1..=12 and day 1..=31.
+#[test]
+fn dates_never_hold_an_impossible_month_or_day() {
+    let d = parse_date("727222");
+    assert_eq!((d.year, d.month, d.day), (Some(2022), None, None), "{d:?}");
+    assert!(d.flags.contains(khop::normalize::date::DateFlags::IMPOSSIBLE));
+    let orders = [DateOrder::DayFirst, DateOrder::MonthFirst, DateOrder::YearFirst, DateOrder::Mrz];
+    let mut buf = String::new();
+    for v in (0..1_000_000u32).step_by(7).chain([727_222, 999_999, 131_390]) {
+        buf.clear();
+        use std::fmt::Write;
+        write!(buf, "{v:06}").unwrap();
+        for (k, s) in
+            [buf.clone(), format!("{}/{}/19{}", &buf[..2], &buf[2..4], &buf[4..])].iter().enumerate()
+        {
+            for order in orders {
+                let d = parse_date_ordered(s, order);
+                assert!(d.month.is_none_or(|m| (1..=12).contains(&m)), "{k} {s:?} {order:?} -> {d:?}");
+                assert!(d.day.is_none_or(|d| (1..=31).contains(&d)), "{k} {s:?} {order:?} -> {d:?}");
+            }
+        }
+    }
+}
+
+/// Regression (fuzz target `name`): the honorific "chị" (a letter beyond Latin-1) kept legacy
+/// detection off for the whole value; once stripped, the rest ("yeögö") read as VNI the next
+/// time. Normalizing a normalized name gives it back.
+#[test]
+fn name_without_its_honorific_is_stable() {
+    for input in ["[chị,,,\u{344}yeÖgÖ\u{7f}", "Chị Nguyeãn Vaên An", "bà chị Baø Xö"] {
+        let once = normalize_name(input);
+        let twice = normalize_name(&once.full);
+        assert_eq!(once.full, twice.full, "{input:?}");
+        assert_eq!(once.folded_full, twice.folded_full, "{input:?}");
+    }
+}

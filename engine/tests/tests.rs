@@ -17,6 +17,7 @@ mod normalize;
 mod read;
 mod read_checks;
 mod reconcile;
+mod reference;
 mod roundtrip;
 mod session;
 mod settings;

@@ -127,16 +127,16 @@ impl BlockKey {
     fn value<'t>(self, t: &'t PreparedRecords, i: usize, buf: &'t mut [u8; 8]) -> Option<&'t [u8]> {
         let text = |s: &'t [u8]| (!s.is_empty()).then_some(s);
         match self {
-            BlockKey::NationalId => text(t.national_id.get(i)),
-            BlockKey::OldId => text(t.old_id.get(i)),
-            BlockKey::Phone => text(t.phone.get(i)),
-            BlockKey::FoldedFullName => text(t.folded_full.get(i)),
-            BlockKey::FoldedFamilyName => text(t.folded_family.get(i)),
-            BlockKey::FoldedGivenName => text(t.folded_given.get(i)),
-            BlockKey::PhoneticFullName => text(t.phonetic_full.get(i)),
-            BlockKey::PhoneticGivenName => text(t.phonetic_given.get(i)),
+            BlockKey::NationalId => text(t.national_id().get(i)),
+            BlockKey::OldId => text(t.old_id().get(i)),
+            BlockKey::Phone => text(t.phone().get(i)),
+            BlockKey::FoldedFullName => text(t.folded_full().get(i)),
+            BlockKey::FoldedFamilyName => text(t.folded_family().get(i)),
+            BlockKey::FoldedGivenName => text(t.folded_given().get(i)),
+            BlockKey::PhoneticFullName => text(t.phonetic_full().get(i)),
+            BlockKey::PhoneticGivenName => text(t.phonetic_given().get(i)),
             BlockKey::DateOfBirth => {
-                let (y, m, d) = (*t.year.get(i)?, *t.month.get(i)?, *t.day.get(i)?);
+                let (y, m, d) = (*t.year().get(i)?, *t.month().get(i)?, *t.day().get(i)?);
                 if y == 0 || m == 0 || d == 0 {
                     return None;
                 }
@@ -146,7 +146,7 @@ impl BlockKey {
                 Some(&buf[..4])
             }
             BlockKey::BirthYear => {
-                let y = *t.year.get(i)?;
+                let y = *t.year().get(i)?;
                 if y == 0 {
                     return None;
                 }
@@ -154,7 +154,7 @@ impl BlockKey {
                 Some(&buf[..2])
             }
             BlockKey::Sex => {
-                let s = *t.sex.get(i)?;
+                let s = *t.sex().get(i)?;
                 if s == 0 {
                     return None;
                 }
@@ -162,7 +162,7 @@ impl BlockKey {
                 Some(&buf[..1])
             }
             BlockKey::Province => {
-                let p = *t.province.get(i)?;
+                let p = *t.province().get(i)?;
                 if p == 0 {
                     return None;
                 }
@@ -256,7 +256,7 @@ impl BlockingRule {
         let other = right.unwrap_or(left);
         let mut rules = Vec::new();
         let mut location: Option<(&str, usize)> = None;
-        for column in &left.generic {
+        for column in left.generic() {
             let Some(theirs) = other.generic_by_key(column.key) else { continue };
             let key = BlockKey::Column(ColumnKey(column.key));
             // A number column whose values repeat only on a few records (an identifier in a
@@ -277,7 +277,7 @@ impl BlockingRule {
         }
         // House number and street together: an address without a Vietnamese unit.
         let paired = |role: Role| {
-            left.generic.iter().find(|c| {
+            left.generic().iter().find(|c| {
                 c.role == Some(role) && other.generic_by_key(c.key).is_some_and(|t| t.role == Some(role))
             })
         };

@@ -166,22 +166,26 @@ impl Comparison {
             }
             ComparisonKind::DateOfBirth => each(out, &|a, b| levels::date(l, a, r, b)),
             ComparisonKind::NationalId => each(out, &|a, b| {
-                let (x, y) = (l.national_id.get(ai(a)), r.national_id.get(bi(b)));
-                levels::national_id(x, l.old_id.get(ai(a)), y, r.old_id.get(bi(b)))
+                let (x, y) = (l.national_id().get(ai(a)), r.national_id().get(bi(b)));
+                levels::national_id(x, l.old_id().get(ai(a)), y, r.old_id().get(bi(b)))
             }),
-            ComparisonKind::OldId => each(out, &|a, b| levels::id(l.old_id.get(ai(a)), r.old_id.get(bi(b)))),
+            ComparisonKind::OldId => {
+                each(out, &|a, b| levels::id(l.old_id().get(ai(a)), r.old_id().get(bi(b))))
+            }
             ComparisonKind::CccdConsistency => each(out, &|a, b| levels::consistency(l, a, r, b)),
             ComparisonKind::Sex => each(out, &|a, b| levels::sex(l, a, r, b)),
-            ComparisonKind::Phone => each(out, &|a, b| levels::phone(l.phone.get(ai(a)), r.phone.get(bi(b)))),
+            ComparisonKind::Phone => {
+                each(out, &|a, b| levels::phone(l.phone().get(ai(a)), r.phone().get(bi(b))))
+            }
             ComparisonKind::Address => each(out, &|a, b| levels::address(l, a, r, b)),
             ComparisonKind::FatherName { threshold } => {
-                each(out, &|a, b| levels::parent(l.father.get(ai(a)), r.father.get(bi(b)), threshold))
+                each(out, &|a, b| levels::parent(l.father().get(ai(a)), r.father().get(bi(b)), threshold))
             }
             ComparisonKind::MotherName { threshold } => {
-                each(out, &|a, b| levels::parent(l.mother.get(ai(a)), r.mother.get(bi(b)), threshold))
+                each(out, &|a, b| levels::parent(l.mother().get(ai(a)), r.mother().get(bi(b)), threshold))
             }
             ComparisonKind::Generic { left, right, threshold } => {
-                match (l.generic.get(left), r.generic.get(right)) {
+                match (l.generic().get(left), r.generic().get(right)) {
                     (Some(x), Some(y)) => each(out, &|a, b| {
                         levels::generic(x.values.get(ai(a)), y.values.get(bi(b)), threshold)
                     }),
@@ -224,7 +228,7 @@ fn name_levels(
             s.pending.push(p);
         }
     }
-    let has_family = |t: &PreparedRecords, i: u32| !t.folded_family.get(i as usize).is_empty();
+    let has_family = |t: &PreparedRecords, i: u32| !t.folded_family().get(i as usize).is_empty();
     let mut i = 0;
     while i < s.pending.len() {
         // A run of pending pairs with the same left record.
@@ -242,11 +246,11 @@ fn name_levels(
         if batchable.len() >= BATCH_MIN {
             let au = a as usize;
             let families: Vec<&[u8]> =
-                batchable.iter().map(|&p| r.folded_family.get(pairs[p].1 as usize)).collect();
+                batchable.iter().map(|&p| r.folded_family().get(pairs[p].1 as usize)).collect();
             let givens: Vec<&[u8]> =
-                batchable.iter().map(|&p| r.folded_given.get(pairs[p].1 as usize)).collect();
-            BatchComparator::new(&families).jaro_winkler(l.folded_family.get(au), &mut s.family);
-            BatchComparator::new(&givens).jaro_winkler(l.folded_given.get(au), &mut s.given);
+                batchable.iter().map(|&p| r.folded_given().get(pairs[p].1 as usize)).collect();
+            BatchComparator::new(&families).jaro_winkler(l.folded_family().get(au), &mut s.family);
+            BatchComparator::new(&givens).jaro_winkler(l.folded_given().get(au), &mut s.given);
             for (k, &p) in batchable.iter().enumerate() {
                 let scores = (s.family[k], s.given[k]);
                 out[p * width + c] = levels::name_from_scores(l, a, r, pairs[p].1, scores, thresholds);
@@ -267,14 +271,14 @@ fn name_levels(
 /// record has no family name.
 fn pair_scores(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> (f64, f64) {
     let (a, b) = (a as usize, b as usize);
-    let (fa, fb) = (l.folded_family.get(a), r.folded_family.get(b));
+    let (fa, fb) = (l.folded_family().get(a), r.folded_family().get(b));
     if fa.is_empty() || fb.is_empty() {
-        let s = similarity::jaro_winkler(l.folded_full.get(a), r.folded_full.get(b));
+        let s = similarity::jaro_winkler(l.folded_full().get(a), r.folded_full().get(b));
         (s, s)
     } else {
         (
             similarity::jaro_winkler(fa, fb),
-            similarity::jaro_winkler(l.folded_given.get(a), r.folded_given.get(b)),
+            similarity::jaro_winkler(l.folded_given().get(a), r.folded_given().get(b)),
         )
     }
 }

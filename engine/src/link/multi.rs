@@ -284,7 +284,7 @@ impl Coverage {
                 right: best.right,
                 probability: result.probability,
             });
-            self.cccd.push(cccd_number(left.national_id.get(result.left as usize)));
+            self.cccd.push(cccd_number(left.national_id().get(result.left as usize)));
             self.ids.push_str(left.record_id(result.left));
             self.id_ends.push(self.ids.len());
             matched += 1;

@@ -19,9 +19,12 @@
 //!   [`DEFAULT_CENTURY_PIVOT`] (26: nobody in a 2026 file was born in 2027) and should be set to
 //!   the two last digits of the year the data was collected ([`DateOptions::century_pivot`]).
 //!   [`DateFlags::TWO_DIGIT_YEAR`] records that the century was guessed.
-//! - **Impossible dates** (30/02, 31/04, 29/02 in a non-leap year, month 13) keep their raw numbers
-//!   and get [`DateFlags::IMPOSSIBLE`]: old civil records contain them, and the same person may
-//!   carry the re-registered date elsewhere.
+//! - **Impossible dates** (30/02, 31/04, 29/02 in a non-leap year) keep their raw numbers and get
+//!   [`DateFlags::IMPOSSIBLE`]: old civil records contain them, and the same person may carry the
+//!   re-registered date elsewhere. A month outside 1..=12 or a day above 31 is no calendar
+//!   number at all ("13/13/1990", six digits "727222"): it is dropped (with the day, for a
+//!   month) and the date keeps its year, flagged [`DateFlags::IMPOSSIBLE`]. A known month is
+//!   always 1..=12 and a known day 1..=31.
 //! - A day or month written as `0`/`00` is unknown ("00/00/1990" is a year-only date).
 //! - `01/01` gets [`DateFlags::PLACEHOLDER`]: it is often a stand-in for an unknown day and month.
 //! - Years outside 1800..=2200 make the value unknown.
@@ -38,7 +41,8 @@ pub struct DateFlags(u16);
 impl DateFlags {
     /// No flag.
     pub const NONE: Self = Self(0);
-    /// The day does not exist in that month (30/02), or the month is not 1..=12.
+    /// The day does not exist in that month (30/02), or a written month (not 1..=12) or day
+    /// (above 31) was dropped.
     pub const IMPOSSIBLE: Self = Self(1);
     /// Day and month are both ≤ 12 and differ: they may be swapped.
     pub const AMBIGUOUS: Self = Self(1 << 1);
@@ -104,9 +108,10 @@ impl std::ops::BitOr for DateFlags {
 pub struct DateOfBirth {
     /// The year, `None` when the value could not be read.
     pub year: Option<u16>,
-    /// The month as written (1..=12 unless [`DateFlags::IMPOSSIBLE`]).
+    /// The month as written, always 1..=12 (see [`DateFlags::IMPOSSIBLE`]).
     pub month: Option<u8>,
-    /// The day as written (may not exist in the month when [`DateFlags::IMPOSSIBLE`]).
+    /// The day as written, always 1..=31 (may not exist in the month when
+    /// [`DateFlags::IMPOSSIBLE`]).
     pub day: Option<u8>,
     /// How the value was read.
     pub flags: DateFlags,
@@ -461,22 +466,27 @@ fn day_month(year: u16, a: u8, b: u8, order: DateOrder, mut flags: DateFlags) ->
     finish(year, Some(month), Some(day), flags)
 }
 
-/// Builds the value: zero day or month means unknown; checks existence; flags 01/01.
+/// Builds the value: zero day or month means unknown; a month above 12 (with its day) or a day
+/// above 31 is dropped and flagged; checks existence; flags 01/01.
 fn finish(year: u16, month: Option<u8>, day: Option<u8>, mut flags: DateFlags) -> DateOfBirth {
-    let month = month.filter(|&m| m != 0);
-    let day = day.filter(|&d| d != 0);
-    match (month, day) {
-        (Some(m), Some(d)) => {
-            if !(1..=12).contains(&m) || d > days_in_month(year, m) {
-                flags.insert(DateFlags::IMPOSSIBLE);
-            }
-            if m == 1 && d == 1 {
-                flags.insert(DateFlags::PLACEHOLDER);
-            }
+    let mut month = month.filter(|&m| m != 0);
+    let mut day = day.filter(|&d| d != 0);
+    if month.is_some_and(|m| m > 12) {
+        // Not a month: the day beside it is no more trustworthy.
+        flags.insert(DateFlags::IMPOSSIBLE);
+        (month, day) = (None, None);
+    }
+    if day.is_some_and(|d| d > 31) {
+        flags.insert(DateFlags::IMPOSSIBLE);
+        day = None;
+    }
+    if let (Some(m), Some(d)) = (month, day) {
+        if d > days_in_month(year, m) {
+            flags.insert(DateFlags::IMPOSSIBLE);
         }
-        (Some(m), None) if !(1..=12).contains(&m) => flags.insert(DateFlags::IMPOSSIBLE),
-        (None, Some(d)) if d > 31 => flags.insert(DateFlags::IMPOSSIBLE),
-        _ => {}
+        if m == 1 && d == 1 {
+            flags.insert(DateFlags::PLACEHOLDER);
+        }
     }
     DateOfBirth { year: Some(year), month, day, flags }
 }

@@ -29,6 +29,3 @@ pub mod prepared;
 pub mod records;
 pub mod sex;
 pub mod text;
-
-#[cfg(test)]
-mod reference;

@@ -37,7 +37,9 @@
 
 use std::sync::LazyLock;
 
-use super::text::{Sink, TextScratch, fold_char, fold_char_or_drop, normalize_text_with};
+use super::text::{
+    Sink, TextScratch, detect_legacy_encoding, fold_char, fold_char_or_drop, normalize_text_with,
+};
 
 /// Flags describing how a name was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -122,6 +124,8 @@ pub struct NameScratch {
     folded: String,
     /// The tokens of the name, in written order.
     tokens: Vec<Token>,
+    /// A copy of the output, normalized again (see [`normalize_name_into`]).
+    again: String,
 }
 
 impl NameScratch {
@@ -410,19 +414,82 @@ fn push_positions(
 
 /// Normalizes a name into `out` (all fields overwritten). Allocation-free once the buffers have
 /// grown; never panics.
+///
+/// Legacy text is detected on the whole value, so an honorific in Unicode ("chị", a letter beyond
+/// Latin-1) keeps it from being seen in the rest; once the honorific is stripped, the rest alone
+/// may read as legacy text. The name is then normalized again from its output, so that
+/// normalizing a normalized name gives it back.
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
+    normalize_name_once(input, scratch, out);
+    let mut stripped = NameFlags::NONE;
+    for _ in 0..4 {
+        if !out.flags.contains(NameFlags::HONORIFIC) || detect_legacy_encoding(&out.full).is_none() {
+            break;
+        }
+        stripped = NameFlags::HONORIFIC;
+        let mut again = std::mem::take(&mut scratch.again);
+        again.clear();
+        again.push_str(&out.full);
+        normalize_name_once(&again, scratch, out);
+        scratch.again = again;
+    }
+    out.flags.insert(stripped);
+}
+
+/// One normalization of a name into `out`, as [`normalize_name_into`] describes.
+fn normalize_name_once(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
     out.clear();
-    let NameScratch { text, norm, folded: folded_buf, tokens } = scratch;
+    let NameScratch { text, norm, folded: folded_buf, tokens, .. } = scratch;
     let mut tokenizer = Tokenizer::new(folded_buf, tokens);
     normalize_text_with(input, text, norm, &mut tokenizer);
     let Shape { simple, apostrophe, folded_is_norm } = tokenizer.finish(norm.len());
     let folded: &str = if folded_is_norm { norm } else { folded_buf };
     look_up(folded.as_bytes(), tokens, apostrophe);
-    let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
-    let f_bytes = |t: &Token| &folded.as_bytes()[t.folded.0..t.folded.1];
 
-    // Honorifics: a strong one when a token follows, a weak one when a family name and another
-    // token follow.
+    let first = strip_honorifics(norm, tokens, &mut out.flags);
+    let toks = &tokens[first..];
+    let n = toks.len();
+    if n == 0 {
+        out.flags.insert(NameFlags::EMPTY);
+        return;
+    }
+    let roles = roles(toks, folded, &mut out.flags);
+    let Roles { order, family, middle, given } = roles;
+
+    let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
+    let folded_range: fn(&Token) -> (usize, usize) = |t| t.folded;
+    push_positions(&mut out.family, norm, toks, norm_range, order, family, simple);
+    push_positions(&mut out.folded_family, folded, toks, folded_range, order, family, simple);
+    push_positions(&mut out.middle, norm, toks, norm_range, order, middle, simple);
+    if let Some(k) = given {
+        let t = &toks[order.token(k)];
+        out.given.push_str(&norm[t.norm.0..t.norm.1]);
+        out.folded_given.push_str(&folded[t.folded.0..t.folded.1]);
+    }
+    push_phonetic_keys(toks, folded, roles, simple, out);
+
+    // The full names. Where one is the whole normalized or folded text, as when the name is
+    // written family name first with single spaces, that text's buffer becomes the output and
+    // the output's old buffer the scratch: no copy.
+    let whole = |first: (usize, usize), last: (usize, usize), len: usize| {
+        simple && order.rot == 0 && first.0 == 0 && last.1 == len
+    };
+    let (t0, tn) = (&toks[0], &toks[n - 1]);
+    if !folded_is_norm && whole(t0.folded, tn.folded, folded.len()) {
+        std::mem::swap(&mut out.folded_full, folded_buf);
+    } else {
+        push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
+    }
+    if whole(t0.norm, tn.norm, norm.len()) {
+        std::mem::swap(&mut out.full, norm);
+    } else {
+        push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
+    }
+}
+
+/// Honorifics: a strong one when a token follows, a weak one when a family name and another
+/// token follow. Returns how many tokens are honorifics, flagging them.
+fn strip_honorifics(norm: &str, tokens: &[Token], flags: &mut NameFlags) -> usize {
     let mut first = 0;
     while tokens.len() - first >= 2 {
         let t = &tokens[first];
@@ -437,24 +504,39 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
             break;
         }
         first += 1;
-        out.flags.insert(NameFlags::HONORIFIC);
+        flags.insert(NameFlags::HONORIFIC);
     }
-    let toks = &tokens[first..];
-    let n = toks.len();
-    if n == 0 {
-        out.flags.insert(NameFlags::EMPTY);
-        return;
-    }
+    first
+}
 
+/// The roles of a name's tokens by output position.
+#[derive(Clone, Copy)]
+struct Roles {
+    /// Output order of the tokens.
+    order: Order,
+    /// Family name: output positions `family.0..family.1`.
+    family: (usize, usize),
+    /// Middle names, likewise.
+    middle: (usize, usize),
+    /// Given name, if any.
+    given: Option<usize>,
+}
+
+/// Decides the order of the tokens `toks` (honorifics stripped, not empty) and which are the
+/// family, middle and given names: clan names of minorities, reversed order, compound family
+/// names (see the module docs). `folded` is the folded text the tokens point into.
+fn roles(toks: &[Token], folded: &str, flags: &mut NameFlags) -> Roles {
     // Roles by output position: family `family.0..family.1`, middle likewise, given at `given`.
     let order: Order;
     let family: (usize, usize);
     let middle: (usize, usize);
     let given: Option<usize>;
+    let n = toks.len();
+    let f_bytes = |t: &Token| &folded.as_bytes()[t.folded.0..t.folded.1];
     let minority = toks.iter().any(|t| t.minority);
     let clan = if minority { toks.iter().position(|t| t.known.clan) } else { None };
     if minority {
-        out.flags.insert(NameFlags::MINORITY);
+        flags.insert(NameFlags::MINORITY);
     }
     if let Some(k) = clan.filter(|&k| k > 0) {
         // Family (clan) name at the end: written order kept, the given name before it.
@@ -493,7 +575,7 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
                 && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
             let mut family_len;
             if reversed {
-                out.flags.insert(NameFlags::REVERSED);
+                flags.insert(NameFlags::REVERSED);
                 order = Order { n, rot: back_len };
                 family_len = back_len;
             } else {
@@ -509,25 +591,23 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
             family_len
         };
         if family_len == 2 {
-            out.flags.insert(NameFlags::COMPOUND_FAMILY);
+            flags.insert(NameFlags::COMPOUND_FAMILY);
         }
         // Family first, given name last, middle names between.
         family = (0, family_len.min(n));
         given = (n > family_len).then_some(n - 1);
         middle = (family_len, (n - 1).max(family_len));
     }
+    Roles { order, family, middle, given }
+}
 
-    let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
+/// Writes the phonetic keys of the full and given names, syllable by syllable.
+fn push_phonetic_keys(toks: &[Token], folded: &str, roles: Roles, simple: bool, out: &mut NormalizedName) {
+    let Roles { order, given, .. } = roles;
+    let n = toks.len();
     let folded_range: fn(&Token) -> (usize, usize) = |t| t.folded;
-    push_positions(&mut out.family, norm, toks, norm_range, order, family, simple);
-    push_positions(&mut out.folded_family, folded, toks, folded_range, order, family, simple);
-    push_positions(&mut out.middle, norm, toks, norm_range, order, middle, simple);
-    if let Some(k) = given {
-        let t = &toks[order.token(k)];
-        out.given.push_str(&norm[t.norm.0..t.norm.1]);
-        out.folded_given.push_str(f_str(t));
-    }
-
+    let f_str = |t: &Token| &folded[t.folded.0..t.folded.1];
+    let f_bytes = |t: &Token| &folded.as_bytes()[t.folded.0..t.folded.1];
     // Phonetic keys, syllable by syllable; a token never holds a space, so the key of the given
     // name (`phonetic_key_into` of `folded_given`) is the key of its one syllable. Where every
     // syllable is its own key, the keys are the folded names.
@@ -551,24 +631,6 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
             }
         }
         out.phonetic_given.push_str(&out.phonetic_full[given_key]);
-    }
-
-    // The full names. Where one is the whole normalized or folded text, as when the name is
-    // written family name first with single spaces, that text's buffer becomes the output and
-    // the output's old buffer the scratch: no copy.
-    let whole = |first: (usize, usize), last: (usize, usize), len: usize| {
-        simple && order.rot == 0 && first.0 == 0 && last.1 == len
-    };
-    let (t0, tn) = (&toks[0], &toks[n - 1]);
-    if !folded_is_norm && whole(t0.folded, tn.folded, folded.len()) {
-        std::mem::swap(&mut out.folded_full, folded_buf);
-    } else {
-        push_positions(&mut out.folded_full, folded, toks, folded_range, order, (0, n), simple);
-    }
-    if whole(t0.norm, tn.norm, norm.len()) {
-        std::mem::swap(&mut out.full, norm);
-    } else {
-        push_positions(&mut out.full, norm, toks, norm_range, order, (0, n), simple);
     }
 }
 

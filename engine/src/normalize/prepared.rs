@@ -37,6 +37,7 @@
 
 use std::collections::HashMap;
 
+use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3Builder;
 
@@ -179,67 +180,211 @@ impl AddressForm {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct PreparedRecords {
-    pub(crate) fields: PreparedFields,
+    fields: PreparedFields,
     /// 1-based row number in the source file.
-    pub(crate) rows: Vec<u64>,
+    rows: Vec<u64>,
     /// The id column's value, when the dataset has one.
-    pub(crate) ids: Strings,
+    ids: Strings,
     /// Normalized full name (NFC, lower case, canonical tone placement).
-    pub(crate) full: Strings,
+    full: Strings,
     /// The full name in the compact alphabet, tones kept.
-    pub(crate) full_code: Strings,
-    pub(crate) folded_full: Strings,
-    pub(crate) folded_family: Strings,
-    pub(crate) folded_middle: Strings,
-    pub(crate) folded_given: Strings,
+    full_code: Strings,
+    folded_full: Strings,
+    folded_family: Strings,
+    folded_middle: Strings,
+    folded_given: Strings,
     /// Folded tokens in sorted order, space separated.
-    pub(crate) sorted_tokens: Strings,
-    pub(crate) phonetic_full: Strings,
-    pub(crate) phonetic_given: Strings,
+    sorted_tokens: Strings,
+    phonetic_full: Strings,
+    phonetic_given: Strings,
     /// Whether the name was written given name first (and reordered when normalized).
-    pub(crate) name_reversed: Vec<bool>,
+    name_reversed: Vec<bool>,
     /// Year of birth, 0 when unknown.
-    pub(crate) year: Vec<u16>,
+    year: Vec<u16>,
     /// Month and day of birth, 0 when unknown.
-    pub(crate) month: Vec<u8>,
-    pub(crate) day: Vec<u8>,
+    month: Vec<u8>,
+    day: Vec<u8>,
     /// 0 unknown, 1 male, 2 female. Digits follow the table's convention: `1`/`0` or ISO/IEC
     /// 5218 `1`/`2`, whichever female digit the table holds more often.
-    pub(crate) sex: Vec<u8>,
+    sex: Vec<u8>,
     /// Cleaned national id digits (12 for a CCCD; other lengths are kept as written).
-    pub(crate) national_id: Strings,
+    national_id: Strings,
     /// Birth year and sex decoded from a 12-digit national id (0 when none).
-    pub(crate) cccd_year: Vec<u16>,
-    pub(crate) cccd_sex: Vec<u8>,
-    pub(crate) old_id: Strings,
+    cccd_year: Vec<u16>,
+    cccd_sex: Vec<u8>,
+    old_id: Strings,
     /// E.164 phone number.
-    pub(crate) phone: Strings,
+    phone: Strings,
     /// 2025 province code, 0 when unknown.
-    pub(crate) province: Vec<u32>,
+    province: Vec<u32>,
     /// 2025 ward codes (a pre-2025 commune split across several gives several), 4 bytes each,
     /// little-endian; the default successor first.
-    pub(crate) wards: Strings,
+    wards: Strings,
     /// How the address was written: [`AddressForm`] as a byte.
-    pub(crate) address_form: Vec<u8>,
+    address_form: Vec<u8>,
     /// Pre-2025 province, district and ward codes of an address written in pre-2025 units (0
     /// when unknown, and for addresses in 2025 units).
-    pub(crate) legacy_province: Vec<u8>,
-    pub(crate) legacy_district: Vec<u16>,
-    pub(crate) legacy_ward: Vec<u32>,
+    legacy_province: Vec<u8>,
+    legacy_district: Vec<u16>,
+    legacy_ward: Vec<u32>,
     /// The place within the ward: house number, street and hamlet, folded, without the words
     /// that mark them ([`place_key_into`]).
-    pub(crate) place: Strings,
+    place: Strings,
     /// Parents' names, folded (what comparisons read) and normalized (what people read).
-    pub(crate) father: Strings,
-    pub(crate) mother: Strings,
-    pub(crate) father_full: Strings,
-    pub(crate) mother_full: Strings,
+    father: Strings,
+    mother: Strings,
+    father_full: Strings,
+    mother_full: Strings,
     /// How many records of this table share the record's folded full, family and given name.
-    pub(crate) full_count: Vec<u32>,
-    pub(crate) family_count: Vec<u32>,
-    pub(crate) given_count: Vec<u32>,
+    full_count: Vec<u32>,
+    family_count: Vec<u32>,
+    given_count: Vec<u32>,
     /// Columns compared as plain normalized text, in the order of the dataset's columns.
-    pub(crate) generic: Vec<GenericColumn>,
+    generic: Vec<GenericColumn>,
+}
+
+/// Column accessors for the later stages (blocking, comparisons, reconciliation): they read
+/// the columns through these, so that normalization may change how it stores them.
+impl PreparedRecords {
+    #[inline]
+    pub(crate) fn full(&self) -> &Strings {
+        &self.full
+    }
+
+    #[inline]
+    pub(crate) fn folded_full(&self) -> &Strings {
+        &self.folded_full
+    }
+
+    #[inline]
+    pub(crate) fn folded_family(&self) -> &Strings {
+        &self.folded_family
+    }
+
+    #[inline]
+    pub(crate) fn folded_middle(&self) -> &Strings {
+        &self.folded_middle
+    }
+
+    #[inline]
+    pub(crate) fn folded_given(&self) -> &Strings {
+        &self.folded_given
+    }
+
+    #[inline]
+    pub(crate) fn sorted_tokens(&self) -> &Strings {
+        &self.sorted_tokens
+    }
+
+    #[inline]
+    pub(crate) fn phonetic_full(&self) -> &Strings {
+        &self.phonetic_full
+    }
+
+    #[inline]
+    pub(crate) fn phonetic_given(&self) -> &Strings {
+        &self.phonetic_given
+    }
+
+    #[inline]
+    pub(crate) fn name_reversed(&self) -> &[bool] {
+        &self.name_reversed
+    }
+
+    #[inline]
+    pub(crate) fn year(&self) -> &[u16] {
+        &self.year
+    }
+
+    #[inline]
+    pub(crate) fn month(&self) -> &[u8] {
+        &self.month
+    }
+
+    #[inline]
+    pub(crate) fn day(&self) -> &[u8] {
+        &self.day
+    }
+
+    #[inline]
+    pub(crate) fn sex(&self) -> &[u8] {
+        &self.sex
+    }
+
+    #[inline]
+    pub(crate) fn national_id(&self) -> &Strings {
+        &self.national_id
+    }
+
+    #[inline]
+    pub(crate) fn cccd_year(&self) -> &[u16] {
+        &self.cccd_year
+    }
+
+    #[inline]
+    pub(crate) fn cccd_sex(&self) -> &[u8] {
+        &self.cccd_sex
+    }
+
+    #[inline]
+    pub(crate) fn old_id(&self) -> &Strings {
+        &self.old_id
+    }
+
+    #[inline]
+    pub(crate) fn phone(&self) -> &Strings {
+        &self.phone
+    }
+
+    #[inline]
+    pub(crate) fn province(&self) -> &[u32] {
+        &self.province
+    }
+
+    #[inline]
+    pub(crate) fn legacy_province(&self) -> &[u8] {
+        &self.legacy_province
+    }
+
+    #[inline]
+    pub(crate) fn legacy_district(&self) -> &[u16] {
+        &self.legacy_district
+    }
+
+    #[inline]
+    pub(crate) fn legacy_ward(&self) -> &[u32] {
+        &self.legacy_ward
+    }
+
+    #[inline]
+    pub(crate) fn place(&self) -> &Strings {
+        &self.place
+    }
+
+    #[inline]
+    pub(crate) fn father(&self) -> &Strings {
+        &self.father
+    }
+
+    #[inline]
+    pub(crate) fn mother(&self) -> &Strings {
+        &self.mother
+    }
+
+    #[inline]
+    pub(crate) fn father_full(&self) -> &Strings {
+        &self.father_full
+    }
+
+    #[inline]
+    pub(crate) fn mother_full(&self) -> &Strings {
+        &self.mother_full
+    }
+
+    #[inline]
+    pub(crate) fn generic(&self) -> &[GenericColumn] {
+        &self.generic
+    }
 }
 
 /// A column compared as plain text: its normalized values and their counts.
@@ -668,35 +813,61 @@ fn get<'a>(column: &Option<TextColumn<'a>>, row: usize) -> Option<&'a str> {
     column.as_ref().and_then(|c| c.get(row))
 }
 
+/// The text columns of a batch that preparation reads, by what they hold.
+struct BatchColumns<'a> {
+    ids: Option<TextColumn<'a>>,
+    full: Option<TextColumn<'a>>,
+    name_parts: Vec<TextColumn<'a>>,
+    date: Option<TextColumn<'a>>,
+    sex: Option<TextColumn<'a>>,
+    national_id: Option<TextColumn<'a>>,
+    old_id: Option<TextColumn<'a>>,
+    phone: Option<TextColumn<'a>>,
+    address: Option<TextColumn<'a>>,
+    address_parts: Vec<TextColumn<'a>>,
+    father: Option<TextColumn<'a>>,
+    mother: Option<TextColumn<'a>>,
+    generic: Vec<TextColumn<'a>>,
+}
+
+impl<'a> BatchColumns<'a> {
+    /// Finds the columns of `sources` (and the id column of `spec`) in `records`.
+    fn new(spec: &DatasetSpec, sources: &Sources, records: &'a RecordBatch) -> Result<Self> {
+        let column = |name: &str| -> Result<TextColumn<'a>> {
+            let array = records
+                .column_by_name(name)
+                .ok_or_else(|| Error::invalid(format!("prepare: the batch has no column `{name}`")))?;
+            TextColumn::new(array.as_ref())
+                .ok_or_else(|| Error::invalid(format!("prepare: column `{name}` is not text")))
+        };
+        let optional = |name: &Option<String>| -> Result<Option<TextColumn<'a>>> {
+            name.as_deref().map(column).transpose()
+        };
+        let list =
+            |names: &[String]| -> Result<Vec<TextColumn<'a>>> { names.iter().map(|n| column(n)).collect() };
+        let generic_names: Vec<String> = sources.generic.iter().map(|(n, _)| n.clone()).collect();
+        Ok(Self {
+            ids: optional(&spec.id_column)?,
+            full: optional(&sources.full)?,
+            name_parts: list(&sources.name_parts)?,
+            date: optional(&sources.date)?,
+            sex: optional(&sources.sex)?,
+            national_id: optional(&sources.national_id)?,
+            old_id: optional(&sources.old_id)?,
+            phone: optional(&sources.phone)?,
+            address: optional(&sources.address)?,
+            address_parts: list(&sources.address_parts)?,
+            father: optional(&sources.father)?,
+            mother: optional(&sources.mother)?,
+            generic: list(&generic_names)?,
+        })
+    }
+}
+
 fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result<PreparedRecords> {
     let records = &batch.records;
     let n = records.num_rows();
-    let column = |name: &str| -> Result<TextColumn<'_>> {
-        let array = records
-            .column_by_name(name)
-            .ok_or_else(|| Error::invalid(format!("prepare: the batch has no column `{name}`")))?;
-        TextColumn::new(array.as_ref())
-            .ok_or_else(|| Error::invalid(format!("prepare: column `{name}` is not text")))
-    };
-    let optional =
-        |name: &Option<String>| -> Result<Option<TextColumn<'_>>> { name.as_deref().map(column).transpose() };
-    let list =
-        |names: &[String]| -> Result<Vec<TextColumn<'_>>> { names.iter().map(|n| column(n)).collect() };
-    let ids = optional(&spec.id_column)?;
-    let full = optional(&sources.full)?;
-    let name_parts = list(&sources.name_parts)?;
-    let date = optional(&sources.date)?;
-    let sex = optional(&sources.sex)?;
-    let national_id = optional(&sources.national_id)?;
-    let old_id = optional(&sources.old_id)?;
-    let phone = optional(&sources.phone)?;
-    let address = optional(&sources.address)?;
-    let address_parts = list(&sources.address_parts)?;
-    let father = optional(&sources.father)?;
-    let mother = optional(&sources.mother)?;
-    let generic_names: Vec<String> = sources.generic.iter().map(|(n, _)| n.clone()).collect();
-    let generic = list(&generic_names)?;
-
+    let cols = BatchColumns::new(spec, sources, records)?;
     let mut out = PreparedRecords { fields: sources.fields(), ..Default::default() };
     out.generic = sources
         .generic
@@ -711,133 +882,161 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
     out.rows = if batch.rows.len() == n { batch.rows.clone() } else { (1..=n as u64).collect() };
     let mut s = Scratch::default();
     for row in 0..n {
-        out.ids.push(get(&ids, row).unwrap_or_default().as_bytes());
+        out.ids.push(get(&cols.ids, row).unwrap_or_default().as_bytes());
+        push_name(&cols, row, &mut s, &mut out);
+        push_date_and_sex(&cols, row, &mut out);
+        push_ids(&cols, row, &mut out);
+        push_address(&cols, row, &mut s, &mut out);
+        push_parents(&cols, row, &mut s, &mut out);
+        push_generic(&cols, sources, row, &mut s, &mut out);
+    }
+    Ok(out)
+}
 
-        // Name: the full-name column, or the parts joined family first.
-        s.text.clear();
-        match get(&full, row) {
-            Some(v) => s.text.push_str(v),
-            None => {
-                for part in name_parts.iter().filter_map(|c| c.get(row)) {
-                    s.text.push_str(part);
-                    s.text.push(' ');
-                }
-            }
-        }
-        normalize_name_into(&s.text, &mut s.name_scratch, &mut s.name);
-        let name = &s.name;
-        out.full.push(name.full.as_bytes());
-        alphabet::encode_into(&name.full, &mut s.bytes);
-        out.full_code.push(&s.bytes);
-        out.folded_full.push(name.folded_full.as_bytes());
-        out.folded_family.push(name.folded_family.as_bytes());
-        fold_accents_into(&name.middle, &mut s.folded);
-        out.folded_middle.push(s.folded.as_bytes());
-        out.folded_given.push(name.folded_given.as_bytes());
-        sorted_tokens(&name.folded_full, &mut s.tokens, &mut s.folded);
-        out.sorted_tokens.push(s.folded.as_bytes());
-        out.phonetic_full.push(name.phonetic_full.as_bytes());
-        out.phonetic_given.push(name.phonetic_given.as_bytes());
-        out.name_reversed.push(name.flags.contains(NameFlags::REVERSED));
-
-        let dob = get(&date, row).map(parse_date).unwrap_or_default();
-        out.year.push(dob.year.unwrap_or(0));
-        out.month.push(dob.month.filter(|_| dob.year.is_some()).unwrap_or(0));
-        out.day.push(dob.day.filter(|_| dob.year.is_some()).unwrap_or(0));
-        out.sex.push(match get(&sex, row) {
-            Some(v) => match (parse_sex(v), parse_sex_with(v, NumericSex::Iso5218)) {
-                (a, b) if a == b => sex_code(a),
-                // `0` (female where `1` is male) or `2` (female in ISO/IEC 5218): the table
-                // decides which convention it follows, in `from_batches`.
-                (Sex::Female, _) => SEX_DIGIT_0,
-                _ => SEX_DIGIT_2,
-            },
-            None => 0,
-        });
-
-        let id = parse_id(get(&national_id, row).unwrap_or_default());
-        out.national_id.push(id.as_str().as_bytes());
-        let cccd = id.cccd();
-        out.cccd_year.push(cccd.map_or(0, |c| c.birth_year));
-        out.cccd_sex.push(cccd.map_or(0, |c| sex_code(c.sex)));
-        let old = parse_id(get(&old_id, row).unwrap_or_default());
-        let old_digits = match old.shape() {
-            IdShape::Cccd12 | IdShape::Cmnd9 => old.as_str(),
-            _ => "",
-        };
-        out.old_id.push(old_digits.as_bytes());
-        out.phone.push(get(&phone, row).map(parse_phone).as_ref().map_or("", |p| p.as_str()).as_bytes());
-
-        // Address: the free-text column, or the unit parts joined smallest first.
-        s.text.clear();
-        match get(&address, row) {
-            Some(v) => s.text.push_str(v),
-            None => {
-                for part in address_parts.iter().filter_map(|c| c.get(row)) {
-                    if !s.text.is_empty() {
-                        s.text.push_str(", ");
-                    }
-                    s.text.push_str(part);
-                }
-            }
-        }
-        s.bytes.clear();
-        let mut province = 0;
-        let mut form = AddressForm::Missing;
-        let mut legacy = LegacyCodes::default();
-        s.folded.clear();
-        if !s.text.trim().is_empty() {
-            parse_address_into(&s.text, &mut s.address_scratch, &mut s.address);
-            place_key_into(&s.address, &mut s.folded);
-            province = s.address.new.first().map_or(0, |c| c.province);
-            for ward in s.address.new.iter().filter_map(|c| c.ward) {
-                s.bytes.extend_from_slice(&ward.to_le_bytes());
-            }
-            form = if province == 0 {
-                AddressForm::Unresolved
-            } else if s.address.district().is_some() {
-                legacy = s.address.old.unwrap_or_default();
-                AddressForm::Legacy
-            } else {
-                AddressForm::Y2025
-            };
-        }
-        out.province.push(province);
-        out.wards.push(&s.bytes);
-        out.address_form.push(form as u8);
-        out.legacy_province.push(u8::try_from(legacy.province).unwrap_or(0));
-        out.legacy_district.push(legacy.district.and_then(|d| u16::try_from(d).ok()).unwrap_or(0));
-        out.legacy_ward.push(legacy.ward.unwrap_or(0));
-        out.place.push(s.folded.as_bytes());
-
-        for (source, folded, full) in [
-            (&father, &mut out.father, &mut out.father_full),
-            (&mother, &mut out.mother, &mut out.mother_full),
-        ] {
-            match get(source, row) {
-                Some(v) => {
-                    normalize_name_into(v, &mut s.name_scratch, &mut s.name);
-                    folded.push(s.name.folded_full.as_bytes());
-                    full.push(s.name.full.as_bytes());
-                }
-                None => {
-                    folded.push(b"");
-                    full.push(b"");
-                }
-            }
-        }
-
-        for ((column, target), (_, role)) in generic.iter().zip(&mut out.generic).zip(&sources.generic) {
-            match column.get(row) {
-                Some(v) => {
-                    normalize_generic_into(v, *role, &mut s.folded);
-                    target.values.push(s.folded.as_bytes());
-                }
-                None => target.values.push(b""),
+/// The name of record `row`: the full-name column, or the parts joined family first.
+fn push_name(cols: &BatchColumns<'_>, row: usize, s: &mut Scratch, out: &mut PreparedRecords) {
+    s.text.clear();
+    match get(&cols.full, row) {
+        Some(v) => s.text.push_str(v),
+        None => {
+            for part in cols.name_parts.iter().filter_map(|c| c.get(row)) {
+                s.text.push_str(part);
+                s.text.push(' ');
             }
         }
     }
-    Ok(out)
+    normalize_name_into(&s.text, &mut s.name_scratch, &mut s.name);
+    let name = &s.name;
+    out.full.push(name.full.as_bytes());
+    alphabet::encode_into(&name.full, &mut s.bytes);
+    out.full_code.push(&s.bytes);
+    out.folded_full.push(name.folded_full.as_bytes());
+    out.folded_family.push(name.folded_family.as_bytes());
+    fold_accents_into(&name.middle, &mut s.folded);
+    out.folded_middle.push(s.folded.as_bytes());
+    out.folded_given.push(name.folded_given.as_bytes());
+    sorted_tokens(&name.folded_full, &mut s.tokens, &mut s.folded);
+    out.sorted_tokens.push(s.folded.as_bytes());
+    out.phonetic_full.push(name.phonetic_full.as_bytes());
+    out.phonetic_given.push(name.phonetic_given.as_bytes());
+    out.name_reversed.push(name.flags.contains(NameFlags::REVERSED));
+}
+
+/// Date of birth and sex of record `row`.
+fn push_date_and_sex(cols: &BatchColumns<'_>, row: usize, out: &mut PreparedRecords) {
+    let dob = get(&cols.date, row).map(parse_date).unwrap_or_default();
+    out.year.push(dob.year.unwrap_or(0));
+    out.month.push(dob.month.filter(|_| dob.year.is_some()).unwrap_or(0));
+    out.day.push(dob.day.filter(|_| dob.year.is_some()).unwrap_or(0));
+    out.sex.push(match get(&cols.sex, row) {
+        Some(v) => match (parse_sex(v), parse_sex_with(v, NumericSex::Iso5218)) {
+            (a, b) if a == b => sex_code(a),
+            // `0` (female where `1` is male) or `2` (female in ISO/IEC 5218): the table
+            // decides which convention it follows, in `from_batches`.
+            (Sex::Female, _) => SEX_DIGIT_0,
+            _ => SEX_DIGIT_2,
+        },
+        None => 0,
+    });
+}
+
+/// National id (with what a CCCD tells), old id and phone of record `row`.
+fn push_ids(cols: &BatchColumns<'_>, row: usize, out: &mut PreparedRecords) {
+    let id = parse_id(get(&cols.national_id, row).unwrap_or_default());
+    out.national_id.push(id.as_str().as_bytes());
+    let cccd = id.cccd();
+    out.cccd_year.push(cccd.map_or(0, |c| c.birth_year));
+    out.cccd_sex.push(cccd.map_or(0, |c| sex_code(c.sex)));
+    let old = parse_id(get(&cols.old_id, row).unwrap_or_default());
+    let old_digits = match old.shape() {
+        IdShape::Cccd12 | IdShape::Cmnd9 => old.as_str(),
+        _ => "",
+    };
+    out.old_id.push(old_digits.as_bytes());
+    out.phone.push(get(&cols.phone, row).map(parse_phone).as_ref().map_or("", |p| p.as_str()).as_bytes());
+}
+
+/// Address of record `row`: the free-text column, or the unit parts joined smallest first.
+fn push_address(cols: &BatchColumns<'_>, row: usize, s: &mut Scratch, out: &mut PreparedRecords) {
+    s.text.clear();
+    match get(&cols.address, row) {
+        Some(v) => s.text.push_str(v),
+        None => {
+            for part in cols.address_parts.iter().filter_map(|c| c.get(row)) {
+                if !s.text.is_empty() {
+                    s.text.push_str(", ");
+                }
+                s.text.push_str(part);
+            }
+        }
+    }
+    s.bytes.clear();
+    let mut province = 0;
+    let mut form = AddressForm::Missing;
+    let mut legacy = LegacyCodes::default();
+    s.folded.clear();
+    if !s.text.trim().is_empty() {
+        parse_address_into(&s.text, &mut s.address_scratch, &mut s.address);
+        place_key_into(&s.address, &mut s.folded);
+        province = s.address.new.first().map_or(0, |c| c.province);
+        for ward in s.address.new.iter().filter_map(|c| c.ward) {
+            s.bytes.extend_from_slice(&ward.to_le_bytes());
+        }
+        form = if province == 0 {
+            AddressForm::Unresolved
+        } else if s.address.district().is_some() {
+            legacy = s.address.old.unwrap_or_default();
+            AddressForm::Legacy
+        } else {
+            AddressForm::Y2025
+        };
+    }
+    out.province.push(province);
+    out.wards.push(&s.bytes);
+    out.address_form.push(form as u8);
+    out.legacy_province.push(u8::try_from(legacy.province).unwrap_or(0));
+    out.legacy_district.push(legacy.district.and_then(|d| u16::try_from(d).ok()).unwrap_or(0));
+    out.legacy_ward.push(legacy.ward.unwrap_or(0));
+    out.place.push(s.folded.as_bytes());
+}
+
+/// Parents' names of record `row`.
+fn push_parents(cols: &BatchColumns<'_>, row: usize, s: &mut Scratch, out: &mut PreparedRecords) {
+    for (source, folded, full) in [
+        (&cols.father, &mut out.father, &mut out.father_full),
+        (&cols.mother, &mut out.mother, &mut out.mother_full),
+    ] {
+        match get(source, row) {
+            Some(v) => {
+                normalize_name_into(v, &mut s.name_scratch, &mut s.name);
+                folded.push(s.name.folded_full.as_bytes());
+                full.push(s.name.full.as_bytes());
+            }
+            None => {
+                folded.push(b"");
+                full.push(b"");
+            }
+        }
+    }
+}
+
+/// Generic columns of record `row`.
+fn push_generic(
+    cols: &BatchColumns<'_>,
+    sources: &Sources,
+    row: usize,
+    s: &mut Scratch,
+    out: &mut PreparedRecords,
+) {
+    for ((column, target), (_, role)) in cols.generic.iter().zip(&mut out.generic).zip(&sources.generic) {
+        match column.get(row) {
+            Some(v) => {
+                normalize_generic_into(v, *role, &mut s.folded);
+                target.values.push(s.folded.as_bytes());
+            }
+            None => target.values.push(b""),
+        }
+    }
 }
 
 /// Words that only mark a part of an address within its ward: house number prefixes (`Số`),

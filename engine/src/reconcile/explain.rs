@@ -115,17 +115,17 @@ fn value(t: &PreparedRecords, i: u32, kind: ComparisonKind, left: bool) -> Strin
         ComparisonKind::MotherName { .. } => Field::MotherName,
         ComparisonKind::CccdConsistency => {
             let u = i as usize;
-            let year = t.cccd_year.get(u).copied().unwrap_or(0);
+            let year = t.cccd_year().get(u).copied().unwrap_or(0);
             return if year == 0 {
                 String::new()
             } else {
-                let sex = sex(t.cccd_sex.get(u).copied().unwrap_or(0));
+                let sex = sex(t.cccd_sex().get(u).copied().unwrap_or(0));
                 format!("CCCD says born {year}, {sex}")
             };
         }
         ComparisonKind::Generic { left: l, right: r, .. } => {
             let column = if left { l } else { r };
-            let value = t.generic.get(column).map(|c| c.values.get(i as usize)).unwrap_or_default();
+            let value = t.generic().get(column).map(|c| c.values.get(i as usize)).unwrap_or_default();
             return std::str::from_utf8(value).unwrap_or_default().to_owned();
         }
     };

@@ -465,7 +465,7 @@ impl<'a> Reconciler<'a> {
 
 /// Whether a table's date-of-birth column holds years only (see [`YEARS_ONLY_SHARE`]).
 fn years_only(table: &PreparedRecords) -> bool {
-    let present = table.year.iter().filter(|&&y| y != 0).count();
-    let years = table.year.iter().zip(&table.month).filter(|&(&y, &m)| y != 0 && m == 0).count();
+    let present = table.year().iter().filter(|&&y| y != 0).count();
+    let years = table.year().iter().zip(table.month()).filter(|&(&y, &m)| y != 0 && m == 0).count();
     present > 0 && years as f64 >= YEARS_ONLY_SHARE * present as f64
 }

@@ -40,33 +40,33 @@ impl Pair<'_> {
             Field::DateOfBirth => self.date(),
             Field::Sex => self.sex(),
             Field::NationalId => self.national_id(),
-            Field::OldId => digits(self.l.old_id.get(self.a), self.r.old_id.get(self.b)),
-            Field::Phone => digits(self.l.phone.get(self.a), self.r.phone.get(self.b)),
+            Field::OldId => digits(self.l.old_id().get(self.a), self.r.old_id().get(self.b)),
+            Field::Phone => digits(self.l.phone().get(self.a), self.r.phone().get(self.b)),
             Field::Address => self.address(),
             Field::FatherName => parent(
-                (self.l.father_full.get(self.a), self.l.father.get(self.a)),
-                (self.r.father_full.get(self.b), self.r.father.get(self.b)),
+                (self.l.father_full().get(self.a), self.l.father().get(self.a)),
+                (self.r.father_full().get(self.b), self.r.father().get(self.b)),
             ),
             Field::MotherName => parent(
-                (self.l.mother_full.get(self.a), self.l.mother.get(self.a)),
-                (self.r.mother_full.get(self.b), self.r.mother.get(self.b)),
+                (self.l.mother_full().get(self.a), self.l.mother().get(self.a)),
+                (self.r.mother_full().get(self.b), self.r.mother().get(self.b)),
             ),
         }
     }
 
     fn name(&self) -> Option<ConflictKind> {
         let (l, a, r, b) = (self.l, self.a, self.r, self.b);
-        let (fa, fb) = (l.folded_full.get(a), r.folded_full.get(b));
+        let (fa, fb) = (l.folded_full().get(a), r.folded_full().get(b));
         if let Some(kind) = presence(fa.is_empty(), fb.is_empty()) {
             return kind;
         }
-        if fa == fb && at(&l.name_reversed, a) == at(&r.name_reversed, b) {
+        if fa == fb && at(&l.name_reversed(), a) == at(&r.name_reversed(), b) {
             // The common case, without building keys.
             return None;
         }
         let written = |t: &PreparedRecords, i: usize| {
-            let family = if at(&t.name_reversed, i) { tokens(t.folded_family.get(i)).count() } else { 0 };
-            written_key(t.folded_full.get(i), family)
+            let family = if at(&t.name_reversed(), i) { tokens(t.folded_family().get(i)).count() } else { 0 };
+            written_key(t.folded_full().get(i), family)
         };
         let (written_a, written_b) = (written(l, a), written(r, b));
         if written_a == written_b {
@@ -77,14 +77,14 @@ impl Pair<'_> {
             // The same names, written in another order.
             return Some(ConflictKind::NameOrder);
         }
-        if legacy_written(l.full.get(a), fa, r.full.get(b)) {
+        if legacy_written(l.full().get(a), fa, r.full().get(b)) {
             return None;
         }
         let same = |x: &[u8], y: &[u8]| spelling_key(x) == spelling_key(y);
-        if same(l.folded_family.get(a), r.folded_family.get(b))
-            && same(l.folded_given.get(a), r.folded_given.get(b))
+        if same(l.folded_family().get(a), r.folded_family().get(b))
+            && same(l.folded_given().get(a), r.folded_given().get(b))
         {
-            let (ma, mb) = (l.folded_middle.get(a), r.folded_middle.get(b));
+            let (ma, mb) = (l.folded_middle().get(a), r.folded_middle().get(b));
             if tokens_within(ma, mb) {
                 return Some(ConflictKind::MiddleNameMissing);
             }
@@ -92,7 +92,7 @@ impl Pair<'_> {
                 return Some(ConflictKind::MiddleNameExtra);
             }
         }
-        if l.phonetic_full.get(a) == r.phonetic_full.get(b) {
+        if l.phonetic_full().get(a) == r.phonetic_full().get(b) {
             return Some(ConflictKind::Spelling);
         }
         if similarity::osa(&ka, &kb) <= 2 {
@@ -104,11 +104,11 @@ impl Pair<'_> {
     fn date(&self) -> Option<ConflictKind> {
         use ConflictKind::*;
         let (l, a, r, b) = (self.l, self.a, self.r, self.b);
-        let (ys, yn) = (at(&l.year, a), at(&r.year, b));
+        let (ys, yn) = (at(&l.year(), a), at(&r.year(), b));
         if let Some(kind) = presence(ys == 0, yn == 0) {
             return kind;
         }
-        let (ms, mn, ds, dn) = (at(&l.month, a), at(&r.month, b), at(&l.day, a), at(&r.day, b));
+        let (ms, mn, ds, dn) = (at(&l.month(), a), at(&r.month(), b), at(&l.day(), a), at(&r.day(), b));
         let years = || match ys.abs_diff(yn) {
             0 => None,
             1 => Some(YearOffByOne),
@@ -149,20 +149,20 @@ impl Pair<'_> {
     }
 
     fn sex(&self) -> Option<ConflictKind> {
-        let (x, y) = (at(&self.l.sex, self.a), at(&self.r.sex, self.b));
+        let (x, y) = (at(&self.l.sex(), self.a), at(&self.r.sex(), self.b));
         presence(x == 0, y == 0).unwrap_or((x != y).then_some(ConflictKind::Different))
     }
 
     fn national_id(&self) -> Option<ConflictKind> {
         let (l, a, r, b) = (self.l, self.a, self.r, self.b);
-        let (x, y) = (l.national_id.get(a), r.national_id.get(b));
+        let (x, y) = (l.national_id().get(a), r.national_id().get(b));
         if let Some(kind) = presence(x.is_empty(), y.is_empty()) {
             return kind;
         }
         if x == y {
             return None;
         }
-        if (x.len() == 9 && y.len() == 12) || x == r.old_id.get(b) {
+        if (x.len() == 9 && y.len() == 12) || x == r.old_id().get(b) {
             return Some(ConflictKind::OldId);
         }
         if let DigitRelation::OneSubstitution | DigitRelation::OneTransposition =
@@ -170,11 +170,11 @@ impl Pair<'_> {
         {
             return Some(ConflictKind::OneDigit);
         }
-        let (year, sex) = (at(&l.cccd_year, a), at(&l.cccd_sex, a));
-        if year != 0 && at(&r.year, b) != 0 && year != at(&r.year, b) {
+        let (year, sex) = (at(&l.cccd_year(), a), at(&l.cccd_sex(), a));
+        if year != 0 && at(&r.year(), b) != 0 && year != at(&r.year(), b) {
             return Some(ConflictKind::InconsistentBirthYear);
         }
-        if sex != 0 && at(&r.sex, b) != 0 && sex != at(&r.sex, b) {
+        if sex != 0 && at(&r.sex(), b) != 0 && sex != at(&r.sex(), b) {
             return Some(ConflictKind::InconsistentSex);
         }
         Some(ConflictKind::Different)
@@ -189,15 +189,15 @@ impl Pair<'_> {
         if fs == AddressForm::Unresolved || fnat == AddressForm::Unresolved {
             return None;
         }
-        if at(&l.province, a) != at(&r.province, b) {
+        if at(&l.province(), a) != at(&r.province(), b) {
             return Some(ConflictKind::DifferentProvince);
         }
         let both_legacy = fs == AddressForm::Legacy && fnat == AddressForm::Legacy;
-        let (ds, dn) = (at(&l.legacy_district, a), at(&r.legacy_district, b));
+        let (ds, dn) = (at(&l.legacy_district(), a), at(&r.legacy_district(), b));
         if both_legacy && ds != 0 && dn != 0 && ds != dn {
             return Some(ConflictKind::DifferentWard);
         }
-        let (ws, wn) = (at(&l.legacy_ward, a), at(&r.legacy_ward, b));
+        let (ws, wn) = (at(&l.legacy_ward(), a), at(&r.legacy_ward(), b));
         let same_place = if both_legacy && ws != 0 && wn != 0 {
             ws == wn || (ds == dn && same_folded(legacy_ward_name(ws), legacy_ward_name(wn)))
         } else {
@@ -209,7 +209,7 @@ impl Pair<'_> {
             xs.iter().any(|w| ys.contains(w))
                 || xs.iter().any(|&w| ys.iter().any(|&v| same_folded(ward_name(w), ward_name(v))))
         };
-        let (ps, pn) = (l.place.get(a), r.place.get(b));
+        let (ps, pn) = (l.place().get(a), r.place().get(b));
         if !same_place {
             Some(ConflictKind::DifferentWard)
         } else if !ps.is_empty() && !pn.is_empty() && ps != pn {

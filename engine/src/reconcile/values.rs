@@ -59,7 +59,7 @@ fn unit(name: Option<(&'static str, UnitKind)>, out: &mut String) {
 fn address(t: &PreparedRecords, i: usize) -> String {
     let form = t.address_form(i as u32);
     let mut current = String::new();
-    let province = t.province.get(i).copied().unwrap_or(0);
+    let province = t.province().get(i).copied().unwrap_or(0);
     let codes = Codes2025 { province, ward: t.wards_of(i).next() };
     unit(codes.ward_name(), &mut current);
     unit(codes.province_name(), &mut current);
@@ -69,9 +69,9 @@ fn address(t: &PreparedRecords, i: usize) -> String {
         AddressForm::Y2025 => current,
         AddressForm::Legacy => {
             let legacy = LegacyCodes {
-                province: u32::from(t.legacy_province.get(i).copied().unwrap_or(0)),
-                district: t.legacy_district.get(i).map(|&d| u32::from(d)).filter(|&d| d != 0),
-                ward: t.legacy_ward.get(i).copied().filter(|&w| w != 0),
+                province: u32::from(t.legacy_province().get(i).copied().unwrap_or(0)),
+                district: t.legacy_district().get(i).map(|&d| u32::from(d)).filter(|&d| d != 0),
+                ward: t.legacy_ward().get(i).copied().filter(|&w| w != 0),
             };
             let mut out = String::new();
             unit(legacy.ward_name(), &mut out);
@@ -94,19 +94,19 @@ fn phone(e164: &str) -> String {
 pub(super) fn display(t: &PreparedRecords, i: u32, field: Field) -> String {
     let i = i as usize;
     match field {
-        Field::Name => display_name(text(t.full.get(i))),
+        Field::Name => display_name(text(t.full().get(i))),
         Field::DateOfBirth => display_date(
-            t.year.get(i).copied().unwrap_or(0),
-            t.month.get(i).copied().unwrap_or(0),
-            t.day.get(i).copied().unwrap_or(0),
+            t.year().get(i).copied().unwrap_or(0),
+            t.month().get(i).copied().unwrap_or(0),
+            t.day().get(i).copied().unwrap_or(0),
         ),
-        Field::Sex => sex(t.sex.get(i).copied().unwrap_or(0)).to_owned(),
-        Field::NationalId => text(t.national_id.get(i)).to_owned(),
-        Field::OldId => text(t.old_id.get(i)).to_owned(),
-        Field::Phone => phone(text(t.phone.get(i))),
+        Field::Sex => sex(t.sex().get(i).copied().unwrap_or(0)).to_owned(),
+        Field::NationalId => text(t.national_id().get(i)).to_owned(),
+        Field::OldId => text(t.old_id().get(i)).to_owned(),
+        Field::Phone => phone(text(t.phone().get(i))),
         Field::Address => address(t, i),
-        Field::FatherName => display_name(text(t.father_full.get(i))),
-        Field::MotherName => display_name(text(t.mother_full.get(i))),
+        Field::FatherName => display_name(text(t.father_full().get(i))),
+        Field::MotherName => display_name(text(t.mother_full().get(i))),
     }
 }
 

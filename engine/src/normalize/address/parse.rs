@@ -298,14 +298,32 @@ pub(super) fn parse(input: &str, s: &mut AddressScratch, out: &mut ParsedAddress
     s.tokens = tokens;
 }
 
+/// Reads the units from the end of the address: country and postal code, province, ward (a
+/// 2025 address) or district then ward (a legacy one); resolves them to codes and reads the
+/// place within the ward from what precedes.
 fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
-    let t = cx.t;
     let n = cx.tokens.len();
     if n == 0 {
         out.flags.insert(AddressFlags::EMPTY);
         return;
     }
+    let mut e = country_end(cx, n);
+    let (province, direct_legacy) = find_province(cx, s, &mut e, out);
+    let province = province.is_some();
+    let mut ward = find_2025_ward(cx, s, e, province);
+    let mut district = None;
+    let mut district_alias = false;
+    if ward.is_none() {
+        (district, district_alias) = find_district(cx, s, &mut e, province, direct_legacy, out);
+    }
+    let before = UnitsBefore { province, district: district.is_some(), direct_legacy };
+    let (mixed_new, ward_alias) = find_ward(cx, s, &mut e, &mut ward, before, out);
+    resolve(cx.t, s, out, district_alias, ward_alias, mixed_new);
+    street_parts(cx, e, out);
+}
 
+/// Where the address ends once a trailing country and postal code are cut.
+fn country_end(cx: &Ctx<'_>, n: usize) -> usize {
     // Country and postal code trail the province.
     let mut e = n;
     loop {
@@ -321,14 +339,25 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
         }
     }
 
-    // Province.
+    e
+}
+
+/// Finds the province ending at `*e` and moves `*e` to its start. Returns what was found and
+/// how many of the legacy provinces were named directly (the rest come from 2025 provinces).
+fn find_province(
+    cx: &Ctx<'_>,
+    s: &mut AddressScratch,
+    e: &mut usize,
+    out: &mut ParsedAddress,
+) -> (Option<Found>, usize) {
+    let t = cx.t;
     s.legacy_provinces.clear();
     s.provinces.clear();
     s.legacy_scope.clear();
     s.scopes.clear();
     s.scopes.push((TAG_PROVINCE, 0));
     let province =
-        cx.find(e, 0, PROVINCE_BEFORE, PROVINCE_AFTER, &[DISTRICT_ONLY_BEFORE, WARD_BEFORE], false, s);
+        cx.find(*e, 0, PROVINCE_BEFORE, PROVINCE_AFTER, &[DISTRICT_ONLY_BEFORE, WARD_BEFORE], false, s);
     if let Some(f) = province {
         for &(_, v) in &s.hits {
             let i = v & INDEX_MASK;
@@ -339,7 +368,7 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
             }
         }
         out.set_part(Part::Province, cx.raw(f.start, f.end));
-        e = f.start;
+        *e = f.start;
     }
     let direct_legacy = s.legacy_provinces.len();
     if province.is_some() {
@@ -364,77 +393,118 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     } else {
         out.flags.insert(AddressFlags::PROVINCE_UNKNOWN);
     }
+    (province, direct_legacy)
+}
 
+/// A 2025 address names its ward right before the province: finds it (clearing the districts
+/// first).
+fn find_2025_ward(cx: &Ctx<'_>, s: &mut AddressScratch, e: usize, province: bool) -> Option<Found> {
     // A 2025 address names its ward right before the province, marked
     // ("Xã Bắc Thanh Miện, TP Hải Phòng"): then there is no district to look
     // for, and a district name inside the ward's ("Thanh Miện") must not be
     // taken for one.
     s.districts.clear();
-    let mut ward = None;
-    if province.is_some() {
-        set_ward_scopes(s);
-        ward = cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], true, s);
+    if !province {
+        return None;
     }
-    let mut district = None;
-    let mut district_alias = false;
-    if ward.is_none() {
-        // District (legacy scheme only).
-        s.scopes.clear();
-        if province.is_some() {
-            s.scopes.extend(s.legacy_scope.iter().map(|&p| (TAG_DISTRICT, p)));
-        } else {
-            s.scopes.push((TAG_DISTRICT_ANY, 0));
-        }
-        district = cx.find(e, 0, DISTRICT_BEFORE, DISTRICT_AFTER, &[WARD_BEFORE], province.is_none(), s);
-        if let Some(f) = district {
-            // Prefer districts of the province named over those of provinces
-            // merged into it.
-            let direct = s.hits.iter().any(|&(pos, _)| (pos as usize) < direct_legacy);
-            for &(pos, v) in &s.hits {
-                if province.is_some() && direct && pos as usize >= direct_legacy {
-                    continue;
-                }
-                push_unique(&mut s.districts, v & INDEX_MASK);
-            }
-            filter_kind(&mut s.districts, &t.legacy_districts, f.kind);
-            refine_by_accents(cx.raw(f.name.0, f.name.1), &mut s.districts, &t.legacy_districts);
-            district_alias =
-                s.hits.iter().any(|&(_, v)| v & ALIAS_BIT != 0 && s.districts.contains(&(v & INDEX_MASK)));
-            if province.is_some() && !direct {
-                out.flags.insert(AddressFlags::MIXED_SCHEMES);
-            }
-            out.set_part(Part::District, cx.raw(f.start, f.end));
-            e = f.start;
-            if province.is_none()
-                && s.districts.len() == 1
-                && let Some(d) = t.legacy_districts.get(s.districts[0] as usize)
-            {
-                s.legacy_provinces.push(d.parent);
-                if let Some(p) = t.legacy_provinces.get(d.parent as usize)
-                    && (p.next.0 as usize) < t.provinces.len()
-                {
-                    s.provinces.push(p.next.0);
-                }
-                out.flags.insert(AddressFlags::PROVINCE_INFERRED);
-            }
-        } else if let Some(m) = cx.unknown_marked(e, 0, DISTRICT_BEFORE)
-            && province.is_some()
-        {
-            out.flags.insert(AddressFlags::DISTRICT_UNKNOWN);
-            out.set_part(Part::District, cx.raw(m, e));
-            e = m;
-        }
-    }
+    set_ward_scopes(s);
+    cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], true, s)
+}
 
+/// Finds the district (legacy scheme only) ending at `*e` and moves `*e` to its start. Returns
+/// what was found and whether it was named by an alias.
+fn find_district(
+    cx: &Ctx<'_>,
+    s: &mut AddressScratch,
+    e: &mut usize,
+    province: bool,
+    direct_legacy: usize,
+    out: &mut ParsedAddress,
+) -> (Option<Found>, bool) {
+    let t = cx.t;
+    let mut district_alias = false;
+    s.scopes.clear();
+    if province {
+        s.scopes.extend(s.legacy_scope.iter().map(|&p| (TAG_DISTRICT, p)));
+    } else {
+        s.scopes.push((TAG_DISTRICT_ANY, 0));
+    }
+    let district = cx.find(*e, 0, DISTRICT_BEFORE, DISTRICT_AFTER, &[WARD_BEFORE], !province, s);
+    if let Some(f) = district {
+        // Prefer districts of the province named over those of provinces
+        // merged into it.
+        let direct = s.hits.iter().any(|&(pos, _)| (pos as usize) < direct_legacy);
+        for &(pos, v) in &s.hits {
+            if province && direct && pos as usize >= direct_legacy {
+                continue;
+            }
+            push_unique(&mut s.districts, v & INDEX_MASK);
+        }
+        filter_kind(&mut s.districts, &t.legacy_districts, f.kind);
+        refine_by_accents(cx.raw(f.name.0, f.name.1), &mut s.districts, &t.legacy_districts);
+        district_alias =
+            s.hits.iter().any(|&(_, v)| v & ALIAS_BIT != 0 && s.districts.contains(&(v & INDEX_MASK)));
+        if province && !direct {
+            out.flags.insert(AddressFlags::MIXED_SCHEMES);
+        }
+        out.set_part(Part::District, cx.raw(f.start, f.end));
+        *e = f.start;
+        if !province
+            && s.districts.len() == 1
+            && let Some(d) = t.legacy_districts.get(s.districts[0] as usize)
+        {
+            s.legacy_provinces.push(d.parent);
+            if let Some(p) = t.legacy_provinces.get(d.parent as usize)
+                && (p.next.0 as usize) < t.provinces.len()
+            {
+                s.provinces.push(p.next.0);
+            }
+            out.flags.insert(AddressFlags::PROVINCE_INFERRED);
+        }
+    } else if let Some(m) = cx.unknown_marked(*e, 0, DISTRICT_BEFORE)
+        && province
+    {
+        out.flags.insert(AddressFlags::DISTRICT_UNKNOWN);
+        out.set_part(Part::District, cx.raw(m, *e));
+        *e = m;
+    }
+    (district, district_alias)
+}
+
+/// What the ward step needs to know of the units found before it.
+#[derive(Clone, Copy)]
+struct UnitsBefore {
+    /// A province was found.
+    province: bool,
+    /// A district was found.
+    district: bool,
+    /// How many legacy provinces were named directly ([`find_province`]).
+    direct_legacy: usize,
+}
+
+/// Finds the ward ending at `*e`, unless the 2025 reading found it already (`*ward`), and
+/// moves `*e` to its start. Returns whether it is a 2025 ward under a legacy district and
+/// whether it was named by an alias.
+fn find_ward(
+    cx: &Ctx<'_>,
+    s: &mut AddressScratch,
+    e: &mut usize,
+    ward: &mut Option<Found>,
+    before: UnitsBefore,
+    out: &mut ParsedAddress,
+) -> (bool, bool) {
+    let t = cx.t;
+    let UnitsBefore { province, district, direct_legacy } = before;
     // Ward, unless the 2025 reading above found it.
     if ward.is_none() {
         s.scopes.clear();
         if !s.districts.is_empty() {
             s.scopes.extend(s.districts.iter().map(|&d| (TAG_WARD, d)));
-        } else if province.is_some() {
+        } else if province {
             set_ward_scopes(s);
         }
-        ward = if s.scopes.is_empty() { None } else { cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], false, s) };
+        *ward =
+            if s.scopes.is_empty() { None } else { cx.find(*e, 0, WARD_BEFORE, WARD_AFTER, &[], false, s) };
     }
     // A marked 2025 ward under the legacy district it replaced ("Phường Long
     // Mỹ, Thị xã Long Mỹ, Hậu Giang").
@@ -442,13 +512,13 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
     if ward.is_none() && !s.districts.is_empty() && !s.provinces.is_empty() {
         s.scopes.clear();
         s.scopes.extend(s.provinces.iter().map(|&p| (TAG_WARD_2025, p)));
-        ward = cx.find(e, 0, WARD_BEFORE, WARD_AFTER, &[], true, s);
+        *ward = cx.find(*e, 0, WARD_BEFORE, WARD_AFTER, &[], true, s);
         mixed_new = ward.is_some();
     }
     s.legacy_wards.clear();
     s.wards.clear();
     let mut ward_alias = false;
-    if let Some(f) = ward {
+    if let Some(f) = *ward {
         let n_new = if s.districts.is_empty() || mixed_new { s.provinces.len() } else { 0 };
         // Legacy wards of the provinces named win over those of provinces
         // merged into them.
@@ -502,17 +572,15 @@ fn run(cx: &Ctx<'_>, s: &mut AddressScratch, out: &mut ParsedAddress) {
                 }
         });
         out.set_part(Part::Ward, cx.raw(f.start, f.end));
-        e = f.start;
-    } else if let Some(m) = cx.unknown_marked(e, 0, WARD_BEFORE)
-        && (province.is_some() || district.is_some())
+        *e = f.start;
+    } else if let Some(m) = cx.unknown_marked(*e, 0, WARD_BEFORE)
+        && (province || district)
     {
         out.flags.insert(AddressFlags::WARD_UNKNOWN);
-        out.set_part(Part::Ward, cx.raw(m, e));
-        e = m;
+        out.set_part(Part::Ward, cx.raw(m, *e));
+        *e = m;
     }
-
-    resolve(t, s, out, district_alias, ward_alias, mixed_new);
-    street_parts(cx, e, out);
+    (mixed_new, ward_alias)
 }
 
 /// Turns the units found into codes of both schemes.
