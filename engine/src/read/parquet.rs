@@ -3,6 +3,10 @@
 //! String columns (Utf8, LargeUtf8, Utf8View) pass through without a copy. Binary columns are
 //! checked row by row: a row with invalid UTF-8 is rejected. Other scalar columns are cast to
 //! Utf8; nested columns (lists, structs, maps) are refused when the file is opened.
+//!
+//! Pages that carry a CRC-32 checksum (Spark and parquet-mr write them; pyarrow on request) are
+//! verified as they are read: a flipped byte fails the read instead of changing a value. The
+//! Parquet writer of this version of the `parquet` crate writes no page checksums.
 
 use std::fs::File;
 use std::path::Path;
@@ -122,8 +126,11 @@ impl Source for ParquetSource {
         let decoded = match self.reader.next()? {
             Ok(batch) => batch,
             Err(e) => {
+                // A damaged page: its checksum (CRC-32, when the writer stored one) does not match,
+                // or it does not decode.
                 let position = Some(format!("after row {}", self.row));
-                return Some(Err(Error::format(Path::new(&*self.file), position, e.to_string())));
+                let message = format!("cannot read ({e})");
+                return Some(Err(Error::format_with(Path::new(&*self.file), position, message, e)));
             }
         };
         let first_row = self.row;

@@ -2,7 +2,9 @@
 """Regenerates the binary fixtures of the read corpus (UTF-16, Windows-1258, invalid UTF-8, Parquet).
 
 Text fixtures are written by hand; this script writes the ones an editor cannot. Every value is
-synthetic. Run it from this folder with pyarrow installed:
+synthetic. One fixture is not written here: good/page_checksums.parquet, a file whose pages carry
+CRC-32 checksums (two columns of generated integers), is datapage_v1-uncompressed-checksum.parquet
+of the Apache parquet-testing repository (Apache-2.0). Run it from this folder with pyarrow installed:
     python3 -m venv /tmp/fx && /tmp/fx/bin/pip install pyarrow && /tmp/fx/bin/python make_fixtures.py
 """
 import pyarrow as pa
