@@ -395,7 +395,7 @@ fn a_flipped_byte_in_a_parquet_page_fails_the_read() {
             bytes[at] ^= 0x10;
             let path = write(dir.path(), &format!("flipped_{column}_{at}.parquet"), &bytes);
             match read_file(&path, &ReadOptions::default()).0 {
-                Ok(read) => assert_eq!(read.rows, rows, "byte {at} flipped read as changed rows"),
+                Ok(read) => assert!(read.rows == rows, "byte {at} flipped read as changed rows"),
                 Err(e) => {
                     let message = e.to_string();
                     assert!(message.contains(&format!("flipped_{column}_{at}")), "{message}");
