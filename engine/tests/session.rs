@@ -187,3 +187,40 @@ fn dedupe_warns_when_the_skew_guard_skips_a_block() -> Result<()> {
     assert!(warnings.iter().any(|w| w.contains("too large and skipped")), "{warnings:?}");
     Ok(())
 }
+
+#[test]
+fn duplicated_ids_are_counted_and_never_picked_silently() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sector.csv");
+    std::fs::write(
+        &path,
+        "id,ho_ten,ngay_sinh,gioi_tinh\nA1,Nguyễn Văn An,01/01/1990,Nam\nA2,Trần Thị Bình,02/02/1991,Nữ\nA1,Lê Văn Cường,03/03/1992,Nam\n",
+    )
+    .unwrap();
+    let source = TableSource::from_input(&khop::config::InputConfig {
+        name: "sector".into(),
+        path: path.clone(),
+        dataset: khop::DatasetSpec {
+            id_column: Some("id".into()),
+            columns: vec![
+                khop::ColumnSpec::new("ho_ten", khop::Role::FullName),
+                khop::ColumnSpec::new("ngay_sinh", khop::Role::DateOfBirth),
+                khop::ColumnSpec::new("gioi_tinh", khop::Role::Sex),
+            ],
+        },
+        read: ReadOptions {
+            id_column: Some("id".into()),
+            columns: Some(vec!["id".into(), "ho_ten".into(), "ngay_sinh".into(), "gioi_tinh".into()]),
+            ..ReadOptions::default()
+        },
+    });
+    let table = Session::new().prepare(&source)?;
+    assert_eq!(table.len(), 3, "records with a repeated id are kept");
+    assert_eq!(table.duplicate_ids(), 1);
+    assert!(table.warnings().iter().any(|w| w.contains("repeat an earlier record's id")));
+    assert_eq!(table.summary().duplicate_ids, 1);
+    let error = table.find("A1").unwrap_err().to_string();
+    assert!(error.contains("names 2 records (row 1, row 3)"), "{error}");
+    assert_eq!(table.find("A2")?, khop::RecordIndex(1));
+    Ok(())
+}

@@ -318,13 +318,28 @@ impl Table {
         self.inner.seconds
     }
 
-    /// The record whose id is `id`.
+    /// The record whose id is `id`; an error when none has it, or when several do (an id that
+    /// names two records cannot pick one).
     pub fn find(&self, id: &str) -> Result<RecordIndex> {
-        self.inner
-            .records
+        let records = &self.inner.records;
+        let first = records
             .find_id(id)
-            .map(RecordIndex)
-            .ok_or_else(|| Error::invalid(format!("{} has no record with id `{id}`", self.name())))
+            .ok_or_else(|| Error::invalid(format!("{} has no record with id `{id}`", self.name())))?;
+        if self.inner.duplicate_ids > 0 {
+            let rows: Vec<String> = (0..records.len() as u32)
+                .filter(|&i| records.record_id(i) == id)
+                .map(|i| records.row(i).map_or_else(|| format!("record {i}"), |r| format!("row {r}")))
+                .collect();
+            if rows.len() > 1 {
+                return Err(Error::invalid(format!(
+                    "{}: the id `{id}` names {} records ({}); give each record its own id",
+                    self.name(),
+                    rows.len(),
+                    rows.join(", ")
+                )));
+            }
+        }
+        Ok(RecordIndex(first))
     }
 
     /// This table's part of a run summary.
