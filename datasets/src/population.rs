@@ -669,8 +669,12 @@ fn render_names(p: &Person, applied: &[&'static str], rng: &mut StdRng, row: &mu
         parts.rotate_left(1);
         row.corruptions.push((Field::Name, "reversed_order"));
     }
+    if on("given_first") && !on("reversed_order") && parts.len() >= 3 {
+        parts.rotate_right(1);
+        row.corruptions.push((Field::Name, "given_first"));
+    }
     let mut name = parts.join(" ");
-    if on("run_together") && !middles.is_empty() && !on("reversed_order") {
+    if on("run_together") && !middles.is_empty() && !on("reversed_order") && !on("given_first") {
         name = name.replacen(' ', "", 1);
         row.corruptions.push((Field::Name, "run_together"));
     }

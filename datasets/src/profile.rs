@@ -117,6 +117,9 @@ error_rates! {
     middle_dropped,
     /// Name: given name first, family name last.
     reversed_order,
+    /// Name: given name first, then family and middle names ("Hùng Nguyễn Văn"), as forms with
+    /// separate first-name and last-name fields give it.
+    given_first,
     /// Name: upper case.
     upper_case,
     /// Name: honorific typed in (Ông, Bà, Anh, Chị).

@@ -573,11 +573,25 @@ fn roles(toks: &[Token], folded: &str, flags: &mut NameFlags) -> Roles {
                 && back > 0.0
                 && !(n >= 3 && marker(front_len))
                 && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
+            // Given name first, then family and middle names ("Hùng Nguyễn Văn", as forms with
+            // separate first-name and last-name fields give it): a family name in second place,
+            // and a middle-name marker last (never a given name) or a first token that is no
+            // family name before a frequent one.
+            let given_first = !reversed
+                && n >= 3
+                && !marker(0)
+                && !marker(1)
+                && one(1) > 0.0
+                && (marker(n - 1) || (n == 3 && front_len == 1 && one(1) >= 1.0 && one(1) >= 20.0 * front));
             let mut family_len;
             if reversed {
                 flags.insert(NameFlags::REVERSED);
                 order = Order { n, rot: back_len };
                 family_len = back_len;
+            } else if given_first {
+                flags.insert(NameFlags::REVERSED);
+                order = Order { n, rot: n - 1 };
+                family_len = 1;
             } else {
                 order = Order { n, rot: 0 };
                 family_len = if n > front_len || front_len == 1 { front_len } else { 1 };

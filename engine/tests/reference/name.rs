@@ -281,11 +281,23 @@ fn normalize_name_once(input: &str, scratch: &mut NameScratch, out: &mut Normali
             && back > 0.0
             && !(n >= 3 && marker(front_len))
             && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
+        let one = |i: usize| family_share(f_str(&toks[i]));
+        let given_first = !reversed
+            && n >= 3
+            && !marker(0)
+            && !marker(1)
+            && one(1) > 0.0
+            && (marker(n - 1) || (n == 3 && front_len == 1 && one(1) >= 1.0 && one(1) >= 20.0 * front));
         if reversed {
             out.flags.insert(NameFlags::REVERSED);
             order.extend(n - back_len..n);
             order.extend(0..n - back_len);
             family_len = back_len;
+        } else if given_first {
+            out.flags.insert(NameFlags::REVERSED);
+            order.extend(1..n);
+            order.push(0);
+            family_len = 1;
         } else {
             order.extend(0..n);
             family_len = if n > front_len || front_len == 1 { front_len } else { 1 };
