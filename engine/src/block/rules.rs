@@ -196,17 +196,21 @@ impl BlockingRule {
     }
 
     /// A rule from a configuration's key names (see [`BlockKey::parse`]), named after them.
-    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<BlockingRule, String> {
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> crate::error::Result<BlockingRule> {
+        use crate::error::Error;
         let mut keys = Vec::with_capacity(names.len());
         for name in names {
             let name = name.as_ref();
             keys.push(BlockKey::parse(name).ok_or_else(|| {
                 let known: Vec<&str> = BlockKey::NAMED.iter().map(|k| k.as_str()).collect();
-                format!("unknown blocking key `{name}` (keys: {}, column:NAME)", known.join(", "))
+                Error::settings(vec![format!(
+                    "unknown blocking key `{name}` (keys: {}, column:NAME)",
+                    known.join(", ")
+                )])
             })?);
         }
         if keys.is_empty() {
-            return Err("a blocking rule needs at least one key".into());
+            return Err(Error::settings(vec!["a blocking rule needs at least one key".into()]));
         }
         let label = names.iter().map(|n| n.as_ref().trim_start_matches("column:")).collect::<Vec<_>>();
         Ok(BlockingRule::new(keys).with_name(label.join("+")))

@@ -347,15 +347,15 @@ impl Comparisons {
 
     /// Applies a configuration's changes: comparisons left out, thresholds changed. Every
     /// override must name a comparison these tables have, and only thresholds its kind has.
-    pub fn configure(&mut self, overrides: &[ComparisonOverride]) -> Result<(), String> {
+    pub fn configure(&mut self, overrides: &[ComparisonOverride]) -> crate::error::Result<()> {
         for o in overrides {
             let Some(index) = self.list.iter().position(|c| c.name == o.name) else {
                 let names: Vec<&str> = self.list.iter().map(|c| c.name.as_str()).collect();
-                return Err(format!(
+                return Err(crate::error::Error::settings(vec![format!(
                     "no comparison `{}` for these tables (they have: {})",
                     o.name,
                     names.join(", ")
-                ));
+                )]));
             };
             if !o.enabled {
                 self.list.remove(index);
@@ -365,7 +365,10 @@ impl Comparisons {
                 if (0.0..=1.0).contains(&t) {
                     Ok(t)
                 } else {
-                    Err(format!("comparison `{}`: a threshold must lie in [0, 1], found {t}", o.name))
+                    Err(crate::error::Error::settings(vec![format!(
+                        "comparison `{}`: a threshold must lie in [0, 1], found {t}",
+                        o.name
+                    )]))
                 }
             };
             let comparison = &mut self.list[index];
@@ -374,10 +377,10 @@ impl Comparisons {
                     *high = o.high.map(check).transpose()?.unwrap_or(*high);
                     *low = o.low.map(check).transpose()?.unwrap_or(*low);
                     if *low > *high {
-                        return Err(format!(
+                        return Err(crate::error::Error::settings(vec![format!(
                             "comparison `{}`: `low` ({low}) is above `high` ({high})",
                             o.name
-                        ));
+                        )]));
                     }
                 }
                 ComparisonKind::FatherName { threshold }
@@ -396,12 +399,15 @@ impl Comparisons {
                         | ComparisonKind::Generic { .. } => "`threshold`",
                         _ => "no threshold",
                     };
-                    return Err(format!("comparison `{}` takes {takes}", o.name));
+                    return Err(crate::error::Error::settings(vec![format!(
+                        "comparison `{}` takes {takes}",
+                        o.name
+                    )]));
                 }
             }
         }
         if self.list.is_empty() {
-            return Err("every comparison was left out".into());
+            return Err(crate::error::Error::settings(vec!["every comparison was left out".into()]));
         }
         Ok(())
     }

@@ -254,7 +254,7 @@ impl Checker<'_> {
             }
             match BlockingRule::from_names(&names) {
                 Ok(rule) => out.push(rule),
-                Err(message) => self.problem(rule.span(), message),
+                Err(error) => self.problem(rule.span(), error.to_string()),
             }
         }
         if out.is_empty() && self.problems.len() == before {

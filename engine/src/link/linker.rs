@@ -190,7 +190,7 @@ impl<'a> Linker<'a> {
     ) -> Result<Self> {
         settings.validate()?;
         let mut comparisons = Comparisons::default_for(left, Some(right));
-        comparisons.configure(&settings.comparisons).map_err(Error::invalid)?;
+        comparisons.configure(&settings.comparisons)?;
         if comparisons.is_empty() {
             return Err(Error::invalid("the two tables share no field that khop can compare"));
         }
@@ -222,7 +222,7 @@ impl<'a> Linker<'a> {
     pub fn dedupe(table: &'a PreparedRecords, settings: LinkSettings) -> Result<Self> {
         settings.validate()?;
         let mut comparisons = Comparisons::default_for(table, None);
-        comparisons.configure(&settings.comparisons).map_err(Error::invalid)?;
+        comparisons.configure(&settings.comparisons)?;
         if comparisons.is_empty() {
             return Err(Error::invalid("the table has no field that khop can compare"));
         }
