@@ -291,3 +291,33 @@ mod tests {
         assert_eq!(old_phone("0321234567").as_deref(), Some("01621234567"));
     }
 }
+
+/// Whether a corruption kind of the synthetic generator changes what a field says (a conflict
+/// the worklist must report) rather than how it is written (which normalization removes and the
+/// worklist must not report). See `khop::reconcile` for the rules on the engine's side; `khop::eval::conflict_scores` takes this as its rule.
+///
+/// Content: `typo`, `dialect` (a different spelling), `middle_dropped`, `reversed_order`, the
+/// date changes (`day_month_swap`, `year_off_by_one`, `placeholder_date`, `year_only`), the id
+/// changes (`id_typo`, `old_id_only`), `outdated_address` (a previous residence), and every
+/// value left out (`id_missing`, `sex_missing`, `phone_missing`, `address_missing`).
+///
+/// Writing: `accents_dropped`, `nfd`, `tcvn3`, `vni`, `lookalike`, `upper_case`,
+/// `tone_placement`, `i_y` (Vy/Vi), `honorific`, `run_together` (spaces between syllables) and
+/// `phone_old_format` (an 11-digit number that normalization converts). Unknown kinds count as
+/// content.
+pub fn is_content_corruption(kind: &str) -> bool {
+    !matches!(
+        kind,
+        "accents_dropped"
+            | "nfd"
+            | "tcvn3"
+            | "vni"
+            | "lookalike"
+            | "upper_case"
+            | "tone_placement"
+            | "i_y"
+            | "honorific"
+            | "run_together"
+            | "phone_old_format"
+    )
+}

@@ -16,6 +16,7 @@ mod names;
 pub mod population;
 pub mod profile;
 
+pub use corrupt::is_content_corruption;
 pub use names::family_name_share;
 pub use population::{GenOptions, GenReport, OutputFormat, generate};
 pub use profile::Profile;

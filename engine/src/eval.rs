@@ -473,36 +473,6 @@ pub fn read_field_corruptions(path: &Path) -> Result<Vec<Corruption>> {
         .collect())
 }
 
-/// Whether a corruption kind of the synthetic generator changes what a field says (a conflict
-/// the worklist must report) rather than how it is written (which normalization removes and the
-/// worklist must not report). See `khop::reconcile` for the rules on the engine's side.
-///
-/// Content: `typo`, `dialect` (a different spelling), `middle_dropped`, `reversed_order`, the
-/// date changes (`day_month_swap`, `year_off_by_one`, `placeholder_date`, `year_only`), the id
-/// changes (`id_typo`, `old_id_only`), `outdated_address` (a previous residence), and every
-/// value left out (`id_missing`, `sex_missing`, `phone_missing`, `address_missing`).
-///
-/// Writing: `accents_dropped`, `nfd`, `tcvn3`, `vni`, `lookalike`, `upper_case`,
-/// `tone_placement`, `i_y` (Vy/Vi), `honorific`, `run_together` (spaces between syllables) and
-/// `phone_old_format` (an 11-digit number that normalization converts). Unknown kinds count as
-/// content.
-pub fn is_content_corruption(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "accents_dropped"
-            | "nfd"
-            | "tcvn3"
-            | "vni"
-            | "lookalike"
-            | "upper_case"
-            | "tone_placement"
-            | "i_y"
-            | "honorific"
-            | "run_together"
-            | "phone_old_format"
-    )
-}
-
 /// A line of a worklist (`khop reconcile --out`), read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportedConflict {
@@ -600,7 +570,9 @@ pub struct ConflictScores {
 /// Scores a worklist against the generator's truth: `accepted` are the run's accepted links
 /// (sector, national), `truth` the true links, `sector` and `national` the corruptions of the
 /// two tables. Only true links that were accepted are scored. A sector field is expected to be
-/// reported when one of its corruptions is a content corruption ([`is_content_corruption`]) and
+/// reported when one of its corruptions changes content (`is_content`, which tells a change of
+/// what a field says from a change of how it is written: the generator's own rule is
+/// `khop_datasets::is_content_corruption`) and
 /// the linked national record's field carries none (`both_changed` counts the others); a
 /// reported line is spurious when neither the sector field nor the linked national record's
 /// field carries a content corruption. Lines whose type is an update
@@ -611,6 +583,7 @@ pub fn conflict_scores(
     truth: &[(String, String)],
     sector: &[Corruption],
     national: &[Corruption],
+    is_content: impl Fn(&str) -> bool,
 ) -> ConflictScores {
     let truth: HashMap<&str, &str> = truth.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let accepted: HashMap<&str, &str> = accepted.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
@@ -627,7 +600,7 @@ pub fn conflict_scores(
     // Content corruptions by (record, field), with their kinds.
     let content = |list: &[Corruption]| {
         let mut map: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-        for c in list.iter().filter(|c| is_content_corruption(&c.kind)) {
+        for c in list.iter().filter(|c| is_content(&c.kind)) {
             let kinds = map.entry((c.row.clone(), c.field.clone())).or_default();
             if !kinds.contains(&c.kind) {
                 kinds.push(c.kind.clone());

@@ -124,7 +124,8 @@ fn reads_khop_link_outputs_keeping_matches() {
 
 #[test]
 fn worklist_scored_against_injected_changes() {
-    use khop::eval::{Corruption, ReportedConflict, conflict_scores, is_content_corruption};
+    use khop::eval::{Corruption, ReportedConflict, conflict_scores};
+    use khop_datasets::is_content_corruption;
     let line = |sector: &str, national: &str, field: &str, kind: &str| ReportedConflict {
         sector: sector.into(),
         national: national.into(),
@@ -163,7 +164,7 @@ fn worklist_scored_against_injected_changes() {
         line("s2", "n2", "address", "legacy_units"),
         line("s3", "n9", "name", "different"),
     ];
-    let s = conflict_scores(&worklist, &accepted, &truth, &sector, &national);
+    let s = conflict_scores(&worklist, &accepted, &truth, &sector, &national, is_content_corruption);
     assert_eq!((s.linked_rows, s.wrong_links, s.missed_links), (2, 1, 2));
     // Expected: s1 name, s1 date of birth, s2 phone; found: s1 name.
     assert_eq!((s.expected, s.found, s.both_changed), (3, 1, 1));

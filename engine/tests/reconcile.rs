@@ -297,7 +297,14 @@ fn generated_population_worklists_find_the_injected_conflicts() {
         let truth = read_pairs(&dir.path().join(format!("links_{source}.csv"))).unwrap();
         let corruptions =
             read_field_corruptions(&dir.path().join(format!("corruptions_{source}.csv"))).unwrap();
-        let scores = conflict_scores(&lines, &accepted, &truth, &corruptions, &national_corruptions);
+        let scores = conflict_scores(
+            &lines,
+            &accepted,
+            &truth,
+            &corruptions,
+            &national_corruptions,
+            khop_datasets::is_content_corruption,
+        );
         assert!(scores.linked_rows as f64 >= 0.9 * truth.len() as f64, "{source}: {scores:?}");
         expected += scores.expected;
         found += scores.found;

@@ -207,7 +207,14 @@ pub fn eval_worklist(
         Some(path) => eval::read_field_corruptions(path)?,
         None => Vec::new(),
     };
-    let s = eval::conflict_scores(&lines, accepted, truth, &sector, &national);
+    let s = eval::conflict_scores(
+        &lines,
+        accepted,
+        truth,
+        &sector,
+        &national,
+        khop_datasets::is_content_corruption,
+    );
     println!(
         "conflicts on {} correctly accepted links ({} wrong links, {} true links not accepted):",
         s.linked_rows, s.wrong_links, s.missed_links
