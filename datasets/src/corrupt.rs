@@ -266,32 +266,6 @@ pub(crate) fn old_phone(phone: &str) -> Option<String> {
     Some(format!("{old}{}", &phone[new.len()..]))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tone_and_spelling() {
-        let mut s = "Nguyễn Thị Hòa".to_owned();
-        assert!(tone_placement(&mut s));
-        assert_eq!(s, "Nguyễn Thị Hoà");
-        assert!(tone_placement(&mut s));
-        assert_eq!(s, "Nguyễn Thị Hòa");
-        let mut s = "Lê Thị Thuỷ".to_owned();
-        assert!(tone_placement(&mut s));
-        assert_eq!(s, "Lê Thị Thủy");
-        let mut s = "Trần Quý".to_owned();
-        assert!(i_y(&mut s));
-        assert_eq!(s, "Trần Quí");
-        let mut s = "Lê Mỹ".to_owned();
-        assert!(i_y(&mut s));
-        assert_eq!(s, "Lê Mĩ");
-        let mut s = "Lê Huy".to_owned();
-        assert!(!i_y(&mut s));
-        assert_eq!(old_phone("0321234567").as_deref(), Some("01621234567"));
-    }
-}
-
 /// Whether a corruption kind of the synthetic generator changes what a field says (a conflict
 /// the worklist must report) rather than how it is written (which normalization removes and the
 /// worklist must not report). See `khop::reconcile` for the rules on the engine's side; `khop::eval::conflict_scores` takes this as its rule.
@@ -320,4 +294,30 @@ pub fn is_content_corruption(kind: &str) -> bool {
             | "run_together"
             | "phone_old_format"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tone_and_spelling() {
+        let mut s = "Nguyễn Thị Hòa".to_owned();
+        assert!(tone_placement(&mut s));
+        assert_eq!(s, "Nguyễn Thị Hoà");
+        assert!(tone_placement(&mut s));
+        assert_eq!(s, "Nguyễn Thị Hòa");
+        let mut s = "Lê Thị Thuỷ".to_owned();
+        assert!(tone_placement(&mut s));
+        assert_eq!(s, "Lê Thị Thủy");
+        let mut s = "Trần Quý".to_owned();
+        assert!(i_y(&mut s));
+        assert_eq!(s, "Trần Quí");
+        let mut s = "Lê Mỹ".to_owned();
+        assert!(i_y(&mut s));
+        assert_eq!(s, "Lê Mĩ");
+        let mut s = "Lê Huy".to_owned();
+        assert!(!i_y(&mut s));
+        assert_eq!(old_phone("0321234567").as_deref(), Some("01621234567"));
+    }
 }

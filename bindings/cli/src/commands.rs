@@ -37,9 +37,11 @@ impl ReadArgs {
     }
 }
 
+/// One file to profile: its path, how to read it and the role of each column.
+type ProfileJob = (PathBuf, ReadOptions, Vec<(String, Option<Role>)>);
+
 pub fn profile(args: ProfileArgs) -> Result<()> {
-    // One job per file: how to read it and the role of each column.
-    let mut jobs: Vec<(PathBuf, ReadOptions, Vec<(String, Option<Role>)>)> = Vec::new();
+    let mut jobs: Vec<ProfileJob> = Vec::new();
     let mut rejects_path = args.rejects.clone();
     if let Some(config) = &args.config {
         let config = Config::from_file(config)?;
