@@ -1,0 +1,33 @@
+//! Parquet input: any bytes in a `.parquet` file; an error or batches, never a panic, and every
+//! row accounted for.
+#![no_main]
+
+use khop::read::{ReadOptions, Reader};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, bytes)) = data.split_first() else { return };
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("input.parquet");
+    std::fs::write(&path, bytes).expect("write input");
+    let options = ReadOptions {
+        // The format comes from the file name.
+        format: None,
+        id_column: (flags & 1 != 0).then(|| "id".to_owned()),
+        batch_size: usize::from(flags >> 4) + 1,
+        max_field_bytes: 64,
+        ..ReadOptions::default()
+    };
+    let Ok(mut reader) = Reader::open(&path, &options) else { return };
+    let mut passed = 0u64;
+    let mut rejected = 0u64;
+    for batch in &mut reader {
+        let Ok(batch) = batch else { return };
+        assert_eq!(batch.rows.len(), batch.records.num_rows());
+        passed += batch.records.num_rows() as u64;
+        rejected += batch.rejects.len() as u64;
+    }
+    let stats = reader.stats();
+    assert_eq!(stats.rows_read, stats.rows_passed + stats.rows_rejected);
+    assert_eq!((stats.rows_passed, stats.rows_rejected), (passed, rejected));
+});
