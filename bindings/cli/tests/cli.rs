@@ -730,3 +730,33 @@ fn windows_1258_layout(text: &str) -> String {
     }
     out
 }
+
+/// The largest peak resident memory of the children this test process has waited for, in MiB.
+#[cfg(target_os = "linux")]
+fn children_peak_mib() -> i64 {
+    // SAFETY: getrusage writes into the zeroed struct it is given and reads nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let status = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(status, 0);
+    usage.ru_maxrss / 1024
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn profiling_many_columns_costs_what_the_file_holds() {
+    // 2,000 columns of 3 rows: reading reserved a 65,536-row batch per column, 2.9 GB in all.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.csv");
+    let header: Vec<String> = (0..2_000).map(|i| format!("c{i}")).collect();
+    let mut text = header.join(",") + "\n";
+    for row in 0..3 {
+        let values: Vec<String> = (0..2_000).map(|i| format!("v{row}_{i}")).collect();
+        text.push_str(&(values.join(",") + "\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let output = khop(&["profile", "--json", path.to_str().unwrap()]);
+    let profiles = json(&output);
+    assert_eq!(profiles[0]["columns"].as_array().unwrap().len(), 2_000);
+    let peak = children_peak_mib();
+    assert!(peak < 1_000, "a khop child peaked at {peak} MiB");
+}

@@ -666,9 +666,11 @@ pub(crate) fn project(path: &Path, available: &[String], options: &ReadOptions) 
 
 /// Column builders of the text readers (CSV, NDJSON): one Utf8 builder per output column.
 pub(crate) fn text_builders(columns: usize, batch_size: usize) -> Vec<arrow_array::builder::StringBuilder> {
-    (0..columns)
-        .map(|_| arrow_array::builder::StringBuilder::with_capacity(batch_size, batch_size * 16))
-        .collect()
+    // Builders start small and grow with the rows: a batch of a short file, or a file of
+    // thousands of columns, then costs what it holds, not 1 MiB per column (65,536 rows x 16
+    // bytes reserved up front).
+    let rows = batch_size.min(1024);
+    (0..columns).map(|_| arrow_array::builder::StringBuilder::with_capacity(rows, rows * 16)).collect()
 }
 
 /// Finishes a text reader's batch; `None` when the stretch of file held no row at all.
