@@ -453,7 +453,7 @@ fn normalize_name_once(input: &str, scratch: &mut NameScratch, out: &mut Normali
         out.flags.insert(NameFlags::EMPTY);
         return;
     }
-    let roles = roles(toks, folded, &mut out.flags);
+    let roles = roles(toks, folded, norm, &mut out.flags);
     let Roles { order, family, middle, given } = roles;
 
     let norm_range: fn(&Token) -> (usize, usize) = |t| t.norm;
@@ -524,8 +524,9 @@ struct Roles {
 
 /// Decides the order of the tokens `toks` (honorifics stripped, not empty) and which are the
 /// family, middle and given names: clan names of minorities, reversed order, compound family
-/// names (see the module docs). `folded` is the folded text the tokens point into.
-fn roles(toks: &[Token], folded: &str, flags: &mut NameFlags) -> Roles {
+/// names (see the module docs). `folded` and `norm` are the folded and normalized texts the
+/// tokens point into.
+fn roles(toks: &[Token], folded: &str, norm: &str, flags: &mut NameFlags) -> Roles {
     // Roles by output position: family `family.0..family.1`, middle likewise, given at `given`.
     let order: Order;
     let family: (usize, usize);
@@ -575,14 +576,21 @@ fn roles(toks: &[Token], folded: &str, flags: &mut NameFlags) -> Roles {
                 && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
             // Given name first, then family and middle names ("Hùng Nguyễn Văn", as forms with
             // separate first-name and last-name fields give it): a family name in second place,
-            // and a middle-name marker last (never a given name) or a first token that is no
-            // family name before a frequent one.
+            // and a middle-name marker last (never a given name), or in three tokens a first
+            // token that is no family name at all before a frequent one (a rare family name
+            // before a middle name that is also a family name, "Lương Hoàng Việt", keeps its
+            // order).
+            // The marker as written: `văn`/`thị`, or without any accent; `vân` is a given name.
+            let written_marker = |i: usize| {
+                let t = norm.get(toks[i].norm.0..toks[i].norm.1).unwrap_or_default();
+                marker(i) && matches!(t, "van" | "thi" | "văn" | "thị")
+            };
             let given_first = !reversed
                 && n >= 3
                 && !marker(0)
                 && !marker(1)
                 && one(1) > 0.0
-                && (marker(n - 1) || (n == 3 && front_len == 1 && one(1) >= 1.0 && one(1) >= 20.0 * front));
+                && ((written_marker(n - 1) && one(1) > front) || (n == 3 && front == 0.0 && one(1) >= 1.0));
             let mut family_len;
             if reversed {
                 flags.insert(NameFlags::REVERSED);

@@ -282,12 +282,13 @@ fn normalize_name_once(input: &str, scratch: &mut NameScratch, out: &mut Normali
             && !(n >= 3 && marker(front_len))
             && (marker(0) || (front == 0.0 && back >= 0.5) || (back >= 1.0 && back >= 20.0 * front));
         let one = |i: usize| family_share(f_str(&toks[i]));
+        let written_marker = |i: usize| marker(i) && ["van", "thi", "văn", "thị"].contains(&n_str(&toks[i]));
         let given_first = !reversed
             && n >= 3
             && !marker(0)
             && !marker(1)
             && one(1) > 0.0
-            && (marker(n - 1) || (n == 3 && front_len == 1 && one(1) >= 1.0 && one(1) >= 20.0 * front));
+            && ((written_marker(n - 1) && one(1) > front) || (n == 3 && front == 0.0 && one(1) >= 1.0));
         if reversed {
             out.flags.insert(NameFlags::REVERSED);
             order.extend(n - back_len..n);
