@@ -434,3 +434,18 @@ fn name_without_its_honorific_is_stable() {
         assert_eq!(once.folded_full, twice.folded_full, "{input:?}");
     }
 }
+
+/// Regression (fuzz target `name`): "aaaaaaÂ" reads as VNI ("aÂ" is "â"), and each round of
+/// decoding leaves one base letter before the new "â" to read as VNI again; four rounds left
+/// "aâ", which the next normalization decoded. Rounds go on while they shorten the text.
+#[test]
+fn cascading_vni_decoding_reaches_a_fixed_point() {
+    let long = format!("d{}Â cho", "a".repeat(40));
+    for input in ["o\\'g'oh,'g'gEdo\\'g'oh,'g'gEdaaaaaaÂ\0,cho(EÂglc", "daaaaaaÂ", long.as_str()] {
+        let text = normalize_text(input);
+        assert_eq!(normalize_text(&text), text, "{input:?}");
+        let once = normalize_name(input);
+        let twice = normalize_name(&once.full);
+        assert_eq!(once.full, twice.full, "{input:?}");
+    }
+}

@@ -227,7 +227,10 @@ pub(crate) fn normalize_text_with<S: Sink>(
     // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
     // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
-    for _ in 0..4 {
+    // A run of VNI base letters before a mark ("aaaaâ") loses one letter per round, so rounds
+    // go on, past the fourth, for as long as each shortens the output.
+    let mut rounds = 0;
+    loop {
         // `detect_legacy_encoding` answers `None` at the first Vietnamese letter beyond Latin-1:
         // when the pass wrote one, skip it; likewise when it wrote nothing the detector counts.
         if pass.beyond_latin1 || !pass.maybe_legacy {
@@ -236,8 +239,13 @@ pub(crate) fn normalize_text_with<S: Sink>(
         let Some(enc) = detect_legacy_encoding(out) else {
             break;
         };
+        let before = out.len();
         decode_legacy_into(out, enc, legacy);
         pass = normalize_pass(legacy, word, out, sink);
+        rounds += 1;
+        if rounds >= 4 && out.len() >= before {
+            break;
+        }
     }
 }
 
