@@ -449,3 +449,17 @@ fn cascading_vni_decoding_reaches_a_fixed_point() {
         assert_eq!(once.full, twice.full, "{input:?}");
     }
 }
+
+/// Regression (fuzz target `name`): an upper-case Greek letter with a combining ypogegrammeni
+/// (a mark that is a letter, kept as one), "Ή\u{345}", lower-cases to "ή\u{345}", which NFC
+/// composes to "ῄ": the output was not NFC, and normalizing it again changed it.
+#[test]
+fn a_letter_mark_composes_after_lower_casing() {
+    for input in ["\u{16cb}\u{1fcb}\u{345}", "[ch\u{16cb}\u{1ecb}\u{345}\u{1c}h\u{16cb}\u{1fcb}\u{345}*", "Ή\u{345}"] {
+        let text = normalize_text(input);
+        assert_eq!(normalize_text(&text), text, "{input:?}");
+        let once = normalize_name(input);
+        let twice = normalize_name(&once.full);
+        assert_eq!(once.full, twice.full, "{input:?}");
+    }
+}

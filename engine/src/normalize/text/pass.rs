@@ -224,6 +224,14 @@ pub(crate) fn normalize_text_with<S: Sink>(
         legacy.extend(out.nfc().filter(|c| !is_combining(*c)));
         pass = normalize_pass(legacy, word, out, sink);
     }
+    if pass.letter_mark && is_nfc_quick(out.chars()) != IsNormalized::Yes {
+        // A combining mark that is a letter (Greek ypogegrammeni), which the pass keeps, may
+        // compose with a neighbour that lower-casing made ("Ή\u{345}" is "ή\u{345}", which is
+        // "ῄ"): compose and run again. Rare.
+        legacy.clear();
+        legacy.extend(out.nfc());
+        pass = normalize_pass(legacy, word, out, sink);
+    }
     // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
     // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
@@ -388,7 +396,10 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &
         }
         pass.input.plain &= c.is_ascii();
         match classify(c) {
-            Class::Letter(l) => push_letter(word, l),
+            Class::Letter(l) => {
+                pass.letter_mark |= is_combining(l);
+                push_letter(word, l);
+            }
             Class::Mark(m) => {
                 pass.had_mark = true;
                 word.push(Letter::other(m));
@@ -421,6 +432,8 @@ struct Pass {
     input: Scan,
     /// A combining mark.
     had_mark: bool,
+    /// A combining mark that is a letter (alphabetic), kept as a letter.
+    letter_mark: bool,
     /// A Vietnamese letter beyond Latin-1 (a vowel with marks, or `đ`): the output is not legacy
     /// text (see `has_letter_beyond_latin1`).
     beyond_latin1: bool,
