@@ -463,3 +463,15 @@ fn a_letter_mark_composes_after_lower_casing() {
         assert_eq!(once.full, twice.full, "{input:?}");
     }
 }
+
+/// Regression (fuzz target `name`): `İ` lower-cases to "i\u{307}", whose combining dot above
+/// was kept as a letter; normalizing again dropped it as a stray mark.
+#[test]
+fn dotted_capital_i_is_stable() {
+    for input in ["\u{130}ha", "\u{130}", "Nguyễn \u{130}"] {
+        let text = normalize_text(input);
+        assert_eq!(normalize_text(&text), text, "{input:?}");
+        let once = normalize_name(input);
+        assert_eq!(normalize_name(&once.full).full, once.full, "{input:?}");
+    }
+}

@@ -814,6 +814,8 @@ fn normalize_pass(src: &str, word: &mut Vec<Letter>, out: &mut String) -> (bool,
         match classify(c) {
             Class::Letter(l) => {
                 letter_mark |= is_combining(l);
+                // (Later fix, applied to both: `İ` lower-cases to `i` and a combining dot above.)
+                had_mark |= l == '\u{130}';
                 push_letter(word, l);
             }
             Class::Mark(m) => {

@@ -398,6 +398,8 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &
         match classify(c) {
             Class::Letter(l) => {
                 pass.letter_mark |= is_combining(l);
+                // `İ` lower-cases to `i` and a combining dot above, a stray mark once composed.
+                pass.had_mark |= l == '\u{130}';
                 push_letter(word, l);
             }
             Class::Mark(m) => {
