@@ -455,7 +455,9 @@ fn cascading_vni_decoding_reaches_a_fixed_point() {
 /// composes to "ῄ": the output was not NFC, and normalizing it again changed it.
 #[test]
 fn a_letter_mark_composes_after_lower_casing() {
-    for input in ["\u{16cb}\u{1fcb}\u{345}", "[ch\u{16cb}\u{1ecb}\u{345}\u{1c}h\u{16cb}\u{1fcb}\u{345}*", "Ή\u{345}"] {
+    for input in
+        ["\u{16cb}\u{1fcb}\u{345}", "[ch\u{16cb}\u{1ecb}\u{345}\u{1c}h\u{16cb}\u{1fcb}\u{345}*", "Ή\u{345}"]
+    {
         let text = normalize_text(input);
         assert_eq!(normalize_text(&text), text, "{input:?}");
         let once = normalize_name(input);

@@ -104,11 +104,11 @@ fn token_subset(small: &[u8], big: &[u8]) -> bool {
 }
 
 pub(crate) fn date(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
-    let (ya, yb) = (at(&l.year(), a), at(&r.year(), b));
+    let (ya, yb) = (at(l.year(), a), at(r.year(), b));
     if ya == 0 || yb == 0 {
         return 0;
     }
-    let (ma, mb, da, db) = (at(&l.month(), a), at(&r.month(), b), at(&l.day(), a), at(&r.day(), b));
+    let (ma, mb, da, db) = (at(l.month(), a), at(r.month(), b), at(l.day(), a), at(r.day(), b));
     let full = ma != 0 && mb != 0 && da != 0 && db != 0;
     if full && ya == yb && ma == mb && da == db {
         return 1;
@@ -169,10 +169,10 @@ pub(crate) fn consistency(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u
     // A CCCD that agrees with its own record's birth year (or sex) adds nothing to the date (or
     // sex) comparison: checking it against the other record would count the same evidence twice.
     // It speaks only where its own record's value is missing or wrong.
-    let (la, rb) = (at(&l.year(), a), at(&r.year(), b));
-    let (lsa, rsb) = (u16::from(at(&l.sex(), a)), u16::from(at(&r.sex(), b)));
-    let (lcy, rcy) = (at(&l.cccd_year(), a), at(&r.cccd_year(), b));
-    let (lcs, rcs) = (u16::from(at(&l.cccd_sex(), a)), u16::from(at(&r.cccd_sex(), b)));
+    let (la, rb) = (at(l.year(), a), at(r.year(), b));
+    let (lsa, rsb) = (u16::from(at(l.sex(), a)), u16::from(at(r.sex(), b)));
+    let (lcy, rcy) = (at(l.cccd_year(), a), at(r.cccd_year(), b));
+    let (lcs, rcs) = (u16::from(at(l.cccd_sex(), a)), u16::from(at(r.cccd_sex(), b)));
     if lcy != la {
         check(lcy, rb);
     }
@@ -193,7 +193,7 @@ pub(crate) fn consistency(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u
 }
 
 pub(crate) fn sex(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
-    match (at(&l.sex(), a), at(&r.sex(), b)) {
+    match (at(l.sex(), a), at(r.sex(), b)) {
         (0, _) | (_, 0) => 0,
         (x, y) if x == y => 1,
         _ => 2,
@@ -212,7 +212,7 @@ pub(crate) fn phone(x: &[u8], y: &[u8]) -> u8 {
 }
 
 pub(crate) fn address(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> u8 {
-    let (pa, pb) = (at(&l.province(), a), at(&r.province(), b));
+    let (pa, pb) = (at(l.province(), a), at(r.province(), b));
     if pa == 0 || pb == 0 {
         return 0;
     }

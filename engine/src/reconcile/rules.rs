@@ -60,12 +60,12 @@ impl Pair<'_> {
         if let Some(kind) = presence(fa.is_empty(), fb.is_empty()) {
             return kind;
         }
-        if fa == fb && at(&l.name_reversed(), a) == at(&r.name_reversed(), b) {
+        if fa == fb && at(l.name_reversed(), a) == at(r.name_reversed(), b) {
             // The common case, without building keys.
             return None;
         }
         let written = |t: &PreparedRecords, i: usize| {
-            let family = if at(&t.name_reversed(), i) { tokens(t.folded_family().get(i)).count() } else { 0 };
+            let family = if at(t.name_reversed(), i) { tokens(t.folded_family().get(i)).count() } else { 0 };
             written_key(t.folded_full().get(i), family)
         };
         let (written_a, written_b) = (written(l, a), written(r, b));
@@ -104,11 +104,11 @@ impl Pair<'_> {
     fn date(&self) -> Option<ConflictKind> {
         use ConflictKind::*;
         let (l, a, r, b) = (self.l, self.a, self.r, self.b);
-        let (ys, yn) = (at(&l.year(), a), at(&r.year(), b));
+        let (ys, yn) = (at(l.year(), a), at(r.year(), b));
         if let Some(kind) = presence(ys == 0, yn == 0) {
             return kind;
         }
-        let (ms, mn, ds, dn) = (at(&l.month(), a), at(&r.month(), b), at(&l.day(), a), at(&r.day(), b));
+        let (ms, mn, ds, dn) = (at(l.month(), a), at(r.month(), b), at(l.day(), a), at(r.day(), b));
         let years = || match ys.abs_diff(yn) {
             0 => None,
             1 => Some(YearOffByOne),
@@ -149,7 +149,7 @@ impl Pair<'_> {
     }
 
     fn sex(&self) -> Option<ConflictKind> {
-        let (x, y) = (at(&self.l.sex(), self.a), at(&self.r.sex(), self.b));
+        let (x, y) = (at(self.l.sex(), self.a), at(self.r.sex(), self.b));
         presence(x == 0, y == 0).unwrap_or((x != y).then_some(ConflictKind::Different))
     }
 
@@ -170,11 +170,11 @@ impl Pair<'_> {
         {
             return Some(ConflictKind::OneDigit);
         }
-        let (year, sex) = (at(&l.cccd_year(), a), at(&l.cccd_sex(), a));
-        if year != 0 && at(&r.year(), b) != 0 && year != at(&r.year(), b) {
+        let (year, sex) = (at(l.cccd_year(), a), at(l.cccd_sex(), a));
+        if year != 0 && at(r.year(), b) != 0 && year != at(r.year(), b) {
             return Some(ConflictKind::InconsistentBirthYear);
         }
-        if sex != 0 && at(&r.sex(), b) != 0 && sex != at(&r.sex(), b) {
+        if sex != 0 && at(r.sex(), b) != 0 && sex != at(r.sex(), b) {
             return Some(ConflictKind::InconsistentSex);
         }
         Some(ConflictKind::Different)
@@ -189,15 +189,15 @@ impl Pair<'_> {
         if fs == AddressForm::Unresolved || fnat == AddressForm::Unresolved {
             return None;
         }
-        if at(&l.province(), a) != at(&r.province(), b) {
+        if at(l.province(), a) != at(r.province(), b) {
             return Some(ConflictKind::DifferentProvince);
         }
         let both_legacy = fs == AddressForm::Legacy && fnat == AddressForm::Legacy;
-        let (ds, dn) = (at(&l.legacy_district(), a), at(&r.legacy_district(), b));
+        let (ds, dn) = (at(l.legacy_district(), a), at(r.legacy_district(), b));
         if both_legacy && ds != 0 && dn != 0 && ds != dn {
             return Some(ConflictKind::DifferentWard);
         }
-        let (ws, wn) = (at(&l.legacy_ward(), a), at(&r.legacy_ward(), b));
+        let (ws, wn) = (at(l.legacy_ward(), a), at(r.legacy_ward(), b));
         let same_place = if both_legacy && ws != 0 && wn != 0 {
             ws == wn || (ds == dn && same_folded(legacy_ward_name(ws), legacy_ward_name(wn)))
         } else {

@@ -787,11 +787,8 @@ pub fn normalize_text_into(input: &str, scratch: &mut TextScratch, out: &mut Str
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
     // (Later fix, applied to both: rounds go on past the fourth while each shortens the output.)
     let mut rounds = 0;
-    loop {
-        // `detect_legacy_encoding` stops at the first letter beyond Latin-1.
-        let Some(enc) = detect_legacy_encoding(out) else {
-            break;
-        };
+    // `detect_legacy_encoding` stops at the first letter beyond Latin-1.
+    while let Some(enc) = detect_legacy_encoding(out) {
         let before = out.len();
         decode_legacy_into(out, enc, legacy);
         normalize_pass(legacy, word, out);
