@@ -434,3 +434,46 @@ fn name_without_its_honorific_is_stable() {
         assert_eq!(once.folded_full, twice.folded_full, "{input:?}");
     }
 }
+
+/// Regression (fuzz target `name`): "aaaaaaÂ" reads as VNI ("aÂ" is "â"), and each round of
+/// decoding leaves one base letter before the new "â" to read as VNI again; four rounds left
+/// "aâ", which the next normalization decoded. Rounds go on while they shorten the text.
+#[test]
+fn cascading_vni_decoding_reaches_a_fixed_point() {
+    let long = format!("d{}Â cho", "a".repeat(40));
+    for input in ["o\\'g'oh,'g'gEdo\\'g'oh,'g'gEdaaaaaaÂ\0,cho(EÂglc", "daaaaaaÂ", long.as_str()] {
+        let text = normalize_text(input);
+        assert_eq!(normalize_text(&text), text, "{input:?}");
+        let once = normalize_name(input);
+        let twice = normalize_name(&once.full);
+        assert_eq!(once.full, twice.full, "{input:?}");
+    }
+}
+
+/// Regression (fuzz target `name`): an upper-case Greek letter with a combining ypogegrammeni
+/// (a mark that is a letter, kept as one), "Ή\u{345}", lower-cases to "ή\u{345}", which NFC
+/// composes to "ῄ": the output was not NFC, and normalizing it again changed it.
+#[test]
+fn a_letter_mark_composes_after_lower_casing() {
+    for input in
+        ["\u{16cb}\u{1fcb}\u{345}", "[ch\u{16cb}\u{1ecb}\u{345}\u{1c}h\u{16cb}\u{1fcb}\u{345}*", "Ή\u{345}"]
+    {
+        let text = normalize_text(input);
+        assert_eq!(normalize_text(&text), text, "{input:?}");
+        let once = normalize_name(input);
+        let twice = normalize_name(&once.full);
+        assert_eq!(once.full, twice.full, "{input:?}");
+    }
+}
+
+/// Regression (fuzz target `name`): `İ` lower-cases to "i\u{307}", whose combining dot above
+/// was kept as a letter; normalizing again dropped it as a stray mark.
+#[test]
+fn dotted_capital_i_is_stable() {
+    for input in ["\u{130}ha", "\u{130}", "Nguyễn \u{130}"] {
+        let text = normalize_text(input);
+        assert_eq!(normalize_text(&text), text, "{input:?}");
+        let once = normalize_name(input);
+        assert_eq!(normalize_name(&once.full).full, once.full, "{input:?}");
+    }
+}

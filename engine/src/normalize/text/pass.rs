@@ -224,10 +224,21 @@ pub(crate) fn normalize_text_with<S: Sink>(
         legacy.extend(out.nfc().filter(|c| !is_combining(*c)));
         pass = normalize_pass(legacy, word, out, sink);
     }
+    if pass.letter_mark && is_nfc_quick(out.chars()) != IsNormalized::Yes {
+        // A combining mark that is a letter (Greek ypogegrammeni), which the pass keeps, may
+        // compose with a neighbour that lower-casing made ("Ή\u{345}" is "ή\u{345}", which is
+        // "ῄ"): compose and run again. Rare.
+        legacy.clear();
+        legacy.extend(out.nfc());
+        pass = normalize_pass(legacy, word, out, sink);
+    }
     // Decoding can put letters side by side that read as legacy text again ("EµA" is "eàa",
     // whose "eà" reads as VNI). Normalize until the output is stable, so that normalizing twice
     // changes nothing. Only all-Latin-1 outputs can be legacy text; real ones stop at once.
-    for _ in 0..4 {
+    // A run of VNI base letters before a mark ("aaaaâ") loses one letter per round, so rounds
+    // go on, past the fourth, for as long as each shortens the output.
+    let mut rounds = 0;
+    loop {
         // `detect_legacy_encoding` answers `None` at the first Vietnamese letter beyond Latin-1:
         // when the pass wrote one, skip it; likewise when it wrote nothing the detector counts.
         if pass.beyond_latin1 || !pass.maybe_legacy {
@@ -236,8 +247,13 @@ pub(crate) fn normalize_text_with<S: Sink>(
         let Some(enc) = detect_legacy_encoding(out) else {
             break;
         };
+        let before = out.len();
         decode_legacy_into(out, enc, legacy);
         pass = normalize_pass(legacy, word, out, sink);
+        rounds += 1;
+        if rounds >= 4 && out.len() >= before {
+            break;
+        }
     }
 }
 
@@ -380,7 +396,12 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &
         }
         pass.input.plain &= c.is_ascii();
         match classify(c) {
-            Class::Letter(l) => push_letter(word, l),
+            Class::Letter(l) => {
+                pass.letter_mark |= is_combining(l);
+                // `İ` lower-cases to `i` and a combining dot above, a stray mark once composed.
+                pass.had_mark |= l == '\u{130}';
+                push_letter(word, l);
+            }
             Class::Mark(m) => {
                 pass.had_mark = true;
                 word.push(Letter::other(m));
@@ -413,6 +434,8 @@ struct Pass {
     input: Scan,
     /// A combining mark.
     had_mark: bool,
+    /// A combining mark that is a letter (alphabetic), kept as a letter.
+    letter_mark: bool,
     /// A Vietnamese letter beyond Latin-1 (a vowel with marks, or `đ`): the output is not legacy
     /// text (see `has_letter_beyond_latin1`).
     beyond_latin1: bool,
