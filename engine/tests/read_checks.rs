@@ -406,3 +406,15 @@ fn a_flipped_byte_in_a_parquet_page_fails_the_read() {
     }
     assert!(by_checksum > 0, "no flipped byte was caught by its page checksum");
 }
+
+/// A damaged Parquet file on which the `parquet` crate's decoder panics (found by the `parquet`
+/// fuzz target) is a format error naming the file, not a crash.
+#[test]
+fn a_parquet_file_that_panics_the_decoder_is_an_error() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/read/bad/parquet_decoder_panic.parquet");
+    let result = khop::read::Reader::open(&path, &khop::read::ReadOptions::default())
+        .and_then(|reader| reader.collect::<khop::Result<Vec<_>>>());
+    let error = result.expect_err("a damaged file");
+    assert!(matches!(error.kind(), khop::ErrorKind::Format { .. }), "{error:?}");
+    assert!(error.to_string().contains("parquet_decoder_panic.parquet"), "{error}");
+}

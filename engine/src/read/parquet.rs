@@ -33,13 +33,31 @@ pub(crate) struct ParquetSource {
     max_field_bytes: usize,
     row: u64,
     total: u64,
+    /// The decoder panicked once: the file is damaged and nothing more is read from it.
+    failed: bool,
+}
+
+/// Runs a call into the `parquet` crate, turning a panic of the decoder (some damaged files make
+/// it index out of bounds instead of returning an error) into a format error of `path`.
+fn guarded<T>(path: &Path, what: &str, call: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        Error::format(path, None, format!("{what}: the Parquet decoder failed on a damaged file ({detail})"))
+    })
 }
 
 impl ParquetSource {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| Error::format_with(path, None, format!("not a readable Parquet file ({e})"), e))?;
+        let builder =
+            guarded(path, "not a readable Parquet file", || ParquetRecordBatchReaderBuilder::try_new(file))?
+                .map_err(|e| {
+                    Error::format_with(path, None, format!("not a readable Parquet file ({e})"), e)
+                })?;
         let file_schema = Arc::clone(builder.schema());
         let names: Vec<String> = file_schema.fields().iter().map(|f| f.name().clone()).collect();
         let keep = super::project(path, &names, options)?;
@@ -63,11 +81,10 @@ impl ParquetSource {
         let total = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
         // The decoder returns projected columns in file order; `next_batch` reorders them by name.
-        let reader = builder
-            .with_projection(mask)
-            .with_batch_size(options.batch_size)
-            .build()
-            .map_err(|e| Error::format_with(path, None, format!("cannot read ({e})"), e))?;
+        let reader = guarded(path, "cannot read", || {
+            builder.with_projection(mask).with_batch_size(options.batch_size).build()
+        })?
+        .map_err(|e| Error::format_with(path, None, format!("cannot read ({e})"), e))?;
         Ok(ParquetSource {
             file: Arc::from(path.display().to_string()),
             reader,
@@ -77,6 +94,7 @@ impl ParquetSource {
             max_field_bytes: options.max_field_bytes,
             row: 0,
             total,
+            failed: false,
         })
     }
 }
@@ -123,7 +141,18 @@ impl Source for ParquetSource {
     }
 
     fn next_batch(&mut self, stats: &mut ReadStats) -> Option<Result<Batch>> {
-        let decoded = match self.reader.next()? {
+        if self.failed {
+            return None;
+        }
+        let path = Path::new(&*self.file);
+        let next = match guarded(path, &format!("after row {}", self.row), || self.reader.next()) {
+            Ok(next) => next,
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(e));
+            }
+        };
+        let decoded = match next? {
             Ok(batch) => batch,
             Err(e) => {
                 // A damaged page: its checksum (CRC-32, when the writer stored one) does not match,
