@@ -13,7 +13,7 @@
 //! (numbers) and compares as null.
 //!
 //! Names are kept as the normalized full name (canonical tone placement), accent-folded parts
-//! (ASCII, which is also the compact alphabet of [`alphabet`](super::alphabet), so the
+//! (ASCII, which is also the compact alphabet of [`super::alphabet`], so the
 //! similarity kernels read them directly), the full name in the compact alphabet with its tones,
 //! the folded tokens sorted (for names written in another order) and phonetic keys. Each record
 //! also carries how many records of its table share its folded full, family and given name: the
@@ -28,7 +28,7 @@
 //! ([`AddressForm`]: pre-2025 or 2025 units) with their pre-2025 codes, and the place within the
 //! ward (house number, street, hamlet) as folded words; parents' names folded and normalized.
 //!
-//! Columns that no Vietnamese comparison reads become *generic columns* ([`GenericColumn`]):
+//! Columns that no Vietnamese comparison reads become *generic columns* (`GenericColumn`):
 //! roles `text`, `number`, `email`, `house_number` and `street` always, and the address units
 //! (`hamlet`, `ward`, `district`, `province`) when no record's units resolve to a Vietnamese
 //! administrative unit (a foreign address: the units are then compared as text and the address
