@@ -224,3 +224,16 @@ fn duplicated_ids_are_counted_and_never_picked_silently() -> Result<()> {
     assert_eq!(table.find("A2")?, khop::RecordIndex(1));
     Ok(())
 }
+
+#[test]
+fn records_without_an_id_column_are_named_by_their_row() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no_id.csv");
+    std::fs::write(&path, "ho_ten,ngay_sinh\nNguyễn Văn An,01/01/1990\nTrần Thị Bình,02/02/1991\n").unwrap();
+    let table = prepare(&Session::new(), &path)?;
+    assert_eq!(table.source().id_choice(), &khop::session::IdChoice::RowNumber);
+    let ids: Vec<&str> = (0..table.len() as u32).map(|i| table.records().record_id(i)).collect();
+    assert_eq!(ids, ["1", "2"]);
+    assert_eq!(table.find("2")?, khop::RecordIndex(1));
+    Ok(())
+}

@@ -649,7 +649,8 @@ impl PreparedRecords {
         self.rows.get(id as usize).copied()
     }
 
-    /// The value of the id column for record `id` (empty without an id column).
+    /// The value of the id column for record `id`; without an id column, its row number in the
+    /// file (1-based, header excluded).
     pub fn record_id(&self, id: u32) -> &str {
         std::str::from_utf8(self.ids.get(id as usize)).unwrap_or_default()
     }
@@ -882,7 +883,11 @@ fn prepare_batch(spec: &DatasetSpec, sources: &Sources, batch: &Batch) -> Result
     out.rows = if batch.rows.len() == n { batch.rows.clone() } else { (1..=n as u64).collect() };
     let mut s = Scratch::default();
     for row in 0..n {
-        out.ids.push(get(&cols.ids, row).unwrap_or_default().as_bytes());
+        match &cols.ids {
+            Some(_) => out.ids.push(get(&cols.ids, row).unwrap_or_default().as_bytes()),
+            // No id column: a record is named by its row number in the file.
+            None => out.ids.push(out.rows[row].to_string().as_bytes()),
+        }
         push_name(&cols, row, &mut s, &mut out);
         push_date_and_sex(&cols, row, &mut out);
         push_ids(&cols, row, &mut out);
