@@ -347,10 +347,12 @@ pub fn link(args: LinkArgs) -> Result<()> {
     );
     let s = &summary.seconds;
     println!(
-        "time: prepare {:.2} s, train {:.2} s, link {:.2} s, write {:.2} s; peak memory {} MiB; links in {}",
+        "time: prepare {:.2} s, train {:.2} s, link {:.2} s ({:.2} M pairs per core-second, {} threads), write {:.2} s; peak memory {} MiB; links in {}",
         s.read_and_prepare,
         s.train,
         s.link,
+        summary.pairs_per_core_second / 1e6,
+        summary.threads,
         s.write.unwrap_or_default(),
         mib(summary.peak_memory_mib),
         args.out.display()

@@ -126,6 +126,9 @@ impl LinkRun {
             rows_rejected: self.sector.stats().rows_rejected + self.national.stats().rows_rejected,
             rejects_file: None,
             pairs_scored: self.report.pairs_scored,
+            pairs_per_core_second: self.report.pairs_scored as f64
+                / (self.link_seconds * rayon::current_num_threads() as f64).max(1e-9),
+            threads: rayon::current_num_threads(),
             blocking: rules_of(&self.report.blocking),
             decisions: Decisions {
                 r#match: count(Decision::Match),
@@ -270,6 +273,12 @@ pub struct LinkSummary {
     pub rejects_file: Option<PathBuf>,
     /// Candidate pairs scored.
     pub pairs_scored: u64,
+    /// Pairs scored per second of the link stage and per thread (rayon's pool), the figure to
+    /// compare with the similarity kernels' speed (in a multi-source run the stage includes the
+    /// source's training).
+    pub pairs_per_core_second: f64,
+    /// Threads the run used.
+    pub threads: usize,
     /// Pairs per blocking rule.
     pub blocking: Vec<RuleSummary>,
     /// Decisions counted.
