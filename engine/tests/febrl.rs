@@ -53,6 +53,15 @@ fn link(a: &Path, b: &Path) -> (f64, f64, f64) {
     assert!(names.contains(&"soc_sec_id") && names.contains(&"postcode"), "{names:?}");
     let (model, _) = linker.train().unwrap();
     let (results, _) = linker.link(&model).unwrap();
+    scores(&left, &right, &results)
+}
+
+/// Precision, recall and F1 of the match decisions, persons told by the FEBRL record ids.
+fn scores(
+    left: &PreparedRecords,
+    right: &PreparedRecords,
+    results: &[khop::link::LinkResult],
+) -> (f64, f64, f64) {
     let in_right: HashMap<&str, ()> =
         (0..right.len() as u32).map(|i| (person(right.record_id(i)), ())).collect();
     let true_links =
@@ -71,6 +80,14 @@ fn link(a: &Path, b: &Path) -> (f64, f64, f64) {
     (precision, recall, 2.0 * precision * recall / (precision + recall).max(f64::MIN_POSITIVE))
 }
 
+/// The FEBRL files' folder (`${KHOP_CACHE:-$HOME/.cache/khop}/febrl`), when it can be named.
+fn febrl_cache() -> Option<PathBuf> {
+    let cache = std::env::var_os("KHOP_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("khop")));
+    cache.map(|c| c.join("febrl"))
+}
+
 #[test]
 fn febrl_like_fixture_links_accurately() {
     let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "testdata", "link"].iter().collect();
@@ -80,10 +97,7 @@ fn febrl_like_fixture_links_accurately() {
 
 #[test]
 fn febrl4_reaches_its_target_when_cached() {
-    let cache = std::env::var_os("KHOP_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("khop")));
-    let Some(dir) = cache.map(|c| c.join("febrl")) else { return };
+    let Some(dir) = febrl_cache() else { return };
     let (a, b) = (dir.join("dataset4a.csv"), dir.join("dataset4b.csv"));
     if !a.is_file() || !b.is_file() {
         eprintln!("FEBRL4 not in {}: skipped (benches/febrl_vs_splink.sh fills it)", dir.display());
@@ -97,10 +111,7 @@ fn febrl4_reaches_its_target_when_cached() {
 fn febrl3_dedupe_reaches_its_target_when_cached() {
     use khop::cluster::{ClusterOptions, deduplicate};
 
-    let cache = std::env::var_os("KHOP_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("khop")));
-    let Some(path) = cache.map(|c| c.join("febrl").join("dataset3.csv")) else { return };
+    let Some(path) = febrl_cache().map(|d| d.join("dataset3.csv")) else { return };
     if !path.is_file() {
         eprintln!("FEBRL3 not in {}: skipped (benches/dedupe_vs_splink.sh fills it)", path.display());
         return;
@@ -133,10 +144,7 @@ fn detection_places_every_febrl_column() {
 
 #[test]
 fn febrl4_without_a_configuration_when_cached() {
-    let cache = std::env::var_os("KHOP_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("khop")));
-    let Some(dir) = cache.map(|c| c.join("febrl")) else { return };
+    let Some(dir) = febrl_cache() else { return };
     let (a, b) = (dir.join("dataset4a.csv"), dir.join("dataset4b.csv"));
     if !a.exists() || !b.exists() {
         eprintln!("FEBRL4 not in {}: skipped (datasets/fetch_febrl.sh fills it)", dir.display());
@@ -148,20 +156,6 @@ fn febrl4_without_a_configuration_when_cached() {
         |path: &Path| session.prepare(&khop::TableSource::detect(path, &ReadOptions::default()).unwrap());
     let (left, right) = (detect(&b).unwrap(), detect(&a).unwrap());
     let run = session.link(&left, &right, None).unwrap();
-    let (l, r) = (left.records(), right.records());
-    let in_right: std::collections::HashSet<&str> =
-        (0..r.len() as u32).map(|i| person(r.record_id(i))).collect();
-    let true_links = (0..l.len() as u32).filter(|&i| in_right.contains(person(l.record_id(i)))).count();
-    let (mut tp, mut fp) = (0usize, 0usize);
-    for result in run.results().iter().filter(|r| r.decision == Decision::Match) {
-        let Some(best) = result.best else { continue };
-        if person(l.record_id(result.left)) == person(r.record_id(best.right)) {
-            tp += 1;
-        } else {
-            fp += 1;
-        }
-    }
-    let (p, rc) = (tp as f64 / (tp + fp).max(1) as f64, tp as f64 / true_links.max(1) as f64);
-    let f1 = 2.0 * p * rc / (p + rc).max(f64::MIN_POSITIVE);
+    let (p, rc, f1) = scores(left.records(), right.records(), run.results());
     assert!(f1 >= 0.9995, "FEBRL4 without a configuration: precision {p:.4}, recall {rc:.4}, F1 {f1:.4}");
 }

@@ -309,29 +309,15 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     let options = ReadOptions::default();
     let sector = session.prepare(&TableSource::detect(dir.join("bhxh.parquet"), &options)?)?;
     let national = session.prepare(&TableSource::detect(dir.join("national.parquet"), &options)?)?;
-    crate::link::print_read(&sector);
-    crate::link::print_read(&national);
-    let run = session.link(&sector, &national, None)?;
-    if let Some(report) = run.training() {
-        crate::link::print_training(report);
-        crate::link::print_model(run.model());
-    }
-    let summary = run.write_outputs(&LinkOutputs {
+    crate::link::print_read(&sector.summary());
+    crate::link::print_read(&national.summary());
+    let outputs = LinkOutputs {
         links: links.clone(),
         rejects: Some(dir.join("rejects.csv")),
         model: Some(dir.join("model.json")),
         summary: Some(dir.join("summary.json")),
-    })?;
-    let d = &summary.decisions;
-    println!(
-        "{} sector records: {} match, {} review, {} no match ({} ambiguous); {} pairs scored",
-        run.results().len(),
-        d.r#match,
-        d.review,
-        d.no_match,
-        summary.ambiguous,
-        summary.pairs_scored
-    );
+    };
+    crate::link::link_and_print(&session, &sector, &national, None, &outputs)?;
     let seconds = started.elapsed().as_secs_f64();
 
     // Score the match decisions against the generator's truth.

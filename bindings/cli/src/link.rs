@@ -8,7 +8,8 @@ use khop::cluster::ClusterOptions;
 use khop::link::linker::TrainingReport;
 use khop::score::Model;
 use khop::session::{
-    DedupeOutputs, LinkOutputs, LinkRun, ModelChoice, MultiOutputs, OutputPlan, Session, Table, TableSource,
+    DedupeOutputs, LinkOutputs, LinkSummary, ModelChoice, MultiOutputs, OutputPlan, Session, Table,
+    TableSource, TableSummary,
 };
 
 use crate::ReadArgs;
@@ -190,22 +191,21 @@ impl Tables {
     pub(crate) fn prepare_both(&self) -> Result<(Table, Table)> {
         let left = self.session.prepare(self.single()?)?;
         let right = self.session.prepare(&self.right)?;
-        print_read(&left);
-        print_read(&right);
+        print_read(&left.summary());
+        print_read(&right.summary());
         Ok((left, right))
     }
 }
 
-pub(crate) fn print_read(table: &Table) {
-    let stats = table.stats();
+pub(crate) fn print_read(table: &TableSummary) {
     eprintln!(
         "{} ({}): {} rows read, {} prepared, {} rejected; ids: {}",
-        table.name(),
-        table.path().display(),
-        stats.rows_read,
-        stats.rows_passed,
-        stats.rows_rejected,
-        table.source().id_choice()
+        table.name,
+        table.path.display(),
+        table.rows_read,
+        table.records,
+        table.rows_rejected,
+        table.id
     );
 }
 
@@ -250,12 +250,28 @@ pub(crate) fn read_model(path: &Path) -> Result<Model> {
     Model::from_json(&text).with_context(|| path.display().to_string())
 }
 
-/// Prints what training did for `run`, when it trained.
-fn print_trained(run: &LinkRun) {
+/// Links two prepared tables, writes `outputs` and prints what training did, the warnings and
+/// the decisions (`khop link` and `khop demo`).
+pub(crate) fn link_and_print(
+    session: &Session,
+    sector: &Table,
+    national: &Table,
+    model: Option<&Model>,
+    outputs: &LinkOutputs,
+) -> Result<LinkSummary> {
+    let run = session.link(sector, national, model)?;
     if let Some(report) = run.training() {
         print_training(report);
         print_model(run.model());
     }
+    let summary = run.write_outputs(outputs)?;
+    print_warnings(&summary.warnings);
+    let d = &summary.decisions;
+    println!(
+        "{} sector records: {} match, {} review, {} no match ({} ambiguous); {} pairs scored",
+        summary.sector.records, d.r#match, d.review, d.no_match, summary.ambiguous, summary.pairs_scored
+    );
+    Ok(summary)
 }
 
 fn mib(value: Option<u64>) -> String {
@@ -331,20 +347,7 @@ pub fn link(args: LinkArgs) -> Result<()> {
     plan.check()?;
     let model = args.model.as_deref().map(read_model).transpose()?;
     let (left, right) = tables.prepare_both()?;
-    let run = tables.session.link(&left, &right, model.as_ref())?;
-    print_trained(&run);
-    let summary = run.write_outputs(&outputs)?;
-    print_warnings(&summary.warnings);
-    let d = &summary.decisions;
-    println!(
-        "{} sector records: {} match, {} review, {} no match ({} ambiguous); {} pairs scored",
-        run.results().len(),
-        d.r#match,
-        d.review,
-        d.no_match,
-        summary.ambiguous,
-        summary.pairs_scored
-    );
+    let summary = link_and_print(&tables.session, &left, &right, model.as_ref(), &outputs)?;
     let s = &summary.seconds;
     println!(
         "time: prepare {:.2} s, train {:.2} s, link {:.2} s ({:.2} M pairs per core-second, {} threads), write {:.2} s; peak memory {} MiB; links in {}",
@@ -379,7 +382,7 @@ fn link_sources(args: LinkArgs, tables: Tables) -> Result<()> {
     };
     let shared = matches!(choice, ModelChoice::Shared);
     let summary = tables.session.link_sources(&tables.right, &tables.lefts, choice, &outputs, |run| {
-        print_read(run.sector());
+        print_read(&run.sector().summary());
         if let Some(report) = run.training() {
             eprintln!("{}:", run.sector().name());
             print_training(report);
@@ -388,7 +391,7 @@ fn link_sources(args: LinkArgs, tables: Tables) -> Result<()> {
     if shared && let Some(training) = &summary.shared_training {
         print_training(&training.report);
     }
-    print_read_national(&summary.national);
+    print_read(&summary.national);
     for source in &summary.sources {
         print_warnings(&source.warnings);
         let d = &source.decisions;
@@ -424,21 +427,6 @@ fn link_sources(args: LinkArgs, tables: Tables) -> Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-fn print_read_national(table: &khop::session::TableSummary) {
-    eprintln!(
-        "{} ({}): {} rows read, {} prepared, {} rejected; ids: {}",
-        table.name,
-        table.path.display(),
-        table.rows_read,
-        table.records,
-        table.rows_rejected,
-        match table.id.column() {
-            Some(c) => format!("`{c}`"),
-            None => "the row number".into(),
-        }
-    );
 }
 
 #[derive(Args)]
@@ -504,7 +492,7 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
     outputs.plan(&mut plan);
     plan.check()?;
     let table = session.prepare(&source)?;
-    print_read(&table);
+    print_read(&table.summary());
     let run = session.dedupe(&table)?;
     print_training(run.training());
     print_model(run.model());

@@ -217,6 +217,18 @@ impl Session {
         trained
     }
 
+    /// `model` as given, or one trained for `linker` with what training did.
+    fn model_or_train(
+        &self,
+        linker: &Linker<'_>,
+        model: Option<&Model>,
+    ) -> Result<(Model, Option<TrainingReport>)> {
+        match model {
+            Some(model) => Ok((model.clone(), None)),
+            None => self.train_with(linker).map(|(model, report)| (model, Some(report))),
+        }
+    }
+
     /// Trains a model on two tables without labels: `u` from random pairs, `m` by EM.
     pub fn train(&self, sector: &Table, national: &Table) -> Result<(Model, TrainingReport)> {
         self.train_with(&self.linker(sector, national)?)
@@ -226,13 +238,7 @@ impl Session {
     pub fn link(&self, sector: &Table, national: &Table, model: Option<&Model>) -> Result<LinkRun> {
         let linker = self.linker(sector, national)?;
         let started = Instant::now();
-        let (model, training) = match model {
-            Some(model) => (model.clone(), None),
-            None => {
-                let (model, report) = self.train_with(&linker)?;
-                (model, Some(report))
-            }
-        };
+        let (model, training) = self.model_or_train(&linker, model)?;
         let train_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
         self.observer.started(&Stage::Score);
@@ -280,9 +286,16 @@ impl Session {
         outputs.plan(&mut plan, &names, &model);
         plan.check()?;
 
+        // Rejects are written as each table is prepared, so that no source stays in memory for
+        // them.
+        let mut rejects = outputs.rejects.as_deref().map(crate::write::RejectWriter::create).transpose()?;
+        let mut keep_rejects = |table: &Table| match rejects.as_mut() {
+            Some(writer) => writer.write(table.rejects()),
+            None => Ok(()),
+        };
         let national = self.prepare(national)?;
+        keep_rejects(&national)?;
         let mut rejected = national.stats().rows_rejected;
-        let mut rejects = vec![national.clone()];
         let mut multi = self.multi_link(&national);
         let mut held: Vec<Option<Table>> = sources.iter().map(|_| None).collect();
         match model {
@@ -290,7 +303,9 @@ impl Session {
             ModelChoice::Given(model) => multi.use_model(model),
             ModelChoice::Shared => {
                 for (source, slot) in sources.iter().zip(&mut held) {
-                    *slot = Some(self.prepare(source)?);
+                    let table = self.prepare(source)?;
+                    keep_rejects(&table)?;
+                    *slot = Some(table);
                 }
                 let tables: Vec<Table> = held.iter().flatten().cloned().collect();
                 self.observer.started(&Stage::Train);
@@ -304,7 +319,11 @@ impl Session {
         for (source, slot) in sources.iter().zip(&mut held) {
             let table = match slot.take() {
                 Some(table) => table,
-                None => self.prepare(source)?,
+                None => {
+                    let table = self.prepare(source)?;
+                    keep_rejects(&table)?;
+                    table
+                }
             };
             rejected += table.stats().rows_rejected;
             let run = multi.link(&table)?;
@@ -315,12 +334,9 @@ impl Session {
             run.write(&links_file)?;
             each(&run);
             summaries.push(SourceSummary::of(&run, links_file));
-            if outputs.rejects.is_some() {
-                rejects.push(table);
-            }
         }
-        if let Some(path) = &outputs.rejects {
-            write_rejects(path, rejects.iter().map(Table::rejects))?;
+        if let Some(writer) = rejects {
+            writer.finish()?;
         }
         let started = Instant::now();
         let rules_indexed = multi.rules_indexed();
@@ -377,13 +393,7 @@ impl Session {
         let a = sector.find(sector_id)?;
         let b = national.find(national_id)?;
         let linker = self.linker(sector, national)?;
-        let (model, training) = match model {
-            Some(model) => (model.clone(), None),
-            None => {
-                let (model, report) = self.train_with(&linker)?;
-                (model, Some(report))
-            }
-        };
+        let (model, training) = self.model_or_train(&linker, model)?;
         let explanation = explain_pair(&linker, &model, sector.records(), national.records(), a.0, b.0)?;
         Ok(Explained { explanation, model, training })
     }
@@ -493,7 +503,7 @@ impl Session {
         options: &crate::read::ReadOptions,
         roles: &[(String, Option<crate::record::Role>)],
     ) -> Result<Profiled> {
-        use crate::read::{Format, Reader};
+        use crate::read::Reader;
         let mut reader = Reader::open(path, options)?;
         let schema = reader.schema();
         let columns = schema.fields().iter().map(|field| {
@@ -501,7 +511,7 @@ impl Session {
             (field.name().clone(), role)
         });
         let mut profiler = crate::profile::Profiler::new(columns);
-        let unit = if reader.format() == Format::Parquet { Unit::Rows } else { Unit::Bytes };
+        let unit = Unit::of(reader.format());
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         self.observer.started(&Stage::Read {
             table: name,
@@ -536,7 +546,7 @@ impl Session {
         rejects: Option<&Path>,
     ) -> Result<NormalizeSummary> {
         use crate::normalize::records::RecordNormalizer;
-        use crate::read::{Format, Reader};
+        use crate::read::Reader;
         use crate::write::{RejectWriter, WriteOptions, Writer};
         use rayon::prelude::*;
 
@@ -556,7 +566,7 @@ impl Session {
         let mut reader = Reader::open(source.path(), source.options())?;
         let mut writer = Writer::create(out, normalizer.schema(), &WriteOptions::default())?;
         let mut rejects = rejects.map(RejectWriter::create).transpose()?;
-        let unit = if reader.format() == Format::Parquet { Unit::Rows } else { Unit::Bytes };
+        let unit = Unit::of(reader.format());
         self.observer.started(&Stage::Read {
             table: source.name().to_owned(),
             file: source.path().to_owned(),

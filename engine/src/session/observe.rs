@@ -33,6 +33,16 @@ pub enum Unit {
     Rows,
 }
 
+impl Unit {
+    /// What a reader of `format` counts its progress in ([`crate::read::Reader::progress`]).
+    pub fn of(format: crate::read::Format) -> Unit {
+        match format {
+            crate::read::Format::Parquet => Unit::Rows,
+            crate::read::Format::Csv | crate::read::Format::Ndjson => Unit::Bytes,
+        }
+    }
+}
+
 /// Told where a run is. Each stage is `started`, `advanced` any number of times, then `finished`;
 /// stages do not nest. Every method has an empty default.
 pub trait Observer: Send + Sync {

@@ -149,10 +149,7 @@ impl TableSource {
         let started = Instant::now();
         let mut reader = Reader::open(&self.path, &self.options)?;
         let total = reader.progress().total;
-        let unit = match reader.format() {
-            crate::read::Format::Parquet => Unit::Rows,
-            crate::read::Format::Csv | crate::read::Format::Ndjson => Unit::Bytes,
-        };
+        let unit = Unit::of(reader.format());
         observer.started(&Stage::Read { table: self.name.clone(), file: self.path.clone(), unit, total });
         let mut rejects = Vec::new();
         let batches = std::iter::from_fn(|| {
