@@ -68,6 +68,13 @@ const HEADER_ROLES: &[(Role, &[&str])] = &[
             "pin",
             "personalid",
             "sddcn",
+            "soddcn",
+            "ddcn",
+            "maddcn",
+            "sodinhdanhcongdan",
+            "socccdcmnd",
+            "cccdcmnd",
+            "sogiaytotuythan",
         ],
     ),
     (Role::OldId, &["socmnd", "cmnd", "chungminhnhandan", "oldid", "socmt", "cmt", "cmndcu"]),
@@ -322,6 +329,18 @@ pub fn role_from_values(values: &[&str]) -> Option<(Role, String)> {
             return Some((role, format!("{} {what}", percent(s))));
         }
     }
+    // An id column holding whichever card the person showed: CCCDs, and CMNDs where no CCCD was
+    // recorded (or the reverse). The majority names the column; linking compares a 9-digit value
+    // in a CCCD column with the other table's CMND, and a CCCD against a CMND has its own level.
+    let cccd = share(&|v| classify_id(v) == IdShape::Cccd12);
+    let cmnd = share(&|v| classify_id(v) == IdShape::Cmnd9);
+    if cccd + cmnd >= CONTENT_THRESHOLD {
+        let role = if cccd >= cmnd { Role::NationalId } else { Role::OldId };
+        return Some((
+            role,
+            format!("{} are 12-digit and {} 9-digit numbers (CCCD or CMND)", percent(cccd), percent(cmnd)),
+        ));
+    }
     let s = share(&looks_like_address);
     if s >= 0.6 {
         return Some((Role::Address, format!("{} name administrative units", percent(s))));
@@ -435,6 +454,7 @@ mod tests {
             ("dob", Role::DateOfBirth),
             ("Giới tính", Role::Sex),
             ("so_cccd", Role::NationalId),
+            ("SO_DDCN", Role::NationalId),
             ("Số định danh", Role::NationalId),
             ("so_cmnd", Role::OldId),
             ("SĐT", Role::Phone),
@@ -455,6 +475,9 @@ mod tests {
     fn values_decide_when_headers_do_not() {
         let role = |values: &[&str]| role_from_values(values).map(|(r, _)| r);
         assert_eq!(role(&["001090012345", "079185000123"]), Some(Role::NationalId));
+        // CCCDs and, where the person showed the old card, CMNDs.
+        assert_eq!(role(&["001090012345", "079185000123", "012345678"]), Some(Role::NationalId));
+        assert_eq!(role(&["001090012345", "012345678", "012345679"]), Some(Role::OldId));
         assert_eq!(role(&["012345678", "212345678"]), Some(Role::OldId));
         assert_eq!(role(&["0912345678", "+84 983 123 456"]), Some(Role::Phone));
         assert_eq!(role(&["05/03/1990", "1985", "2001-12-31"]), Some(Role::DateOfBirth));
