@@ -29,7 +29,8 @@ impl ColumnKey {
 pub enum BlockKey {
     /// The cleaned national id (CCCD) digits.
     NationalId,
-    /// The old identity card (CMND) digits.
+    /// The old identity card (CMND) digits: the old-id column, or a 9-digit value in the
+    /// national-id column (sector tables often hold whichever card the person showed).
     OldId,
     /// The E.164 phone number.
     Phone,
@@ -37,12 +38,17 @@ pub enum BlockKey {
     DateOfBirth,
     /// The year of birth.
     BirthYear,
+    /// The day and month of birth (both known), whatever the year: survives a year typed one off.
+    BirthDayMonth,
     /// The accent-folded full name.
     FoldedFullName,
     /// The accent-folded family name.
     FoldedFamilyName,
     /// The accent-folded given name.
     FoldedGivenName,
+    /// The folded name's words in sorted order: the same for "Hùng Nguyễn Văn" and "Nguyễn Văn
+    /// Hùng" however each was parsed.
+    NameTokens,
     /// The phonetic key of the full name.
     PhoneticFullName,
     /// The phonetic key of the given name.
@@ -66,9 +72,11 @@ impl BlockKey {
             BlockKey::Phone => "phone",
             BlockKey::DateOfBirth => "date_of_birth",
             BlockKey::BirthYear => "birth_year",
+            BlockKey::BirthDayMonth => "birth_day_month",
             BlockKey::FoldedFullName => "full_name",
             BlockKey::FoldedFamilyName => "family_name",
             BlockKey::FoldedGivenName => "given_name",
+            BlockKey::NameTokens => "name_tokens",
             BlockKey::PhoneticFullName => "phonetic_full_name",
             BlockKey::PhoneticGivenName => "phonetic_given_name",
             BlockKey::Sex => "sex",
@@ -79,15 +87,17 @@ impl BlockKey {
     }
 
     /// Every key a configuration can name (generic columns are written `column:NAME`).
-    pub const NAMED: [BlockKey; 13] = [
+    pub const NAMED: [BlockKey; 15] = [
         BlockKey::NationalId,
         BlockKey::OldId,
         BlockKey::Phone,
         BlockKey::DateOfBirth,
         BlockKey::BirthYear,
+        BlockKey::BirthDayMonth,
         BlockKey::FoldedFullName,
         BlockKey::FoldedFamilyName,
         BlockKey::FoldedGivenName,
+        BlockKey::NameTokens,
         BlockKey::PhoneticFullName,
         BlockKey::PhoneticGivenName,
         BlockKey::Sex,
@@ -109,12 +119,13 @@ impl BlockKey {
         let f = t.fields();
         match self {
             BlockKey::NationalId => f.national_id,
-            BlockKey::OldId => f.old_id,
+            BlockKey::OldId => f.old_id || f.national_id,
             BlockKey::Phone => f.phone,
-            BlockKey::DateOfBirth | BlockKey::BirthYear => f.date_of_birth,
+            BlockKey::DateOfBirth | BlockKey::BirthYear | BlockKey::BirthDayMonth => f.date_of_birth,
             BlockKey::FoldedFullName
             | BlockKey::FoldedFamilyName
             | BlockKey::FoldedGivenName
+            | BlockKey::NameTokens
             | BlockKey::PhoneticFullName
             | BlockKey::PhoneticGivenName => f.name,
             BlockKey::Sex => f.sex,
@@ -128,11 +139,15 @@ impl BlockKey {
         let text = |s: &'t [u8]| (!s.is_empty()).then_some(s);
         match self {
             BlockKey::NationalId => text(t.national_id().get(i)),
-            BlockKey::OldId => text(t.old_id().get(i)),
+            BlockKey::OldId => text(t.old_id().get(i)).or_else(|| {
+                let id = t.national_id().get(i);
+                (id.len() == 9).then_some(id)
+            }),
             BlockKey::Phone => text(t.phone().get(i)),
             BlockKey::FoldedFullName => text(t.folded_full().get(i)),
             BlockKey::FoldedFamilyName => text(t.folded_family().get(i)),
             BlockKey::FoldedGivenName => text(t.folded_given().get(i)),
+            BlockKey::NameTokens => text(t.sorted_tokens().get(i)),
             BlockKey::PhoneticFullName => text(t.phonetic_full().get(i)),
             BlockKey::PhoneticGivenName => text(t.phonetic_given().get(i)),
             BlockKey::DateOfBirth => {
@@ -144,6 +159,15 @@ impl BlockKey {
                 buf[2] = m;
                 buf[3] = d;
                 Some(&buf[..4])
+            }
+            BlockKey::BirthDayMonth => {
+                let (m, d) = (*t.month().get(i)?, *t.day().get(i)?);
+                if m == 0 || d == 0 {
+                    return None;
+                }
+                buf[0] = m;
+                buf[1] = d;
+                Some(&buf[..2])
             }
             BlockKey::BirthYear => {
                 let y = *t.year().get(i)?;
@@ -241,8 +265,9 @@ impl BlockingRule {
 
     /// The default rules for the Vietnamese person profile, those whose keys both tables have,
     /// strongest first: CCCD; CMND; phone; family name + date of birth; given name + date of
-    /// birth; phonetic given name + birth year + province; folded full name + birth year; folded
-    /// full name + province.
+    /// birth; phonetic given name + birth year + province; name words + birth year; name words +
+    /// province; name words + day and month of birth; given name + day and month of birth +
+    /// province.
     ///
     /// Then, for generic columns both tables hold: each identifier-like column (90% of values
     /// distinct on both sides) alone; and the most selective other column of role `number`
@@ -327,21 +352,28 @@ impl BlockingRule {
         // Each rule catches what the earlier ones miss: an id or phone typed wrong or missing
         // (names with the date), a typo in the given or the family name (the other name with the
         // date, or a phonetic given name with the year and province), a wrong day or month (the
-        // full name with the year), a wrong year (the full name with the province).
-        let candidates: [&[BlockKey]; 8] = [
+        // name's words with the year, whatever their order), a wrong year (the name's words with
+        // the province, or with the day and month), a typo in the family or middle name and a
+        // wrong year (the given name with the day, month and province).
+        let candidates: [&[BlockKey]; 10] = [
             &[NationalId],
             &[OldId],
             &[Phone],
             &[FoldedFamilyName, DateOfBirth],
             &[FoldedGivenName, DateOfBirth],
             &[PhoneticGivenName, BirthYear, Province],
-            &[FoldedFullName, BirthYear],
-            &[FoldedFullName, Province],
+            &[NameTokens, BirthYear],
+            &[NameTokens, Province],
+            &[NameTokens, BirthDayMonth],
+            &[FoldedGivenName, BirthDayMonth, Province],
         ];
+        // The CMND rule needs an old-id column on one side at least: between two id columns,
+        // 9-digit values already meet under the national-id rule.
+        let old_id_column = left.fields().old_id || right.is_some_and(|r| r.fields().old_id);
         candidates
             .iter()
             .map(|keys| BlockingRule::new(keys.to_vec()))
-            .filter(|rule| rule.applies_to(left, right))
+            .filter(|rule| rule.applies_to(left, right) && (rule.keys() != [OldId] || old_id_column))
             .collect()
     }
 

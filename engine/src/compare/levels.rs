@@ -14,15 +14,22 @@ pub(crate) const NAME_LEVELS: &[&str] = &[
     "folded",
     "reordered",
     "dropped_middle",
+    "phonetic",
+    "one_edit",
+    "two_edits",
+    "middle_differs",
     "jaro_winkler_high",
     "jaro_winkler_low",
-    "phonetic",
     "else",
 ];
-pub(crate) const NAME_JW_HIGH: u8 = 5;
-pub(crate) const NAME_JW_LOW: u8 = 6;
-pub(crate) const NAME_PHONETIC: u8 = 7;
-pub(crate) const NAME_ELSE: u8 = 8;
+const NAME_DROPPED_MIDDLE: u8 = 4;
+const NAME_PHONETIC: u8 = 5;
+const NAME_ONE_EDIT: u8 = 6;
+const NAME_TWO_EDITS: u8 = 7;
+const NAME_MIDDLE_DIFFERS: u8 = 8;
+pub(crate) const NAME_JW_HIGH: u8 = 9;
+pub(crate) const NAME_JW_LOW: u8 = 10;
+pub(crate) const NAME_ELSE: u8 = 11;
 /// Not a level: the pair needs Jaro-Winkler scores to be decided.
 pub(crate) const NEEDS_SCORES: u8 = u8::MAX;
 
@@ -66,33 +73,40 @@ pub(crate) fn name_cheap(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u3
         return 3;
     }
     let (ma, mb) = (l.folded_middle().get(a), r.folded_middle().get(b));
-    if !l.folded_given().get(a).is_empty()
+    let same_ends = !l.folded_given().get(a).is_empty()
         && l.folded_family().get(a) == r.folded_family().get(b)
-        && l.folded_given().get(a) == r.folded_given().get(b)
-        && (token_subset(ma, mb) || token_subset(mb, ma))
-    {
-        return 4;
+        && l.folded_given().get(a) == r.folded_given().get(b);
+    if same_ends && (token_subset(ma, mb) || token_subset(mb, ma)) {
+        return NAME_DROPPED_MIDDLE;
+    }
+    // Spelt as heard: d/gi/r, ch/tr, s/x, n/l, final n/ng.
+    if l.phonetic_full().get(a) == r.phonetic_full().get(b) {
+        return NAME_PHONETIC;
+    }
+    // A typo: a letter changed, doubled, dropped or swapped with its neighbour, a space lost.
+    if fa.len().abs_diff(fb.len()) <= 2 {
+        match similarity::osa(fa, fb) {
+            1 => return NAME_ONE_EDIT,
+            2 => return NAME_TWO_EDITS,
+            _ => {}
+        }
+    }
+    // Namesakes in the family and given name whose middle names differ: common among different
+    // people ("Nguyễn Văn An", "Nguyễn Hữu An"), so kept apart from the spelling levels.
+    if same_ends {
+        return NAME_MIDDLE_DIFFERS;
     }
     NEEDS_SCORES
 }
 
 /// The level of a name pair from its Jaro-Winkler scores (`family`, `given`; with no family
 /// name both are the full names' score).
-pub(crate) fn name_from_scores(
-    l: &PreparedRecords,
-    a: u32,
-    r: &PreparedRecords,
-    b: u32,
-    (family, given): (f64, f64),
-    (high, low): (f64, f64),
-) -> u8 {
+pub(crate) fn name_from_scores((family, given): (f64, f64), (high, low): (f64, f64)) -> u8 {
     let worst = family.min(given);
     if worst >= high {
         NAME_JW_HIGH
     } else if worst >= low {
         NAME_JW_LOW
-    } else if l.phonetic_full().get(a as usize) == r.phonetic_full().get(b as usize) {
-        NAME_PHONETIC
     } else {
         NAME_ELSE
     }

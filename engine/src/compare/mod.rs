@@ -15,8 +15,10 @@
 //! in both tables:
 //! - **names**: exact (normalized: NFC, case, canonical tone placement), equal after accent
 //!   folding, equal as token sets (reversed order), dropped middle name (same family and given
-//!   name, one middle a subset of the other), Jaro-Winkler of folded family *and* given name ≥
-//!   0.92, ≥ 0.85 (full names when either has no family name), phonetic keys equal, else;
+//!   name, one middle a subset of the other), phonetic keys equal, folded full names one edit
+//!   apart, two edits apart (optimal string alignment: a typo), same family and given name with
+//!   different middle names, Jaro-Winkler of folded family *and* given name ≥ 0.92, ≥ 0.85
+//!   (full names when either has no family name), else;
 //! - **date of birth**: exact, year-only against a date of the same year (or fields missing on
 //!   one side but otherwise equal), day and month swapped, one of day/month/year off, year
 //!   within one, else;
@@ -253,14 +255,14 @@ fn name_levels(
             BatchComparator::new(&givens).jaro_winkler(l.folded_given().get(au), &mut s.given);
             for (k, &p) in batchable.iter().enumerate() {
                 let scores = (s.family[k], s.given[k]);
-                out[p * width + c] = levels::name_from_scores(l, a, r, pairs[p].1, scores, thresholds);
+                out[p * width + c] = levels::name_from_scores(scores, thresholds);
             }
         }
         for &p in run {
             if out[p * width + c] == levels::NEEDS_SCORES {
                 let b = pairs[p].1;
                 let scores = pair_scores(l, a, r, b);
-                out[p * width + c] = levels::name_from_scores(l, a, r, b, scores, thresholds);
+                out[p * width + c] = levels::name_from_scores(scores, thresholds);
             }
         }
         i = end;

@@ -33,6 +33,12 @@ const HEADER_ROLES: &[(Role, &[&str])] = &[
             "hotennguoidan",
             "hotenbenhnhan",
             "hotenhocsinh",
+            "chusudung",
+            "tenchusudung",
+            "hotenchusudung",
+            "chusohuu",
+            "hotenchusohuu",
+            "nguoisudung",
         ],
     ),
     (Role::FamilyName, &["ho", "familyname", "lastname", "surname"]),
@@ -406,7 +412,11 @@ const COMMON_FAMILY_NAMES: &[&str] = &[
 
 fn looks_like_full_name(value: &str) -> bool {
     let folded = fold(value);
-    let words: Vec<&str> = folded.split_whitespace().collect();
+    let mut words: Vec<&str> = folded.split_whitespace().collect();
+    // "Ông Nguyễn Văn An", "Bà Lê Thị Hoa": an honorific before a name.
+    if words.len() >= 3 && crate::normalize::name::HONORIFICS.contains(&words[0]) {
+        words.remove(0);
+    }
     (2..=6).contains(&words.len())
         && words.iter().all(|w| w.chars().all(char::is_alphabetic))
         && (COMMON_FAMILY_NAMES.contains(&words[0])
@@ -455,6 +465,7 @@ mod tests {
             ("Giới tính", Role::Sex),
             ("so_cccd", Role::NationalId),
             ("SO_DDCN", Role::NationalId),
+            ("chu_su_dung", Role::FullName),
             ("Số định danh", Role::NationalId),
             ("so_cmnd", Role::OldId),
             ("SĐT", Role::Phone),
@@ -483,6 +494,7 @@ mod tests {
         assert_eq!(role(&["05/03/1990", "1985", "2001-12-31"]), Some(Role::DateOfBirth));
         assert_eq!(role(&["Nam", "Nữ", "nu"]), Some(Role::Sex));
         assert_eq!(role(&["Nguyễn Văn An", "Trần Thị Bình", "Le Van Hung"]), Some(Role::FullName));
+        assert_eq!(role(&["Ông Nguyễn Văn An", "bà trần bình", "Anh Le Van Hung"]), Some(Role::FullName));
         assert_eq!(
             role(&["12 Lê Lợi, Phường 1, Quận 3, TP.HCM", "Thôn 2, xã An Bình, huyện Phú Giáo"]),
             Some(Role::Address)

@@ -697,7 +697,7 @@ const CLANS: [&str; 20] = [
 const MIDDLE_MARKERS: [&str; 2] = ["van", "thi"];
 
 /// The folded forms of the honorifics of [`is_strong_honorific`] and [`is_weak_honorific`].
-const HONORIFICS: [&str; 9] = ["ba", "chi", "co", "mr", "mrs", "ms", "miss", "ong", "anh"];
+pub(crate) const HONORIFICS: [&str; 9] = ["ba", "chi", "co", "mr", "mrs", "ms", "miss", "ong", "anh"];
 
 /// Every folded token (or compound, with one space) the name rules know: family names with their
 /// share, clan names and middle markers, with an open-addressing hash index, so that each token

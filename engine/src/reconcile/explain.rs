@@ -144,6 +144,11 @@ pub fn describe(kind: ComparisonKind, level: &str) -> &'static str {
         (ComparisonKind::Name { .. }, "dropped_middle") => {
             "same family and given name; a middle name missing"
         }
+        (ComparisonKind::Name { .. }, "one_edit") => {
+            "one letter typed differently (changed, added, dropped or swapped)"
+        }
+        (ComparisonKind::Name { .. }, "two_edits") => "two letters typed differently",
+        (ComparisonKind::Name { .. }, "middle_differs") => "same family and given name; middle names differ",
         (ComparisonKind::Name { .. }, "jaro_winkler_high") => "family and given names spelt almost alike",
         (ComparisonKind::Name { .. }, "jaro_winkler_low") => "family and given names spelt similarly",
         (ComparisonKind::Name { .. }, "phonetic") => "spelt differently, sounds the same",
