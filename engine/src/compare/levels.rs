@@ -35,7 +35,7 @@ pub(crate) const NEEDS_SCORES: u8 = u8::MAX;
 
 /// Levels of a date-of-birth comparison.
 pub(crate) const DATE_LEVELS: &[&str] =
-    &["null", "exact", "year_only", "day_month_swapped", "one_field_off", "year_within_1", "else"];
+    &["null", "exact", "year_only", "placeholder", "day_month_swapped", "one_field_off", "year_within_1", "else"];
 /// Levels of an identity-number comparison.
 pub(crate) const ID_LEVELS: &[&str] = &["null", "exact", "one_edit", "cccd_vs_cmnd", "else"];
 /// Levels of the CCCD-decoding check.
@@ -131,16 +131,20 @@ pub(crate) fn date(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> 
     if !full && ya == yb && fits(ma, mb) && fits(da, db) {
         return 2;
     }
-    if full && ya == yb && ma == db && da == mb {
+    // 1 January of the same year on one side: the usual placeholder for an unknown day and month.
+    if full && ya == yb && ((ma, da) == (1, 1)) != ((mb, db) == (1, 1)) {
         return 3;
     }
-    if full && u8::from(ya != yb) + u8::from(ma != mb) + u8::from(da != db) == 1 {
+    if full && ya == yb && ma == db && da == mb {
         return 4;
     }
-    if ya.abs_diff(yb) <= 1 {
+    if full && u8::from(ya != yb) + u8::from(ma != mb) + u8::from(da != db) == 1 {
         return 5;
     }
-    6
+    if ya.abs_diff(yb) <= 1 {
+        return 6;
+    }
+    7
 }
 
 /// Identity numbers: exact, one substitution or adjacent transposition, a 12-digit number against

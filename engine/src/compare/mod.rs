@@ -20,7 +20,8 @@
 //!   different middle names, Jaro-Winkler of folded family *and* given name ≥ 0.92, ≥ 0.85
 //!   (full names when either has no family name), else;
 //! - **date of birth**: exact, year-only against a date of the same year (or fields missing on
-//!   one side but otherwise equal), day and month swapped, one of day/month/year off, year
+//!   one side but otherwise equal), 1 January (a placeholder) against another day of the same
+//!   year, day and month swapped, one of day/month/year off, year
 //!   within one, else;
 //! - **national id** and **old id**: exact, one substitution or adjacent transposition
 //!   ([`similarity::digit_relation`]), 12 digits against 9 (a CCCD against a CMND: its own

@@ -314,9 +314,11 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
     // See characters as normalization will leave them, so that normalized text is never
     // detected when its input was not: full-width ASCII as ASCII, upper case beyond Latin-1
     // lowered (`ẞ` is `ß`), zero-width characters skipped.
+    // The soft hyphen is kept: TCVN3's `ư` reads as one, and inside a word it is the surest sign
+    // of TCVN3 text ("Tr\u{AD}êng" for "Trường").
     let mut chars = s
         .chars()
-        .filter(|&c| !is_zero_width(c))
+        .filter(|&c| c == '\u{AD}' || !is_zero_width(c))
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ if c as u32 > 0xFF && is_upper(c) => {
@@ -347,7 +349,12 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
                 tcvn_possible &= tcvn3_char(lc).is_some();
                 vni_possible &= vni_mark(lc).is_some() || vni_single(lc).is_some();
                 let viet = is_latin1_vietnamese(c);
-                if in_tcvn && (!viet || (is_upper(c) && prev.is_ascii_lowercase())) && c != 'Ð' {
+                // An upper-case letter inside a word ("MÉn" for "Mẫn": TCVN3 has no upper-case
+                // toned letters, so a lower-case `ẫ` reads as `É`).
+                let inside_word = is_upper(c)
+                    && (prev.is_ascii_lowercase()
+                        || (is_alnum(prev) && chars.peek().is_some_and(|n| n.is_ascii_lowercase())));
+                if in_tcvn && (!viet || inside_word) && c != 'Ð' {
                     tcvn_count += 1;
                 }
                 let prev_vowel = vni_base(prev).is_some();

@@ -265,7 +265,7 @@ struct Scan {
     /// One of those letters is beyond Latin-1.
     beyond_latin1: bool,
     /// A plain value may be legacy text only if a Latin-1 letter follows an ASCII letter in a
-    /// way [`detect_legacy_encoding`] counts: upper case after lower case (TCVN3 "NguyÔn"), or a
+    /// way [`detect_legacy_encoding`] counts: upper case inside a word (TCVN3 "NguyÔn", "MÉn"), or a
     /// VNI base vowel and mark ([`vni_letter_combo`]). Its other counts are of characters that
     /// are not Vietnamese letters, which a plain value does not have.
     maybe_legacy: bool,
@@ -390,7 +390,7 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &
                 pass.input.beyond_latin1 = true;
             } else if before.is_ascii() {
                 pass.input.maybe_legacy |=
-                    (is_upper(c) && before.is_ascii_lowercase()) || vni_letter_combo(before, c);
+                    (is_upper(c) && before.is_ascii_alphanumeric()) || vni_letter_combo(before, c);
             }
             continue;
         }
