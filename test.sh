@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints (warnings are errors), every test (doc
-# tests included), the library's examples, and a build of the benchmarks and fuzz targets (built,
-# not run: benchmarks are run by hand, see benches/RESULTS.md; fuzzing with fuzz/run.sh, see
-# fuzz/README.md).
+# tests included), the library's examples, a build of the benchmarks (run by hand, see
+# benches/RESULTS.md), and every fuzz target for 30 seconds (`FUZZ_QUICK=1 fuzz/run.sh`: a dev
+# build with coverage instrumentation, two targets at a time; any crash fails the suite; long runs
+# are recorded in fuzz/README.md). FUZZ_SECONDS changes the 30 seconds (0 skips the runs).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,6 +28,15 @@ for example in engine/examples/*.rs; do
     cargo run --quiet --locked -p khop --example "$name"
 done
 
-echo "== benchmarks and fuzz targets build"
+echo "== benchmarks build"
 cargo build --workspace --benches --bins --locked
-cargo build --manifest-path fuzz/Cargo.toml --locked
+
+fuzz_seconds=${FUZZ_SECONDS:-30}
+if [ "$fuzz_seconds" -gt 0 ]; then
+    echo "== fuzz targets, ${fuzz_seconds} s each"
+    command -v python3 >/dev/null || { echo "test.sh: python3 is missing (fuzz seeds)" >&2; exit 1; }
+    FUZZ_QUICK=1 fuzz/run.sh all "$fuzz_seconds"
+else
+    echo "== fuzz targets build (FUZZ_SECONDS=0: not run)"
+    cargo build --manifest-path fuzz/Cargo.toml --locked
+fi

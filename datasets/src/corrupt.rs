@@ -203,6 +203,58 @@ pub(crate) fn accents(s: &mut String) -> bool {
     changed
 }
 
+/// Keystroke residue: the name typed with the Vietnamese input method switched off, in Telex
+/// (`vni` false: "Nguyeenx Vawn Aan") or VNI ("Nguye64n Va8n A6n"): each modified letter as its
+/// base and modifier keys, each word's tone key at the end of the word.
+pub(crate) fn keystrokes(s: &mut String, vni: bool) -> bool {
+    const TELEX_TONES: [&str; 6] = ["", "f", "s", "r", "x", "j"];
+    const VNI_TONES: [&str; 6] = ["", "2", "1", "3", "4", "5"];
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut tone = 0;
+    let end_word = |out: &mut String, tone: &mut usize| {
+        out.push_str(if vni { VNI_TONES[*tone] } else { TELEX_TONES[*tone] });
+        *tone = 0;
+    };
+    for c in s.chars() {
+        if c.is_whitespace() {
+            end_word(&mut out, &mut tone);
+            out.push(c);
+            continue;
+        }
+        let upper = c.is_uppercase();
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        let keys: Option<(&str, &str, &str)> = match lower {
+            'đ' => Some(("d", "d", "9")),
+            _ => TONED.iter().enumerate().find_map(|(row, tones)| {
+                let t = tones.iter().position(|&x| x == lower)?;
+                tone = tone.max(t);
+                // Base letter, Telex modifier, VNI modifier.
+                Some(match row {
+                    1 => ("a", "w", "8"),
+                    2 => ("a", "a", "6"),
+                    4 => ("e", "e", "6"),
+                    7 => ("o", "o", "6"),
+                    8 => ("o", "w", "7"),
+                    10 => ("u", "w", "7"),
+                    _ => (["a", "", "", "e", "", "i", "o", "", "", "u", "", "y"][row], "", ""),
+                })
+            }),
+        };
+        match keys {
+            Some((base, telex, vni_key)) => {
+                let base = if upper { base.to_uppercase() } else { base.to_owned() };
+                out.push_str(&base);
+                out.push_str(if vni { vni_key } else { telex });
+            }
+            None => out.push(c),
+        }
+    }
+    end_word(&mut out, &mut tone);
+    let changed = out != *s;
+    *s = out;
+    changed
+}
+
 /// Mojibake of a legacy encoding read as Latin-1.
 pub(crate) fn legacy(s: &mut String, enc: LegacyEncoding) -> bool {
     let mut out = String::with_capacity(s.len() + 8);
@@ -276,7 +328,8 @@ pub(crate) fn old_phone(phone: &str) -> Option<String> {
 /// value left out (`id_missing`, `sex_missing`, `phone_missing`, `address_missing`).
 ///
 /// Writing: `accents_dropped`, `nfd`, `tcvn3`, `vni`, `lookalike`, `upper_case`,
-/// `tone_placement`, `i_y` (Vy/Vi), `honorific`, `run_together` (spaces between syllables) and
+/// `tone_placement`, `i_y` (Vy/Vi), `honorific`, `run_together` (spaces between syllables),
+/// `keystrokes` (Telex or VNI keys left in the name) and
 /// `phone_old_format` (an 11-digit number that normalization converts). Unknown kinds count as
 /// content.
 pub fn is_content_corruption(kind: &str) -> bool {
@@ -292,6 +345,7 @@ pub fn is_content_corruption(kind: &str) -> bool {
             | "i_y"
             | "honorific"
             | "run_together"
+            | "keystrokes"
             | "phone_old_format"
     )
 }
@@ -299,6 +353,24 @@ pub fn is_content_corruption(kind: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keystrokes_write_telex_and_vni_that_the_engine_reads_back() {
+        let cases = [
+            ("Nguyễn Văn Ân", "Nguyeenx Vawn Aan", "Nguye6n4 Va8n A6n"),
+            ("Trương Thị Hoà", "Truwowng Thij Hoaf", "Tru7o7ng Thi5 Hoa2"),
+            ("Đặng Quốc Việt", "Ddawngj Quoocs Vieetj", "D9a8ng5 Quo6c1 Vie6t5"),
+        ];
+        for (name, telex, vni) in cases {
+            for (as_vni, want) in [(false, telex), (true, vni)] {
+                let mut s = name.to_owned();
+                assert!(keystrokes(&mut s, as_vni));
+                assert_eq!(s, want);
+                let back = khop::normalize::name::normalize_name(&s);
+                assert_eq!(back.full, khop::normalize::name::normalize_name(name).full, "{s}");
+            }
+        }
+    }
 
     #[test]
     fn tone_and_spelling() {

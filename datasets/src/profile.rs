@@ -130,6 +130,9 @@ error_rates! {
     run_together,
     /// Name: Icelandic ð for đ.
     lookalike,
+    /// Name: typed with the input method off, Telex or VNI keystrokes left in it (one in three
+    /// VNI).
+    keystrokes,
     /// Date of birth: day and month swapped.
     day_month_swap,
     /// Date of birth: year off by one.

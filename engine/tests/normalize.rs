@@ -474,3 +474,15 @@ fn dotted_capital_i_is_stable() {
         assert_stable(input);
     }
 }
+
+/// Regression (fuzz target `name`): the honorific kept legacy detection off the first pass, the
+/// VNI decoding after it left an ASCII name with Telex doubled vowels ("oo"), and only the second
+/// normalization read those as keystrokes. Keystrokes are now read after legacy decoding too.
+#[test]
+fn keystrokes_are_read_after_legacy_decoding() {
+    for input in ["~chị,oo\0oyÄ\0\0ooc\0o#", "Bà Traanf Thij Thuyr", "Nguye64n Va8n A6n", "Nguyeenx Vawn Aan"]
+    {
+        assert_stable(input);
+    }
+    assert_eq!(normalize_name("~chị,oo\0oyÄ\0\0ooc\0o#").full, normalize_name("ô oy ôc o").full);
+}

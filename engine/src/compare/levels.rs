@@ -34,8 +34,16 @@ pub(crate) const NAME_ELSE: u8 = 11;
 pub(crate) const NEEDS_SCORES: u8 = u8::MAX;
 
 /// Levels of a date-of-birth comparison.
-pub(crate) const DATE_LEVELS: &[&str] =
-    &["null", "exact", "year_only", "placeholder", "day_month_swapped", "one_field_off", "year_within_1", "else"];
+pub(crate) const DATE_LEVELS: &[&str] = &[
+    "null",
+    "exact",
+    "year_only",
+    "placeholder",
+    "day_month_swapped",
+    "one_field_off",
+    "year_within_1",
+    "else",
+];
 /// Levels of an identity-number comparison.
 pub(crate) const ID_LEVELS: &[&str] = &["null", "exact", "one_edit", "cccd_vs_cmnd", "else"];
 /// Levels of the CCCD-decoding check.

@@ -23,6 +23,7 @@ pub mod address;
 pub mod alphabet;
 pub mod date;
 pub mod id;
+pub mod keystroke;
 pub mod name;
 pub mod phone;
 pub mod prepared;

@@ -58,6 +58,8 @@ impl NameFlags {
     pub const COMPOUND_FAMILY: Self = Self(1 << 3);
     /// Nothing left after normalization.
     pub const EMPTY: Self = Self(1 << 4);
+    /// Telex or VNI keystrokes were decoded ([`keystroke`](super::keystroke)).
+    pub const KEYSTROKES: Self = Self(1 << 5);
 
     /// Whether every flag in `other` is set.
     pub const fn contains(self, other: Self) -> bool {
@@ -71,7 +73,8 @@ impl NameFlags {
 
     /// Names of the set flags, lower case, for reports and test data.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        const NAMES: [&str; 5] = ["reversed", "honorific", "minority", "compound_family", "empty"];
+        const NAMES: [&str; 6] =
+            ["reversed", "honorific", "minority", "compound_family", "empty", "keystrokes"];
         NAMES.into_iter().enumerate().filter(move |(i, _)| self.0 & (1 << i) != 0).map(|(_, n)| n)
     }
 }
@@ -420,6 +423,16 @@ fn push_positions(
 /// may read as legacy text. The name is then normalized again from its output, so that
 /// normalizing a normalized name gives it back.
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
+    // Telex or VNI keystrokes ("Nguyeenx Vawn Aan"): read on the input, whose word order is the
+    // writer's, or on the output once an honorific or legacy text is gone. A decoded name has a
+    // letter beyond ASCII, so its own output is never decoded again.
+    if input.is_ascii()
+        && let Some(decoded) = super::keystroke::decode_keystrokes(input)
+    {
+        normalize_name_once(&decoded, scratch, out);
+        out.flags.insert(NameFlags::KEYSTROKES);
+        return;
+    }
     normalize_name_once(input, scratch, out);
     let mut stripped = NameFlags::NONE;
     for _ in 0..4 {
@@ -434,6 +447,14 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         scratch.again = again;
     }
     out.flags.insert(stripped);
+    if out.full.is_ascii()
+        && let Some(decoded) = super::keystroke::decode_keystrokes(&out.full)
+    {
+        let flags = out.flags;
+        normalize_name_once(&decoded, scratch, out);
+        out.flags.insert(flags);
+        out.flags.insert(NameFlags::KEYSTROKES);
+    }
 }
 
 /// One normalization of a name into `out`, as [`normalize_name_into`] describes.

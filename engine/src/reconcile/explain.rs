@@ -155,7 +155,9 @@ pub fn describe(kind: ComparisonKind, level: &str) -> &'static str {
         (ComparisonKind::Name { .. }, _) => "different names",
         (ComparisonKind::DateOfBirth, "exact") => "same date",
         (ComparisonKind::DateOfBirth, "year_only") => "same year; day or month missing on one side",
-        (ComparisonKind::DateOfBirth, "placeholder") => "same year; 1 January on one side, a usual placeholder",
+        (ComparisonKind::DateOfBirth, "placeholder") => {
+            "same year; 1 January on one side, a usual placeholder"
+        }
         (ComparisonKind::DateOfBirth, "day_month_swapped") => "day and month swapped",
         (ComparisonKind::DateOfBirth, "one_field_off") => "one of day, month, year differs",
         (ComparisonKind::DateOfBirth, "year_within_1") => "years at most one apart",

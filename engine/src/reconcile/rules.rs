@@ -289,6 +289,9 @@ fn legacy_written(sector_full: &[u8], sector_folded: &[u8], national_full: &[u8]
     [LegacyEncoding::Tcvn3, LegacyEncoding::Vni].into_iter().any(|encoding| {
         if !national_full.is_ascii() {
             encode_legacy_into(national_full, encoding, &mut converted);
+            // TCVN3's `ư` is a soft hyphen, which normalization drops when it cannot tell the
+            // value is TCVN3 ("Cêng" for "Cường"); so does this comparison.
+            converted.retain(|c| c != '\u{AD}');
             // Normalized as the sector's value was; or folded as it is, since normalizing
             // detects some encoded values (a lower-case name) and decodes them back.
             if spelling_key(normalize_name(&converted).folded_full.as_bytes()) == key

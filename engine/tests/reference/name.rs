@@ -1,8 +1,9 @@
 //! Test-only reference: `normalize/name.rs` as it was before the throughput work (commit
-//! 97e2f78), kept verbatim apart from this header, its unit tests and one later fix applied to
-//! both (a name whose stripped honorific hid legacy text is normalized again from its output), so
-//! that the differential property tests in `super` can check that the optimized code gives
-//! exactly the same results.
+//! 97e2f78), kept verbatim apart from this header, its unit tests and two later changes applied
+//! to both (a name whose stripped honorific hid legacy text is normalized again from its output;
+//! Telex and VNI keystrokes are decoded, by the engine's own `normalize::keystroke`, which has
+//! its own tests), so that the differential property tests in `super` can check that the
+//! optimized code gives exactly the same results.
 #![allow(dead_code)]
 
 //! Personal names: split into family, middle and given names, with keys for blocking and comparison.
@@ -63,6 +64,8 @@ impl NameFlags {
     pub const COMPOUND_FAMILY: Self = Self(1 << 3);
     /// Nothing left after normalization.
     pub const EMPTY: Self = Self(1 << 4);
+    /// Telex or VNI keystrokes were decoded.
+    pub const KEYSTROKES: Self = Self(1 << 5);
 
     /// Whether every flag in `other` is set.
     pub const fn contains(self, other: Self) -> bool {
@@ -76,7 +79,8 @@ impl NameFlags {
 
     /// Names of the set flags, lower case, for reports and test data.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        const NAMES: [&str; 5] = ["reversed", "honorific", "minority", "compound_family", "empty"];
+        const NAMES: [&str; 6] =
+            ["reversed", "honorific", "minority", "compound_family", "empty", "keystrokes"];
         NAMES.into_iter().enumerate().filter(move |(i, _)| self.0 & (1 << i) != 0).map(|(_, n)| n)
     }
 }
@@ -174,6 +178,14 @@ const MINORITY_ONSETS: [&[u8; 2]; 17] = [
 /// may read as legacy text. The name is then normalized again from its output, so that
 /// normalizing a normalized name gives it back.
 pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut NormalizedName) {
+    use khop::normalize::keystroke::decode_keystrokes;
+    if input.is_ascii()
+        && let Some(decoded) = decode_keystrokes(input)
+    {
+        normalize_name_once(&decoded, scratch, out);
+        out.flags.insert(NameFlags::KEYSTROKES);
+        return;
+    }
     normalize_name_once(input, scratch, out);
     let mut stripped = NameFlags::NONE;
     for _ in 0..4 {
@@ -188,6 +200,14 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
         scratch.again = again;
     }
     out.flags.insert(stripped);
+    if out.full.is_ascii()
+        && let Some(decoded) = decode_keystrokes(&out.full)
+    {
+        let flags = out.flags;
+        normalize_name_once(&decoded, scratch, out);
+        out.flags.insert(flags);
+        out.flags.insert(NameFlags::KEYSTROKES);
+    }
 }
 
 /// One normalization of a name into `out`, as [`normalize_name_into`] describes.

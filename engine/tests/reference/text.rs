@@ -563,7 +563,7 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
     // lowered (`ẞ` is `ß`), zero-width characters skipped.
     let mut chars = s
         .chars()
-        .filter(|&c| !is_zero_width(c))
+        .filter(|&c| c == '\u{AD}' || !is_zero_width(c))
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ if c as u32 > 0xFF && c.is_uppercase() => {
@@ -594,7 +594,10 @@ pub fn detect_legacy_encoding(s: &str) -> Option<LegacyEncoding> {
                 tcvn_possible &= tcvn3_char(lc).is_some();
                 vni_possible &= vni_mark(lc).is_some() || vni_single(lc).is_some();
                 let viet = is_latin1_vietnamese(c);
-                if in_tcvn && (!viet || (c.is_uppercase() && prev.is_ascii_lowercase())) && c != 'Ð' {
+                let inside_word = c.is_uppercase()
+                    && (prev.is_ascii_lowercase()
+                        || (prev.is_alphanumeric() && chars.peek().is_some_and(|n| n.is_ascii_lowercase())));
+                if in_tcvn && (!viet || inside_word) && c != 'Ð' {
                     tcvn_count += 1;
                 }
                 let prev_vowel = vni_base(prev).is_some();

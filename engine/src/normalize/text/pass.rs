@@ -3,7 +3,9 @@
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-use super::legacy::{decode_legacy_into, detect_legacy_encoding, is_upper, is_zero_width, vni_letter_combo};
+use super::legacy::{
+    decode_legacy_into, detect_legacy_encoding, is_alnum, is_upper, is_zero_width, vni_letter_combo,
+};
 use super::letters::{VOWEL_FOLDED, is_combining, is_modified, letter_code, toned, viet_letter};
 
 const NO_VOWEL: u8 = u8::MAX;
@@ -264,8 +266,8 @@ struct Scan {
     plain: bool,
     /// One of those letters is beyond Latin-1.
     beyond_latin1: bool,
-    /// A plain value may be legacy text only if a Latin-1 letter follows an ASCII letter in a
-    /// way [`detect_legacy_encoding`] counts: upper case inside a word (TCVN3 "NguyÔn", "MÉn"), or a
+    /// A plain value may be legacy text only if a Latin-1 letter follows a letter in a way
+    /// [`detect_legacy_encoding`] counts: upper case inside a word (TCVN3 "NguyÔn", "MÉn"), or a
     /// VNI base vowel and mark ([`vni_letter_combo`]). Its other counts are of characters that
     /// are not Vietnamese letters, which a plain value does not have.
     maybe_legacy: bool,
@@ -388,9 +390,9 @@ fn normalize_pass<S: Sink>(src: &str, word: &mut Word, out: &mut String, sink: &
             word.push(Letter::viet(code));
             if c > '\u{FF}' {
                 pass.input.beyond_latin1 = true;
-            } else if before.is_ascii() {
+            } else {
                 pass.input.maybe_legacy |=
-                    (is_upper(c) && before.is_ascii_alphanumeric()) || vni_letter_combo(before, c);
+                    (is_upper(c) && is_alnum(before)) || (before.is_ascii() && vni_letter_combo(before, c));
             }
             continue;
         }
