@@ -120,3 +120,23 @@ fn out_of_range_ids_are_null() {
     comparisons.compare_chunk(&left, &left, &[(0, 7), (u32::MAX, 0)], &mut out);
     assert_eq!(out, vec![0; 2 * comparisons.len()]);
 }
+
+/// Values longer than any real name get no fuzzy level (string similarity is quadratic in
+/// length; 20 x 20 records with 100,000-character names kept training busy for minutes): one
+/// letter apart is `else`, equal is still `exact`.
+#[test]
+fn overlong_values_are_compared_exactly_only() {
+    let long = format!("Nguyễn Văn {}", "a".repeat(300));
+    let typo = format!("{long}b");
+    let roles: BTreeSet<String> = ["full_name".to_owned()].into();
+    let level = |x: &str, y: &str| {
+        let left = prepare(&roles, &[("full_name".into(), x.into())]);
+        let right = prepare(&roles, &[("full_name".into(), y.into())]);
+        let comparisons = Comparisons::default_for(&left, Some(&right));
+        let name = comparisons.comparisons().iter().find(|c| c.name() == "name").expect("name");
+        name.levels()[usize::from(name.level(&left, 0, &right, 0))]
+    };
+    assert_eq!(level(&long, &long), "exact");
+    assert_eq!(level(&long, &typo), "else");
+    assert_eq!(level("Nguyễn Văn An", "Nguyễn Văn Ann"), "one_edit");
+}

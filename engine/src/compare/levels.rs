@@ -59,6 +59,11 @@ pub(crate) const GENERIC_LEVELS: &[&str] = &["null", "exact", "one_edit", "jaro_
 /// Levels of a parent's-name comparison.
 pub(crate) const PARENT_LEVELS: &[&str] = &["null", "exact", "jaro_winkler", "else"];
 
+/// Values longer than this (bytes, folded) get no fuzzy level: no name or field is that long,
+/// and string similarity costs time quadratic in length (a 100,000-character "name" would take
+/// seconds per pair). They can still be equal.
+pub(crate) const MAX_FUZZY_BYTES: usize = 256;
+
 #[inline]
 fn at<T: Copy + Default>(v: &[T], i: u32) -> T {
     v.get(i as usize).copied().unwrap_or_default()
@@ -90,6 +95,9 @@ pub(crate) fn name_cheap(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u3
     // Spelt as heard: d/gi/r, ch/tr, s/x, n/l, final n/ng.
     if l.phonetic_full().get(a) == r.phonetic_full().get(b) {
         return NAME_PHONETIC;
+    }
+    if fa.len().max(fb.len()) > MAX_FUZZY_BYTES {
+        return if same_ends { NAME_MIDDLE_DIFFERS } else { NAME_ELSE };
     }
     // A typo: a letter changed, doubled, dropped or swapped with its neighbour, a space lost.
     if fa.len().abs_diff(fb.len()) <= 2 {
@@ -255,6 +263,9 @@ pub(crate) fn parent(x: &[u8], y: &[u8], threshold: f64) -> u8 {
     if x == y {
         return 1;
     }
+    if x.len().max(y.len()) > MAX_FUZZY_BYTES {
+        return 3;
+    }
     if similarity::jaro_winkler(x, y) >= threshold { 2 } else { 3 }
 }
 
@@ -266,6 +277,9 @@ pub(crate) fn generic(x: &[u8], y: &[u8], threshold: f64) -> u8 {
     }
     if x == y {
         return 1;
+    }
+    if x.len().max(y.len()) > MAX_FUZZY_BYTES {
+        return 4;
     }
     if x.len().min(y.len()) >= 2 && x.len().abs_diff(y.len()) <= 1 && similarity::osa(x, y) <= 1 {
         return 2;
