@@ -207,3 +207,43 @@ fn thread_count_and_batch_size_do_not_change_links() {
     let one = run(1, 97);
     assert_eq!(one, run(4, 13));
 }
+
+/// An EM session must not learn `m` of a comparison its own rule decided: every pair of a
+/// `name_tokens+birth_year` block agrees on the name, and counting that as evidence made such
+/// sessions converge to "all matches" (and a different CCCD to a weak -1.7 bits).
+#[test]
+fn each_session_leaves_out_the_comparisons_its_rule_decides() {
+    let (sector, national, _) = tables();
+    let linker = Linker::new(&sector, &national, settings()).unwrap();
+    let data = linker.training_data().unwrap();
+    let names: Vec<&str> = linker.comparisons().comparisons().iter().map(|c| c.name()).collect();
+    let index = |name: &str| names.iter().position(|n| *n == name).unwrap_or_else(|| panic!("{name}"));
+    assert!(!data.sessions.is_empty());
+    for session in &data.sessions {
+        let mut want = Vec::new();
+        for key in session.name.split('+') {
+            match key {
+                "full_name"
+                | "family_name"
+                | "given_name"
+                | "name_tokens"
+                | "phonetic_full_name"
+                | "phonetic_given_name" => want.push(index("name")),
+                "date_of_birth" | "birth_year" => want.extend([index("date_of_birth")]),
+                "birth_day_month" => want.push(index("date_of_birth")),
+                "national_id" | "old_id" => want.push(index("national_id")),
+                "province" | "ward" => want.push(index("address")),
+                "phone" => want.push(index("phone")),
+                other => panic!("rule key {other} not covered by this test"),
+            }
+        }
+        for c in want {
+            assert!(
+                session.blocked_on.contains(&c),
+                "{}: `{}` is decided by the rule",
+                session.name,
+                names[c]
+            );
+        }
+    }
+}

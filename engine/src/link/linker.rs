@@ -281,39 +281,43 @@ impl<'a> Linker<'a> {
     fn blocked_on(&self, rule: &BlockingRule) -> Vec<usize> {
         let mut out = Vec::new();
         for (c, comparison) in self.comparisons.comparisons().iter().enumerate() {
-            let decided = rule.keys().iter().any(|key| match comparison.kind() {
-                ComparisonKind::Name { .. } => matches!(
-                    key,
-                    BlockKey::FoldedFullName
-                        | BlockKey::FoldedFamilyName
-                        | BlockKey::FoldedGivenName
-                        | BlockKey::PhoneticFullName
-                        | BlockKey::PhoneticGivenName
-                ),
-                ComparisonKind::DateOfBirth => matches!(key, BlockKey::DateOfBirth | BlockKey::BirthYear),
-                ComparisonKind::NationalId => matches!(key, BlockKey::NationalId),
-                // The decoded CCCD is checked against the birth year and sex.
-                ComparisonKind::CccdConsistency => matches!(
-                    key,
-                    BlockKey::NationalId | BlockKey::DateOfBirth | BlockKey::BirthYear | BlockKey::Sex
-                ),
-                ComparisonKind::OldId => matches!(key, BlockKey::OldId),
-                ComparisonKind::Sex => matches!(key, BlockKey::Sex),
-                ComparisonKind::Phone => matches!(key, BlockKey::Phone),
-                ComparisonKind::Address => matches!(key, BlockKey::Province | BlockKey::Ward),
-                ComparisonKind::Generic { left, .. } => match key {
-                    BlockKey::Column(k) => {
-                        self.left.generic_columns().nth(left).is_some_and(|name| ColumnKey::new(name) == *k)
-                    }
-                    _ => false,
-                },
-                _ => false,
-            });
-            if decided {
+            if rule.keys().iter().any(|&key| self.decides(key, comparison.kind())) {
                 out.push(c);
             }
         }
         out
+    }
+
+    /// Whether a blocking rule on `key` decides the comparison of kind `kind` for its pairs
+    /// (every pair of the rule agrees on it), so that EM must not count it as evidence there.
+    /// The match on the key is exhaustive: a new key must say what it decides.
+    fn decides(&self, key: BlockKey, kind: ComparisonKind) -> bool {
+        use ComparisonKind as K;
+        match key {
+            BlockKey::FoldedFullName
+            | BlockKey::FoldedFamilyName
+            | BlockKey::FoldedGivenName
+            | BlockKey::NameTokens
+            | BlockKey::PhoneticFullName
+            | BlockKey::PhoneticGivenName => matches!(kind, K::Name { .. }),
+            // The decoded CCCD is checked against the birth year and sex.
+            BlockKey::DateOfBirth | BlockKey::BirthYear => {
+                matches!(kind, K::DateOfBirth | K::CccdConsistency)
+            }
+            BlockKey::BirthDayMonth => matches!(kind, K::DateOfBirth),
+            BlockKey::NationalId => matches!(kind, K::NationalId | K::CccdConsistency),
+            // A 9-digit value in an id column blocks with, and is compared with, the other's CMND.
+            BlockKey::OldId => matches!(kind, K::OldId | K::NationalId),
+            BlockKey::Sex => matches!(kind, K::Sex | K::CccdConsistency),
+            BlockKey::Phone => matches!(kind, K::Phone),
+            BlockKey::Province | BlockKey::Ward => matches!(kind, K::Address),
+            BlockKey::Column(k) => match kind {
+                K::Generic { left, .. } => {
+                    self.left.generic_columns().nth(left).is_some_and(|name| ColumnKey::new(name) == k)
+                }
+                _ => false,
+            },
+        }
     }
 
     /// Trains a model without labels: `u` from random pairs, `m` by EM over each blocking rule's
