@@ -234,6 +234,8 @@ fn each_session_leaves_out_the_comparisons_its_rule_decides() {
                 "national_id" | "old_id" => want.push(index("national_id")),
                 "province" | "ward" => want.push(index("address")),
                 "phone" => want.push(index("phone")),
+                "father_name" => want.push(index("father_name")),
+                "mother_name" => want.push(index("mother_name")),
                 other => panic!("rule key {other} not covered by this test"),
             }
         }

@@ -26,8 +26,8 @@
 //!
 //! Keys: `national_id`, `old_id`, `phone`, `date_of_birth`, `birth_year`, `birth_day_month`,
 //! `full_name`, `family_name`, `given_name`, `name_tokens` (the name's words in sorted order),
-//! `phonetic_full_name`, `phonetic_given_name`, `sex`, `province`, `ward`, and `column:NAME` for
-//! a generic column. Comparison names are those `khop train` prints.
+//! `phonetic_full_name`, `phonetic_given_name`, `father_name`, `mother_name`, `sex`, `province`,
+//! `ward`, and `column:NAME` for a generic column. Comparison names are those `khop train` prints.
 //!
 //! Names are checked against the inputs before any file is read: a comparison must be one of the
 //! Vietnamese profile's (`name`, `date_of_birth`, `national_id`, `old_id`, `cccd_consistency`,

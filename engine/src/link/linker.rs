@@ -308,6 +308,8 @@ impl<'a> Linker<'a> {
             BlockKey::NationalId => matches!(kind, K::NationalId | K::CccdConsistency),
             // A 9-digit value in an id column blocks with, and is compared with, the other's CMND.
             BlockKey::OldId => matches!(kind, K::OldId | K::NationalId),
+            BlockKey::FatherName => matches!(kind, K::FatherName { .. }),
+            BlockKey::MotherName => matches!(kind, K::MotherName { .. }),
             BlockKey::Sex => matches!(kind, K::Sex | K::CccdConsistency),
             BlockKey::Phone => matches!(kind, K::Phone),
             BlockKey::Province | BlockKey::Ward => matches!(kind, K::Address),

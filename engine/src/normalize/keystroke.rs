@@ -6,7 +6,9 @@
 //! - the whole name is ASCII letters (Telex) or letters and digits (VNI), in words;
 //! - every word reads as one Vietnamese syllable (an initial consonant, one to three vowels, a
 //!   final consonant `c ch m n ng nh p t` or none), before or after decoding: "Thomas", "James"
-//!   and "Michaela" are not, so a foreign name is never touched;
+//!   and "Michaela" are not, so a foreign name is never touched; except that where two words or
+//!   more carry keystrokes, a word that does not read (a typo on top: "Traanf Coong Phcus") is
+//!   kept as written and the others are decoded;
 //! - VNI: a digit inside a word is a keystroke (names hold no digits);
 //! - Telex, whose keys are letters, needs two words of the name with a sign (a modifier `aa ee oo
 //!   aw ow uw w dd`, or a tone key `s f r x j` ending the word), or one with both ("Nguyeenx
@@ -63,15 +65,22 @@ pub fn decode_keystrokes(name: &str) -> Option<String> {
         return None;
     }
     let mut out = String::with_capacity(name.len() + 8);
-    let (mut words, mut signed, mut both, mut vni_words) = (0, 0, 0, 0);
+    let (mut words, mut signed, mut both, mut vni_words, mut unread) = (0, 0, 0, 0, 0);
     for word in name.split_ascii_whitespace() {
         words += 1;
         let lower = word.to_ascii_lowercase();
         if !lower.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return None;
         }
-        let (units, tone, signs) =
-            if lower.bytes().any(|b| b.is_ascii_digit()) { vni(&lower)? } else { telex(&lower)? };
+        let read = if lower.bytes().any(|b| b.is_ascii_digit()) { vni(&lower) } else { telex(&lower) };
+        let Some((units, tone, signs)) = read else {
+            unread += 1;
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&lower);
+            continue;
+        };
         match signs {
             Signs::None => {}
             Signs::One => signed += 1,
@@ -86,7 +95,9 @@ pub fn decode_keystrokes(name: &str) -> Option<String> {
         }
         write_syllable(&units, tone, &mut out)?;
     }
-    (vni_words > 0 || signed >= 2 || (both > 0 && words >= 2)).then_some(out)
+    let decoded = vni_words + signed;
+    let enough = vni_words > 0 || signed >= 2 || (both > 0 && words >= 2);
+    (enough && (unread == 0 || decoded >= 2)).then_some(out)
 }
 
 /// A word read as Telex: its letters, its tone (a [`TONED`] column) and what it showed. `None`
@@ -320,6 +331,8 @@ mod tests {
             ("Tru7o7ng Va8n D9inh", "trương văn đinh"),
             ("Truowng Vawn Minh", "trương văn minh"),
             ("Nguyen Van Hungf Sonw", "nguyen van hùng sơn"),
+            // A typo on top of the keystrokes: that word stays as written.
+            ("Traanf Coong Phcus", "trần công phcus"),
         ] {
             assert_eq!(decode_keystrokes(input).as_deref(), Some(want), "{input}");
         }
@@ -328,10 +341,11 @@ mod tests {
     #[test]
     fn other_names_are_left_alone() {
         for input in [
-            "Nguyen Van An",    // plain: nothing to decode
-            "Nguyen Van Hungf", // a lone tone key may be a typo
-            "Traan Huy",        // so may a lone doubled vowel
-            "Nguyeenx",         // one word: a given-name column, say
+            "Nguyen Van An",        // plain: nothing to decode
+            "Nguyen Van Hungf",     // a lone tone key may be a typo
+            "Traan Huy",            // so may a lone doubled vowel
+            "Lguyeenx Quang Toanf", // one readable word with a sign, one that does not read
+            "Nguyeenx",             // one word: a given-name column, say
             "W",
             "Thomas Lees", // not Vietnamese syllables
             "James Ross",
