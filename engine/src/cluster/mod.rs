@@ -4,8 +4,9 @@
 //! Plain connected components chain different people together through one weak link: A=B strong,
 //! B=C weak, C=D strong gives {A, B, C, D}. khop merges greedily instead, strongest pairs first,
 //! and refuses a merge when
-//! - the two groups hold a **conflicting** pair (two different CCCD numbers, different sex: the
-//!   caller decides what conflicts), or
+//! - the two groups hold a **conflicting** pair (two different CCCD numbers, different sex,
+//!   siblings' different given names under one family name and a parent: the caller decides what
+//!   conflicts), or
 //! - the pairs linking the two groups are too **sparse**: fewer than `min_link_density` of all
 //!   cross pairs scored above the threshold, so one link cannot glue two groups together.
 //!

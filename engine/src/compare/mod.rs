@@ -286,6 +286,14 @@ fn pair_scores(l: &PreparedRecords, a: u32, r: &PreparedRecords, b: u32) -> (f64
     }
 }
 
+/// Whether records `a` of `left` and `b` of `right` are siblings: a parent's name in common and
+/// different given names under one family name, as twins have (see the deduplication's hard
+/// conflicts in
+/// [`Linker::hard_conflict`](crate::link::linker::Linker::hard_conflict)).
+pub fn different_given_names(left: &PreparedRecords, a: u32, right: &PreparedRecords, b: u32) -> bool {
+    levels::different_given_names(left, a, right, b)
+}
+
 /// A configuration's change to one default comparison (see [`Comparisons::configure`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ComparisonOverride {

@@ -566,8 +566,14 @@ impl<'a> Linker<'a> {
     }
 
     /// Whether two records cannot be the same person whatever their score: their CCCD numbers
-    /// differ beyond a typo, or their sexes differ.
+    /// differ beyond a typo, their sexes differ, or they are siblings: a parent's name in common
+    /// and different given names under one family name (twins: same parents, same address, the
+    /// same date, which the model counts as independent evidence;
+    /// [`crate::compare::different_given_names`]).
     pub fn hard_conflict(&self, a: u32, b: u32) -> bool {
+        if crate::compare::different_given_names(self.left, a, self.right, b) {
+            return true;
+        }
         let levels = self.levels_of(a, b);
         self.comparisons.comparisons().iter().zip(&levels).any(|(comparison, &level)| {
             let name = comparison.levels().get(usize::from(level)).copied().unwrap_or("null");
