@@ -322,7 +322,7 @@ pub(crate) fn old_phone(phone: &str) -> Option<String> {
 /// the worklist must report) rather than how it is written (which normalization removes and the
 /// worklist must not report). See `khop::reconcile` for the rules on the engine's side; `khop::eval::conflict_scores` takes this as its rule.
 ///
-/// Content: `typo`, `dialect` (a different spelling), `middle_dropped`, `reversed_order`, the
+/// Content: `typo`, `typo_two`, `dialect` (a different spelling), `middle_dropped`, `reversed_order`, the
 /// date changes (`day_month_swap`, `year_off_by_one`, `placeholder_date`, `year_only`), the id
 /// changes (`id_typo`, `old_id_only`), `outdated_address` (a previous residence), and every
 /// value left out (`id_missing`, `sex_missing`, `phone_missing`, `address_missing`).

@@ -698,6 +698,7 @@ fn render_names(p: &Person, applied: &[&'static str], rng: &mut StdRng, row: &mu
     spell("i_y", &mut corrupt::i_y, &mut name);
     spell("dialect", &mut |s: &mut String| corrupt::dialect(s, &mut r2), &mut name);
     spell("typo", &mut |s: &mut String| corrupt::typo(s, &mut r2), &mut name);
+    spell("typo_two", &mut |s: &mut String| corrupt::typo(s, &mut r2) | corrupt::typo(s, &mut r2), &mut name);
     let vni = r2.random_ratio(1, 3);
     spell("keystrokes", &mut |s: &mut String| corrupt::keystrokes(s, vni), &mut name);
     spell("lookalike", &mut corrupt::lookalike, &mut name);

@@ -113,6 +113,8 @@ error_rates! {
     i_y,
     /// Name: a keyboard typo.
     typo,
+    /// Name: two keyboard typos.
+    typo_two,
     /// Name: middle names dropped.
     middle_dropped,
     /// Name: given name first, family name last.
@@ -172,11 +174,12 @@ impl std::fmt::Display for ProfileError {
 impl std::error::Error for ProfileError {}
 
 impl Profile {
-    /// The built-in profile `default` or `hard`, or a TOML file.
+    /// The built-in profile `default`, `hard` or `wild`, or a TOML file.
     pub fn named(name: &str) -> Result<Profile, ProfileError> {
         match name {
             "default" => Profile::parse(DEFAULT, "default.toml"),
             "hard" => Profile::parse(HARD, "hard.toml"),
+            "wild" => Profile::parse(WILD, "wild.toml"),
             path => {
                 let text = std::fs::read_to_string(Path::new(path))
                     .map_err(|e| ProfileError(format!("{path}: cannot read the profile: {e}")))?;
@@ -240,3 +243,4 @@ impl Profile {
 
 const DEFAULT: &str = include_str!("../profiles/default.toml");
 const HARD: &str = include_str!("../profiles/hard.toml");
+const WILD: &str = include_str!("../profiles/wild.toml");

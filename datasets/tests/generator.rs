@@ -240,6 +240,7 @@ fn deterministic_for_any_thread_count() {
 fn profiles_report_every_problem() {
     assert!(Profile::named("default").is_ok());
     assert!(Profile::named("hard").is_ok());
+    assert!(Profile::named("wild").is_ok());
     let text = include_str!("../profiles/default.toml").replace("coverage = 0.97", "coverage = 1.5");
     let text = text.replace("name = \"bhyt\"", "name = \"bhxh\"");
     let err = Profile::parse(&text, "bad.toml").unwrap_err().to_string();

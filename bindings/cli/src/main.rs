@@ -161,7 +161,7 @@ struct GenArgs {
     /// Seed: the same seed and profile give the same files, whatever the thread count.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Error profile: `default`, `hard`, or a TOML file.
+    /// Error profile: `default`, `hard`, `wild` (every kind of error at moderate rates), or a TOML file.
     #[arg(long, default_value = "default")]
     profile: String,
     /// Table format: parquet or csv (truth files are always CSV).
