@@ -486,3 +486,14 @@ fn keystrokes_are_read_after_legacy_decoding() {
     }
     assert_eq!(normalize_name("~chị,oo\0oyÄ\0\0ooc\0o#").full, normalize_name("ô oy ôc o").full);
 }
+
+/// Regression (fuzz target `name`, half-hour run): a name read given name first was reordered so
+/// that `ong` came first, and a second normalization stripped it as an honorific. A reordered
+/// name is now normalized from its output until it no longer changes.
+#[test]
+fn a_reordered_name_is_stable() {
+    for input in ["har,,,\u{4}ong\0to\u{c},,,,m,l,,,a,,,~`r,g1,thi,,", "Hùng Nguyễn Văn", "Lệ Nguyễn Thị"]
+    {
+        assert_stable(input);
+    }
+}

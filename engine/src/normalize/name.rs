@@ -431,29 +431,48 @@ pub fn normalize_name_into(input: &str, scratch: &mut NameScratch, out: &mut Nor
     {
         normalize_name_once(&decoded, scratch, out);
         out.flags.insert(NameFlags::KEYSTROKES);
-        return;
-    }
-    normalize_name_once(input, scratch, out);
-    let mut stripped = NameFlags::NONE;
-    for _ in 0..4 {
-        if !out.flags.contains(NameFlags::HONORIFIC) || detect_legacy_encoding(&out.full).is_none() {
-            break;
+    } else {
+        normalize_name_once(input, scratch, out);
+        let mut stripped = NameFlags::NONE;
+        for _ in 0..4 {
+            if !out.flags.contains(NameFlags::HONORIFIC) || detect_legacy_encoding(&out.full).is_none() {
+                break;
+            }
+            stripped = NameFlags::HONORIFIC;
+            let mut again = std::mem::take(&mut scratch.again);
+            again.clear();
+            again.push_str(&out.full);
+            normalize_name_once(&again, scratch, out);
+            scratch.again = again;
         }
-        stripped = NameFlags::HONORIFIC;
-        let mut again = std::mem::take(&mut scratch.again);
-        again.clear();
-        again.push_str(&out.full);
-        normalize_name_once(&again, scratch, out);
-        scratch.again = again;
+        out.flags.insert(stripped);
+        if out.full.is_ascii()
+            && let Some(decoded) = super::keystroke::decode_keystrokes(&out.full)
+        {
+            let flags = out.flags;
+            normalize_name_once(&decoded, scratch, out);
+            out.flags.insert(flags);
+            out.flags.insert(NameFlags::KEYSTROKES);
+        }
     }
-    out.flags.insert(stripped);
-    if out.full.is_ascii()
-        && let Some(decoded) = super::keystroke::decode_keystrokes(&out.full)
-    {
-        let flags = out.flags;
-        normalize_name_once(&decoded, scratch, out);
-        out.flags.insert(flags);
-        out.flags.insert(NameFlags::KEYSTROKES);
+    // A name read given name first is reordered, and read again in its new order a token may
+    // take another role (an honorific now in front, "har ... ong to ... thi" giving "ong to ...
+    // thi har"): normalize from the output until it no longer changes, so that normalizing a
+    // normalized name gives it back. Only reordered names pay for this.
+    if out.flags.contains(NameFlags::REVERSED) {
+        for _ in 0..4 {
+            let mut again = std::mem::take(&mut scratch.again);
+            again.clear();
+            again.push_str(&out.full);
+            let flags = out.flags;
+            normalize_name_once(&again, scratch, out);
+            out.flags.insert(flags);
+            let stable = out.full == again;
+            scratch.again = again;
+            if stable {
+                break;
+            }
+        }
     }
 }
 
