@@ -5,7 +5,9 @@
 //!
 //! - [`population`]: the population generator (`khop gen`): households of true people, the
 //!   national table and sector tables derived from them with their own conventions and errors
-//!   ([`profile`]), and the ground truth (who each row is, true links, injected corruptions).
+//!   ([`profile`]: built-in `default`, `hard` (about three times the default rates) and `wild`
+//!   (every kind of error at moderate rates), or a TOML file), and the ground truth (who each row
+//!   is, true links, injected corruptions).
 //! - [`febrl`]: a loader for the FEBRL 1-4 benchmark files with their true links.
 //! - [`SampleGenerator`]: a small sample table for `khop demo` and the ingest benchmark.
 
