@@ -61,7 +61,7 @@ enum Signs {
 
 /// Reads `name` as Telex or VNI keystrokes; `None` when it is not (see the module docs).
 pub fn decode_keystrokes(name: &str) -> Option<String> {
-    if !name.is_ascii() || !name.bytes().any(|b| b.is_ascii_alphabetic()) {
+    if !has_keystroke_sign(name) {
         return None;
     }
     let mut out = String::with_capacity(name.len() + 8);
@@ -100,6 +100,24 @@ pub fn decode_keystrokes(name: &str) -> Option<String> {
     (enough && (unread == 0 || decoded >= 2)).then_some(out)
 }
 
+/// Whether ASCII `name` holds anything a keystroke could be: a digit, a `w`, a doubled `a e o d`,
+/// or a word ending in a tone key. One pass over the bytes, no allocation: plain names (most
+/// accent-less names) stop here, as they go through this on every normalization.
+fn has_keystroke_sign(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if !name.is_ascii() {
+        return false;
+    }
+    bytes.iter().enumerate().any(|(i, &b)| {
+        let b = b.to_ascii_lowercase();
+        let next = bytes.get(i + 1).map(u8::to_ascii_lowercase);
+        b.is_ascii_digit()
+            || b == b'w'
+            || (matches!(b, b'a' | b'e' | b'o' | b'd') && next == Some(b))
+            || (telex_tone(b).is_some() && next.is_none_or(|n| !n.is_ascii_alphanumeric()))
+    })
+}
+
 /// A word read as Telex: its letters, its tone (a [`TONED`] column) and what it showed. `None`
 /// when the word is no syllable, with or without decoding.
 fn telex(word: &str) -> Option<(Vec<Unit>, u8, Signs)> {
@@ -129,12 +147,6 @@ fn telex(word: &str) -> Option<(Vec<Unit>, u8, Signs)> {
                 modified = true;
                 continue;
             }
-            (b'u', Some(b'o')) if bytes.get(i + 2) == Some(&b'w') => {
-                units.extend([Unit::Vowel(U_HORN), Unit::Vowel(O_HORN)]);
-                i += 3;
-                modified = true;
-                continue;
-            }
             (b'a', Some(b'a')) | (b'e', Some(b'e')) | (b'o', Some(b'o')) => {
                 units.push(Unit::Vowel(match b {
                     b'a' => A_HAT,
@@ -145,32 +157,11 @@ fn telex(word: &str) -> Option<(Vec<Unit>, u8, Signs)> {
                 modified = true;
                 continue;
             }
-            (b'a' | b'o' | b'u', Some(b'w')) => {
-                units.push(Unit::Vowel(match b {
-                    b'a' => A_BREVE,
-                    b'o' => O_HORN,
-                    _ => U_HORN,
-                }));
-                i += 2;
-                modified = true;
-                continue;
-            }
             (b'w', _) => {
-                // A `w` after the syllable ("sonw") marks its last a, o or u (both of "uo"); with
-                // none, it is `ư` itself ("tw").
-                match units.iter().rposition(|u| matches!(u, Unit::Vowel(A | O | U))) {
-                    Some(at) => {
-                        let Unit::Vowel(v) = units[at] else { return None };
-                        units[at] = Unit::Vowel(match v {
-                            A => A_BREVE,
-                            O => O_HORN,
-                            _ => U_HORN,
-                        });
-                        if v == O && at > 0 && units[at - 1] == Unit::Vowel(U) {
-                            units[at - 1] = Unit::Vowel(U_HORN);
-                        }
-                    }
-                    None => units.push(Unit::Vowel(U_HORN)),
+                // `w` marks the last a, o or u before it, right after it ("vawn") or after the
+                // syllable ("sonw"), both letters of "uo"; with none, it is `ư` itself ("tw").
+                if !mark_last(&mut units, &[A, O, U]) {
+                    units.push(Unit::Vowel(U_HORN));
                 }
                 modified = true;
             }
@@ -199,13 +190,10 @@ fn vni(word: &str) -> Option<(Vec<Unit>, u8, Signs)> {
             units.push(unit(b)?);
             continue;
         }
-        let last_vowel = |units: &[Unit], of: &[u8]| {
-            units.iter().rposition(|u| matches!(u, Unit::Vowel(v) if of.contains(v)))
-        };
         match b {
             b'1'..=b'5' if tone == 0 => tone = [2, 1, 3, 4, 5][usize::from(b - b'1')],
             b'6' => {
-                let at = last_vowel(&units, &[A, E, O])?;
+                let at = units.iter().rposition(|u| matches!(u, Unit::Vowel(A | E | O)))?;
                 let Unit::Vowel(v) = units[at] else { return None };
                 units[at] = Unit::Vowel(match v {
                     A => A_HAT,
@@ -213,19 +201,9 @@ fn vni(word: &str) -> Option<(Vec<Unit>, u8, Signs)> {
                     _ => O_HAT,
                 });
             }
-            b'7' => {
-                let at = last_vowel(&units, &[O, U])?;
-                let Unit::Vowel(v) = units[at] else { return None };
-                units[at] = Unit::Vowel(if v == O { O_HORN } else { U_HORN });
-                // "uo7": the horn goes on both letters of ươ.
-                if v == O && at > 0 && units[at - 1] == Unit::Vowel(U) {
-                    units[at - 1] = Unit::Vowel(U_HORN);
-                }
-            }
-            b'8' => {
-                let at = last_vowel(&units, &[A])?;
-                units[at] = Unit::Vowel(A_BREVE);
-            }
+            // A horn on o or u ("uo7": both letters of ươ), a breve on a.
+            b'7' => mark_last(&mut units, &[O, U]).then_some(())?,
+            b'8' => mark_last(&mut units, &[A]).then_some(())?,
             b'9' => {
                 let at = units.iter().position(|u| *u == Unit::Consonant(b'd'))?;
                 units[at] = Unit::Consonant(b'D');
@@ -234,6 +212,24 @@ fn vni(word: &str) -> Option<(Vec<Unit>, u8, Signs)> {
         }
     }
     is_syllable(&units).then_some((units, tone, Signs::Vni))
+}
+
+/// Puts the breve or horn on the last vowel of `of` (`ă`, `ơ`, `ư`), and on the `u` before an
+/// `o` ("uo" is "ươ"); false when there is none.
+fn mark_last(units: &mut [Unit], of: &[u8]) -> bool {
+    let Some(at) = units.iter().rposition(|u| matches!(u, Unit::Vowel(v) if of.contains(v))) else {
+        return false;
+    };
+    let Unit::Vowel(v) = units[at] else { return false };
+    units[at] = Unit::Vowel(match v {
+        A => A_BREVE,
+        O => O_HORN,
+        _ => U_HORN,
+    });
+    if v == O && at > 0 && units[at - 1] == Unit::Vowel(U) {
+        units[at - 1] = Unit::Vowel(U_HORN);
+    }
+    true
 }
 
 fn telex_tone(b: u8) -> Option<u8> {
