@@ -267,3 +267,52 @@ fn generic_column_rules_pair_once_equal_brute_force() {
         assert_eq!(report.total_pairs(), counts.iter().sum::<u64>());
     }
 }
+
+#[test]
+fn tasks_stream_the_same_pairs_in_the_same_order_and_stop_when_asked() {
+    use std::ops::ControlFlow;
+    let left = prepare(&generate(160, 1), 16);
+    let right = prepare(&generate(120, 2), 16);
+    let rules = rules(&left, Some(&right));
+    let reference = BlockingOptions { max_block_pairs: u64::MAX, chunk_size: 7 };
+    let (expected, report) = stream(&rules, &left, Some(&right), reference, 1);
+    assert!(expected.len() > 100, "{} pairs", expected.len());
+    for chunk_size in [1, 5, 64, 100_000] {
+        for threads in [1, 3] {
+            let options = BlockingOptions { chunk_size, ..reference };
+            let blocker = Blocker::new(rules.clone(), &left, Some(&right)).with_options(options);
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let (all, all_report) = pool.install(|| {
+                let mut all = Vec::new();
+                let report = blocker.map_tasks(
+                    |pairs| {
+                        assert!(!pairs.is_empty(), "an empty task reached `map`");
+                        pairs
+                    },
+                    |pairs| {
+                        all.extend(pairs);
+                        ControlFlow::Continue(())
+                    },
+                );
+                (all, report)
+            });
+            assert_eq!(all, expected, "chunk_size={chunk_size} threads={threads}");
+            assert_eq!(all_report, report);
+
+            // Stopping keeps a prefix of the same stream.
+            let some = pool.install(|| {
+                let mut some = Vec::new();
+                blocker.map_tasks(
+                    |pairs| pairs,
+                    |pairs| {
+                        some.extend(pairs);
+                        if some.len() >= 40 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+                    },
+                );
+                some
+            });
+            assert!(some.len() >= 40 && some.len() < expected.len() || chunk_size == 100_000);
+            assert_eq!(some[..], expected[..some.len()]);
+        }
+    }
+}

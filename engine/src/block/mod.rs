@@ -19,16 +19,22 @@
 //!   would have given, so the user can tighten the rule. Its pairs can still come from other
 //!   rules: the earlier-rule check above does not count a rule whose block was capped (each
 //!   rule keeps the hashes of its capped blocks, a short sorted list).
-//! - Work is cut into tasks of at most [`BlockingOptions::chunk_size`] pairs (a block's left
-//!   records are split into ranges), run with rayon a wave at a time, and emitted in task order
-//!   in chunks of at most `chunk_size` pairs. Memory stays bounded by one wave, and **the stream
-//!   is the same for any thread count**: rules in order, blocks in hash order, records by id.
+//! - Work is cut into tasks of about [`BlockingOptions::chunk_size`] pairs: runs of consecutive
+//!   small blocks (most blocks give a pair or two: one task per block would spend more on
+//!   scheduling than on pairs), and slices of a large block's left records. Tasks run with rayon
+//!   a wave at a time and their results are consumed in task order. Memory stays bounded by one
+//!   wave, and **the stream is the same for any thread count and task size**: rules in order,
+//!   blocks in hash order, records by id.
+//! - [`Blocker::map_tasks`] runs the caller's work (comparing and scoring) on each task's pairs
+//!   inside the task, so that the whole of blocking and scoring is parallel;
+//!   [`Blocker::for_each_chunk`] hands over plain chunks of pairs.
 //! - A [`KeyIndex`] keeps one table's sorted lists across blockers, so that a national table
 //!   linked to several sector tables is indexed once per rule for the whole run.
 
 mod rules;
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -172,11 +178,14 @@ struct Block {
     right: (usize, usize),
 }
 
-/// Part of a block: the left records `left.0..left.1` against the block's right records.
+/// A unit of parallel work of at most about [`BlockingOptions::chunk_size`] pairs: a run of
+/// whole blocks `blocks.0..blocks.1` (most blocks give a handful of pairs), or, for a block larger
+/// than that, the left records `left.0..left.1` of the one block `blocks.0` against all of its
+/// right records.
 #[derive(Clone, Copy, Debug)]
 struct Task {
-    block: usize,
-    left: (usize, usize),
+    blocks: (usize, usize),
+    left: Option<(usize, usize)>,
 }
 
 impl<'a> Blocker<'a> {
@@ -212,15 +221,50 @@ impl<'a> Blocker<'a> {
     /// Streams every candidate pair once, in chunks of at most `chunk_size` pairs, in a
     /// deterministic order, and reports what each rule contributed.
     pub fn for_each_chunk(&self, mut f: impl FnMut(&[(u32, u32)])) -> BlockingReport {
-        let mut report = BlockingReport::default();
-        let mut chunk: Vec<(u32, u32)> = Vec::with_capacity(self.options.chunk_size);
-        let mut earlier = Earlier::default();
-        for k in 0..self.rules.len() {
-            let rule_report = self.run_rule(k, &mut earlier, &mut chunk, &mut f);
-            report.rules.push(rule_report);
-        }
+        let size = self.options.chunk_size;
+        let mut chunk: Vec<(u32, u32)> = Vec::with_capacity(size);
+        let report = self.map_tasks(
+            |pairs| pairs,
+            |pairs| {
+                for piece in pairs.chunks(size) {
+                    let room = size - chunk.len();
+                    let (now, later) = piece.split_at(piece.len().min(room));
+                    chunk.extend_from_slice(now);
+                    if chunk.len() == size {
+                        f(&chunk);
+                        chunk.clear();
+                    }
+                    chunk.extend_from_slice(later);
+                }
+                ControlFlow::Continue(())
+            },
+        );
         if !chunk.is_empty() {
             f(&chunk);
+        }
+        report
+    }
+
+    /// Streams every candidate pair once, as [`Blocker::for_each_chunk`] does, but hands each
+    /// task's pairs (at most about `chunk_size`, never none) to `map` *on the worker that found
+    /// them*, so that comparing and scoring run in parallel with no serial step between blocking
+    /// and scoring; `consume` receives the results one at a time in the deterministic stream
+    /// order, whatever the thread count. `consume` may stop the run with `ControlFlow::Break`:
+    /// tasks already running finish, their results are dropped, and the report covers what was
+    /// done (a training sample needs only the stream's first pairs).
+    pub fn map_tasks<T: Send>(
+        &self,
+        map: impl Fn(Vec<(u32, u32)>) -> T + Sync,
+        mut consume: impl FnMut(T) -> ControlFlow<()>,
+    ) -> BlockingReport {
+        let mut report = BlockingReport::default();
+        let mut earlier = Earlier::default();
+        for k in 0..self.rules.len() {
+            let (rule_report, flow) = self.run_rule(k, &mut earlier, &map, &mut consume);
+            report.rules.push(rule_report);
+            if flow.is_break() {
+                break;
+            }
         }
         report
     }
@@ -240,13 +284,13 @@ impl<'a> Blocker<'a> {
         (all, report)
     }
 
-    fn run_rule(
+    fn run_rule<T: Send>(
         &self,
         k: usize,
         earlier: &mut Earlier,
-        chunk: &mut Vec<(u32, u32)>,
-        f: &mut impl FnMut(&[(u32, u32)]),
-    ) -> RuleReport {
+        map: &(impl Fn(Vec<(u32, u32)>) -> T + Sync),
+        consume: &mut impl FnMut(T) -> ControlFlow<()>,
+    ) -> (RuleReport, ControlFlow<()>) {
         let rule = &self.rules[k];
         let mut report = RuleReport { rule: rule.name().to_owned(), ..Default::default() };
         let dedupe = self.right.is_none();
@@ -289,50 +333,63 @@ impl<'a> Blocker<'a> {
             }
         }
 
-        // Skew guard, then tasks of bounded size.
+        // Skew guard, then tasks of bounded size: runs of small blocks, slices of large ones.
         let budget = self.options.chunk_size as u64;
         let mut tasks = Vec::new();
         let mut capped_here = Vec::new();
+        let mut run: Option<(usize, u64)> = None; // first block of the open run, its pairs
         for (b, block) in blocks.iter().enumerate() {
             let l = (block.left.1 - block.left.0) as u64;
             let r = (block.right.1 - block.right.0) as u64;
             let size = if dedupe { l * l.saturating_sub(1) / 2 } else { l * r };
             report.largest_block = report.largest_block.max(size);
-            if size > self.options.max_block_pairs {
+            let capped = size > self.options.max_block_pairs;
+            // This block does not join the open run: close the run.
+            let alone = capped || size > budget || run.is_some_and(|(_, pairs)| pairs + size > budget);
+            if let Some((first, _)) = run.filter(|_| alone) {
+                tasks.push(Task { blocks: (first, b), left: None });
+                run = None;
+            }
+            if capped {
                 report.blocks_capped += 1;
                 report.pairs_capped += size;
                 capped_here.push(left[block.left.0].0);
-                continue;
-            }
-            let per_left = r.max(1);
-            let step = (budget / per_left).max(1) as usize;
-            let mut start = block.left.0;
-            while start < block.left.1 {
-                let end = (start + step).min(block.left.1);
-                tasks.push(Task { block: b, left: (start, end) });
-                start = end;
+            } else if size > budget {
+                let step = (budget / r.max(1)).max(1) as usize;
+                let mut start = block.left.0;
+                while start < block.left.1 {
+                    let end = (start + step).min(block.left.1);
+                    tasks.push(Task { blocks: (b, b + 1), left: Some((start, end)) });
+                    start = end;
+                }
+            } else {
+                let (first, pairs) = run.unwrap_or((b, 0));
+                run = Some((first, pairs + size));
             }
         }
+        if let Some((first, _)) = run {
+            tasks.push(Task { blocks: (first, blocks.len()), left: None });
+        }
 
-        // Waves of tasks in parallel; output in task order.
+        // Waves of tasks in parallel; results consumed in task order.
         let wave = rayon::current_num_threads().max(1) * 4;
+        let mut flow = ControlFlow::Continue(());
         for tasks in tasks.chunks(wave) {
-            let outputs: Vec<Vec<(u32, u32)>> = tasks
+            let outputs: Vec<Option<(usize, T)>> = tasks
                 .par_iter()
-                .map(|task| self.run_task(earlier, dedupe, &left, right, &blocks[task.block], task))
+                .map(|task| {
+                    let pairs = self.run_task(earlier, dedupe, &left, right, &blocks, task);
+                    (!pairs.is_empty()).then(|| (pairs.len(), map(pairs)))
+                })
                 .collect();
-            for pairs in outputs {
-                report.pairs += pairs.len() as u64;
-                for piece in pairs.chunks(self.options.chunk_size) {
-                    let room = self.options.chunk_size - chunk.len();
-                    let (now, later) = piece.split_at(piece.len().min(room));
-                    chunk.extend_from_slice(now);
-                    if chunk.len() == self.options.chunk_size {
-                        f(chunk);
-                        chunk.clear();
-                    }
-                    chunk.extend_from_slice(later);
+            for (n, output) in outputs.into_iter().flatten() {
+                if flow.is_continue() {
+                    report.pairs += n as u64;
+                    flow = consume(output);
                 }
+            }
+            if flow.is_break() {
+                return (report, flow);
             }
         }
         capped_here.sort_unstable();
@@ -349,7 +406,7 @@ impl<'a> Blocker<'a> {
             let right_hashes = if dedupe { Vec::new() } else { by_record(right, right_table.len()) };
             earlier.rules.push(EarlierRule { left: left_hashes, right: right_hashes, capped: capped_here });
         }
-        report
+        (report, flow)
     }
 
     fn run_task(
@@ -358,29 +415,32 @@ impl<'a> Blocker<'a> {
         dedupe: bool,
         left: &[(u64, u32)],
         right: &[(u64, u32)],
-        block: &Block,
+        blocks: &[Block],
         task: &Task,
     ) -> Vec<(u32, u32)> {
         let mut out = Vec::new();
         let mut mine = Vec::with_capacity(earlier.rules.len());
-        let lefts = left.get(task.left.0..task.left.1).unwrap_or_default();
-        for (li, &(_, a)) in (task.left.0..).zip(lefts) {
-            // Record `a`'s hash under each earlier rule, where its block was not capped.
-            mine.clear();
-            mine.extend(earlier.rules.iter().map(|r| {
-                let h = r.left[a as usize];
-                (h != 0 && (r.capped.is_empty() || r.capped.binary_search(&h).is_err())).then_some(h)
-            }));
-            let from = if dedupe { li + 1 } else { block.right.0 };
-            for &(_, b) in right.get(from..block.right.1).unwrap_or_default() {
-                // Ids are sorted within a block, so `a < b` in a dedupe. An earlier rule produced
-                // the pair when both records had the same hash under it (and its block there was
-                // not capped).
-                let produced = earlier.rules.iter().zip(&mine).any(|(r, h)| {
-                    h.is_some_and(|h| h == if dedupe { r.left[b as usize] } else { r.right[b as usize] })
-                });
-                if !produced {
-                    out.push((a, b));
+        for block in blocks.get(task.blocks.0..task.blocks.1).unwrap_or_default() {
+            let (first, last) = task.left.unwrap_or(block.left);
+            let lefts = left.get(first..last).unwrap_or_default();
+            for (li, &(_, a)) in (first..).zip(lefts) {
+                // Record `a`'s hash under each earlier rule, where its block was not capped.
+                mine.clear();
+                mine.extend(earlier.rules.iter().map(|r| {
+                    let h = r.left[a as usize];
+                    (h != 0 && (r.capped.is_empty() || r.capped.binary_search(&h).is_err())).then_some(h)
+                }));
+                let from = if dedupe { li + 1 } else { block.right.0 };
+                for &(_, b) in right.get(from..block.right.1).unwrap_or_default() {
+                    // Ids are sorted within a block, so `a < b` in a dedupe. An earlier rule
+                    // produced the pair when both records had the same hash under it (and its
+                    // block there was not capped).
+                    let produced = earlier.rules.iter().zip(&mine).any(|(r, h)| {
+                        h.is_some_and(|h| h == if dedupe { r.left[b as usize] } else { r.right[b as usize] })
+                    });
+                    if !produced {
+                        out.push((a, b));
+                    }
                 }
             }
         }

@@ -456,13 +456,46 @@ impl Comparisons {
         if width == 0 {
             return;
         }
-        out.par_chunks_mut(PAIRS_PER_TASK * width).zip(pairs.par_chunks(PAIRS_PER_TASK)).for_each_init(
-            Scratch::default,
-            |scratch, (out, pairs)| {
-                for (c, comparison) in self.list.iter().enumerate() {
-                    comparison.fill(left, right, pairs, width, c, out, scratch);
-                }
-            },
-        );
+        out.par_chunks_mut(PAIRS_PER_TASK * width)
+            .zip(pairs.par_chunks(PAIRS_PER_TASK))
+            .for_each_init(Scratch::default, |scratch, (out, pairs)| {
+                self.fill_slice(left, right, pairs, out, scratch)
+            });
+    }
+
+    /// [`Comparisons::compare_chunk`] on the calling thread alone, for callers that already run
+    /// in parallel (one blocking task each; see [`crate::block::Blocker::map_tasks`]). Same output.
+    pub fn compare_serial(
+        &self,
+        left: &PreparedRecords,
+        right: &PreparedRecords,
+        pairs: &[(u32, u32)],
+        out: &mut Vec<u8>,
+    ) {
+        let width = self.len();
+        out.clear();
+        out.resize(pairs.len() * width, 0);
+        if width == 0 {
+            return;
+        }
+        let mut scratch = Scratch::default();
+        for (out, pairs) in out.chunks_mut(PAIRS_PER_TASK * width).zip(pairs.chunks(PAIRS_PER_TASK)) {
+            self.fill_slice(left, right, pairs, out, &mut scratch);
+        }
+    }
+
+    /// Every comparison's level for a slice of pairs small enough to stay in cache.
+    fn fill_slice(
+        &self,
+        left: &PreparedRecords,
+        right: &PreparedRecords,
+        pairs: &[(u32, u32)],
+        out: &mut [u8],
+        scratch: &mut Scratch,
+    ) {
+        let width = self.len();
+        for (c, comparison) in self.list.iter().enumerate() {
+            comparison.fill(left, right, pairs, width, c, out, scratch);
+        }
     }
 }

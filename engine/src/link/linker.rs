@@ -11,6 +11,9 @@
 //! ```
 
 use std::borrow::Cow;
+use std::ops::ControlFlow;
+
+use rayon::prelude::*;
 
 use serde::Serialize;
 
@@ -22,7 +25,7 @@ use crate::normalize::prepared::PreparedRecords;
 use crate::score::train::{
     EmOptions, Patterns, SessionSummary, TrainingSession, estimate_u, expectation_maximisation,
 };
-use crate::score::{ComparisonSpec, Contribution, Model};
+use crate::score::{ComparisonSpec, Contribution, Model, WeightTable};
 
 /// How to link.
 #[derive(Clone, Debug)]
@@ -383,46 +386,65 @@ impl<'a> Linker<'a> {
                 state ^= state >> 27;
                 state.wrapping_mul(0x2545_F491_4F6C_DD1D)
             };
-            let mut remaining = self.settings.random_pairs;
-            while remaining > 0 {
-                let chunk = remaining.min(65_536);
-                let pairs: Vec<(u32, u32)> = (0..chunk)
-                    .map(|_| {
-                        let a = next() % n_left;
-                        let mut b = next() % n_right;
-                        if self.dedupe && a == b {
-                            // A record is not a random partner of itself.
-                            b = (b + 1) % n_right;
-                        }
-                        (a as u32, b as u32)
-                    })
-                    .collect();
-                self.comparisons.compare_chunk(self.left, self.right, &pairs, &mut levels);
-                random.add(&levels)?;
-                remaining -= chunk;
-                drawn += chunk as u64;
+            let pairs: Vec<(u32, u32)> = (0..self.settings.random_pairs)
+                .map(|_| {
+                    let a = next() % n_left;
+                    let mut b = next() % n_right;
+                    if self.dedupe && a == b {
+                        // A record is not a random partner of itself.
+                        b = (b + 1) % n_right;
+                    }
+                    (a as u32, b as u32)
+                })
+                .collect();
+            // Counts add up in any order: the result does not depend on the thread count.
+            let counted: Vec<Result<Patterns>> =
+                pairs.par_chunks(65_536).map(|pairs| self.patterns_of(pairs).map(|(p, _)| p)).collect();
+            for patterns in counted {
+                random.merge(patterns?);
             }
+            drawn = pairs.len() as u64;
         }
 
         // m and the prior: EM over the pairs of each blocking rule alone.
         let mut sessions = Vec::with_capacity(self.rules.len());
         let mut capped = 0u64;
+        let limit = self.settings.training_pairs_per_rule;
+        // Tasks small enough that the wave still running when a sample is full wastes little
+        // (the first `limit` pairs of the stream do not depend on how it is cut into tasks).
+        let waves = rayon::current_num_threads().max(1) * 4;
+        let options = BlockingOptions {
+            chunk_size: (limit / waves).clamp(1024, self.settings.blocking.chunk_size.max(1024)),
+            ..self.settings.blocking
+        };
         for rule in &self.rules {
             let mut patterns = Patterns::new(width);
             let mut taken = 0usize;
-            let limit = self.settings.training_pairs_per_rule;
             let mut failure = None;
-            let report = self.blocker(vec![rule.clone()]).for_each_chunk(|pairs| {
-                if taken >= limit || failure.is_some() {
-                    return;
-                }
-                let pairs = &pairs[..pairs.len().min(limit - taken)];
-                taken += pairs.len();
-                self.comparisons.compare_chunk(self.left, self.right, pairs, &mut levels);
-                if let Err(e) = patterns.add(&levels) {
-                    failure = Some(e);
-                }
-            });
+            let report = self.blocker(vec![rule.clone()]).with_options(options).map_tasks(
+                |pairs| self.patterns_of(&pairs),
+                |counted| {
+                    let room = limit - taken;
+                    let added = counted.and_then(|(task, levels)| {
+                        let n = levels.len() / width.max(1);
+                        if n <= room {
+                            patterns.merge(task);
+                        } else {
+                            patterns.add(&levels[..room * width])?;
+                        }
+                        Ok(n.min(room))
+                    });
+                    match added {
+                        Ok(n) => taken += n,
+                        Err(e) => failure = Some(e),
+                    }
+                    if taken >= limit || failure.is_some() {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                },
+            );
             if let Some(e) = failure {
                 return Err(e);
             }
@@ -451,28 +473,24 @@ impl<'a> Linker<'a> {
         Ok(TrainingData { random, random_pairs: drawn, sessions })
     }
 
-    /// The term frequency of each comparison's value in national record `right` (names and
-    /// generic columns; `None` for the others), into `tf`.
-    fn frequencies(&self, right: u32, tf: &mut Vec<Option<f64>>) {
-        tf.clear();
-        for comparison in self.comparisons.comparisons() {
-            tf.push(match comparison.kind() {
-                ComparisonKind::Name { .. } => {
-                    Some(self.right.full_name_frequency(right)).filter(|f| *f > 0.0)
-                }
-                ComparisonKind::Generic { right: column, .. } => {
-                    Some(self.right.generic_frequency(column, right)).filter(|f| *f > 0.0)
-                }
-                _ => None,
-            });
-        }
+    /// The comparison vectors of `pairs`, compared on this thread, counted, and kept in order.
+    fn patterns_of(&self, pairs: &[(u32, u32)]) -> Result<(Patterns, Vec<u8>)> {
+        let mut levels = Vec::new();
+        self.comparisons.compare_serial(self.left, self.right, pairs, &mut levels);
+        let mut patterns = Patterns::new(self.comparisons.len());
+        patterns.add(&levels)?;
+        Ok((patterns, levels))
     }
 
-    /// The match weight of a pair from its comparison vector, with name term frequencies taken
-    /// from the national table.
-    fn weight(&self, model: &Model, levels: &[u8], right: u32, tf: &mut Vec<Option<f64>>) -> f64 {
-        self.frequencies(right, tf);
-        model.match_weight_tf(levels, tf)
+    /// The term frequency of comparison `c`'s value in national record `right` (names and
+    /// generic columns; `None` for the others, and for a value of unknown frequency).
+    fn frequency(&self, c: usize, right: u32) -> Option<f64> {
+        let frequency = match self.comparisons.comparisons()[c].kind() {
+            ComparisonKind::Name { .. } => self.right.full_name_frequency(right),
+            ComparisonKind::Generic { right: column, .. } => self.right.generic_frequency(column, right),
+            _ => return None,
+        };
+        Some(frequency).filter(|f| *f > 0.0)
     }
 
     /// Each comparison's level and term in one pair's match weight, with the term frequencies
@@ -484,11 +502,9 @@ impl<'a> Linker<'a> {
             return Err(Error::invalid(format!("record pair ({left}, {right}) out of range")));
         }
         let levels = self.levels_of(left, right);
-        let mut tf = Vec::with_capacity(levels.len());
-        self.frequencies(right, &mut tf);
         let mut out = model.explain(&levels);
         for (c, (term, &level)) in out.iter_mut().zip(&levels).enumerate() {
-            term.weight = model.level_weight(c, level, tf[c]);
+            term.weight = model.level_weight(c, level, self.frequency(c, right));
         }
         Ok(out)
     }
@@ -506,27 +522,49 @@ impl<'a> Linker<'a> {
 
     /// [`Linker::score_pairs`] for a model already fitted and pairs from blocking.
     fn score_chunk(&self, model: &Model, pairs: &[(u32, u32)]) -> Vec<f64> {
-        let width = self.comparisons.len();
         let mut levels = Vec::new();
-        let mut tf = Vec::with_capacity(width);
         self.comparisons.compare_chunk(self.left, self.right, pairs, &mut levels);
+        self.weights(&model.weight_table(), pairs, &levels)
+    }
+
+    /// [`Linker::score_chunk`] on the calling thread alone (inside a blocking task).
+    fn score_serial(&self, weights: &WeightTable, pairs: &[(u32, u32)]) -> Vec<f64> {
+        let mut levels = Vec::new();
+        self.comparisons.compare_serial(self.left, self.right, pairs, &mut levels);
+        self.weights(weights, pairs, &levels)
+    }
+
+    /// The match weights of `pairs` from their comparison vectors, with term frequencies taken
+    /// from the national table.
+    fn weights(&self, weights: &WeightTable, pairs: &[(u32, u32)], levels: &[u8]) -> Vec<f64> {
+        let width = self.comparisons.len().max(1);
         pairs
             .iter()
-            .zip(levels.chunks_exact(width.max(1)))
-            .map(|(pair, vector)| self.weight(model, vector, pair.1, &mut tf))
+            .zip(levels.chunks_exact(width))
+            .map(|(pair, vector)| weights.match_weight(vector, |c| self.frequency(c, pair.1)))
             .collect()
     }
 
+    /// Blocks and scores in parallel, each blocking task scoring its own pairs, and hands each
+    /// task's pairs and weights to `f` in the deterministic stream order.
+    fn score_tasks(&self, model: &Model, mut f: impl FnMut(&[(u32, u32)], &[f64])) -> BlockingReport {
+        let table = model.weight_table();
+        self.blocker(self.rules.clone()).map_tasks(
+            |pairs| {
+                let weights = self.score_serial(&table, &pairs);
+                (pairs, weights)
+            },
+            |(pairs, weights)| {
+                f(&pairs, &weights);
+                ControlFlow::Continue(())
+            },
+        )
+    }
+
     /// Scores every candidate pair, handing each chunk of pairs and their weights to `f`.
-    pub fn score_all(
-        &self,
-        model: &Model,
-        mut f: impl FnMut(&[(u32, u32)], &[f64]),
-    ) -> Result<BlockingReport> {
+    pub fn score_all(&self, model: &Model, f: impl FnMut(&[(u32, u32)], &[f64])) -> Result<BlockingReport> {
         let model = self.fit_model(model)?;
-        Ok(self
-            .blocker(self.rules.clone())
-            .for_each_chunk(|pairs| f(pairs, &self.score_chunk(&model, pairs))))
+        Ok(self.score_tasks(&model, f))
     }
 
     /// Scores every candidate pair and decides for every left record.
@@ -544,8 +582,8 @@ impl<'a> Linker<'a> {
         let model = self.fit_model(model)?;
         let mut best = BestCandidates::new(self.left.len());
         let mut scored = 0u64;
-        let blocking = self.blocker(self.rules.clone()).for_each_chunk(|pairs| {
-            for (pair, weight) in pairs.iter().zip(self.score_chunk(&model, pairs)) {
+        let blocking = self.score_tasks(&model, |pairs, weights| {
+            for (pair, &weight) in pairs.iter().zip(weights) {
                 best.offer(pair.0, Candidate { right: pair.1, weight });
             }
             scored += pairs.len() as u64;

@@ -79,9 +79,21 @@ impl Strings {
         }
     }
 
+    /// Appends all of `other`'s values at once (two copies, not a push per value).
     fn append(&mut self, other: &Strings) {
-        for i in 0..other.len() {
-            self.push(other.get(i));
+        let base = self.bytes.len();
+        self.bytes.extend_from_slice(&other.bytes);
+        let fits = !other.overflow && u32::try_from(self.bytes.len()).is_ok();
+        match u32::try_from(base) {
+            Ok(base) if fits => {
+                let ends = other.offsets.get(1..).unwrap_or_default();
+                self.offsets.extend(ends.iter().map(|&end| base + end));
+            }
+            // Past 4 GiB the table is refused (see `PreparedRecords::from_batches`).
+            _ => {
+                self.overflow = true;
+                self.offsets.extend(std::iter::repeat_n(u32::MAX, other.len()));
+            }
         }
         self.overflow |= other.overflow;
     }
