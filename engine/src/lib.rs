@@ -48,6 +48,7 @@ pub mod compare;
 pub mod config;
 mod error;
 pub mod eval;
+pub mod index;
 pub mod link;
 pub mod normalize;
 pub mod profile;

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["compare"],
     &["score"],
     &["link"],
-    &["cluster", "reconcile"],
+    &["cluster", "reconcile", "index"],
     &["config"],
     &["profile", "eval"],
     &["session"],

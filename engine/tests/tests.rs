@@ -9,6 +9,7 @@ mod dedupe;
 mod eval;
 mod eval_files;
 mod febrl;
+mod index;
 mod layers;
 mod link;
 mod model;

@@ -53,8 +53,12 @@ use crate::error::{Error, Result};
 use crate::read::{Batch, TextColumn};
 use crate::record::{DatasetSpec, Role};
 
+mod stored;
+
+pub use stored::STORED_LAYOUT_VERSION;
+
 /// Strings of one column in one buffer: record `i` is `bytes[offsets[i]..offsets[i + 1]]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Strings {
     offsets: Vec<u32>,
     bytes: Vec<u8>,
@@ -190,7 +194,7 @@ impl AddressForm {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PreparedRecords {
     fields: PreparedFields,
     /// 1-based row number in the source file.
@@ -400,7 +404,7 @@ impl PreparedRecords {
 }
 
 /// A column compared as plain text: its normalized values and their counts.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct GenericColumn {
     /// The column's name, trimmed and in lower case: columns of two tables pair by it.
     pub(crate) name: String,

@@ -52,6 +52,7 @@ use crate::block::{Blocker, BlockingReport};
 use crate::cluster::ClusterOptions;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::index::NationalIndex;
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
 use crate::reconcile::explain::{PairExplanation, explain_pair};
 use crate::score::Model;
@@ -227,6 +228,19 @@ impl Session {
             Some(model) => Ok((model.clone(), None)),
             None => self.train_with(linker).map(|(model, report)| (model, Some(report))),
         }
+    }
+
+    /// Writes `national`, prepared, as a persistent index into the new folder `dir` (see
+    /// [`crate::index`]): later runs open it with [`Session::open_index`] instead of reading and
+    /// normalizing the table again.
+    pub fn build_index(&self, national: &Table, dir: impl AsRef<Path>) -> Result<NationalIndex> {
+        national.build_index(dir.as_ref())
+    }
+
+    /// The national table kept in the index folder `dir`, checked and loaded (see
+    /// [`Table::from_index`]).
+    pub fn open_index(&self, dir: impl AsRef<Path>) -> Result<Table> {
+        Table::from_index(&NationalIndex::open(dir.as_ref())?)
     }
 
     /// Trains a model on two tables without labels: `u` from random pairs, `m` by EM.

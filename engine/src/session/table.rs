@@ -10,6 +10,7 @@ use super::observe::{Observer, Stage, Unit};
 use crate::config::InputConfig;
 use crate::config::detect::{Detection, detect_file};
 use crate::error::{Error, Result};
+use crate::index::{IndexSource, NationalIndex};
 use crate::normalize::prepared::PreparedRecords;
 use crate::read::{Batch, ReadOptions, ReadStats, Reader, Reject};
 use crate::record::{ColumnSpec, DatasetSpec};
@@ -245,6 +246,69 @@ impl Table {
                 records,
                 stats,
                 rejects,
+                seconds: started.elapsed().as_secs_f64(),
+                duplicate_ids,
+            }),
+        })
+    }
+
+    /// Writes this table, prepared, as a persistent index into the new folder `dir` (see
+    /// [`crate::index`]); a folder that exists is refused.
+    pub fn build_index(&self, dir: &Path) -> Result<NationalIndex> {
+        let source = &self.inner.source;
+        let id_from = match &source.id_choice {
+            IdChoice::Configured(_) => "configured",
+            IdChoice::Detected(_) => "detected",
+            IdChoice::RowNumber => "row_number",
+        };
+        let indexed = IndexSource {
+            name: &source.name,
+            dataset: &source.dataset,
+            id_from,
+            rows_read: self.inner.stats.rows_read,
+            rows_rejected: self.inner.stats.rows_rejected,
+        };
+        NationalIndex::build(dir, &indexed, self.inner.records.clone())
+    }
+
+    /// The table a persistent index holds, as it was prepared when the index was built: the same
+    /// records, name, roles and id column. Its path is the index folder; the rows rejected when
+    /// the source was read are counted but not kept.
+    pub fn from_index(index: &NationalIndex) -> Result<Table> {
+        let started = Instant::now();
+        let manifest = index.manifest();
+        let dataset = manifest.dataset()?;
+        let id_choice = match (&dataset.id_column, manifest.id_from.as_str()) {
+            (Some(c), "configured") => IdChoice::Configured(c.clone()),
+            (Some(c), _) => IdChoice::Detected(c.clone()),
+            (None, _) => IdChoice::RowNumber,
+        };
+        let options = ReadOptions {
+            columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
+            id_column: dataset.id_column.clone(),
+            ..ReadOptions::default()
+        };
+        let source = TableSource {
+            name: manifest.name.clone(),
+            path: index.dir().to_owned(),
+            dataset,
+            options,
+            id_choice,
+        };
+        let records = index.records().clone();
+        let stats = ReadStats {
+            rows_read: manifest.rows_read,
+            rows_passed: records.len() as u64,
+            rows_rejected: manifest.rows_rejected,
+            ignored_fields: 0,
+        };
+        let duplicate_ids = duplicate_ids(&records, &source);
+        Ok(Table {
+            inner: Arc::new(TableData {
+                source,
+                records,
+                stats,
+                rejects: Vec::new(),
                 seconds: started.elapsed().as_secs_f64(),
                 duplicate_ids,
             }),

@@ -1,0 +1,157 @@
+//! The persistent national index: a table stored and loaded is the same table, linking against
+//! the index gives the links of linking against the file, and a damaged, truncated, foreign or
+//! missing index is a clear error, never a panic.
+
+use std::path::Path;
+
+use khop::index::{INDEX_FORMAT_VERSION, NationalIndex};
+use khop::normalize::prepared::PreparedRecords;
+use khop::read::ReadOptions;
+use khop::session::{Session, Table, TableSource};
+use khop::{ErrorKind, Result};
+
+fn population(dir: &Path, persons: u64) {
+    let profile = khop_datasets::Profile::named("hard").unwrap();
+    let options = khop_datasets::GenOptions {
+        persons,
+        seed: 5,
+        format: khop_datasets::OutputFormat::Parquet,
+        ..Default::default()
+    };
+    khop_datasets::generate(dir, &profile, &options).unwrap();
+}
+
+fn prepare(session: &Session, file: &Path) -> Result<Table> {
+    session.prepare(&TableSource::detect(file, &ReadOptions::default())?)
+}
+
+#[test]
+fn stored_records_are_the_records() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 800);
+    let session = Session::new();
+    // Every role the generator writes, generic columns (land: plot numbers) included.
+    let mut generic = 0;
+    for name in ["national", "bhxh", "land", "local"] {
+        let table = prepare(&session, &dir.path().join(format!("{name}.parquet")))?;
+        generic += table.records().generic_columns().count();
+        let batch = table.records().to_batch()?;
+        let back = PreparedRecords::from_batch(&batch, Path::new("stored"))?;
+        assert_eq!(&back, table.records(), "{name}");
+    }
+    assert!(generic > 0, "no generic column was stored");
+    Ok(())
+}
+
+#[test]
+fn linking_against_the_index_gives_the_links_of_the_file() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 1_500);
+    let session = Session::new();
+    let national = prepare(&session, &dir.path().join("national.parquet"))?;
+    let index_dir = dir.path().join("national.idx");
+    let index = session.build_index(&national, &index_dir)?;
+    assert_eq!(index.manifest().records, national.len() as u64);
+    assert_eq!(index.manifest().version, INDEX_FORMAT_VERSION);
+    assert!(index.size_on_disk() > 0);
+
+    let indexed = session.open_index(&index_dir)?;
+    assert_eq!(indexed.records(), national.records());
+    assert_eq!(indexed.name(), national.name());
+    assert_eq!(indexed.source().dataset(), national.source().dataset());
+    assert_eq!(indexed.source().id_choice(), national.source().id_choice());
+    assert_eq!(indexed.stats().rows_read, national.stats().rows_read);
+
+    for source in ["bhxh", "bhyt", "land"] {
+        let sector = prepare(&session, &dir.path().join(format!("{source}.parquet")))?;
+        let from_file = session.link(&sector, &national, None)?;
+        let from_index = session.link(&sector, &indexed, None)?;
+        assert_eq!(from_index.results(), from_file.results(), "{source}");
+        assert!(from_file.results().iter().any(|r| r.decision == khop::link::Decision::Match));
+    }
+
+    // An index is never overwritten.
+    let again = session.build_index(&national, &index_dir).unwrap_err();
+    assert!(matches!(again.kind(), ErrorKind::OutputClash { .. }), "{again}");
+    Ok(())
+}
+
+/// A copy of the index folder `from` at `to`.
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_damaged_or_foreign_index_is_a_clear_error() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 300);
+    let session = Session::new();
+    let national = prepare(&session, &dir.path().join("national.parquet"))?;
+    let good = dir.path().join("good.idx");
+    session.build_index(&national, &good)?;
+    let records = std::fs::read(good.join("records.arrow")).unwrap();
+    let manifest = std::fs::read_to_string(good.join("manifest.json")).unwrap();
+
+    let open = |name: &str, change: &dyn Fn(&Path)| -> String {
+        let bad = dir.path().join(name);
+        copy(&good, &bad);
+        change(&bad);
+        let error = NationalIndex::open(&bad).unwrap_err();
+        error.to_string()
+    };
+    let missing = NationalIndex::open(&dir.path().join("absent.idx")).unwrap_err();
+    assert!(matches!(missing.kind(), ErrorKind::Io { .. }), "{missing}");
+
+    let truncated = open("truncated", &|d| {
+        std::fs::write(d.join("records.arrow"), &records[..records.len() / 2]).unwrap()
+    });
+    assert!(truncated.contains("bytes where the index manifest says"), "{truncated}");
+
+    let flipped = open("flipped", &|d| {
+        let mut bytes = records.clone();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x55;
+        std::fs::write(d.join("records.arrow"), bytes).unwrap();
+    });
+    assert!(flipped.contains("checksum"), "{flipped}");
+
+    let version = open("version", &|d| {
+        let text = manifest.replace(&format!("\"version\": {INDEX_FORMAT_VERSION}"), "\"version\": 99");
+        std::fs::write(d.join("manifest.json"), text).unwrap();
+    });
+    assert!(version.contains("version 99"), "{version}");
+
+    let foreign =
+        open("foreign", &|d| std::fs::write(d.join("manifest.json"), "{\"format\": \"parquet\"}").unwrap());
+    assert!(foreign.contains("not a khop index"), "{foreign}");
+
+    let not_json = open("not_json", &|d| std::fs::write(d.join("manifest.json"), "\u{0}garbage").unwrap());
+    assert!(not_json.contains("not a khop index"), "{not_json}");
+
+    let no_manifest = open("no_manifest", &|d| std::fs::remove_file(d.join("manifest.json")).unwrap());
+    assert!(no_manifest.contains("manifest.json"), "{no_manifest}");
+
+    // Garbage with a checksum that matches (a manifest rewritten by hand): still an error.
+    let garbage = open("garbage", &|d| {
+        let bytes: Vec<u8> = (0..4096u32).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(d.join("records.arrow"), &bytes).unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        let hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes));
+        value["files"][0]["bytes"] = bytes.len().into();
+        value["files"][0]["xxh3"] = hash.into();
+        std::fs::write(d.join("manifest.json"), value.to_string()).unwrap();
+    });
+    assert!(garbage.contains("records.arrow"), "{garbage}");
+
+    // A file the manifest names outside the folder is refused before it is read.
+    let escape = open("escape", &|d| {
+        let text = manifest.replace("\"records.arrow\"", "\"../good.idx/records.arrow\"");
+        std::fs::write(d.join("manifest.json"), text).unwrap();
+    });
+    assert!(escape.contains("names the file"), "{escape}");
+    Ok(())
+}
