@@ -39,6 +39,27 @@ fn stored_records_are_the_records() -> Result<()> {
         let back = PreparedRecords::from_batch(&batch, Path::new("stored"))?;
         assert_eq!(&back, table.records(), "{name}");
     }
+    // Columns detection cannot place are compared as generic columns: they are stored too.
+    let febrl = dir.path().join("febrl.csv");
+    let mut text = String::from("rec_id,given_name,surname,date_of_birth,postcode,suburb,soc_sec_id\n");
+    for i in 0..50 {
+        text += &format!(
+            "rec-{i}-org,john{},smith{},19{:02}0{}1{},{},suburb{},{}\n",
+            i % 7,
+            i % 5,
+            50 + i % 40,
+            1 + i % 9,
+            i % 10,
+            2000 + i % 13,
+            i % 4,
+            1_000_000 + i * 37
+        );
+    }
+    std::fs::write(&febrl, text).unwrap();
+    let table = prepare(&session, &febrl)?;
+    generic += table.records().generic_columns().count();
+    let back = PreparedRecords::from_batch(&table.records().to_batch()?, Path::new("stored"))?;
+    assert_eq!(&back, table.records(), "febrl");
     assert!(generic > 0, "no generic column was stored");
     Ok(())
 }
