@@ -29,6 +29,10 @@ pub struct TablesArgs {
     /// Defaults to the configuration's input named `national`, else its second input.
     #[arg(long)]
     pub right: Option<String>,
+    /// A national index (from `khop index build`) instead of --right: the national table as it
+    /// was prepared then, loaded instead of read and normalized again.
+    #[arg(long, conflicts_with = "right")]
+    pub index: Option<PathBuf>,
     /// Write rejected rows, with their reasons, to this CSV file.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
@@ -120,8 +124,28 @@ pub(crate) fn probability(text: &str) -> std::result::Result<f64, String> {
 pub(crate) struct Tables {
     pub(crate) session: Session,
     pub(crate) lefts: Vec<TableSource>,
-    pub(crate) right: TableSource,
+    pub(crate) right: National,
     pub(crate) rejects: Option<PathBuf>,
+}
+
+/// Where the national table comes from.
+pub(crate) enum National {
+    /// A file (or a configuration's input), read and prepared.
+    File(TableSource),
+    /// A national index folder, loaded.
+    Index(PathBuf),
+}
+
+impl National {
+    /// The file, for the commands that read the national table themselves.
+    pub(crate) fn file(&self) -> Result<&TableSource> {
+        match self {
+            National::File(source) => Ok(source),
+            National::Index(_) => bail!(
+                "--index works with `khop link` of one sector table; give the national file with --right here"
+            ),
+        }
+    }
 }
 
 impl Tables {
@@ -135,19 +159,28 @@ impl Tables {
                 let (lefts, right) = session.link_inputs(&args.left, args.right.as_deref())?;
                 let rejects =
                     args.rejects.clone().or_else(|| session.config().and_then(|c| c.rejects.clone()));
+                let right = match &args.index {
+                    Some(index) => National::Index(index.clone()),
+                    None => National::File(right),
+                };
                 (session, lefts, right, rejects)
             }
             None => {
-                let (Some(right), false) = (&args.right, args.left.is_empty()) else {
-                    bail!("name the tables: --config C, or --left FILE --right FILE");
-                };
+                if args.left.is_empty() || (args.right.is_none() && args.index.is_none()) {
+                    bail!("name the tables: --config C, or --left FILE --right FILE (or --index DIR)");
+                }
                 let options = args.read.options()?;
                 let lefts = args
                     .left
                     .iter()
                     .map(|l| TableSource::detect(l, &options))
                     .collect::<khop::Result<Vec<_>>>()?;
-                (Session::new(), lefts, TableSource::detect(right, &options)?, args.rejects.clone())
+                let right = match (&args.index, &args.right) {
+                    (Some(index), _) => National::Index(index.clone()),
+                    (None, Some(right)) => National::File(TableSource::detect(right, &options)?),
+                    (None, None) => unreachable!("checked above"),
+                };
+                (Session::new(), lefts, right, args.rejects.clone())
             }
         };
         let session = match decision {
@@ -178,9 +211,13 @@ impl Tables {
     /// A plan holding the inputs (and `model`, read by the run).
     pub(crate) fn plan(&self, model: Option<&Path>) -> OutputPlan {
         let mut plan = OutputPlan::new();
-        for table in self.lefts.iter().chain([&self.right]) {
+        for table in &self.lefts {
             plan.input(format!("the input `{}`", table.name()), table.path());
         }
+        match &self.right {
+            National::File(table) => plan.input(format!("the input `{}`", table.name()), table.path()),
+            National::Index(dir) => plan.input("the national index", dir),
+        };
         if let Some(model) = model {
             plan.input("the model given with --model", model);
         }
@@ -190,7 +227,10 @@ impl Tables {
     /// Reads and prepares the sector table and the national table, in that order.
     pub(crate) fn prepare_both(&self) -> Result<(Table, Table)> {
         let left = self.session.prepare(self.single()?)?;
-        let right = self.session.prepare(&self.right)?;
+        let right = match &self.right {
+            National::File(source) => self.session.prepare(source)?,
+            National::Index(dir) => self.session.open_index(dir)?,
+        };
         print_read(&left.summary());
         print_read(&right.summary());
         Ok((left, right))
@@ -381,13 +421,14 @@ fn link_sources(args: LinkArgs, tables: Tables) -> Result<()> {
         (None, false) => ModelChoice::PerSource,
     };
     let shared = matches!(choice, ModelChoice::Shared);
-    let summary = tables.session.link_sources(&tables.right, &tables.lefts, choice, &outputs, |run| {
-        print_read(&run.sector().summary());
-        if let Some(report) = run.training() {
-            eprintln!("{}:", run.sector().name());
-            print_training(report);
-        }
-    })?;
+    let summary =
+        tables.session.link_sources(tables.right.file()?, &tables.lefts, choice, &outputs, |run| {
+            print_read(&run.sector().summary());
+            if let Some(report) = run.training() {
+                eprintln!("{}:", run.sector().name());
+                print_training(report);
+            }
+        })?;
     if shared && let Some(training) = &summary.shared_training {
         print_training(&training.report);
     }

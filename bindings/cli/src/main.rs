@@ -2,6 +2,7 @@
 //! arguments, showing progress bars and tables. No matching logic lives here.
 
 mod commands;
+mod index;
 mod link;
 mod progress;
 mod reconcile;
@@ -44,6 +45,9 @@ enum Command {
     Train(link::TrainArgs),
     /// Report the candidate pairs each blocking rule produces.
     Blocking(link::BlockingArgs),
+    /// Build a national index (the national table prepared once, kept in a folder) or look at one.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
     /// Write or check a configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -211,6 +215,7 @@ fn main() -> ExitCode {
         Command::Reconcile(args) => reconcile::reconcile(args),
         Command::Explain(args) => reconcile::explain(args),
         Command::Blocking(args) => link::blocking(args),
+        Command::Index(command) => index::run(command),
         Command::Config(ConfigCommand::Init { files, output, read }) => {
             commands::config_init(&files, output.as_deref(), &read)
         }

@@ -760,3 +760,72 @@ fn profiling_many_columns_costs_what_the_file_holds() {
     let peak = children_peak_mib();
     assert!(peak < 1_000, "a khop child peaked at {peak} MiB");
 }
+
+#[test]
+fn an_index_is_built_once_and_links_as_the_file_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let gen_ = khop(&["gen", "--persons", "1200", "--seed", "8", "--format", "parquet", "--out", &path("")]);
+    assert!(gen_.status.success(), "{}", String::from_utf8_lossy(&gen_.stderr));
+
+    let build = khop(&["index", "build", &path("national.parquet"), "--out", &path("national.idx")]);
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    assert!(String::from_utf8_lossy(&build.stdout).contains("records written to"));
+    let info = khop(&["index", "info", &path("national.idx")]);
+    assert!(info.status.success(), "{}", String::from_utf8_lossy(&info.stderr));
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(info.contains("table `national`") && info.contains("records.arrow"), "{info}");
+
+    let from_file = khop(&[
+        "link",
+        "--left",
+        &path("bhxh.parquet"),
+        "--right",
+        &path("national.parquet"),
+        "--out",
+        &path("file.csv"),
+    ]);
+    assert!(from_file.status.success(), "{}", String::from_utf8_lossy(&from_file.stderr));
+    let from_index = khop(&[
+        "link",
+        "--left",
+        &path("bhxh.parquet"),
+        "--index",
+        &path("national.idx"),
+        "--out",
+        &path("index.csv"),
+    ]);
+    assert!(from_index.status.success(), "{}", String::from_utf8_lossy(&from_index.stderr));
+    assert_eq!(bytes(&dir.path().join("index.csv")), bytes(&dir.path().join("file.csv")));
+    assert!(csv_rows(&dir.path().join("index.csv")).iter().any(|r| r.iter().any(|v| v == "match")));
+
+    // Never overwritten; --index and --right exclude each other; a broken index is named.
+    let again = khop(&["index", "build", &path("national.parquet"), "--out", &path("national.idx")]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"));
+    let both = khop(&[
+        "link",
+        "--left",
+        &path("bhxh.parquet"),
+        "--right",
+        &path("national.parquet"),
+        "--index",
+        &path("national.idx"),
+        "--out",
+        &path("both.csv"),
+    ]);
+    assert!(!both.status.success());
+    std::fs::write(dir.path().join("national.idx/records.arrow"), b"not arrow").unwrap();
+    let broken = khop(&[
+        "link",
+        "--left",
+        &path("bhxh.parquet"),
+        "--index",
+        &path("national.idx"),
+        "--out",
+        &path("broken.csv"),
+    ]);
+    assert!(!broken.status.success());
+    let message = String::from_utf8_lossy(&broken.stderr).into_owned();
+    assert!(message.contains("records.arrow") && message.contains("build it again"), "{message}");
+}
