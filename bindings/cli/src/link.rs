@@ -131,7 +131,7 @@ pub(crate) struct Tables {
 /// Where the national table comes from.
 pub(crate) enum National {
     /// A file (or a configuration's input), read and prepared.
-    File(TableSource),
+    File(Box<TableSource>),
     /// A national index folder, loaded.
     Index(PathBuf),
 }
@@ -161,7 +161,7 @@ impl Tables {
                     args.rejects.clone().or_else(|| session.config().and_then(|c| c.rejects.clone()));
                 let right = match &args.index {
                     Some(index) => National::Index(index.clone()),
-                    None => National::File(right),
+                    None => National::File(Box::new(right)),
                 };
                 (session, lefts, right, rejects)
             }
@@ -177,7 +177,7 @@ impl Tables {
                     .collect::<khop::Result<Vec<_>>>()?;
                 let right = match (&args.index, &args.right) {
                     (Some(index), _) => National::Index(index.clone()),
-                    (None, Some(right)) => National::File(TableSource::detect(right, &options)?),
+                    (None, Some(right)) => National::File(Box::new(TableSource::detect(right, &options)?)),
                     (None, None) => unreachable!("checked above"),
                 };
                 (Session::new(), lefts, right, args.rejects.clone())
