@@ -340,8 +340,12 @@ def main():
         ("Splink 5 (DuckDB)", evaluate(khop, work / "splink_pred.csv", truth, work, "splink"), splink_s,
          splink_mib, splink_pairs),
     ]
-    left_rows = summary["left"]["records"]
-    print(f"{persons} persons: {source} ({left_rows} rows) x national ({summary['right']['records']} rows)")
+    (work / "children.json").write_text(json.dumps({
+        "khop": {"wall_s": khop_s, "peak_mib": khop_mib},
+        "splink": {"wall_s": splink_s, "peak_mib": splink_mib},
+    }))
+    left_rows = summary["sector"]["records"]
+    print(f"{persons} persons: {source} ({left_rows} rows) x national ({summary['national']['records']} rows)")
     print(f"{'tool':<20}{'precision':>10}{'recall':>9}{'F1':>9}{'pairs':>14}{'wall s':>9}{'peak MiB':>10}")
     for name, score, seconds, mib, pairs in rows:
         print(f"{name:<20}{score['precision']:>10.4f}{score['recall']:>9.4f}{score['f1']:>9.4f}"

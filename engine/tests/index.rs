@@ -71,7 +71,7 @@ fn linking_against_the_index_gives_the_links_of_the_file() -> Result<()> {
     let session = Session::new();
     let national = prepare(&session, &dir.path().join("national.parquet"))?;
     let index_dir = dir.path().join("national.idx");
-    let index = session.build_index(&national, &index_dir)?;
+    let index = session.build_index(&national, &index_dir, None)?;
     assert_eq!(index.manifest().records, national.len() as u64);
     assert_eq!(index.manifest().version, INDEX_FORMAT_VERSION);
     assert!(index.size_on_disk() > 0);
@@ -92,17 +92,21 @@ fn linking_against_the_index_gives_the_links_of_the_file() -> Result<()> {
     }
 
     // An index is never overwritten.
-    let again = session.build_index(&national, &index_dir).unwrap_err();
+    let again = session.build_index(&national, &index_dir, None).unwrap_err();
     assert!(matches!(again.kind(), ErrorKind::OutputClash { .. }), "{again}");
     Ok(())
 }
 
-/// A copy of the index folder `from` at `to`.
+/// A copy of the index folder `from` at `to`, sub-folders included.
 fn copy(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        if entry.path().is_dir() {
+            copy(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
     }
 }
 
@@ -113,7 +117,7 @@ fn a_damaged_or_foreign_index_is_a_clear_error() -> Result<()> {
     let session = Session::new();
     let national = prepare(&session, &dir.path().join("national.parquet"))?;
     let good = dir.path().join("good.idx");
-    session.build_index(&national, &good)?;
+    session.build_index(&national, &good, None)?;
     let records = std::fs::read(good.join("records.arrow")).unwrap();
     let manifest = std::fs::read_to_string(good.join("manifest.json")).unwrap();
 
@@ -139,6 +143,19 @@ fn a_damaged_or_foreign_index_is_a_clear_error() -> Result<()> {
         std::fs::write(d.join("records.arrow"), bytes).unwrap();
     });
     assert!(flipped.contains("checksum"), "{flipped}");
+
+    // A damaged file of the terms index is caught by its checksum too.
+    let terms = open("terms", &|d| {
+        let keys = d.join("keys");
+        let mut files: Vec<_> = std::fs::read_dir(&keys).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let largest = files.iter().max_by_key(|p| std::fs::metadata(p).unwrap().len()).unwrap();
+        let mut bytes = std::fs::read(largest).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x55;
+        std::fs::write(largest, bytes).unwrap();
+    });
+    assert!(terms.contains("keys/") && terms.contains("checksum"), "{terms}");
 
     let version = open("version", &|d| {
         let text = manifest.replace(&format!("\"version\": {INDEX_FORMAT_VERSION}"), "\"version\": 99");
@@ -174,5 +191,84 @@ fn a_damaged_or_foreign_index_is_a_clear_error() -> Result<()> {
         std::fs::write(d.join("manifest.json"), text).unwrap();
     });
     assert!(escape.contains("names the file"), "{escape}");
+    Ok(())
+}
+
+/// Each row of a generated CSV table as a JSON object of role-named fields.
+fn role_objects(table: &Table, file: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let dataset = table.source().dataset();
+    let mut reader = csv::Reader::from_path(file).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|row| {
+            let row = row.unwrap();
+            let mut object = serde_json::Map::new();
+            for (name, value) in headers.iter().zip(row.iter()) {
+                if let Some(role) = dataset.role_of(name).filter(|_| !value.is_empty()) {
+                    object.insert(role.as_str().to_owned(), value.into());
+                }
+            }
+            object
+        })
+        .collect()
+}
+
+#[test]
+fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let options = khop_datasets::GenOptions {
+        persons: 2_000,
+        seed: 9,
+        format: khop_datasets::OutputFormat::Csv,
+        ..Default::default()
+    };
+    khop_datasets::generate(dir.path(), &khop_datasets::Profile::named("default").unwrap(), &options)
+        .unwrap();
+    let session = Session::new();
+    let national = prepare(&session, &dir.path().join("national.csv"))?;
+    let sector_file = dir.path().join("bhxh.csv");
+    let sector = prepare(&session, &sector_file)?;
+    let run = session.link(&sector, &national, None)?;
+    let index = session.build_index(&national, dir.path().join("idx"), Some(run.model()))?;
+    let index = NationalIndex::open(index.dir())?;
+    assert!(index.model().is_some());
+
+    let objects = role_objects(&sector, &sector_file);
+    assert_eq!(objects.len(), sector.len());
+    let found = session.lookup(&index, &objects, None, 3)?;
+    let (mut same, mut matches) = (0, 0);
+    for (lookup, batch) in found.iter().zip(run.results()) {
+        matches += usize::from(batch.decision == khop::link::Decision::Match);
+        let best =
+            |r: &khop::link::LinkResult| r.best.map(|b| national.records().record_id(b.right).to_owned());
+        if lookup.result.decision == batch.decision && best(&lookup.result) == best(batch) {
+            same += 1;
+            if let (Some(a), Some(b)) = (lookup.result.best, batch.best) {
+                assert_eq!(a.weight.to_bits(), b.weight.to_bits(), "same pair, same weight");
+            }
+        }
+        assert!(lookup.candidates.len() <= 3);
+        if let Some(first) = lookup.candidates.first() {
+            assert_eq!(Some(first.record), lookup.result.best.map(|b| b.right));
+            let total: f64 =
+                first.explanation.iter().map(|c| c.weight).sum::<f64>() + run.model().prior_weight();
+            assert!((total - first.weight).abs() < 1e-9, "the explanation adds up to the weight");
+        }
+    }
+    assert!(matches > sector.len() / 2, "{matches} matches of {}", sector.len());
+    // The index blocks with the national table's own default rules: the same as the batch link's
+    // here, so every record gets the batch answer.
+    assert_eq!(same, found.len(), "{same} of {} lookups agree with the batch link", found.len());
+
+    // Bad records are named, never their values.
+    let mut bad = serde_json::Map::new();
+    bad.insert("shoe_size".into(), "42".into());
+    let error = session.lookup(&index, &[bad], None, 3).unwrap_err().to_string();
+    assert!(error.contains("unknown field `shoe_size`"), "{error}");
+    let mut wrong = serde_json::Map::new();
+    wrong.insert("full_name".into(), serde_json::json!(["Nguyễn Văn An"]));
+    let error = session.lookup(&index, &[wrong], None, 3).unwrap_err().to_string();
+    assert!(error.contains("an array") && !error.contains("Nguy"), "{error}");
     Ok(())
 }

@@ -4,13 +4,15 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use khop::index::NationalIndex;
 use khop::session::{Session, TableSource};
 
 use crate::ReadArgs;
-use crate::link::print_read;
+use crate::link::{print_read, print_training, read_model};
 
 #[derive(Subcommand)]
 pub enum IndexCommand {
@@ -22,6 +24,28 @@ pub enum IndexCommand {
         /// The index folder.
         dir: PathBuf,
     },
+    /// Find the national record of one or more records: their candidates from the index's
+    /// blocking terms, scored, ranked and decided; one JSON object per record on standard output.
+    Lookup(LookupArgs),
+}
+
+#[derive(Args)]
+pub struct LookupArgs {
+    /// The index folder.
+    dir: PathBuf,
+    /// A record as a JSON object of role-named fields, e.g.
+    /// '{"full_name": "Nguyễn Văn An", "date_of_birth": "1990-03-02"}'. Repeat it for several.
+    #[arg(long)]
+    record: Vec<String>,
+    /// A file of such records, one JSON object per line.
+    #[arg(long)]
+    records: Option<PathBuf>,
+    /// Score with this model (from `khop train`) instead of the index's.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Candidates to print per record.
+    #[arg(long, default_value_t = 3)]
+    top: usize,
 }
 
 #[derive(Args)]
@@ -35,6 +59,13 @@ pub struct BuildArgs {
     /// The index folder to create; it must not exist.
     #[arg(short, long)]
     out: PathBuf,
+    /// Keep this model (from `khop train`) in the index, for lookups.
+    #[arg(long, conflicts_with = "train_with")]
+    model: Option<PathBuf>,
+    /// Train a model on this sector table (a file, or an input of --config) against the
+    /// national table and keep it in the index, for lookups.
+    #[arg(long)]
+    train_with: Option<String>,
     #[command(flatten)]
     read: ReadArgs,
 }
@@ -43,6 +74,7 @@ pub fn run(command: IndexCommand) -> Result<()> {
     match command {
         IndexCommand::Build(args) => build(args),
         IndexCommand::Info { dir } => info(dir),
+        IndexCommand::Lookup(args) => lookup(args),
     }
 }
 
@@ -56,11 +88,27 @@ fn build(args: BuildArgs) -> Result<()> {
         (None, Some(file)) => (Session::new(), TableSource::detect(file, &args.read.options()?)?),
         (None, None) => bail!("name the national table: a FILE, or --config C [INPUT]"),
     };
+    let sector = match &args.train_with {
+        Some(name) if args.config.is_some() => Some(session.input(name)?),
+        Some(file) => Some(TableSource::detect(file, &args.read.options()?)?),
+        None => None,
+    };
     let session = session.with_observer(crate::progress::Bars::default());
     let table = session.prepare(&source)?;
     print_read(&table.summary());
+    let model = match (&args.model, sector) {
+        (Some(path), _) => Some(read_model(path)?),
+        (None, Some(sector)) => {
+            let sector = session.prepare(&sector)?;
+            print_read(&sector.summary());
+            let (model, report) = session.train(&sector, &table)?;
+            print_training(&report);
+            Some(model)
+        }
+        (None, None) => None,
+    };
     let started = Instant::now();
-    let index = session.build_index(&table, &args.out)?;
+    let index = session.build_index(&table, &args.out, model.as_ref())?;
     println!(
         "index of {} records written to {} in {:.2} s ({:.1} MiB; the table took {:.2} s to read and prepare)",
         index.manifest().records,
@@ -69,6 +117,9 @@ fn build(args: BuildArgs) -> Result<()> {
         index.size_on_disk() as f64 / (1024.0 * 1024.0),
         table.seconds(),
     );
+    if index.model().is_none() {
+        println!("no model kept: lookups need --model (or build with --model or --train-with)");
+    }
     Ok(())
 }
 
@@ -94,9 +145,78 @@ fn info(dir: PathBuf) -> Result<()> {
     for column in &m.columns {
         println!("  {}: {}", column.name, column.role);
     }
+    println!("blocking terms of the rules: {}", m.rules.join(", "));
+    println!("model: {}", if index.model().is_some() { "kept" } else { "none" });
     for file in &m.files {
         println!("  file {}: {} bytes, xxh3 {}", file.name, file.bytes, file.xxh3);
     }
     println!("checked and loaded in {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn lookup(args: LookupArgs) -> Result<()> {
+    let mut records = Vec::new();
+    for (i, text) in args.record.iter().enumerate() {
+        records.push(object(text, &format!("--record {}", i + 1))?);
+    }
+    if let Some(path) = &args.records {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        for (line, text) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            records.push(object(text, &format!("{}, line {}", path.display(), line + 1))?);
+        }
+    }
+    if records.is_empty() {
+        bail!("give records to look up: --record JSON or --records FILE");
+    }
+    let model = args.model.as_deref().map(read_model).transpose()?;
+    let index = NationalIndex::open(&args.dir)?;
+    let session = Session::new();
+    let started = Instant::now();
+    let found = session.lookup(&index, &records, model.as_ref(), args.top)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    for lookup in &found {
+        let r = &lookup.result;
+        let candidates: Vec<serde_json::Value> = lookup
+            .candidates
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "probability": c.probability,
+                    "weight": c.weight,
+                    "explanation": c.explanation,
+                })
+            })
+            .collect();
+        let rules: Vec<serde_json::Value> = lookup
+            .rules
+            .iter()
+            .map(|h| serde_json::json!({"rule": h.rule, "records": h.records, "capped": h.capped}))
+            .collect();
+        let best = r.best.map(|b| index.records().record_id(b.right).to_owned());
+        let line = serde_json::json!({
+            "best_id": best,
+            "decision": r.decision.as_str(),
+            "probability": r.probability,
+            "margin": r.margin,
+            "ambiguous": r.ambiguous,
+            "compared": lookup.compared,
+            "candidates": candidates,
+            "rules": rules,
+        });
+        writeln!(out, "{line}")?;
+    }
+    eprintln!("{} records looked up in {:.1} ms", found.len(), seconds * 1e3);
+    Ok(())
+}
+
+/// One record's JSON object; `what` names it in errors (never its values).
+fn object(text: &str, what: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => bail!("{what}: a record is a JSON object of role-named fields"),
+        Err(e) => bail!("{what}: not JSON ({e})"),
+    }
 }

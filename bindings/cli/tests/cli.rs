@@ -765,10 +765,18 @@ fn profiling_many_columns_costs_what_the_file_holds() {
 fn an_index_is_built_once_and_links_as_the_file_does() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let gen_ = khop(&["gen", "--persons", "1200", "--seed", "8", "--format", "parquet", "--out", &path("")]);
+    let gen_ = khop(&["gen", "--persons", "1200", "--seed", "8", "--format", "csv", "--out", &path("")]);
     assert!(gen_.status.success(), "{}", String::from_utf8_lossy(&gen_.stderr));
 
-    let build = khop(&["index", "build", &path("national.parquet"), "--out", &path("national.idx")]);
+    let build = khop(&[
+        "index",
+        "build",
+        &path("national.csv"),
+        "--out",
+        &path("national.idx"),
+        "--train-with",
+        &path("bhxh.csv"),
+    ]);
     assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
     assert!(String::from_utf8_lossy(&build.stdout).contains("records written to"));
     let info = khop(&["index", "info", &path("national.idx")]);
@@ -779,9 +787,9 @@ fn an_index_is_built_once_and_links_as_the_file_does() {
     let from_file = khop(&[
         "link",
         "--left",
-        &path("bhxh.parquet"),
+        &path("bhxh.csv"),
         "--right",
-        &path("national.parquet"),
+        &path("national.csv"),
         "--out",
         &path("file.csv"),
     ]);
@@ -789,7 +797,7 @@ fn an_index_is_built_once_and_links_as_the_file_does() {
     let from_index = khop(&[
         "link",
         "--left",
-        &path("bhxh.parquet"),
+        &path("bhxh.csv"),
         "--index",
         &path("national.idx"),
         "--out",
@@ -799,16 +807,59 @@ fn an_index_is_built_once_and_links_as_the_file_does() {
     assert_eq!(bytes(&dir.path().join("index.csv")), bytes(&dir.path().join("file.csv")));
     assert!(csv_rows(&dir.path().join("index.csv")).iter().any(|r| r.iter().any(|v| v == "match")));
 
+    // Lookups of sector records, as role-named JSON: the answers of the batch link (the index
+    // keeps the model trained on the same tables, and blocks with the same rules).
+    let mut reader = csv::Reader::from_path(dir.path().join("bhxh.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let raw = |row: &csv::StringRecord, column: &str| {
+        headers.iter().position(|h| h == column).map(|i| row[i].to_owned()).filter(|v| !v.is_empty())
+    };
+    let mut lines = String::new();
+    let rows: Vec<csv::StringRecord> = reader.records().take(40).map(|r| r.unwrap()).collect();
+    for row in &rows {
+        let mut object = serde_json::Map::new();
+        for (column, role) in [
+            ("ho_ten", "full_name"),
+            ("ngay_sinh", "date_of_birth"),
+            ("gioi_tinh", "sex"),
+            ("so_cccd", "national_id"),
+            ("dien_thoai", "phone"),
+            ("dia_chi", "address"),
+        ] {
+            if let Some(value) = raw(row, column) {
+                object.insert(role.into(), value.into());
+            }
+        }
+        assert!(object.len() >= 3, "the generator's columns: {headers:?}");
+        lines += &format!("{}\n", serde_json::Value::Object(object));
+    }
+    std::fs::write(dir.path().join("queries.ndjson"), lines).unwrap();
+    let lookup = khop(&["index", "lookup", &path("national.idx"), "--records", &path("queries.ndjson")]);
+    assert!(lookup.status.success(), "{}", String::from_utf8_lossy(&lookup.stderr));
+    let answers: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&lookup.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let links = csv_rows(&dir.path().join("file.csv"));
+    assert_eq!(answers.len(), rows.len());
+    for (answer, link) in answers.iter().zip(&links) {
+        assert_eq!(answer["decision"], link[10], "{answer}");
+        if link[10] == *"match" {
+            assert_eq!(answer["best_id"], link[2], "{answer}");
+        }
+    }
+    let bad = khop(&["index", "lookup", &path("national.idx"), "--record", "{\"ho_ten\": \"X\"}"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown field `ho_ten`"));
+
     // Never overwritten; --index and --right exclude each other; a broken index is named.
-    let again = khop(&["index", "build", &path("national.parquet"), "--out", &path("national.idx")]);
+    let again = khop(&["index", "build", &path("national.csv"), "--out", &path("national.idx")]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"));
     let both = khop(&[
         "link",
         "--left",
-        &path("bhxh.parquet"),
+        &path("bhxh.csv"),
         "--right",
-        &path("national.parquet"),
+        &path("national.csv"),
         "--index",
         &path("national.idx"),
         "--out",
@@ -819,7 +870,7 @@ fn an_index_is_built_once_and_links_as_the_file_does() {
     let broken = khop(&[
         "link",
         "--left",
-        &path("bhxh.parquet"),
+        &path("bhxh.csv"),
         "--index",
         &path("national.idx"),
         "--out",

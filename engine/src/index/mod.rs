@@ -4,6 +4,10 @@
 //! The folder holds:
 //! - `records.arrow`: the prepared records, one Arrow IPC file with one batch in the layout of
 //!   [`PreparedRecords::to_batch`] (every prepared column as held in memory);
+//! - `keys/`: a tantivy index of every record's blocking terms under the default rules of the
+//!   national table ([`keys`]), for looking up one record's candidates
+//!   ([`NationalIndex::lookup`]) without a pass over the table;
+//! - `model.json` (when the index was built with a model): the model lookups score with;
 //! - `manifest.json`: the format and its version, the khop version that wrote it, the table's
 //!   name, columns and roles, id column, counts, and the size and xxh3-64 checksum of every other
 //!   file. [`NationalIndex::open`] checks all of it before reading anything, so a truncated,
@@ -11,6 +15,8 @@
 //!
 //! An index is written into a hidden sibling folder and renamed into place: after a crash there
 //! is either no index or a whole one, never half of one. An existing folder is not overwritten.
+
+mod keys;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -22,9 +28,15 @@ use arrow_ipc::writer::FileWriter;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
+pub use keys::RuleHits;
+
+use crate::block::BlockingRule;
 use crate::error::{Error, ErrorKind, Result};
+use crate::link::linker::{LinkSettings, Linker};
+use crate::link::{BestCandidates, Candidate, LinkResult};
 use crate::normalize::prepared::PreparedRecords;
 use crate::record::{ColumnSpec, DatasetSpec, Role};
+use crate::score::{Contribution, Model, probability};
 
 /// The `format` of every index manifest.
 pub const INDEX_FORMAT: &str = "khop-national-index";
@@ -33,6 +45,7 @@ pub const INDEX_FORMAT_VERSION: u32 = 1;
 
 const MANIFEST: &str = "manifest.json";
 const RECORDS: &str = "records.arrow";
+const MODEL: &str = "model.json";
 
 /// What an index holds, as written in its `manifest.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +70,9 @@ pub struct IndexManifest {
     pub rows_read: u64,
     /// Rows rejected when the source file was read (they are not in the index).
     pub rows_rejected: u64,
-    /// Every other file of the folder, with its size and checksum.
+    /// The blocking rules whose terms `keys/` holds, by name, in order.
+    pub rules: Vec<String>,
+    /// Every other file of the folder, with its size and checksum (`keys/...` for the terms).
     pub files: Vec<IndexedFile>,
 }
 
@@ -122,15 +137,19 @@ pub struct NationalIndex {
     dir: PathBuf,
     manifest: IndexManifest,
     records: Arc<PreparedRecords>,
+    rules: Vec<BlockingRule>,
+    terms: Arc<keys::KeyTerms>,
+    model: Option<Model>,
 }
 
 impl NationalIndex {
-    /// Writes an index of `records` into the new folder `dir`; `ErrorKind::OutputClash` when
-    /// `dir` exists already.
+    /// Writes an index of `records` into the new folder `dir`, with `model` for lookups when
+    /// given; `ErrorKind::OutputClash` when `dir` exists already.
     pub fn build(
         dir: &Path,
         source: &IndexSource<'_>,
         records: Arc<PreparedRecords>,
+        model: Option<&Model>,
     ) -> Result<NationalIndex> {
         if dir.exists() {
             let other =
@@ -148,7 +167,8 @@ impl NationalIndex {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, "remove", e))?;
         }
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, "create", e))?;
-        let written = write_folder(&staging, source, &records);
+        let rules = BlockingRule::defaults_for(&records, Some(&records));
+        let written = write_folder(&staging, source, &records, &rules, model);
         let manifest = match written {
             Ok(manifest) => manifest,
             Err(e) => {
@@ -161,7 +181,8 @@ impl NationalIndex {
             return Err(Error::io(dir, "create", e));
         }
         sync_dir(&parent);
-        Ok(NationalIndex { dir: dir.to_owned(), manifest, records })
+        let terms = Arc::new(keys::KeyTerms::open(&dir.join(keys::KEYS_DIR))?);
+        Ok(NationalIndex { dir: dir.to_owned(), manifest, records, rules, terms, model: model.cloned() })
     }
 
     /// Opens the index in `dir`, checking its manifest, format version, files, sizes and
@@ -218,7 +239,46 @@ impl NationalIndex {
                 format!("{} records where the manifest says {}", records.len(), manifest.records),
             ));
         }
-        Ok(NationalIndex { dir: dir.to_owned(), manifest, records: Arc::new(records) })
+        let rules = BlockingRule::defaults_for(&records, Some(&records));
+        let names: Vec<&str> = rules.iter().map(BlockingRule::name).collect();
+        if names != manifest.rules {
+            return Err(Error::format(
+                &manifest_path,
+                None,
+                format!(
+                    "the index holds terms of the rules {:?}, this khop blocks this table with {names:?}; build the index again",
+                    manifest.rules
+                ),
+            ));
+        }
+        let terms = keys::KeyTerms::open(&dir.join(keys::KEYS_DIR))?;
+        if terms.documents() != manifest.records {
+            return Err(Error::format(
+                &dir.join(keys::KEYS_DIR),
+                None,
+                format!(
+                    "{} documents where the manifest says {} records",
+                    terms.documents(),
+                    manifest.records
+                ),
+            ));
+        }
+        let model = match manifest.files.iter().any(|f| f.name == MODEL) {
+            true => {
+                let path = dir.join(MODEL);
+                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, "read", e))?;
+                Some(Model::from_json(&text)?)
+            }
+            false => None,
+        };
+        Ok(NationalIndex {
+            dir: dir.to_owned(),
+            manifest,
+            records: Arc::new(records),
+            rules,
+            terms: Arc::new(terms),
+            model,
+        })
     }
 
     /// The index folder.
@@ -240,10 +300,117 @@ impl NationalIndex {
     pub fn size_on_disk(&self) -> u64 {
         self.manifest.files.iter().map(|f| f.bytes).sum()
     }
+
+    /// The model the index was built with, if any.
+    pub fn model(&self) -> Option<&Model> {
+        self.model.as_ref()
+    }
+
+    /// The blocking rules whose terms the index holds.
+    pub fn rules(&self) -> &[BlockingRule] {
+        &self.rules
+    }
+
+    /// The national records for record `row` of `query`: the candidates that share its keys
+    /// under the index's rules (those the query's fields allow; a rule whose block holds more
+    /// than `settings.blocking.max_block_pairs` records is skipped, as batch blocking would for
+    /// one record), scored with `model` (else the index's own), ranked, and decided with
+    /// `settings`' thresholds as a batch link decides. At most `top` candidates are returned,
+    /// each with the explanation of its weight.
+    pub fn lookup(
+        &self,
+        query: &PreparedRecords,
+        row: u32,
+        model: Option<&Model>,
+        settings: &LinkSettings,
+        top: usize,
+    ) -> Result<Lookup> {
+        let model = model.or(self.model.as_ref()).ok_or_else(|| {
+            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
+        })?;
+        if row as usize >= query.len() {
+            return Err(Error::invalid(format!("query record {row} out of range ({} records)", query.len())));
+        }
+        let rules: Vec<BlockingRule> =
+            self.rules.iter().filter(|r| r.applies_to(query, Some(&self.records))).cloned().collect();
+        if rules.is_empty() {
+            // Nothing to block on (a name alone, say): no candidate, as in a batch link.
+            let mut none =
+                BestCandidates::new(query.len()).decide(&settings.thresholds).swap_remove(row as usize);
+            none.left = row;
+            return Ok(Lookup { result: none, candidates: Vec::new(), rules: Vec::new(), compared: 0 });
+        }
+        let (found, rules_hit) =
+            self.terms.candidates(query, row, &rules, settings.blocking.max_block_pairs).map_err(|e| {
+                Error::format(&self.dir.join(keys::KEYS_DIR), None, format!("looking up terms: {e}"))
+            })?;
+        let settings = LinkSettings { rules: Some(rules), ..settings.clone() };
+        let linker = Linker::new(query, &self.records, settings.clone())?;
+        let pairs: Vec<(u32, u32)> = found.iter().map(|&r| (row, r)).collect();
+        let weights = linker.score_pairs(model, &pairs)?;
+        let mut best = BestCandidates::new(query.len());
+        let mut ranked: Vec<Candidate> = Vec::with_capacity(found.len());
+        for (&right, &weight) in found.iter().zip(&weights) {
+            let candidate = Candidate { right, weight };
+            best.offer(row, candidate);
+            ranked.push(candidate);
+        }
+        ranked.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.right.cmp(&b.right)));
+        let mut decision = best.decide(&settings.thresholds).swap_remove(row as usize);
+        decision.left = row;
+        let candidates = ranked
+            .into_iter()
+            .take(top)
+            .map(|c| {
+                Ok(LookupCandidate {
+                    record: c.right,
+                    id: self.records.record_id(c.right).to_owned(),
+                    weight: c.weight,
+                    probability: probability(c.weight),
+                    explanation: linker.contributions(model, row, c.right)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Lookup { result: decision, candidates, rules: rules_hit, compared: found.len() as u64 })
+    }
+}
+
+/// What [`NationalIndex::lookup`] found for one record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lookup {
+    /// The decision, best candidate, runner-up and margin, as a batch link gives them.
+    pub result: LinkResult,
+    /// The best candidates, best first, with their explanations.
+    pub candidates: Vec<LookupCandidate>,
+    /// What each rule the query could use found.
+    pub rules: Vec<RuleHits>,
+    /// Candidates compared.
+    pub compared: u64,
+}
+
+/// One national record a lookup found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupCandidate {
+    /// Its position in the index.
+    pub record: u32,
+    /// Its id.
+    pub id: String,
+    /// Its match weight, in bits.
+    pub weight: f64,
+    /// Its match probability.
+    pub probability: f64,
+    /// Each comparison's level and weight.
+    pub explanation: Vec<Contribution>,
 }
 
 /// Writes the records and the manifest into `dir`, each file flushed to disk.
-fn write_folder(dir: &Path, source: &IndexSource<'_>, records: &PreparedRecords) -> Result<IndexManifest> {
+fn write_folder(
+    dir: &Path,
+    source: &IndexSource<'_>,
+    records: &PreparedRecords,
+    rules: &[BlockingRule],
+    model: Option<&Model>,
+) -> Result<IndexManifest> {
     let path = dir.join(RECORDS);
     let batch = records.to_batch()?;
     let file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
@@ -258,6 +425,30 @@ fn write_folder(dir: &Path, source: &IndexSource<'_>, records: &PreparedRecords)
         .map_err(|e| Error::io(&path, "write", e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&path, "write", e))?;
     drop(batch);
+    let mut files = vec![describe(dir, RECORDS)?];
+
+    let keys_dir = dir.join(keys::KEYS_DIR);
+    keys::build(&keys_dir, records, rules)?;
+    let mut names: Vec<String> = std::fs::read_dir(&keys_dir)
+        .map_err(|e| Error::io(&keys_dir, "read", e))?
+        .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(&keys_dir, "read", e))?;
+    names.sort();
+    for name in names.into_iter().filter(|n| !n.starts_with('.')) {
+        let path = keys_dir.join(&name);
+        File::open(&path).and_then(|f| f.sync_all()).map_err(|e| Error::io(&path, "write", e))?;
+        files.push(describe(dir, &format!("{}/{name}", keys::KEYS_DIR))?);
+    }
+    sync_dir(&keys_dir);
+
+    if let Some(model) = model {
+        let path = dir.join(MODEL);
+        let mut file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
+        file.write_all(model.to_json().as_bytes()).map_err(|e| Error::io(&path, "write", e))?;
+        file.sync_all().map_err(|e| Error::io(&path, "write", e))?;
+        files.push(describe(dir, MODEL)?);
+    }
 
     let manifest = IndexManifest {
         format: INDEX_FORMAT.to_owned(),
@@ -279,7 +470,8 @@ fn write_folder(dir: &Path, source: &IndexSource<'_>, records: &PreparedRecords)
         records: records.len() as u64,
         rows_read: source.rows_read,
         rows_rejected: source.rows_rejected,
-        files: vec![describe(dir, RECORDS)?],
+        rules: rules.iter().map(|r| r.name().to_owned()).collect(),
+        files,
     };
     let path = dir.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest)
@@ -315,7 +507,11 @@ fn checksum(path: &Path) -> Result<(u64, String)> {
 
 /// Checks that `file` of the manifest is in `dir` with its size and checksum.
 fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
-    if file.name.contains(['/', '\\']) || file.name.starts_with('.') {
+    let inside = match file.name.split_once('/') {
+        Some((folder, name)) => folder == keys::KEYS_DIR && !name.is_empty() && !name.contains(['/', '\\']),
+        None => !file.name.contains('\\'),
+    };
+    if !inside || file.name.starts_with('.') || file.name.contains("..") {
         return Err(Error::format(
             &dir.join(MANIFEST),
             None,

@@ -26,6 +26,7 @@
 
 mod dedupe;
 mod link;
+mod lookup;
 mod observe;
 mod output;
 mod reconcile;
@@ -52,7 +53,7 @@ use crate::block::{Blocker, BlockingReport};
 use crate::cluster::ClusterOptions;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::index::NationalIndex;
+use crate::index::{Lookup, NationalIndex};
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
 use crate::reconcile::explain::{PairExplanation, explain_pair};
 use crate::score::Model;
@@ -232,9 +233,29 @@ impl Session {
 
     /// Writes `national`, prepared, as a persistent index into the new folder `dir` (see
     /// [`crate::index`]): later runs open it with [`Session::open_index`] instead of reading and
-    /// normalizing the table again.
-    pub fn build_index(&self, national: &Table, dir: impl AsRef<Path>) -> Result<NationalIndex> {
-        national.build_index(dir.as_ref())
+    /// normalizing the table again. `model` (from [`Session::train`]) is kept for lookups.
+    pub fn build_index(
+        &self,
+        national: &Table,
+        dir: impl AsRef<Path>,
+        model: Option<&Model>,
+    ) -> Result<NationalIndex> {
+        national.build_index(dir.as_ref(), model)
+    }
+
+    /// Looks up each of `records` in `index` ([`NationalIndex::lookup`]) with this session's
+    /// settings: each record is a JSON object whose fields are role names (`full_name`,
+    /// `date_of_birth`, `national_id`, ...; see [`crate::Role`]) with string or number values
+    /// (null for missing). At most `top` candidates per record; `model` overrides the index's.
+    pub fn lookup(
+        &self,
+        index: &NationalIndex,
+        records: &[serde_json::Map<String, serde_json::Value>],
+        model: Option<&Model>,
+        top: usize,
+    ) -> Result<Vec<Lookup>> {
+        let query = lookup::query_records(records)?;
+        (0..query.len() as u32).map(|row| index.lookup(&query, row, model, &self.settings, top)).collect()
     }
 
     /// The national table kept in the index folder `dir`, checked and loaded (see

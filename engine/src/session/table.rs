@@ -14,6 +14,7 @@ use crate::index::{IndexSource, NationalIndex};
 use crate::normalize::prepared::PreparedRecords;
 use crate::read::{Batch, ReadOptions, ReadStats, Reader, Reject};
 use crate::record::{ColumnSpec, DatasetSpec};
+use crate::score::Model;
 
 /// A table to read: its name, its file, the role of its columns and how to read it.
 ///
@@ -253,8 +254,8 @@ impl Table {
     }
 
     /// Writes this table, prepared, as a persistent index into the new folder `dir` (see
-    /// [`crate::index`]); a folder that exists is refused.
-    pub fn build_index(&self, dir: &Path) -> Result<NationalIndex> {
+    /// [`crate::index`]), with `model` for lookups when given; a folder that exists is refused.
+    pub fn build_index(&self, dir: &Path, model: Option<&Model>) -> Result<NationalIndex> {
         let source = &self.inner.source;
         let id_from = match &source.id_choice {
             IdChoice::Configured(_) => "configured",
@@ -268,7 +269,7 @@ impl Table {
             rows_read: self.inner.stats.rows_read,
             rows_rejected: self.inner.stats.rows_rejected,
         };
-        NationalIndex::build(dir, &indexed, self.inner.records.clone())
+        NationalIndex::build(dir, &indexed, self.inner.records.clone(), model)
     }
 
     /// The table a persistent index holds, as it was prepared when the index was built: the same
