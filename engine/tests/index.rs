@@ -261,6 +261,16 @@ fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {
     // here, so every record gets the batch answer.
     assert_eq!(same, found.len(), "{same} of {} lookups agree with the batch link", found.len());
 
+    // A record with fields missing is compared on what it has; a field the model does not
+    // compare (bhxh has no parents' names) is left out and named.
+    let mut partial = objects[0].clone();
+    partial.remove("phone");
+    partial.remove("national_id");
+    partial.insert("father_name".into(), "Nguyễn Văn Bình".into());
+    let answer = &session.lookup(&index, &[partial], None, 3)?[0];
+    assert_eq!(answer.ignored_fields, ["father_name"]);
+    assert!(answer.compared > 0);
+
     // Bad records are named, never their values.
     let mut bad = serde_json::Map::new();
     bad.insert("shoe_size".into(), "42".into());

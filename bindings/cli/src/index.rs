@@ -203,6 +203,7 @@ fn lookup(args: LookupArgs) -> Result<()> {
             "margin": r.margin,
             "ambiguous": r.ambiguous,
             "compared": lookup.compared,
+            "ignored_fields": lookup.ignored_fields,
             "candidates": candidates,
             "rules": rules,
         });

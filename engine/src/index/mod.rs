@@ -338,7 +338,13 @@ impl NationalIndex {
             let mut none =
                 BestCandidates::new(query.len()).decide(&settings.thresholds).swap_remove(row as usize);
             none.left = row;
-            return Ok(Lookup { result: none, candidates: Vec::new(), rules: Vec::new(), compared: 0 });
+            return Ok(Lookup {
+                result: none,
+                candidates: Vec::new(),
+                rules: Vec::new(),
+                compared: 0,
+                ignored_fields: Vec::new(),
+            });
         }
         let (found, rules_hit) =
             self.terms.candidates(query, row, &rules, settings.blocking.max_block_pairs).map_err(|e| {
@@ -371,7 +377,13 @@ impl NationalIndex {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Lookup { result: decision, candidates, rules: rules_hit, compared: found.len() as u64 })
+        Ok(Lookup {
+            result: decision,
+            candidates,
+            rules: rules_hit,
+            compared: found.len() as u64,
+            ignored_fields: Vec::new(),
+        })
     }
 }
 
@@ -386,6 +398,8 @@ pub struct Lookup {
     pub rules: Vec<RuleHits>,
     /// Candidates compared.
     pub compared: u64,
+    /// Fields of the record the model does not compare, left out ([`crate::Session::lookup`]).
+    pub ignored_fields: Vec<String>,
 }
 
 /// One national record a lookup found.

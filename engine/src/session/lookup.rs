@@ -9,12 +9,41 @@ use crate::error::{Error, Result};
 use crate::normalize::prepared::PreparedRecords;
 use crate::read::Batch;
 use crate::record::{ColumnSpec, DatasetSpec, Role};
+use crate::score::Model;
 
-/// `records` as prepared records, one per object, in order. Fields are role names; values are
-/// strings or numbers, null for missing. Anything else is refused with the record and field
-/// named (never the value: it is personal data).
-pub(super) fn query_records(records: &[Map<String, Value>]) -> Result<PreparedRecords> {
-    let mut fields: Vec<(String, Role)> = Vec::new();
+/// The roles whose fields `model`'s comparisons read (generic columns aside): a record to look
+/// up gets exactly these fields, missing ones as nulls, so that its comparisons are the model's.
+pub(super) fn model_roles(model: &Model) -> Vec<Role> {
+    let mut roles = Vec::new();
+    for comparison in &model.comparisons {
+        let role = match comparison.spec.name.as_str() {
+            "name" => Role::FullName,
+            "date_of_birth" => Role::DateOfBirth,
+            "national_id" | "cccd_consistency" => Role::NationalId,
+            "old_id" => Role::OldId,
+            "sex" => Role::Sex,
+            "phone" => Role::Phone,
+            "address" => Role::Address,
+            "father_name" => Role::FatherName,
+            "mother_name" => Role::MotherName,
+            _ => continue,
+        };
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    roles
+}
+
+/// `records` as prepared records with a field for each of `roles`, one record per object, in
+/// order, and the names of the fields given that are not among `roles` (the model cannot use
+/// them). Fields are role names; values are strings or numbers, null for missing. Anything else
+/// is refused with the record and field named (never the value: it is personal data).
+pub(super) fn query_records(
+    records: &[Map<String, Value>],
+    roles: &[Role],
+) -> Result<(PreparedRecords, Vec<String>)> {
+    let mut ignored: Vec<String> = Vec::new();
     for (i, record) in records.iter().enumerate() {
         for name in record.keys() {
             let role = name.parse::<Role>().map_err(|_| {
@@ -25,13 +54,14 @@ pub(super) fn query_records(records: &[Map<String, Value>]) -> Result<PreparedRe
                     known.join(", ")
                 ))
             })?;
-            if !fields.iter().any(|(f, _)| f == name) {
-                fields.push((name.clone(), role));
+            if !roles.contains(&role) && !ignored.contains(name) {
+                ignored.push(name.clone());
             }
         }
     }
+    let fields: Vec<(String, Role)> = roles.iter().map(|r| (r.as_str().to_owned(), *r)).collect();
     if fields.is_empty() {
-        return Err(Error::invalid("no record to look up has any field"));
+        return Err(Error::invalid("the model compares no field a record could give"));
     }
     let mut columns: Vec<(String, ArrayRef)> = Vec::with_capacity(fields.len());
     for (name, _) in &fields {
@@ -63,5 +93,5 @@ pub(super) fn query_records(records: &[Map<String, Value>]) -> Result<PreparedRe
     };
     let batch =
         Batch { rows: (1..=records.len() as u64).collect(), records: records_batch, rejects: Vec::new() };
-    PreparedRecords::from_batches(&spec, [Ok(batch)])
+    Ok((PreparedRecords::from_batches(&spec, [Ok(batch)])?, ignored))
 }

@@ -246,7 +246,9 @@ impl Session {
     /// Looks up each of `records` in `index` ([`NationalIndex::lookup`]) with this session's
     /// settings: each record is a JSON object whose fields are role names (`full_name`,
     /// `date_of_birth`, `national_id`, ...; see [`crate::Role`]) with string or number values
-    /// (null for missing). At most `top` candidates per record; `model` overrides the index's.
+    /// (null for missing). A field the model does not compare is left out and named in each
+    /// answer's `ignored_fields`. At most `top` candidates per record; `model` overrides the
+    /// index's.
     pub fn lookup(
         &self,
         index: &NationalIndex,
@@ -254,8 +256,17 @@ impl Session {
         model: Option<&Model>,
         top: usize,
     ) -> Result<Vec<Lookup>> {
-        let query = lookup::query_records(records)?;
-        (0..query.len() as u32).map(|row| index.lookup(&query, row, model, &self.settings, top)).collect()
+        let model = model.or(index.model()).ok_or_else(|| {
+            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
+        })?;
+        let (query, ignored) = lookup::query_records(records, &lookup::model_roles(model))?;
+        (0..query.len() as u32)
+            .map(|row| {
+                let mut found = index.lookup(&query, row, Some(model), &self.settings, top)?;
+                found.ignored_fields = ignored.clone();
+                Ok(found)
+            })
+            .collect()
     }
 
     /// The national table kept in the index folder `dir`, checked and loaded (see

@@ -1,0 +1,120 @@
+//! Lookup latency against a national index: one record at a time on one thread (p50, p99, max),
+//! then the same records on all threads (lookups per second). The answer is checked: the best
+//! candidate of each `match` must be the true citizen (the generator's links), or the run fails.
+//!
+//! ```sh
+//! khop gen --persons 1000000 --format csv --out g
+//! khop index build g/national.csv --out g/national.idx --train-with g/bhxh.csv
+//! cargo run --release -p khop-benches --bin lookup_latency -- g/national.idx g/bhxh.csv g/links_bhxh.csv 10000
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use khop::index::NationalIndex;
+use khop::read::ReadOptions;
+use khop::session::{Session, TableSource};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Share of `match` answers whose best candidate must be the true citizen.
+const MIN_PRECISION: f64 = 0.99;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, index_dir, sector, truth, rest @ ..] = args.as_slice() else {
+        bail!("usage: lookup_latency INDEX_DIR SECTOR_CSV TRUTH_CSV [RECORDS]");
+    };
+    let wanted: usize = rest.first().map(|n| n.parse()).transpose()?.unwrap_or(10_000);
+
+    let opened = Instant::now();
+    let index = NationalIndex::open(Path::new(index_dir))?;
+    let open_s = opened.elapsed().as_secs_f64();
+    if index.model().is_none() {
+        bail!("the index has no model: build it with --train-with or --model");
+    }
+
+    // The sector records as role-named JSON objects, with their ids.
+    let source = TableSource::detect(sector, &ReadOptions::default())?;
+    let dataset = source.dataset().clone();
+    let mut reader = csv::Reader::from_path(sector).with_context(|| sector.clone())?;
+    let headers = reader.headers()?.clone();
+    let id_column = dataset.id_column.clone().context("the sector table needs an id column")?;
+    let mut records: Vec<(String, Map<String, Value>)> = Vec::new();
+    for row in reader.records().take(wanted) {
+        let row = row?;
+        let mut object = Map::new();
+        let mut id = String::new();
+        for (name, value) in headers.iter().zip(row.iter()) {
+            if name == id_column {
+                id = value.to_owned();
+            } else if let Some(role) = dataset.role_of(name).filter(|_| !value.is_empty()) {
+                object.insert(role.as_str().to_owned(), value.into());
+            }
+        }
+        records.push((id, object));
+    }
+    let truth: HashMap<String, String> = csv::Reader::from_path(truth)?
+        .records()
+        .map(|r| r.map(|r| (r[0].to_owned(), r[1].to_owned())))
+        .collect::<Result<_, _>>()?;
+
+    let session = Session::new();
+    let mut latencies = Vec::with_capacity(records.len());
+    let (mut matches, mut right) = (0usize, 0usize);
+    for (id, object) in &records {
+        let started = Instant::now();
+        let found = session.lookup(&index, std::slice::from_ref(object), None, 3)?;
+        latencies.push(started.elapsed().as_secs_f64() * 1e3);
+        let result = &found[0].result;
+        if result.decision == khop::link::Decision::Match {
+            matches += 1;
+            let best = result.best.map(|b| index.records().record_id(b.right));
+            right += usize::from(best.is_some() && truth.get(id).map(String::as_str) == best);
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
+
+    let started = Instant::now();
+    let answered: usize = records
+        .par_iter()
+        .map(|(_, object)| session.lookup(&index, std::slice::from_ref(object), None, 3).map(|f| f.len()))
+        .sum::<khop::Result<usize>>()?;
+    let parallel_s = started.elapsed().as_secs_f64();
+
+    println!(
+        "index {} ({} records, opened in {:.2} s); {} lookups",
+        index_dir,
+        index.manifest().records,
+        open_s,
+        records.len()
+    );
+    println!(
+        "one thread: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, mean {:.2} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        mean
+    );
+    println!(
+        "{} threads: {:.0} lookups/s ({answered} answered in {parallel_s:.2} s)",
+        rayon::current_num_threads(),
+        answered as f64 / parallel_s
+    );
+    let precision = right as f64 / matches.max(1) as f64;
+    println!(
+        "matches: {matches} of {}; best candidate is the true citizen in {right} ({precision:.4})",
+        records.len()
+    );
+    if precision < MIN_PRECISION {
+        bail!("precision {precision:.4} below {MIN_PRECISION}: the lookups are wrong");
+    }
+    Ok(())
+}
