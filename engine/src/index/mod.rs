@@ -558,21 +558,26 @@ fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
     Ok(())
 }
 
-fn read_records(path: &Path) -> Result<PreparedRecords> {
+/// The prepared records of the Arrow IPC file `path`. The IPC decoder runs under
+/// `catch_unwind`: a file that passes the checksum but was written by hand to be damaged must be
+/// an error, and some damaged files make Arrow's decoder panic instead of returning one.
+pub fn read_records(path: &Path) -> Result<PreparedRecords> {
     let file = File::open(path).map_err(|e| Error::io(path, "read", e))?;
-    let reader = FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
-        .map_err(|e| Error::format(path, None, format!("not an Arrow IPC file: {e}")))?;
-    let mut batches = Vec::new();
-    for batch in reader {
-        batches.push(batch.map_err(|e| Error::format(path, None, format!("unreadable records: {e}")))?);
-    }
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let reader = FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
+            .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
+        reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| format!("unreadable records: {e}"))
+    }));
+    let batches = match decoded {
+        Ok(Ok(batches)) => batches,
+        Ok(Err(message)) => return Err(Error::format(path, None, message)),
+        Err(_) => {
+            return Err(Error::format(path, None, "the Arrow IPC decoder failed on a damaged file"));
+        }
+    };
     match batches.as_slice() {
         [batch] => PreparedRecords::from_batch(batch, path),
-        _ => Err(Error::format(
-            path,
-            None,
-            format!("{} record batches where the index holds one", batches.len()),
-        )),
+        _ => Err(Error::format(path, None, format!("{} record batches where the index holds one", batches.len()))),
     }
 }
 
