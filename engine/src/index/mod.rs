@@ -577,7 +577,11 @@ pub fn read_records(path: &Path) -> Result<PreparedRecords> {
     };
     match batches.as_slice() {
         [batch] => PreparedRecords::from_batch(batch, path),
-        _ => Err(Error::format(path, None, format!("{} record batches where the index holds one", batches.len()))),
+        _ => Err(Error::format(
+            path,
+            None,
+            format!("{} record batches where the index holds one", batches.len()),
+        )),
     }
 }
 
