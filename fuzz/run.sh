@@ -145,7 +145,9 @@ for t in "${targets[@]}"; do
     printf '%-12s %8s %12s %8s\n' "$t" "$seconds" "${execs:-?}" "$crashes"
     if [ "$crashes" -gt 0 ]; then
         crashed=1
-        echo "$t: new crash input in fuzz/artifacts/$t/; log: fuzz/$log" >&2
+        echo "$t: new crash input in fuzz/artifacts/$t/; log: fuzz/$log; its end:" >&2
+        # What the crash was (panic, slow unit, out of memory), for a run whose files are gone.
+        grep -v '^#[0-9]' "$log" | tail -n 25 | sed 's/^/    /' >&2
     fi
 done
 # In quick mode (the test suite) a crash fails the run.

@@ -3,6 +3,7 @@
 //! synthetic rows.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use khop::ErrorKind;
 use khop::config::detect::detect_file;
@@ -417,4 +418,60 @@ fn a_parquet_file_that_panics_the_decoder_is_an_error() {
     let error = result.expect_err("a damaged file");
     assert!(matches!(error.kind(), khop::ErrorKind::Format { .. }), "{error:?}");
     assert!(error.to_string().contains("parquet_decoder_panic.parquet"), "{error}");
+}
+
+/// A page header that declares more bytes than its whole column chunk holds is refused before
+/// the decoder allocates them, with the file, row group and column named.
+#[test]
+fn a_parquet_page_declaring_more_than_its_column_chunk_is_refused() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("liar.parquet");
+    let names: ArrayRef = Arc::new(StringArray::from(vec!["Nguyễn Văn An"; 100]));
+    let batch = RecordBatch::try_from_iter([("ho_ten", names)]).unwrap();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_dictionary_enabled(false)
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(properties))
+            .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let (result, _) = read_file(&path, &ReadOptions::default());
+    assert_eq!(result.unwrap().rows.len(), 100);
+
+    let chunk = SerializedFileReader::new(std::fs::File::open(&path).unwrap())
+        .unwrap()
+        .metadata()
+        .row_group(0)
+        .column(0)
+        .clone();
+    assert!(chunk.uncompressed_size() < 8191, "{}", chunk.uncompressed_size());
+    // The page header starts with field 1 (the page type, one byte) and field 2 (the
+    // uncompressed size, a two-byte zigzag varint here). Declare 8191 bytes instead, the
+    // largest two-byte value, so that nothing else moves.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = chunk.data_page_offset() as usize;
+    assert_eq!((bytes[at], bytes[at + 2]), (0x15, 0x15), "{:x?}", &bytes[at..at + 8]);
+    assert!(bytes[at + 3] & 0x80 != 0 && bytes[at + 4] & 0x80 == 0, "{:x?}", &bytes[at..at + 8]);
+    bytes[at + 3..at + 5].copy_from_slice(&[0xfe, 0x7f]);
+    let path = write(dir.path(), "liar.parquet", &bytes);
+
+    let error = Reader::open(&path, &ReadOptions::default()).err().expect("a refused file");
+    assert!(matches!(error.kind(), ErrorKind::Format { .. }), "{error:?}");
+    let message = error.to_string();
+    for part in [
+        "liar.parquet",
+        "row group 0, column `ho_ten`",
+        "declares 8191 bytes uncompressed",
+        "whole column chunk",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
 }

@@ -7,6 +7,9 @@
 //! Pages that carry a CRC-32 checksum (Spark and parquet-mr write them; pyarrow on request) are
 //! verified as they are read: a flipped byte fails the read instead of changing a value. The
 //! Parquet writer of this version of the `parquet` crate writes no page checksums.
+//!
+//! Before any page is decoded, the page headers of the columns to read are checked against
+//! their column chunks ([`pages`]): a damaged header cannot make the decoder allocate gigabytes.
 
 use std::fs::File;
 use std::path::Path;
@@ -23,6 +26,8 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use super::{Batch, NullValues, Progress, ReadOptions, ReadStats, Reject, RejectReason, Source};
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::TextColumn;
+
+mod pages;
 
 pub(crate) struct ParquetSource {
     file: Arc<str>,
@@ -53,6 +58,7 @@ fn guarded<T>(path: &Path, what: &str, call: impl FnOnce() -> T) -> Result<T> {
 impl ParquetSource {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+        let headers = file.try_clone().map_err(|e| Error::io(path, "open", e))?;
         let builder =
             guarded(path, "not a readable Parquet file", || ParquetRecordBatchReaderBuilder::try_new(file))?
                 .map_err(|e| {
@@ -79,6 +85,11 @@ impl ParquetSource {
         let id = options.id_column.as_deref().and_then(|id| output_names.iter().position(|c| c == id));
 
         let total = builder.metadata().file_metadata().num_rows().max(0) as u64;
+        // Nested columns were refused above, so the projected roots are the leaves.
+        let leaves: Vec<usize> = (0..builder.parquet_schema().num_columns())
+            .filter(|&leaf| keep.contains(&builder.parquet_schema().get_column_root_idx(leaf)))
+            .collect();
+        pages::check(path, &headers, builder.metadata(), &leaves)?;
         let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
         // The decoder returns projected columns in file order; `next_batch` reorders them by name.
         let reader = guarded(path, "cannot read", || {
