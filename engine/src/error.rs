@@ -88,6 +88,12 @@ pub enum ErrorKind {
         /// What already uses that path ("the input `national`", "the links output", ...).
         other: String,
     },
+    /// Another writer holds the index (`khop index update`, `khop index retrain`, or a service
+    /// taking upserts): an index has one writer at a time.
+    Locked {
+        /// The index folder.
+        path: PathBuf,
+    },
     /// Arrow refused to build or convert a batch (a bug in khop, or a value Arrow cannot hold).
     Arrow {
         /// What was being built.
@@ -219,6 +225,11 @@ impl fmt::Display for Error {
             ErrorKind::OutputClash { path, other } => {
                 write!(f, "refusing to write {}: it is {other}", path.display())
             }
+            ErrorKind::Locked { path } => write!(
+                f,
+                "{}: the index is locked: another process is writing it (an update, a retrain or a service); try again when it has finished",
+                path.display()
+            ),
             ErrorKind::Arrow { context, source } => write!(f, "{context}: {source}"),
             ErrorKind::TooManyRejected {
                 path,

@@ -282,3 +282,199 @@ fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {
     assert!(error.contains("an array") && !error.contains("Nguy"), "{error}");
     Ok(())
 }
+
+/// The rows `rows` of `batch`.
+fn take(batch: &arrow_array::RecordBatch, rows: &[u32]) -> arrow_array::RecordBatch {
+    arrow_select::take::take_record_batch(batch, &arrow_array::UInt32Array::from(rows.to_vec())).unwrap()
+}
+
+fn read_parquet(path: &Path) -> arrow_array::RecordBatch {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 1 << 20).unwrap();
+    let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+fn write_parquet(path: &Path, batch: &arrow_array::RecordBatch) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+}
+
+/// A column of `batch` with `change` applied to the rows it returns `Some` for.
+fn with_column(
+    batch: &arrow_array::RecordBatch,
+    column: &str,
+    change: impl Fn(usize, Option<&str>) -> Option<Option<String>>,
+) -> arrow_array::RecordBatch {
+    use arrow_array::Array;
+    let index = batch.schema().index_of(column).unwrap();
+    let values = arrow_cast::cast(batch.column(index), &arrow_schema::DataType::Utf8).unwrap();
+    let values = values.as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+    let changed: arrow_array::StringArray = (0..values.len())
+        .map(|i| {
+            let value = values.is_valid(i).then(|| values.value(i));
+            change(i, value).unwrap_or_else(|| value.map(str::to_owned))
+        })
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    columns[index] = arrow_cast::cast(&changed, batch.column(index).data_type()).unwrap();
+    arrow_array::RecordBatch::try_new(batch.schema(), columns).unwrap()
+}
+
+/// An index built from an older national table and brought up to date by upserts (new records,
+/// and changed records under their ids) and deletes links a sector file as the current national
+/// file does, looks its records up as the batch link finds them, and opens again as it was left.
+#[test]
+fn an_updated_index_links_as_the_current_file_does() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 1_500);
+    let session = Session::new();
+    let current_file = dir.path().join("national.parquet");
+    let current = read_parquet(&current_file);
+    let id_column = "ma_cong_dan";
+    let n = current.num_rows() as u32;
+
+    // The old table: a fifth of the records are not there yet, a seventh carry another
+    // person's name, and some records are there twice under a second id (to be deleted).
+    let old_rows: Vec<u32> = (0..n).filter(|i| i % 5 != 0).collect();
+    let stale = with_column(&current, "ho_va_ten", |i, _| {
+        (i % 7 == 1).then(|| Some(format!("Trịnh Văn Cũ {}", i % 13)))
+    });
+    let doubles = with_column(
+        &take(&current, &(0..n).filter(|i| i % 11 == 3).collect::<Vec<_>>()),
+        id_column,
+        |_, id| Some(id.map(|id| format!("{id}-cu"))),
+    );
+    let old =
+        arrow_select::concat::concat_batches(&current.schema(), &[take(&stale, &old_rows), doubles.clone()])
+            .unwrap();
+    let old_file = dir.path().join("old.parquet");
+    write_parquet(&old_file, &old);
+    // Upserts: the new records and the changed ones, as they are now.
+    let upsert_rows: Vec<u32> = (0..n).filter(|i| i % 5 == 0 || i % 7 == 1).collect();
+    let upsert_file = dir.path().join("changes.parquet");
+    write_parquet(&upsert_file, &take(&current, &upsert_rows));
+    let deletes: Vec<String> = {
+        use arrow_array::Array;
+        let ids = arrow_cast::cast(
+            doubles.column(doubles.schema().index_of(id_column).unwrap()),
+            &arrow_schema::DataType::Utf8,
+        )
+        .unwrap();
+        let ids = ids.as_any().downcast_ref::<arrow_array::StringArray>().unwrap().clone();
+        (0..ids.len()).map(|i| ids.value(i).to_owned()).chain(["khong-co".to_owned()]).collect()
+    };
+
+    let national = prepare(&session, &current_file)?;
+    let sector_file = dir.path().join("bhxh.parquet");
+    let sector = prepare(&session, &sector_file)?;
+    let (model, _) = session.train(&sector, &national)?;
+    let from_file = session.link(&sector, &national, Some(&model))?;
+
+    let old_table =
+        session.prepare(&TableSource::detect(&old_file, &ReadOptions::default())?.named("national"))?;
+    let index_dir = dir.path().join("national.idx");
+    let mut index = session.build_index(&old_table, &index_dir, Some(&model))?;
+    let upserts = session.prepare(&TableSource::for_index(&index, &upsert_file)?)?;
+    let update = session.update_index(&mut index, Some(&upserts), &deletes)?;
+    let replaced = (0..n).filter(|i| i % 5 != 0 && i % 7 == 1).count() as u64;
+    assert_eq!(update.generation, 1);
+    assert_eq!(update.upserted, upsert_rows.len() as u64);
+    assert_eq!(update.replaced, replaced);
+    assert_eq!((update.deleted, update.not_found), (doubles.num_rows() as u64, 1));
+    assert_eq!(update.records, u64::from(n));
+    assert_eq!(index.commit().records, u64::from(n));
+
+    // The batch link against the index: the links of the current file, weight for weight.
+    let best =
+        |run: &khop::session::LinkRun, table: &Table| -> Vec<(khop::link::Decision, Option<(String, u64)>)> {
+            run.results()
+                .iter()
+                .map(|r| {
+                    (
+                        r.decision,
+                        r.best.map(|b| (table.records().record_id(b.right).to_owned(), b.weight.to_bits())),
+                    )
+                })
+                .collect()
+        };
+    for (label, index) in [("updated", &index), ("reopened", &NationalIndex::open(&index_dir)?)] {
+        let indexed = Table::from_index(index)?;
+        assert_eq!(indexed.len(), national.len(), "{label}");
+        let from_index = session.link(&sector, &indexed, Some(&model))?;
+        assert_eq!(best(&from_index, &indexed), best(&from_file, &national), "{label}");
+    }
+    let reopened = NationalIndex::open(&index_dir)?;
+    assert_eq!(reopened.commit(), index.commit());
+    assert_eq!(reopened.records().as_ref(), index.records().as_ref(), "counts taken again alike");
+
+    // Lookups: new and changed records are found, deleted ones never.
+    let objects = role_objects_of(&sector);
+    let found = session.lookup(&reopened, &objects, None, 5)?;
+    let mut agree = 0;
+    for (lookup, batch) in found.iter().zip(from_file.results()) {
+        for candidate in &lookup.candidates {
+            assert!(reopened.is_live(candidate.record));
+            assert!(!candidate.id.ends_with("-cu"), "a deleted record was found");
+        }
+        let id = |r: &khop::link::LinkResult, records: &PreparedRecords| {
+            r.best.map(|b| records.record_id(b.right).to_owned())
+        };
+        agree += usize::from(id(&lookup.result, reopened.records()) == id(batch, national.records()));
+    }
+    assert_eq!(agree, found.len(), "{agree} of {} lookups agree with the batch link", found.len());
+
+    // Bad updates change nothing.
+    let twice = session.prepare(&TableSource::for_index(&index, &upsert_file)?)?;
+    let error = index.update(Some(twice.records()), &[twice.records().record_id(0).to_owned()]).unwrap_err();
+    assert!(error.to_string().contains("also to be deleted"), "{error}");
+    let doubled_file = dir.path().join("doubled.parquet");
+    write_parquet(&doubled_file, &take(&current, &[4, 9, 4]));
+    let doubled = session.prepare(&TableSource::for_index(&index, &doubled_file)?)?;
+    let error = index.update(Some(doubled.records()), &[]).unwrap_err();
+    assert!(error.to_string().contains("rows 1 and 3 carry the same record id"), "{error}");
+    assert_eq!(NationalIndex::open(&index_dir)?.commit(), index.commit());
+
+    // One writer at a time.
+    let keys = tantivy::Index::open_in_dir(index_dir.join("keys")).unwrap();
+    let holder: tantivy::IndexWriter = keys.writer(15_000_000).unwrap();
+    let error = index.update(None, &deletes[..1]).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Locked { .. }), "{error}");
+    drop(holder);
+    let update = index.update(None, &deletes[..1])?;
+    assert_eq!((update.generation, update.deleted, update.not_found), (2, 0, 1));
+
+    // A new model is one more commit.
+    let (retrained, _) = session.retrain_index(&mut index, &sector)?;
+    let reopened = NationalIndex::open(&index_dir)?;
+    assert_eq!(reopened.commit().generation, 3);
+    // As the model reads back from its JSON (which normalizes its probabilities).
+    assert_eq!(reopened.model(), Some(&khop::score::Model::from_json(&retrained.to_json())?));
+    assert_ne!(reopened.model(), Some(&model));
+    Ok(())
+}
+
+/// Each record of `table` as a JSON object of its roles' values, as read.
+fn role_objects_of(table: &Table) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    use khop::read::{Reader, TextColumn};
+    let dataset = table.source().dataset();
+    let mut objects = Vec::new();
+    for batch in Reader::open(table.path(), table.source().options()).unwrap() {
+        let batch = batch.unwrap();
+        let schema = batch.records.schema();
+        for row in 0..batch.records.num_rows() {
+            let mut object = serde_json::Map::new();
+            for (field, array) in schema.fields().iter().zip(batch.records.columns()) {
+                let Some(column) = TextColumn::new(array.as_ref()) else { continue };
+                let Some(role) = dataset.role_of(field.name()) else { continue };
+                if let Some(value) = column.get(row).filter(|v| !v.is_empty()) {
+                    object.insert(role.as_str().to_owned(), value.into());
+                }
+            }
+            objects.push(object);
+        }
+    }
+    objects
+}

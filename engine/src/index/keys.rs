@@ -4,19 +4,25 @@
 //!
 //! A term is `<rule name>=<hash of the rule's keys, 16 hex digits>`, the hash the batch blocker
 //! sorts by ([`crate::block`]); each document is one national record and carries its position
-//! in `records.arrow` as the fast field `record`. Nothing else is stored: the records themselves
-//! are the prepared columns.
+//! among the index's records as the fast field `record`, and its record id as the term `id` (by
+//! which an update deletes it). Nothing else is stored: the records themselves are the prepared
+//! columns.
+//!
+//! Every commit carries the index's state ([`super::IndexCommit`], JSON) as its payload, so that
+//! the records files and the terms that point into them change together in one atomic step:
+//! tantivy's commit, the rename of its `meta.json`.
 
 use std::path::Path;
 
 use tantivy::collector::DocSetCollector;
+use tantivy::directory::error::LockError;
 use tantivy::query::TermQuery;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::block::BlockingRule;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::normalize::prepared::PreparedRecords;
 
 /// The folder of the terms, inside the index folder.
@@ -24,19 +30,35 @@ pub(super) const KEYS_DIR: &str = "keys";
 
 const RECORD: &str = "record";
 const KEY: &str = "key";
+const ID: &str = "id";
 
-/// Memory for tantivy's indexing buffers.
+/// Memory for tantivy's indexing buffers when an index is built, and when it is updated.
 const WRITER_BUDGET: usize = 256 << 20;
+const UPDATE_BUDGET: usize = 64 << 20;
 
-fn schema() -> (Schema, Field, Field) {
+#[derive(Clone, Copy)]
+struct Fields {
+    record: Field,
+    key: Field,
+    id: Field,
+}
+
+fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let record = builder.add_u64_field(RECORD, FAST | INDEXED);
     let key = builder.add_text_field(KEY, STRING);
-    (builder.build(), record, key)
+    let id = builder.add_text_field(ID, STRING);
+    (builder.build(), Fields { record, key, id })
 }
 
-fn tantivy_error(dir: &Path, action: &str, e: tantivy::TantivyError) -> Error {
-    Error::format(dir, None, format!("{action}: {e}"))
+fn tantivy_error(dir: &Path, action: &str, e: TantivyError) -> Error {
+    match e {
+        TantivyError::LockFailure(LockError::LockBusy, _) => {
+            let index = dir.parent().unwrap_or(dir).to_owned();
+            ErrorKind::Locked { path: index }.into()
+        }
+        e => Error::format(dir, None, format!("{action}: {e}")),
+    }
 }
 
 /// The term of record `i` of `table` under `rule`; `None` when a key is missing.
@@ -45,10 +67,38 @@ pub(super) fn term_text(rule: &BlockingRule, table: &PreparedRecords, i: u32) ->
     rule.hash_into(table, i, &mut hasher).then(|| format!("{}={:016x}", rule.name(), hasher.digest()))
 }
 
-/// Writes the terms of every record of `records` under `rules` into the new folder `dir`.
-pub(super) fn build(dir: &Path, records: &PreparedRecords, rules: &[BlockingRule]) -> Result<()> {
+/// The document of record `i` of `records`, numbered `number` in the index.
+fn document(
+    fields: Fields,
+    records: &PreparedRecords,
+    i: u32,
+    number: u64,
+    rules: &[BlockingRule],
+) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_u64(fields.record, number);
+    let id = records.record_id(i);
+    if !id.is_empty() {
+        doc.add_text(fields.id, id);
+    }
+    for rule in rules {
+        if let Some(term) = term_text(rule, records, i) {
+            doc.add_text(fields.key, term);
+        }
+    }
+    doc
+}
+
+/// Writes the terms of every record of `records` under `rules` into the new folder `dir`, in
+/// one commit whose payload is `payload`.
+pub(super) fn build(
+    dir: &Path,
+    records: &PreparedRecords,
+    rules: &[BlockingRule],
+    payload: &str,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
-    let (schema, record, key) = schema();
+    let (schema, fields) = schema();
     let index =
         Index::create_in_dir(dir, schema).map_err(|e| tantivy_error(dir, "creating the terms index", e))?;
     let threads = rayon::current_num_threads().clamp(1, 8);
@@ -56,24 +106,62 @@ pub(super) fn build(dir: &Path, records: &PreparedRecords, rules: &[BlockingRule
         .writer_with_num_threads(threads, WRITER_BUDGET)
         .map_err(|e| tantivy_error(dir, "opening the terms index for writing", e))?;
     for i in 0..records.len() as u32 {
-        let mut doc = TantivyDocument::default();
-        doc.add_u64(record, u64::from(i));
-        for rule in rules {
-            if let Some(term) = term_text(rule, records, i) {
-                doc.add_text(key, term);
-            }
-        }
-        writer.add_document(doc).map_err(|e| tantivy_error(dir, "indexing the terms", e))?;
+        writer
+            .add_document(document(fields, records, i, u64::from(i), rules))
+            .map_err(|e| tantivy_error(dir, "indexing the terms", e))?;
     }
-    writer.commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
+    let mut commit =
+        writer.prepare_commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
+    commit.set_payload(payload);
+    commit.commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
     writer.wait_merging_threads().map_err(|e| tantivy_error(dir, "merging the terms index", e))?;
     Ok(())
 }
 
+/// The one writer of an index's terms: holds tantivy's lock on the folder until dropped.
+pub(super) struct KeyWriter<'a> {
+    dir: &'a Path,
+    writer: IndexWriter,
+    fields: Fields,
+}
+
+impl KeyWriter<'_> {
+    /// Deletes the documents of record id `id` (from the next commit on).
+    pub(super) fn delete_id(&self, id: &str) {
+        self.writer.delete_term(Term::from_field_text(self.fields.id, id));
+    }
+
+    /// Adds the terms of record `i` of `records`, numbered `number` in the index.
+    pub(super) fn add(
+        &self,
+        records: &PreparedRecords,
+        i: u32,
+        number: u64,
+        rules: &[BlockingRule],
+    ) -> Result<()> {
+        self.writer
+            .add_document(document(self.fields, records, i, number, rules))
+            .map(|_| ())
+            .map_err(|e| tantivy_error(self.dir, "indexing the terms", e))
+    }
+
+    /// Commits what was deleted and added, with `payload`, and waits for merges to end.
+    pub(super) fn commit(mut self, payload: &str) -> Result<()> {
+        let dir = self.dir;
+        let mut commit =
+            self.writer.prepare_commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
+        commit.set_payload(payload);
+        commit.commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
+        self.writer.wait_merging_threads().map_err(|e| tantivy_error(dir, "merging the terms index", e))
+    }
+}
+
 /// The terms of an index, open for lookups.
 pub(super) struct KeyTerms {
+    dir: std::path::PathBuf,
+    index: Index,
     reader: IndexReader,
-    key: Field,
+    fields: Fields,
 }
 
 impl std::fmt::Debug for KeyTerms {
@@ -94,10 +182,11 @@ pub struct RuleHits {
 }
 
 impl KeyTerms {
-    /// Opens the terms in `dir`, checking that their schema is the one this khop writes.
+    /// Opens the terms in `dir`, checking that their schema is the one this khop writes and
+    /// that none of their files is damaged (tantivy's own checksums).
     pub(super) fn open(dir: &Path) -> Result<KeyTerms> {
         let index = Index::open_in_dir(dir).map_err(|e| tantivy_error(dir, "opening the terms index", e))?;
-        let (expected, _, key) = schema();
+        let (expected, fields) = schema();
         if index.schema() != expected {
             return Err(Error::format(
                 dir,
@@ -105,22 +194,71 @@ impl KeyTerms {
                 "the terms index has another schema; build the index again",
             ));
         }
+        let damaged =
+            index.validate_checksum().map_err(|e| tantivy_error(dir, "checking the terms index", e))?;
+        if let Some(file) = damaged.iter().min() {
+            return Err(Error::format(
+                &dir.join(file),
+                None,
+                "checksum mismatch: the index is damaged; build it again",
+            ));
+        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| tantivy_error(dir, "reading the terms index", e))?;
-        Ok(KeyTerms { reader, key })
+        Ok(KeyTerms { dir: dir.to_owned(), index, reader, fields })
     }
 
-    /// Documents in the terms index.
-    pub(super) fn documents(&self) -> u64 {
-        self.reader.searcher().num_docs()
+    /// The payload of the commit the reader sees.
+    pub(super) fn payload(&self) -> Result<Option<String>> {
+        let metas =
+            self.index.load_metas().map_err(|e| tantivy_error(&self.dir, "reading the terms index", e))?;
+        Ok(metas.payload)
+    }
+
+    /// The `record` number of every document not deleted, in no particular order.
+    pub(super) fn live_records(&self) -> Result<Vec<u64>> {
+        let searcher = self.reader.searcher();
+        let mut records = Vec::with_capacity(searcher.num_docs() as usize);
+        for segment in searcher.segment_readers() {
+            let column = segment
+                .fast_fields()
+                .u64(RECORD)
+                .map_err(|e| tantivy_error(&self.dir, "reading the terms index", e))?;
+            for doc in segment.doc_ids_alive() {
+                let record = column.first(doc).ok_or_else(|| {
+                    Error::format(
+                        &self.dir,
+                        None,
+                        "a document without its record number: the index is damaged",
+                    )
+                })?;
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Takes the index's one writer: `ErrorKind::Locked` while another process holds it.
+    pub(super) fn writer(&self) -> Result<KeyWriter<'_>> {
+        let writer = self
+            .index
+            .writer_with_num_threads(1, UPDATE_BUDGET)
+            .map_err(|e| tantivy_error(&self.dir, "opening the terms index for writing", e))?;
+        Ok(KeyWriter { dir: &self.dir, writer, fields: self.fields })
+    }
+
+    /// Sees the last commit.
+    pub(super) fn reload(&self) -> Result<()> {
+        self.reader.reload().map_err(|e| tantivy_error(&self.dir, "reading the terms index", e))
     }
 
     /// The national records that share record `row` of `query`'s keys under any of `rules`,
     /// sorted and each once; rules whose block for this record holds more than `max_block`
-    /// records are skipped (the batch skew guard, for a block of one query record).
+    /// records are skipped (the batch skew guard, for a block of one query record). The guard
+    /// counts documents deleted by updates until tantivy merges their segments away.
     pub(super) fn candidates(
         &self,
         query: &PreparedRecords,
@@ -133,7 +271,7 @@ impl KeyTerms {
         let mut hits = Vec::new();
         for rule in rules {
             let Some(text) = term_text(rule, query, row) else { continue };
-            let term = Term::from_field_text(self.key, &text);
+            let term = Term::from_field_text(self.fields.key, &text);
             let records = searcher.doc_freq(&term)?;
             let capped = records > max_block;
             hits.push(RuleHits { rule: rule.name().to_owned(), records, capped });

@@ -1,23 +1,40 @@
-//! The persistent national index: a national table read and prepared once, kept in a folder, and
-//! opened in a fraction of the time it takes to read and normalize the table again.
+//! The persistent national index: a national table read and prepared once, kept in a folder,
+//! opened in a fraction of the time it takes to read and normalize the table again, and kept up
+//! to date record by record.
 //!
 //! The folder holds:
-//! - `records.arrow`: the prepared records, one Arrow IPC file with one batch in the layout of
-//!   [`PreparedRecords::to_batch`] (every prepared column as held in memory);
-//! - `keys/`: a tantivy index of every record's blocking terms under the default rules of the
-//!   national table ([`keys`]), for looking up one record's candidates
-//!   ([`NationalIndex::lookup`]) without a pass over the table;
-//! - `model.json` (when the index was built with a model): the model lookups score with;
-//! - `manifest.json`: the format and its version, the khop version that wrote it, the table's
-//!   name, columns and roles, id column, counts, and the size and xxh3-64 checksum of every other
-//!   file. [`NationalIndex::open`] checks all of it before reading anything, so a truncated,
-//!   damaged or foreign folder is a clear error.
+//! - `records.arrow`: the prepared records of the table the index was built from, one Arrow IPC
+//!   file with one batch in the layout of [`PreparedRecords::to_batch`];
+//! - `records-<generation>.arrow`: the prepared records each update added, in the same layout;
+//!   records are numbered across the files in order;
+//! - `keys/`: a tantivy index with one document per record not deleted: its blocking terms under
+//!   the default rules of the national table, its id, and its number ([`keys`]), for looking up
+//!   one record's candidates ([`NationalIndex::lookup`]) without a pass over the table;
+//! - `model.json` (when the index was built with a model) or `model-<generation>.json` (after
+//!   [`NationalIndex::set_model`]): the model lookups score with;
+//! - `manifest.json`: what never changes after the build: the format and its version, the khop
+//!   version that wrote it, the table's name, columns and roles, id column, counts, the rules,
+//!   and the size and xxh3-64 checksum of `records.arrow`.
 //!
-//! An index is written into a hidden sibling folder and renamed into place: after a crash there
-//! is either no index or a whole one, never half of one. An existing folder is not overwritten.
+//! What changes with updates is the state of the last commit ([`IndexCommit`]: generation,
+//! records files with their sizes and checksums, model, count), carried as the payload of the
+//! tantivy commit of `keys/`. An update writes its records file and flushes it to disk, then
+//! deletes and adds terms and commits them with the new state in one atomic step: after a crash
+//! at any point the index opens at its last commit, and a records file written by an update that
+//! never committed is ignored (and overwritten by the next update). Tantivy's lock makes the
+//! writer one at a time ([`ErrorKind::Locked`]).
+//!
+//! [`NationalIndex::open`] checks the manifest, every file's size and checksum (tantivy's own
+//! checksums for `keys/`) and that the terms and records agree before anything is used, so a
+//! truncated, damaged or foreign folder is a clear error.
+//!
+//! A new index is written into a hidden sibling folder and renamed into place: after a crash
+//! there is either no index or a whole one, never half of one. An existing folder is not
+//! overwritten.
 
 mod keys;
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,7 +58,7 @@ use crate::score::{Contribution, Model, probability};
 /// The `format` of every index manifest.
 pub const INDEX_FORMAT: &str = "khop-national-index";
 /// The version of the folder's layout; an index of another version is refused.
-pub const INDEX_FORMAT_VERSION: u32 = 1;
+pub const INDEX_FORMAT_VERSION: u32 = 2;
 
 const MANIFEST: &str = "manifest.json";
 const RECORDS: &str = "records.arrow";
@@ -72,8 +89,49 @@ pub struct IndexManifest {
     pub rows_rejected: u64,
     /// The blocking rules whose terms `keys/` holds, by name, in order.
     pub rules: Vec<String>,
-    /// Every other file of the folder, with its size and checksum (`keys/...` for the terms).
+    /// The files written by the build that never change (`records.arrow`), with their sizes and
+    /// checksums.
     pub files: Vec<IndexedFile>,
+}
+
+/// The state of an index at its last commit, carried by the commit of its terms ([module
+/// docs](self)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexCommit {
+    /// 0 when built; one more with each update and each new model.
+    pub generation: u64,
+    /// The records files updates added, in order.
+    pub segments: Vec<IndexedSegment>,
+    /// The model lookups score with, if any.
+    pub model: Option<IndexedFile>,
+    /// Records in the index: those not replaced or deleted since.
+    pub records: u64,
+}
+
+/// A records file an update added.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedSegment {
+    /// The file, its size and checksum.
+    pub file: IndexedFile,
+    /// Records it holds.
+    pub rows: u64,
+}
+
+/// What [`NationalIndex::update`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IndexUpdate {
+    /// The generation it committed.
+    pub generation: u64,
+    /// Records upserted: `replaced` of them replace a record of the same id, the others are new.
+    pub upserted: u64,
+    /// Upserted records that replaced one of the same id.
+    pub replaced: u64,
+    /// Ids deleted that the index held.
+    pub deleted: u64,
+    /// Ids to delete that the index did not hold.
+    pub not_found: u64,
+    /// Records in the index after the update.
+    pub records: u64,
 }
 
 /// A column of the indexed table.
@@ -136,7 +194,11 @@ pub struct IndexSource<'a> {
 pub struct NationalIndex {
     dir: PathBuf,
     manifest: IndexManifest,
+    commit: IndexCommit,
+    /// Every record ever added, replaced and deleted ones included: terms point into these.
     records: Arc<PreparedRecords>,
+    /// Which of `records` are in the index; `None` when all are.
+    live: Option<Arc<Vec<bool>>>,
     rules: Vec<BlockingRule>,
     terms: Arc<keys::KeyTerms>,
     model: Option<Model>,
@@ -169,8 +231,8 @@ impl NationalIndex {
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, "create", e))?;
         let rules = BlockingRule::defaults_for(&records, Some(&records));
         let written = write_folder(&staging, source, &records, &rules, model);
-        let manifest = match written {
-            Ok(manifest) => manifest,
+        let (manifest, commit) = match written {
+            Ok(written) => written,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&staging);
                 return Err(e);
@@ -182,7 +244,16 @@ impl NationalIndex {
         }
         sync_dir(&parent);
         let terms = Arc::new(keys::KeyTerms::open(&dir.join(keys::KEYS_DIR))?);
-        Ok(NationalIndex { dir: dir.to_owned(), manifest, records, rules, terms, model: model.cloned() })
+        Ok(NationalIndex {
+            dir: dir.to_owned(),
+            manifest,
+            commit,
+            records,
+            live: None,
+            rules,
+            terms,
+            model: model.cloned(),
+        })
     }
 
     /// Opens the index in `dir`, checking its manifest, format version, files, sizes and
@@ -231,15 +302,15 @@ impl NationalIndex {
         if !manifest.files.iter().any(|f| f.name == RECORDS) {
             return Err(Error::format(&manifest_path, None, format!("index manifest lists no `{RECORDS}`")));
         }
-        let records = read_records(&dir.join(RECORDS))?;
-        if records.len() as u64 != manifest.records {
+        let base = read_records(&dir.join(RECORDS))?;
+        if base.len() as u64 != manifest.records {
             return Err(Error::format(
                 &dir.join(RECORDS),
                 None,
-                format!("{} records where the manifest says {}", records.len(), manifest.records),
+                format!("{} records where the manifest says {}", base.len(), manifest.records),
             ));
         }
-        let rules = BlockingRule::defaults_for(&records, Some(&records));
+        let rules = BlockingRule::defaults_for(&base, Some(&base));
         let names: Vec<&str> = rules.iter().map(BlockingRule::name).collect();
         if names != manifest.rules {
             return Err(Error::format(
@@ -251,30 +322,100 @@ impl NationalIndex {
                 ),
             ));
         }
-        let terms = keys::KeyTerms::open(&dir.join(keys::KEYS_DIR))?;
-        if terms.documents() != manifest.records {
-            return Err(Error::format(
-                &dir.join(keys::KEYS_DIR),
-                None,
-                format!(
-                    "{} documents where the manifest says {} records",
-                    terms.documents(),
-                    manifest.records
-                ),
-            ));
+
+        let keys_dir = dir.join(keys::KEYS_DIR);
+        let terms = keys::KeyTerms::open(&keys_dir)?;
+        let payload = terms.payload()?.ok_or_else(|| {
+            Error::format(&keys_dir, None, "the terms index carries no khop commit; build the index again")
+        })?;
+        let commit: IndexCommit = serde_json::from_str(&payload)
+            .map_err(|e| Error::format(&keys_dir, None, format!("the terms index's commit: {e}")))?;
+        let mut parts = vec![base];
+        for (n, segment) in commit.segments.iter().enumerate() {
+            if !is_generation_file(&segment.file.name, "records-", ".arrow") {
+                return Err(Error::format(
+                    &keys_dir,
+                    None,
+                    format!("the commit names the records file `{}`", segment.file.name),
+                ));
+            }
+            check_file(dir, &segment.file)?;
+            let path = dir.join(&segment.file.name);
+            let part = read_records(&path)?;
+            if part.len() as u64 != segment.rows {
+                return Err(Error::format(
+                    &path,
+                    None,
+                    format!(
+                        "{} records where the commit says {} (update {})",
+                        part.len(),
+                        segment.rows,
+                        n + 1
+                    ),
+                ));
+            }
+            parts.push(part);
         }
-        let model = match manifest.files.iter().any(|f| f.name == MODEL) {
-            true => {
-                let path = dir.join(MODEL);
+        let model = match &commit.model {
+            Some(file) => {
+                if file.name != MODEL && !is_generation_file(&file.name, "model-", ".json") {
+                    return Err(Error::format(
+                        &keys_dir,
+                        None,
+                        format!("the commit names the model `{}`", file.name),
+                    ));
+                }
+                check_file(dir, file)?;
+                let path = dir.join(&file.name);
                 let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, "read", e))?;
                 Some(Model::from_json(&text)?)
             }
-            false => None,
+            None => None,
         };
+        let updated = parts.len() > 1;
+        let mut records = if updated {
+            PreparedRecords::concat(&parts.iter().collect::<Vec<_>>())?
+        } else {
+            parts.pop().unwrap_or_default()
+        };
+        drop(parts);
+
+        let mut live = vec![false; records.len()];
+        let mut count = 0u64;
+        for number in terms.live_records()? {
+            match usize::try_from(number).ok().and_then(|n| live.get_mut(n)) {
+                Some(slot) if !*slot => {
+                    *slot = true;
+                    count += 1;
+                }
+                _ => {
+                    return Err(Error::format(
+                        &keys_dir,
+                        None,
+                        format!(
+                            "terms of record {number}, which the records files do not hold once: the index is damaged"
+                        ),
+                    ));
+                }
+            }
+        }
+        if count != commit.records {
+            return Err(Error::format(
+                &keys_dir,
+                None,
+                format!("{count} documents where the commit says {} records", commit.records),
+            ));
+        }
+        let live = (count < records.len() as u64).then_some(live);
+        if updated || live.is_some() {
+            records.recount(live.as_deref());
+        }
         Ok(NationalIndex {
             dir: dir.to_owned(),
             manifest,
+            commit,
             records: Arc::new(records),
+            live: live.map(Arc::new),
             rules,
             terms: Arc::new(terms),
             model,
@@ -291,19 +432,179 @@ impl NationalIndex {
         &self.manifest
     }
 
-    /// The prepared records.
+    /// The state of the last commit.
+    pub fn commit(&self) -> &IndexCommit {
+        &self.commit
+    }
+
+    /// Every record the index was given, replaced and deleted ones included, numbered as
+    /// lookups number them ([`LookupCandidate::record`]); [`Self::is_live`] tells which are in
+    /// the index.
     pub fn records(&self) -> &Arc<PreparedRecords> {
         &self.records
     }
 
-    /// Bytes the index takes on disk.
-    pub fn size_on_disk(&self) -> u64 {
-        self.manifest.files.iter().map(|f| f.bytes).sum()
+    /// Whether record `record` of [`Self::records`] is in the index (not replaced or deleted).
+    pub fn is_live(&self, record: u32) -> bool {
+        let i = record as usize;
+        i < self.records.len() && self.live.as_ref().is_none_or(|live| live[i])
     }
 
-    /// The model the index was built with, if any.
+    /// The records in the index, in order: what a batch link against the index links to.
+    pub fn live_records(&self) -> Result<Arc<PreparedRecords>> {
+        match &self.live {
+            None => Ok(self.records.clone()),
+            Some(live) => {
+                let rows: Vec<u32> = (0..self.records.len() as u32).filter(|&i| live[i as usize]).collect();
+                Ok(Arc::new(self.records.select(&rows)?))
+            }
+        }
+    }
+
+    /// Bytes the index takes on disk: its records files, terms and model.
+    pub fn size_on_disk(&self) -> u64 {
+        let files = self.manifest.files.iter().chain(self.commit.segments.iter().map(|s| &s.file));
+        let keys = std::fs::read_dir(self.dir.join(keys::KEYS_DIR))
+            .map(|entries| entries.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum::<u64>())
+            .unwrap_or(0);
+        files.chain(&self.commit.model).map(|f| f.bytes).sum::<u64>() + keys
+    }
+
+    /// The model lookups score with, if any.
     pub fn model(&self) -> Option<&Model> {
         self.model.as_ref()
+    }
+
+    /// Upserts `upserts` (prepared with the index's roles, see
+    /// [`crate::Session::read_for_index`]) and deletes the records of the ids `deletes`, in one
+    /// commit ([module docs](self)). A record upserted under an id the index holds replaces it;
+    /// an id to delete that the index does not hold is counted in [`IndexUpdate::not_found`].
+    ///
+    /// Refused (`ErrorKind::Invalid`) for an index whose records are named by row number, for
+    /// upserts without an id or with an id twice, for an id both upserted and deleted, and for
+    /// upserts prepared with other fields; `ErrorKind::Locked` while another process writes the
+    /// index. Term frequencies follow the records at once; the model stays until
+    /// [`Self::set_model`].
+    pub fn update(&mut self, upserts: Option<&PreparedRecords>, deletes: &[String]) -> Result<IndexUpdate> {
+        if self.manifest.id_column.is_none() {
+            return Err(Error::invalid(
+                "the records of this index are named by their row number: it cannot be updated by id; build it from a table with an id column",
+            ));
+        }
+        let empty = PreparedRecords::default();
+        let upserts = upserts.unwrap_or(&empty);
+        let mut upserted: HashMap<&str, u32> = HashMap::with_capacity(upserts.len());
+        for i in 0..upserts.len() as u32 {
+            let id = upserts.record_id(i);
+            let row = |i: u32| upserts.row(i).unwrap_or(u64::from(i) + 1);
+            if id.is_empty() {
+                return Err(Error::invalid(format!("upserts: row {} has no record id", row(i))));
+            }
+            if let Some(&first) = upserted.get(id) {
+                return Err(Error::invalid(format!(
+                    "upserts: rows {} and {} carry the same record id",
+                    row(first),
+                    row(i)
+                )));
+            }
+            upserted.insert(id, i);
+        }
+        let deletes: HashSet<&str> = deletes.iter().map(|d| d.trim()).filter(|d| !d.is_empty()).collect();
+        if let Some(i) = deletes.iter().filter_map(|d| upserted.get(d)).min() {
+            return Err(Error::invalid(format!(
+                "upserts: the record id of row {} is also to be deleted; upsert or delete it, not both",
+                upserts.row(*i).unwrap_or(u64::from(*i) + 1)
+            )));
+        }
+        let records = if upserts.is_empty() {
+            None
+        } else {
+            Some(
+                PreparedRecords::concat(&[self.records.as_ref(), upserts])
+                    .map_err(|e| Error::invalid(format!("upserts do not fit the index: {e}")))?,
+            )
+        };
+        let mut held: HashMap<&str, u32> = HashMap::new();
+        for i in 0..self.records.len() as u32 {
+            if self.is_live(i) {
+                held.insert(self.records.record_id(i), i);
+            }
+        }
+
+        let writer = self.terms.writer()?;
+        let generation = self.commit.generation + 1;
+        let mut commit = IndexCommit { generation, ..self.commit.clone() };
+        if !upserts.is_empty() {
+            let name = format!("records-{generation}.arrow");
+            write_records(&self.dir, &name, upserts)?;
+            commit
+                .segments
+                .push(IndexedSegment { file: describe(&self.dir, &name)?, rows: upserts.len() as u64 });
+        }
+        let mut report = IndexUpdate { generation, upserted: upserts.len() as u64, ..IndexUpdate::default() };
+        let mut live = match &self.live {
+            Some(live) => live.as_ref().clone(),
+            None => vec![true; self.records.len()],
+        };
+        for id in upserted.keys() {
+            if let Some(&old) = held.get(id) {
+                writer.delete_id(id);
+                live[old as usize] = false;
+                report.replaced += 1;
+            }
+        }
+        for id in &deletes {
+            match held.get(id) {
+                Some(&old) => {
+                    writer.delete_id(id);
+                    live[old as usize] = false;
+                    report.deleted += 1;
+                }
+                None => report.not_found += 1,
+            }
+        }
+        let first = self.records.len() as u64;
+        for i in 0..upserts.len() as u32 {
+            writer.add(upserts, i, first + u64::from(i), &self.rules)?;
+        }
+        live.resize(live.len() + upserts.len(), true);
+        commit.records = commit.records + report.upserted - report.replaced - report.deleted;
+        report.records = commit.records;
+        let payload =
+            serde_json::to_string(&commit).map_err(|e| Error::invalid(format!("index commit: {e}")))?;
+        writer.commit(&payload)?;
+        sync_dir(&self.dir.join(keys::KEYS_DIR));
+        drop(held);
+
+        let mut records = match records {
+            Some(records) => records,
+            None => self.records.as_ref().clone(),
+        };
+        let all = live.iter().all(|&l| l);
+        records.recount((!all).then_some(live.as_slice()));
+        self.records = Arc::new(records);
+        self.live = (!all).then(|| Arc::new(live));
+        self.commit = commit;
+        self.terms.reload()?;
+        Ok(report)
+    }
+
+    /// Makes `model` the one lookups score with, in one commit (`model-<generation>.json`).
+    /// `ErrorKind::Locked` while another process writes the index.
+    pub fn set_model(&mut self, model: &Model) -> Result<()> {
+        let writer = self.terms.writer()?;
+        let generation = self.commit.generation + 1;
+        let name = format!("model-{generation}.json");
+        write_text(&self.dir.join(&name), &model.to_json())?;
+        let commit =
+            IndexCommit { generation, model: Some(describe(&self.dir, &name)?), ..self.commit.clone() };
+        let payload =
+            serde_json::to_string(&commit).map_err(|e| Error::invalid(format!("index commit: {e}")))?;
+        writer.commit(&payload)?;
+        sync_dir(&self.dir);
+        self.commit = commit;
+        self.model = Some(model.clone());
+        self.terms.reload()
     }
 
     /// The blocking rules whose terms the index holds.
@@ -417,52 +718,28 @@ pub struct LookupCandidate {
     pub explanation: Vec<Contribution>,
 }
 
-/// Writes the records and the manifest into `dir`, each file flushed to disk.
+/// Writes the records, model, terms and manifest into `dir`, each file flushed to disk.
 fn write_folder(
     dir: &Path,
     source: &IndexSource<'_>,
     records: &PreparedRecords,
     rules: &[BlockingRule],
     model: Option<&Model>,
-) -> Result<IndexManifest> {
-    let path = dir.join(RECORDS);
-    let batch = records.to_batch()?;
-    let file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
-    let mut writer = FileWriter::try_new(BufWriter::new(file), &batch.schema())
-        .map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?;
-    writer.write(&batch).map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?;
-    writer.finish().map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?;
-    let file = writer
-        .into_inner()
-        .map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?
-        .into_inner()
-        .map_err(|e| Error::io(&path, "write", e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(&path, "write", e))?;
-    drop(batch);
-    let mut files = vec![describe(dir, RECORDS)?];
-
+) -> Result<(IndexManifest, IndexCommit)> {
+    write_records(dir, RECORDS, records)?;
+    let files = vec![describe(dir, RECORDS)?];
+    let model = match model {
+        Some(model) => {
+            write_text(&dir.join(MODEL), &model.to_json())?;
+            Some(describe(dir, MODEL)?)
+        }
+        None => None,
+    };
+    let commit = IndexCommit { generation: 0, segments: Vec::new(), model, records: records.len() as u64 };
+    let payload = serde_json::to_string(&commit).map_err(|e| Error::invalid(format!("index commit: {e}")))?;
     let keys_dir = dir.join(keys::KEYS_DIR);
-    keys::build(&keys_dir, records, rules)?;
-    let mut names: Vec<String> = std::fs::read_dir(&keys_dir)
-        .map_err(|e| Error::io(&keys_dir, "read", e))?
-        .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| Error::io(&keys_dir, "read", e))?;
-    names.sort();
-    for name in names.into_iter().filter(|n| !n.starts_with('.')) {
-        let path = keys_dir.join(&name);
-        File::open(&path).and_then(|f| f.sync_all()).map_err(|e| Error::io(&path, "write", e))?;
-        files.push(describe(dir, &format!("{}/{name}", keys::KEYS_DIR))?);
-    }
+    keys::build(&keys_dir, records, rules, &payload)?;
     sync_dir(&keys_dir);
-
-    if let Some(model) = model {
-        let path = dir.join(MODEL);
-        let mut file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
-        file.write_all(model.to_json().as_bytes()).map_err(|e| Error::io(&path, "write", e))?;
-        file.sync_all().map_err(|e| Error::io(&path, "write", e))?;
-        files.push(describe(dir, MODEL)?);
-    }
 
     let manifest = IndexManifest {
         format: INDEX_FORMAT.to_owned(),
@@ -487,13 +764,49 @@ fn write_folder(
         rules: rules.iter().map(|r| r.name().to_owned()).collect(),
         files,
     };
-    let path = dir.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| Error::invalid(format!("index manifest: {e}")))?;
-    let mut file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
-    file.write_all(text.as_bytes()).map_err(|e| Error::io(&path, "write", e))?;
-    file.sync_all().map_err(|e| Error::io(&path, "write", e))?;
-    Ok(manifest)
+    write_text(&dir.join(MANIFEST), &text)?;
+    Ok((manifest, commit))
+}
+
+/// Writes `records` as the Arrow IPC file `dir/name`, through a hidden temporary file renamed
+/// into place once flushed to disk.
+fn write_records(dir: &Path, name: &str, records: &PreparedRecords) -> Result<()> {
+    let path = dir.join(name);
+    let partial = dir.join(format!(".{name}.partial"));
+    let batch = records.to_batch()?;
+    let file = File::create(&partial).map_err(|e| Error::io(&partial, "create", e))?;
+    let mut writer = FileWriter::try_new(BufWriter::new(file), &batch.schema())
+        .map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?;
+    writer.write(&batch).map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?;
+    writer.finish().map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?
+        .into_inner()
+        .map_err(|e| Error::io(&partial, "write", e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(&partial, "write", e))?;
+    std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, "create", e))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Writes `text` to `path`, flushed to disk, through a hidden temporary file renamed into place.
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let partial = path.with_file_name(format!(".{name}.partial"));
+    let mut file = File::create(&partial).map_err(|e| Error::io(&partial, "create", e))?;
+    file.write_all(text.as_bytes()).map_err(|e| Error::io(&partial, "write", e))?;
+    file.sync_all().map_err(|e| Error::io(&partial, "write", e))?;
+    std::fs::rename(&partial, path).map_err(|e| Error::io(path, "create", e))
+}
+
+/// Whether `name` is `<prefix><generation><suffix>`.
+fn is_generation_file(name: &str, prefix: &str, suffix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Size and checksum of `dir/name`.
@@ -521,11 +834,7 @@ fn checksum(path: &Path) -> Result<(u64, String)> {
 
 /// Checks that `file` of the manifest is in `dir` with its size and checksum.
 fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
-    let inside = match file.name.split_once('/') {
-        Some((folder, name)) => folder == keys::KEYS_DIR && !name.is_empty() && !name.contains(['/', '\\']),
-        None => !file.name.contains('\\'),
-    };
-    if !inside || file.name.starts_with('.') || file.name.contains("..") {
+    if file.name.is_empty() || file.name.starts_with('.') || file.name.contains(['/', '\\']) {
         return Err(Error::format(
             &dir.join(MANIFEST),
             None,
@@ -583,6 +892,72 @@ pub fn read_records(path: &Path) -> Result<PreparedRecords> {
             format!("{} record batches where the index holds one", batches.len()),
         )),
     }
+}
+
+/// The record ids of the file `path`, for the deletes of [`NationalIndex::update`]: the column
+/// `id_column` of a file khop reads (CSV, NDJSON or Parquet, with a header), or, when the file
+/// has no such column, one id per line (a plain list). Values are trimmed; empty lines skipped.
+/// A row the reader rejects fails the call with its row and reason: no id is silently dropped.
+pub fn read_id_list(path: &Path, id_column: &str) -> Result<Vec<String>> {
+    use crate::read::{Format, ReadOptions, Reader, TextColumn};
+
+    let options = ReadOptions {
+        columns: Some(vec![id_column.to_owned()]),
+        id_column: Some(id_column.to_owned()),
+        ..ReadOptions::default()
+    };
+    let reader = match Reader::open(path, &options) {
+        Ok(reader) => reader,
+        Err(e)
+            if matches!(e.kind(), ErrorKind::UnknownColumn { .. })
+                && matches!(Format::from_path(path), Some(Format::Csv) | None) =>
+        {
+            return read_plain_list(path);
+        }
+        Err(e) => return Err(e),
+    };
+    let mut ids = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        if let Some(reject) = batch.rejects.first() {
+            return Err(Error::format(
+                path,
+                Some(format!("row {}", reject.row)),
+                format!("a row of ids that cannot be read ({}); fix the file", reject.reason),
+            ));
+        }
+        let Some(column) = batch.records.columns().first().and_then(|c| TextColumn::new(c.as_ref())) else {
+            continue;
+        };
+        for row in 0..batch.records.num_rows() {
+            if let Some(id) = column.get(row).map(str::trim).filter(|id| !id.is_empty()) {
+                ids.push(id.to_owned());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// One id per line.
+fn read_plain_list(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+    let mut ids = Vec::new();
+    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = std::str::from_utf8(line)
+            .map_err(|_| Error::format(path, Some(format!("line {}", n + 1)), "not UTF-8"))?;
+        let id = line.trim().trim_start_matches('\u{feff}').trim();
+        if id.contains([',', ';', '\t']) {
+            return Err(Error::format(
+                path,
+                Some(format!("line {}", n + 1)),
+                "several values on a line of a plain list of ids; give a header naming the id column",
+            ));
+        }
+        if !id.is_empty() {
+            ids.push(id.to_owned());
+        }
+    }
+    Ok(ids)
 }
 
 /// Makes a rename in `dir` durable (best effort: not every platform can open a folder).

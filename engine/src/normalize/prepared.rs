@@ -257,6 +257,8 @@ pub struct PreparedRecords {
     given_count: Vec<u32>,
     /// Columns compared as plain normalized text, in the order of the dataset's columns.
     generic: Vec<GenericColumn>,
+    /// Records the counts above were taken over, when not all of them ([`Self::recount`]).
+    counted: Option<usize>,
 }
 
 /// Column accessors for the later stages (blocking, comparisons, reconciliation): they read
@@ -593,28 +595,7 @@ impl PreparedRecords {
                 break;
             }
         }
-        let columns = [
-            &out.ids,
-            &out.full,
-            &out.full_code,
-            &out.folded_full,
-            &out.folded_family,
-            &out.folded_middle,
-            &out.folded_given,
-            &out.sorted_tokens,
-            &out.phonetic_full,
-            &out.phonetic_given,
-            &out.national_id,
-            &out.old_id,
-            &out.phone,
-            &out.wards,
-            &out.place,
-            &out.father,
-            &out.mother,
-            &out.father_full,
-            &out.mother_full,
-        ];
-        if columns.iter().any(|c| c.overflow) {
+        if out.text_columns().iter().any(|c| c.overflow) {
             return Err(Error::capacity("prepare: a column holds more than 4 GiB of text; split the input"));
         }
         if u32::try_from(out.len()).is_err() {
@@ -624,9 +605,6 @@ impl PreparedRecords {
             return Err(Error::capacity("prepare: a column holds more than 4 GiB of text; split the input"));
         }
         resolve_numeric_sex(&mut out.sex);
-        out.full_count = counts(&out.folded_full);
-        out.family_count = counts(&out.folded_family);
-        out.given_count = counts(&out.folded_given);
         // Address units that resolved to Vietnamese units feed the address comparison; when
         // none did (foreign addresses), they are compared as text instead.
         let resolved = out.province.iter().any(|&p| p != 0);
@@ -635,12 +613,76 @@ impl PreparedRecords {
         }
         let keep_units = !out.fields.address;
         out.generic.retain(|c| c.role.is_none_or(|r| !is_unit(r) || keep_units));
-        for column in &mut out.generic {
-            column.counts = counts(&column.values);
+        out.recount(None);
+        Ok(out)
+    }
+
+    /// Every text column but the generic ones.
+    fn text_columns(&self) -> [&Strings; 19] {
+        [
+            &self.ids,
+            &self.full,
+            &self.full_code,
+            &self.folded_full,
+            &self.folded_family,
+            &self.folded_middle,
+            &self.folded_given,
+            &self.sorted_tokens,
+            &self.phonetic_full,
+            &self.phonetic_given,
+            &self.national_id,
+            &self.old_id,
+            &self.phone,
+            &self.wards,
+            &self.place,
+            &self.father,
+            &self.mother,
+            &self.father_full,
+            &self.mother_full,
+        ]
+    }
+
+    /// Takes the table-level counts again (how many records share each name and each generic
+    /// column's value, which term frequencies are drawn from) over the records `live` marks, all
+    /// of them when `None`. Records left out count for nothing and get a count of 0.
+    pub(crate) fn recount(&mut self, live: Option<&[bool]>) {
+        self.full_count = counts(&self.folded_full, live);
+        self.family_count = counts(&self.folded_family, live);
+        self.given_count = counts(&self.folded_given, live);
+        for column in &mut self.generic {
+            column.counts = counts(&column.values, live);
             column.present = column.counts.iter().filter(|&&n| n > 0).count();
             column.distinct =
                 column.counts.iter().filter(|&&n| n > 0).map(|&n| 1.0 / f64::from(n)).sum::<f64>().round()
                     as usize;
+        }
+        self.counted = live.map(|live| live.iter().filter(|&&l| l).count());
+    }
+
+    /// The records of `parts`, one after the other, numbered on from the first part's. The
+    /// parts must have been prepared alike: the same kinds of field and generic columns (else
+    /// `ErrorKind::Invalid`). The counts are not taken: call [`Self::recount`].
+    pub(crate) fn concat(parts: &[&PreparedRecords]) -> Result<PreparedRecords> {
+        let Some(first) = parts.first() else { return Ok(PreparedRecords::default()) };
+        let names = |p: &PreparedRecords| p.generic.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        let mut out = PreparedRecords { fields: first.fields, ..Default::default() };
+        for part in parts {
+            if part.fields != first.fields || names(part) != names(first) {
+                return Err(Error::invalid(format!(
+                    "records prepared with other fields ({:?}, columns {:?}) cannot join records prepared with {:?}, columns {:?}",
+                    part.fields,
+                    names(part),
+                    first.fields,
+                    names(first)
+                )));
+            }
+            out.append(part);
+        }
+        if out.text_columns().iter().any(|c| c.overflow) || out.generic.iter().any(|c| c.values.overflow) {
+            return Err(Error::capacity("a column holds more than 4 GiB of text"));
+        }
+        if u32::try_from(out.len()).is_err() {
+            return Err(Error::capacity("more than 4,294,967,295 records"));
         }
         Ok(out)
     }
@@ -719,7 +761,7 @@ impl PreparedRecords {
 
     fn frequency(&self, counts: &[u32], id: u32) -> f64 {
         match counts.get(id as usize) {
-            Some(&c) if !self.is_empty() => f64::from(c) / self.len() as f64,
+            Some(&c) if c > 0 => f64::from(c) / self.counted.unwrap_or(self.len()).max(1) as f64,
             _ => 0.0,
         }
     }
@@ -786,18 +828,20 @@ impl PreparedRecords {
 }
 
 /// For each record, how many records share its (non-empty) value.
-fn counts(column: &Strings) -> Vec<u32> {
+/// Only the records `live` marks count, and the others get 0.
+fn counts(column: &Strings, live: Option<&[bool]>) -> Vec<u32> {
+    let is_live = |i: usize| live.is_none_or(|l| l.get(i).copied().unwrap_or(false));
     let mut map: HashMap<&[u8], u32, Xxh3Builder> = HashMap::with_hasher(Xxh3Builder::new());
     for i in 0..column.len() {
         let v = column.get(i);
-        if !v.is_empty() {
+        if !v.is_empty() && is_live(i) {
             *map.entry(v).or_insert(0) += 1;
         }
     }
     (0..column.len())
         .map(|i| {
             let v = column.get(i);
-            if v.is_empty() { 0 } else { map.get(v).copied().unwrap_or(0) }
+            if v.is_empty() || !is_live(i) { 0 } else { map.get(v).copied().unwrap_or(0) }
         })
         .collect()
 }

@@ -53,7 +53,7 @@ use crate::block::{Blocker, BlockingReport};
 use crate::cluster::ClusterOptions;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::index::{Lookup, NationalIndex};
+use crate::index::{IndexUpdate, Lookup, NationalIndex};
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
 use crate::reconcile::explain::{PairExplanation, explain_pair};
 use crate::score::Model;
@@ -267,6 +267,30 @@ impl Session {
                 Ok(found)
             })
             .collect()
+    }
+
+    /// Upserts the records of `upserts` (read for the index: [`TableSource::for_index`]) and
+    /// deletes the records of the ids `deletes`, in one commit ([`NationalIndex::update`]).
+    pub fn update_index(
+        &self,
+        index: &mut NationalIndex,
+        upserts: Option<&Table>,
+        deletes: &[String],
+    ) -> Result<IndexUpdate> {
+        index.update(upserts.map(Table::records), deletes)
+    }
+
+    /// Trains a model on `sector` against the records the index holds now (term frequencies
+    /// included) and makes it the index's ([`NationalIndex::set_model`]).
+    pub fn retrain_index(
+        &self,
+        index: &mut NationalIndex,
+        sector: &Table,
+    ) -> Result<(Model, TrainingReport)> {
+        let national = Table::from_index(index)?;
+        let (model, report) = self.train(sector, &national)?;
+        index.set_model(&model)?;
+        Ok((model, report))
     }
 
     /// The national table kept in the index folder `dir`, checked and loaded (see

@@ -140,6 +140,30 @@ impl TableSource {
         &self.id_choice
     }
 
+    /// A file of records for `index` (upserts, say): read with the index's table name, columns,
+    /// roles and id column.
+    pub fn for_index(index: &NationalIndex, path: impl AsRef<Path>) -> Result<TableSource> {
+        let manifest = index.manifest();
+        let dataset = manifest.dataset()?;
+        let id_choice = match (&dataset.id_column, manifest.id_from.as_str()) {
+            (Some(c), "configured") => IdChoice::Configured(c.clone()),
+            (Some(c), _) => IdChoice::Detected(c.clone()),
+            (None, _) => IdChoice::RowNumber,
+        };
+        let options = ReadOptions {
+            columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
+            id_column: dataset.id_column.clone(),
+            ..ReadOptions::default()
+        };
+        Ok(TableSource {
+            name: manifest.name.clone(),
+            path: path.as_ref().to_owned(),
+            dataset,
+            options,
+            id_choice,
+        })
+    }
+
     /// Reads and prepares the table (see [`crate::Session::prepare`]).
     pub(crate) fn prepare(&self, observer: &dyn Observer) -> Result<Table> {
         if self.dataset.columns.is_empty() {
@@ -272,31 +296,15 @@ impl Table {
         NationalIndex::build(dir, &indexed, self.inner.records.clone(), model)
     }
 
-    /// The table a persistent index holds, as it was prepared when the index was built: the same
-    /// records, name, roles and id column. Its path is the index folder; the rows rejected when
-    /// the source was read are counted but not kept.
+    /// The table a persistent index holds: the records it was built from as they were prepared
+    /// then, with the updates since (replaced and deleted records left out), the same name, roles
+    /// and id column. Its path is the index folder; the rows rejected when the source was read
+    /// are counted but not kept.
     pub fn from_index(index: &NationalIndex) -> Result<Table> {
         let started = Instant::now();
         let manifest = index.manifest();
-        let dataset = manifest.dataset()?;
-        let id_choice = match (&dataset.id_column, manifest.id_from.as_str()) {
-            (Some(c), "configured") => IdChoice::Configured(c.clone()),
-            (Some(c), _) => IdChoice::Detected(c.clone()),
-            (None, _) => IdChoice::RowNumber,
-        };
-        let options = ReadOptions {
-            columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
-            id_column: dataset.id_column.clone(),
-            ..ReadOptions::default()
-        };
-        let source = TableSource {
-            name: manifest.name.clone(),
-            path: index.dir().to_owned(),
-            dataset,
-            options,
-            id_choice,
-        };
-        let records = index.records().clone();
+        let source = TableSource::for_index(index, index.dir())?;
+        let records = index.live_records()?;
         let stats = ReadStats {
             rows_read: manifest.rows_read,
             rows_passed: records.len() as u64,

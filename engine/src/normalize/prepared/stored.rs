@@ -151,6 +151,19 @@ impl PreparedRecords {
             .map_err(|e| Error::arrow("storing prepared records", e))
     }
 
+    /// Records `rows` of this table, in that order, with the table-level counts taken over
+    /// them alone.
+    pub(crate) fn select(&self, rows: &[u32]) -> Result<PreparedRecords> {
+        let batch = self.to_batch()?;
+        let indices = arrow_array::UInt32Array::from(rows.to_vec());
+        let taken = arrow_select::take::take_record_batch(&batch, &indices)
+            .map_err(|e| Error::arrow("selecting prepared records".to_owned(), e))?;
+        drop(batch);
+        let mut selected = PreparedRecords::from_batch(&taken, Path::new("(selected records)"))?;
+        selected.recount(None);
+        Ok(selected)
+    }
+
     /// A table stored by [`PreparedRecords::to_batch`], read from the file `path` (named in
     /// errors). A batch of another layout version, or with a column missing, of another type or
     /// with nulls, is refused with the column named.
