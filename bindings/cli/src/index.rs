@@ -1,5 +1,6 @@
-//! `khop index`: build a national index once, and look at one. The work is the library's
-//! (`Session::build_index`, `Session::open_index`); this prints what it did.
+//! `khop index`: build a national index once, keep it up to date, and look at one. The work is
+//! the library's (`Session::build_index`, `Session::update_index`, `Session::retrain_index`,
+//! `Session::lookup`); this prints what it did.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -27,6 +28,36 @@ pub enum IndexCommand {
     /// Find the national record of one or more records: their candidates from the index's
     /// blocking terms, scored, ranked and decided; one JSON object per record on standard output.
     Lookup(LookupArgs),
+    /// Upsert records (a record replaces the one of the same id) and delete records by id, in
+    /// one commit: readers see all of it or none of it, also after a crash.
+    Update(UpdateArgs),
+    /// Train a model on a sector table against the records the index holds now, and make it
+    /// the one lookups score with (one commit).
+    Retrain(RetrainArgs),
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// The index folder.
+    dir: PathBuf,
+    /// Records to add or replace: a file with the columns of the indexed table (CSV, NDJSON or
+    /// Parquet), read with the index's roles and id column.
+    #[arg(long)]
+    upsert: Option<PathBuf>,
+    /// Ids of records to delete: a file with the index's id column, or one id per line.
+    #[arg(long)]
+    delete: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct RetrainArgs {
+    /// The index folder.
+    dir: PathBuf,
+    /// The sector table to train with (roles detected).
+    #[arg(long)]
+    train_with: PathBuf,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 #[derive(Args)]
@@ -75,7 +106,64 @@ pub fn run(command: IndexCommand) -> Result<()> {
         IndexCommand::Build(args) => build(args),
         IndexCommand::Info { dir } => info(dir),
         IndexCommand::Lookup(args) => lookup(args),
+        IndexCommand::Update(args) => update(args),
+        IndexCommand::Retrain(args) => retrain(args),
     }
+}
+
+fn update(args: UpdateArgs) -> Result<()> {
+    if args.upsert.is_none() && args.delete.is_none() {
+        bail!("nothing to do: give --upsert FILE, --delete FILE or both");
+    }
+    let session = Session::new();
+    let mut index = NationalIndex::open(&args.dir)?;
+    let upserts = match &args.upsert {
+        Some(path) => {
+            let table = session.prepare(&TableSource::for_index(&index, path)?)?;
+            print_read(&table.summary());
+            if table.stats().rows_rejected > 0 {
+                bail!(
+                    "{}: {} rows rejected; fix them and run the update again (nothing was changed)",
+                    path.display(),
+                    table.stats().rows_rejected
+                );
+            }
+            Some(table)
+        }
+        None => None,
+    };
+    let deletes = match (&args.delete, index.manifest().id_column.clone()) {
+        (Some(path), Some(id_column)) => khop::index::read_id_list(path, &id_column)?,
+        (Some(_), None) => {
+            bail!("the records of this index are named by row number: they cannot be deleted by id")
+        }
+        (None, _) => Vec::new(),
+    };
+    let started = Instant::now();
+    let done = session.update_index(&mut index, upserts.as_ref(), &deletes)?;
+    println!(
+        "update {} committed in {:.2} s: {} upserted ({} replaced, {} new), {} deleted, {} ids to delete not in the index; {} records",
+        done.generation,
+        started.elapsed().as_secs_f64(),
+        done.upserted,
+        done.replaced,
+        done.upserted - done.replaced,
+        done.deleted,
+        done.not_found,
+        done.records,
+    );
+    Ok(())
+}
+
+fn retrain(args: RetrainArgs) -> Result<()> {
+    let session = Session::new().with_observer(crate::progress::Bars::default());
+    let mut index = NationalIndex::open(&args.dir)?;
+    let sector = session.prepare(&TableSource::detect(&args.train_with, &args.read.options()?)?)?;
+    print_read(&sector.summary());
+    let (_, report) = session.retrain_index(&mut index, &sector)?;
+    print_training(&report);
+    println!("model of commit {} kept in {}", index.commit().generation, args.dir.display());
+    Ok(())
 }
 
 fn build(args: BuildArgs) -> Result<()> {
@@ -134,20 +222,24 @@ fn info(dir: PathBuf) -> Result<()> {
         m.version,
         m.khop_version
     );
+    let commit = index.commit();
     println!(
-        "table `{}`: {} records ({} rows read, {} rejected when built); id column: {}",
+        "table `{}`: {} records ({} when built from {} rows read, {} rejected); id column: {}",
         m.name,
+        commit.records,
         m.records,
         m.rows_read,
         m.rows_rejected,
         m.id_column.as_deref().unwrap_or("none (row numbers)")
     );
+    println!("commit {}: {} updates since the build", commit.generation, commit.segments.len());
     for column in &m.columns {
         println!("  {}: {}", column.name, column.role);
     }
     println!("blocking terms of the rules: {}", m.rules.join(", "));
     println!("model: {}", if index.model().is_some() { "kept" } else { "none" });
-    for file in &m.files {
+    let files = m.files.iter().chain(commit.segments.iter().map(|s| &s.file)).chain(&commit.model);
+    for file in files {
         println!("  file {}: {} bytes, xxh3 {}", file.name, file.bytes, file.xxh3);
     }
     println!("checked and loaded in {:.2} s", started.elapsed().as_secs_f64());

@@ -880,3 +880,106 @@ fn an_index_is_built_once_and_links_as_the_file_does() {
     let message = String::from_utf8_lossy(&broken.stderr).into_owned();
     assert!(message.contains("records.arrow") && message.contains("build it again"), "{message}");
 }
+
+/// Records in the index `dir`, as `khop index info` prints them (which opens and checks it).
+fn index_records(dir: &Path) -> u64 {
+    let info = khop(&["index", "info", dir.to_str().unwrap()]);
+    assert!(info.status.success(), "the index does not open: {}", String::from_utf8_lossy(&info.stderr));
+    let text = String::from_utf8_lossy(&info.stdout).into_owned();
+    let count = text.lines().find_map(|l| l.split("`: ").nth(1)?.split(' ').next()?.parse().ok());
+    count.unwrap_or_else(|| panic!("no record count in {text}"))
+}
+
+/// Updates killed (SIGKILL) at random points leave the index at its last commit: it opens, its
+/// checksums hold, and it holds the records of before or of after the update, nothing between.
+#[test]
+fn an_update_killed_at_any_point_leaves_the_last_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let gen_ = khop(&["gen", "--persons", "1000", "--seed", "12", "--format", "csv", "--out", &path("")]);
+    assert!(gen_.status.success(), "{}", String::from_utf8_lossy(&gen_.stderr));
+    // The national file split: the index is built from the first four fifths, the last fifth
+    // comes and goes by updates.
+    let mut reader = csv::Reader::from_path(dir.path().join("national.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let split = rows.len() * 4 / 5;
+    let write = |name: &str, rows: &[csv::StringRecord]| {
+        let mut writer = csv::Writer::from_path(dir.path().join(name)).unwrap();
+        writer.write_record(&headers).unwrap();
+        for row in rows {
+            writer.write_record(row).unwrap();
+        }
+        writer.flush().unwrap();
+    };
+    write("national.csv", &rows[..split]);
+    write("changes.csv", &rows[split..]);
+    let id = headers.iter().position(|h| h == "ma_cong_dan").expect("the generator's id column");
+    let ids: String = rows[split..].iter().map(|r| format!("{}\n", &r[id])).collect();
+    std::fs::write(dir.path().join("gone.txt"), ids).unwrap();
+
+    let build = khop(&["index", "build", &path("national.csv"), "--out", &path("idx")]);
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    let (without, with) = (split as u64, rows.len() as u64);
+    assert_eq!(index_records(&dir.path().join("idx")), without);
+    let update = |holding: u64| -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_khop"));
+        command.args(["index", "update", &path("idx")]);
+        match holding == without {
+            true => command.args(["--upsert", &path("changes.csv")]),
+            false => command.args(["--delete", &path("gone.txt")]),
+        };
+        command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+        command
+    };
+    // How long an update takes whole, each way.
+    let time = |holding: u64| {
+        let started = std::time::Instant::now();
+        let done = update(holding).output().unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        started.elapsed()
+    };
+    let (upsert, delete) = (time(without), time(with));
+    assert_eq!(index_records(&dir.path().join("idx")), without);
+
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let (mut killed, mut committed) = (0, 0);
+    let mut holding = without;
+    for _ in 0..16 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let whole = if holding == without { upsert } else { delete };
+        let delay = whole.mul_f64((state % 1000) as f64 / 1000.0 * 1.2);
+        let mut child = update(holding).spawn().unwrap();
+        std::thread::sleep(delay);
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+                assert!(status.success(), "an update failed on its own: {stderr}");
+            }
+            None => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                killed += 1;
+            }
+        }
+        let now = index_records(&dir.path().join("idx"));
+        let after = if holding == without { with } else { without };
+        assert!(
+            now == holding || now == after,
+            "{now} records: neither {holding} (before) nor {after} (after)"
+        );
+        committed += usize::from(now != holding);
+        holding = now;
+    }
+    assert!(killed > 0, "no update was killed: the delays are too long");
+    // The index still updates and links after all that.
+    let last = update(holding).output().unwrap();
+    assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));
+    let link =
+        khop(&["link", "--left", &path("bhxh.csv"), "--index", &path("idx"), "--out", &path("links.csv")]);
+    assert!(link.status.success(), "{}", String::from_utf8_lossy(&link.stderr));
+    eprintln!("{killed} updates killed, {committed} commits seen; an update took {upsert:?} (upserts), {delete:?} (deletes)");
+}

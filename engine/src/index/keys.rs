@@ -242,11 +242,19 @@ impl KeyTerms {
     }
 
     /// Takes the index's one writer: `ErrorKind::Locked` while another process holds it.
+    ///
+    /// First removes the files a writer killed before its commit left behind: tantivy would
+    /// otherwise fail to write a delete file of the same name (its operation stamps start again
+    /// from the last commit's).
     pub(super) fn writer(&self) -> Result<KeyWriter<'_>> {
-        let writer = self
+        let writer: IndexWriter = self
             .index
             .writer_with_num_threads(1, UPDATE_BUDGET)
             .map_err(|e| tantivy_error(&self.dir, "opening the terms index for writing", e))?;
+        writer
+            .garbage_collect_files()
+            .wait()
+            .map_err(|e| tantivy_error(&self.dir, "removing files of an update that did not commit", e))?;
         Ok(KeyWriter { dir: &self.dir, writer, fields: self.fields })
     }
 
