@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use khop::index::NationalIndex;
-use khop::read::ReadOptions;
+use khop::read::{ReadOptions, Reader, TextColumn};
 use khop::session::{Session, TableSource};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -28,7 +28,7 @@ const MIN_PRECISION: f64 = 0.99;
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, index_dir, sector, truth, rest @ ..] = args.as_slice() else {
-        bail!("usage: lookup_latency INDEX_DIR SECTOR_CSV TRUTH_CSV [RECORDS]");
+        bail!("usage: lookup_latency INDEX_DIR SECTOR_FILE TRUTH_CSV [RECORDS]");
     };
     let wanted: usize = rest.first().map(|n| n.parse()).transpose()?.unwrap_or(10_000);
 
@@ -39,25 +39,40 @@ fn main() -> Result<()> {
         bail!("the index has no model: build it with --train-with or --model");
     }
 
-    // The sector records as role-named JSON objects, with their ids.
+    // The sector records as role-named JSON objects, with their ids (any format khop reads).
     let source = TableSource::detect(sector, &ReadOptions::default())?;
     let dataset = source.dataset().clone();
-    let mut reader = csv::Reader::from_path(sector).with_context(|| sector.clone())?;
-    let headers = reader.headers()?.clone();
     let id_column = dataset.id_column.clone().context("the sector table needs an id column")?;
     let mut records: Vec<(String, Map<String, Value>)> = Vec::new();
-    for row in reader.records().take(wanted) {
-        let row = row?;
-        let mut object = Map::new();
-        let mut id = String::new();
-        for (name, value) in headers.iter().zip(row.iter()) {
-            if name == id_column {
-                id = value.to_owned();
-            } else if let Some(role) = dataset.role_of(name).filter(|_| !value.is_empty()) {
-                object.insert(role.as_str().to_owned(), value.into());
+    for batch in Reader::open(sector, source.options())? {
+        let batch = batch?;
+        let table = &batch.records;
+        let schema = table.schema();
+        let columns: Vec<(&str, TextColumn<'_>)> = schema
+            .fields()
+            .iter()
+            .zip(table.columns())
+            .filter_map(|(field, array)| TextColumn::new(array.as_ref()).map(|c| (field.name().as_str(), c)))
+            .collect();
+        for row in 0..table.num_rows() {
+            if records.len() == wanted {
+                break;
             }
+            let mut object = Map::new();
+            let mut id = String::new();
+            for (name, column) in &columns {
+                let Some(value) = column.get(row).filter(|v| !v.is_empty()) else { continue };
+                if *name == id_column {
+                    id = value.to_owned();
+                } else if let Some(role) = dataset.role_of(name) {
+                    object.insert(role.as_str().to_owned(), value.into());
+                }
+            }
+            records.push((id, object));
         }
-        records.push((id, object));
+        if records.len() == wanted {
+            break;
+        }
     }
     let truth: HashMap<String, String> = csv::Reader::from_path(truth)?
         .records()

@@ -981,5 +981,7 @@ fn an_update_killed_at_any_point_leaves_the_last_commit() {
     let link =
         khop(&["link", "--left", &path("bhxh.csv"), "--index", &path("idx"), "--out", &path("links.csv")]);
     assert!(link.status.success(), "{}", String::from_utf8_lossy(&link.stderr));
-    eprintln!("{killed} updates killed, {committed} commits seen; an update took {upsert:?} (upserts), {delete:?} (deletes)");
+    eprintln!(
+        "{killed} updates killed, {committed} commits seen; an update took {upsert:?} (upserts), {delete:?} (deletes)"
+    );
 }

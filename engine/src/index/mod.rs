@@ -36,7 +36,7 @@ mod keys;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,6 +54,7 @@ use crate::link::{BestCandidates, Candidate, LinkResult};
 use crate::normalize::prepared::PreparedRecords;
 use crate::record::{ColumnSpec, DatasetSpec, Role};
 use crate::score::{Contribution, Model, probability};
+use crate::write::{AtomicFile, write_atomic};
 
 /// The `format` of every index manifest.
 pub const INDEX_FORMAT: &str = "khop-national-index";
@@ -595,7 +596,7 @@ impl NationalIndex {
         let writer = self.terms.writer()?;
         let generation = self.commit.generation + 1;
         let name = format!("model-{generation}.json");
-        write_text(&self.dir.join(&name), &model.to_json())?;
+        write_atomic(&self.dir.join(&name), &model.to_json())?;
         let commit =
             IndexCommit { generation, model: Some(describe(&self.dir, &name)?), ..self.commit.clone() };
         let payload =
@@ -730,7 +731,7 @@ fn write_folder(
     let files = vec![describe(dir, RECORDS)?];
     let model = match model {
         Some(model) => {
-            write_text(&dir.join(MODEL), &model.to_json())?;
+            write_atomic(&dir.join(MODEL), &model.to_json())?;
             Some(describe(dir, MODEL)?)
         }
         None => None,
@@ -766,17 +767,15 @@ fn write_folder(
     };
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| Error::invalid(format!("index manifest: {e}")))?;
-    write_text(&dir.join(MANIFEST), &text)?;
+    write_atomic(&dir.join(MANIFEST), &text)?;
     Ok((manifest, commit))
 }
 
-/// Writes `records` as the Arrow IPC file `dir/name`, through a hidden temporary file renamed
-/// into place once flushed to disk.
+/// Writes `records` as the Arrow IPC file `dir/name`, whole or not at all ([`AtomicFile`]).
 fn write_records(dir: &Path, name: &str, records: &PreparedRecords) -> Result<()> {
     let path = dir.join(name);
-    let partial = dir.join(format!(".{name}.partial"));
     let batch = records.to_batch()?;
-    let file = File::create(&partial).map_err(|e| Error::io(&partial, "create", e))?;
+    let (atomic, file) = AtomicFile::create(&path)?;
     let mut writer = FileWriter::try_new(BufWriter::new(file), &batch.schema())
         .map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?;
     writer.write(&batch).map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?;
@@ -785,21 +784,8 @@ fn write_records(dir: &Path, name: &str, records: &PreparedRecords) -> Result<()
         .into_inner()
         .map_err(|e| Error::arrow(format!("writing {}", path.display()), e))?
         .into_inner()
-        .map_err(|e| Error::io(&partial, "write", e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(&partial, "write", e))?;
-    std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, "create", e))?;
-    sync_dir(dir);
-    Ok(())
-}
-
-/// Writes `text` to `path`, flushed to disk, through a hidden temporary file renamed into place.
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let partial = path.with_file_name(format!(".{name}.partial"));
-    let mut file = File::create(&partial).map_err(|e| Error::io(&partial, "create", e))?;
-    file.write_all(text.as_bytes()).map_err(|e| Error::io(&partial, "write", e))?;
-    file.sync_all().map_err(|e| Error::io(&partial, "write", e))?;
-    std::fs::rename(&partial, path).map_err(|e| Error::io(path, "create", e))
+        .map_err(|e| Error::io(&path, "write", e.into_error()))?;
+    atomic.commit(&file)
 }
 
 /// Whether `name` is `<prefix><generation><suffix>`.

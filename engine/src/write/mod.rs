@@ -7,7 +7,7 @@
 
 mod atomic;
 
-use self::atomic::AtomicFile;
+pub(crate) use self::atomic::AtomicFile;
 pub use self::atomic::write_atomic;
 
 use std::fs::File;
