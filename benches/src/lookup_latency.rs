@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use khop::index::NationalIndex;
+use khop::index::{LookupOptions, NationalIndex};
 use khop::read::{ReadOptions, Reader, TextColumn};
 use khop::session::{Session, TableSource};
 use rayon::prelude::*;
@@ -80,11 +80,13 @@ fn main() -> Result<()> {
         .collect::<Result<_, _>>()?;
 
     let session = Session::new();
+    // Fuzzy pass on unless KHOP_LOOKUP_EXACT=1 (by the blocking terms alone).
+    let options = LookupOptions { top: 3, fuzzy: std::env::var("KHOP_LOOKUP_EXACT").as_deref() != Ok("1") };
     let mut latencies = Vec::with_capacity(records.len());
     let (mut matches, mut right) = (0usize, 0usize);
     for (id, object) in &records {
         let started = Instant::now();
-        let found = session.lookup(&index, std::slice::from_ref(object), None, 3)?;
+        let found = session.lookup(&index, std::slice::from_ref(object), None, &options)?;
         latencies.push(started.elapsed().as_secs_f64() * 1e3);
         let result = &found[0].result;
         if result.decision == khop::link::Decision::Match {
@@ -100,7 +102,9 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let answered: usize = records
         .par_iter()
-        .map(|(_, object)| session.lookup(&index, std::slice::from_ref(object), None, 3).map(|f| f.len()))
+        .map(|(_, object)| {
+            session.lookup(&index, std::slice::from_ref(object), None, &options).map(|f| f.len())
+        })
         .sum::<khop::Result<usize>>()?;
     let parallel_s = started.elapsed().as_secs_f64();
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use khop::index::{INDEX_FORMAT_VERSION, NationalIndex};
+use khop::index::{INDEX_FORMAT_VERSION, LookupOptions, NationalIndex};
 use khop::normalize::prepared::PreparedRecords;
 use khop::read::ReadOptions;
 use khop::session::{Session, Table, TableSource};
@@ -19,6 +19,11 @@ fn population(dir: &Path, persons: u64) {
         ..Default::default()
     };
     khop_datasets::generate(dir, &profile, &options).unwrap();
+}
+
+/// Lookups by the blocking terms alone, as a batch link blocks.
+fn exact(top: usize) -> LookupOptions {
+    LookupOptions { top, fuzzy: false }
 }
 
 fn prepare(session: &Session, file: &Path) -> Result<Table> {
@@ -236,7 +241,7 @@ fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {
 
     let objects = role_objects(&sector, &sector_file);
     assert_eq!(objects.len(), sector.len());
-    let found = session.lookup(&index, &objects, None, 3)?;
+    let found = session.lookup(&index, &objects, None, &exact(3))?;
     let (mut same, mut matches) = (0, 0);
     for (lookup, batch) in found.iter().zip(run.results()) {
         matches += usize::from(batch.decision == khop::link::Decision::Match);
@@ -267,18 +272,18 @@ fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {
     partial.remove("phone");
     partial.remove("national_id");
     partial.insert("father_name".into(), "Nguyễn Văn Bình".into());
-    let answer = &session.lookup(&index, &[partial], None, 3)?[0];
+    let answer = &session.lookup(&index, &[partial], None, &exact(3))?[0];
     assert_eq!(answer.ignored_fields, ["father_name"]);
     assert!(answer.compared > 0);
 
     // Bad records are named, never their values.
     let mut bad = serde_json::Map::new();
     bad.insert("shoe_size".into(), "42".into());
-    let error = session.lookup(&index, &[bad], None, 3).unwrap_err().to_string();
+    let error = session.lookup(&index, &[bad], None, &exact(3)).unwrap_err().to_string();
     assert!(error.contains("unknown field `shoe_size`"), "{error}");
     let mut wrong = serde_json::Map::new();
     wrong.insert("full_name".into(), serde_json::json!(["Nguyễn Văn An"]));
-    let error = session.lookup(&index, &[wrong], None, 3).unwrap_err().to_string();
+    let error = session.lookup(&index, &[wrong], None, &exact(3)).unwrap_err().to_string();
     assert!(error.contains("an array") && !error.contains("Nguy"), "{error}");
     Ok(())
 }
@@ -412,7 +417,7 @@ fn an_updated_index_links_as_the_current_file_does() -> Result<()> {
 
     // Lookups: new and changed records are found, deleted ones never.
     let objects = role_objects_of(&sector);
-    let found = session.lookup(&reopened, &objects, None, 5)?;
+    let found = session.lookup(&reopened, &objects, None, &exact(5))?;
     let mut agree = 0;
     for (lookup, batch) in found.iter().zip(from_file.results()) {
         for candidate in &lookup.candidates {
@@ -477,4 +482,96 @@ fn role_objects_of(table: &Table) -> Vec<serde_json::Map<String, serde_json::Val
         }
     }
     objects
+}
+
+/// `text` with its second letter replaced by `z`: one edit, whatever the accents.
+fn typo(text: &str) -> String {
+    text.chars().enumerate().map(|(i, c)| if i == 1 { 'z' } else { c }).collect()
+}
+
+/// A record with a typo in both its family and its given name and no id or phone meets its
+/// national record under no blocking rule; the fuzzy pass of a lookup finds it.
+#[test]
+fn the_fuzzy_pass_finds_records_with_a_typo_in_each_name() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let options = khop_datasets::GenOptions {
+        persons: 2_000,
+        seed: 21,
+        format: khop_datasets::OutputFormat::Csv,
+        ..Default::default()
+    };
+    khop_datasets::generate(dir.path(), &khop_datasets::Profile::named("default").unwrap(), &options)
+        .unwrap();
+    let session = Session::new();
+    let national = prepare(&session, &dir.path().join("national.csv"))?;
+    let sector = prepare(&session, &dir.path().join("bhxh.csv"))?;
+    let (model, _) = session.train(&sector, &national)?;
+    let index = session.build_index(&national, dir.path().join("idx"), Some(&model))?;
+
+    // National records with a full date of birth, typed again with both names misspelt.
+    let mut reader = csv::Reader::from_path(dir.path().join("national.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (id, name, birth, sex, address) = (
+        column("ma_cong_dan"),
+        column("ho_va_ten"),
+        column("ngay_sinh"),
+        column("gioi_tinh"),
+        column("noi_thuong_tru"),
+    );
+    let mut queries = Vec::new();
+    for row in reader.records().map(|r| r.unwrap()) {
+        let words: Vec<&str> = row[name].split_whitespace().collect();
+        if words.len() < 2 || row[birth].len() < 8 || words.iter().any(|w| w.chars().count() < 2) {
+            continue;
+        }
+        let mut typed: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+        let last = typed.len() - 1;
+        typed[0] = typo(&typed[0]);
+        typed[last] = typo(&typed[last]);
+        let mut object = serde_json::Map::new();
+        object.insert("full_name".into(), typed.join(" ").into());
+        object.insert("date_of_birth".into(), row[birth].into());
+        object.insert("sex".into(), row[sex].into());
+        object.insert("address".into(), row[address].into());
+        queries.push((row[id].to_owned(), object));
+        if queries.len() == 200 {
+            break;
+        }
+    }
+    assert_eq!(queries.len(), 200);
+    let objects: Vec<_> = queries.iter().map(|(_, o)| o.clone()).collect();
+
+    let found_by = |options: &LookupOptions| -> Result<(usize, usize)> {
+        let found = session.lookup(&index, &objects, None, options)?;
+        let (mut right, mut wrong) = (0, 0);
+        for ((id, _), lookup) in queries.iter().zip(&found) {
+            let Some(best) =
+                lookup.result.best.filter(|_| lookup.result.decision != khop::link::Decision::NoMatch)
+            else {
+                continue;
+            };
+            if index.records().record_id(best.right) == id {
+                right += 1;
+            } else {
+                wrong += 1;
+            }
+            if !options.fuzzy {
+                assert!(lookup.rules.iter().all(|r| r.rule != "fuzzy_names"));
+            }
+        }
+        Ok((right, wrong))
+    };
+    let (exact_right, _) = found_by(&LookupOptions { top: 3, fuzzy: false })?;
+    let (fuzzy_right, fuzzy_wrong) = found_by(&LookupOptions { top: 3, fuzzy: true })?;
+    eprintln!(
+        "found: {exact_right} by the terms alone, {fuzzy_right} with the fuzzy pass ({fuzzy_wrong} wrong)"
+    );
+    assert!(fuzzy_right >= 160, "the fuzzy pass found {fuzzy_right} of 200");
+    assert!(
+        exact_right <= 100,
+        "the terms alone found {exact_right} of 200: the typos do not defeat blocking"
+    );
+    assert!(fuzzy_wrong <= 4, "{fuzzy_wrong} wrong records found");
+    Ok(())
 }

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use khop::index::NationalIndex;
+use khop::index::{LookupOptions, NationalIndex};
 use khop::session::{Session, TableSource};
 
 use crate::ReadArgs;
@@ -77,6 +77,10 @@ pub struct LookupArgs {
     /// Candidates to print per record.
     #[arg(long, default_value_t = 3)]
     top: usize,
+    /// Look up by the blocking terms alone, as a batch link blocks: no fuzzy pass on the names
+    /// when they find nothing to review.
+    #[arg(long)]
+    no_fuzzy: bool,
 }
 
 #[derive(Args)]
@@ -265,7 +269,8 @@ fn lookup(args: LookupArgs) -> Result<()> {
     let index = NationalIndex::open(&args.dir)?;
     let session = Session::new();
     let started = Instant::now();
-    let found = session.lookup(&index, &records, model.as_ref(), args.top)?;
+    let options = LookupOptions { top: args.top, fuzzy: !args.no_fuzzy };
+    let found = session.lookup(&index, &records, model.as_ref(), &options)?;
     let seconds = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
     for lookup in &found {

@@ -4,9 +4,10 @@
 //!
 //! A term is `<rule name>=<hash of the rule's keys, 16 hex digits>`, the hash the batch blocker
 //! sorts by ([`crate::block`]); each document is one national record and carries its position
-//! among the index's records as the fast field `record`, and its record id as the term `id` (by
-//! which an update deletes it). Nothing else is stored: the records themselves are the prepared
-//! columns.
+//! among the index's records as the fast field `record`, its record id as the term `id` (by
+//! which an update deletes it), and for the fuzzy pass of lookups its folded family and given
+//! names (`family`, `given`), birth year and 2025 province (`year`, `province`). Nothing else is
+//! stored: the records themselves are the prepared columns.
 //!
 //! Every commit carries the index's state ([`super::IndexCommit`], JSON) as its payload, so that
 //! the records files and the terms that point into them change together in one atomic step:
@@ -14,9 +15,9 @@
 
 use std::path::Path;
 
-use tantivy::collector::DocSetCollector;
+use tantivy::collector::{Count, DocSetCollector};
 use tantivy::directory::error::LockError;
-use tantivy::query::TermQuery;
+use tantivy::query::{BooleanQuery, FuzzyTermQuery, Query, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 use xxhash_rust::xxh3::Xxh3;
@@ -31,6 +32,13 @@ pub(super) const KEYS_DIR: &str = "keys";
 const RECORD: &str = "record";
 const KEY: &str = "key";
 const ID: &str = "id";
+const FAMILY: &str = "family";
+const GIVEN: &str = "given";
+const YEAR: &str = "year";
+const PROVINCE: &str = "province";
+
+/// The name of the fuzzy pass in [`RuleHits`].
+pub(super) const FUZZY: &str = "fuzzy_names";
 
 /// Memory for tantivy's indexing buffers when an index is built, and when it is updated.
 const WRITER_BUDGET: usize = 256 << 20;
@@ -41,6 +49,10 @@ struct Fields {
     record: Field,
     key: Field,
     id: Field,
+    family: Field,
+    given: Field,
+    year: Field,
+    province: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -48,7 +60,18 @@ fn schema() -> (Schema, Fields) {
     let record = builder.add_u64_field(RECORD, FAST | INDEXED);
     let key = builder.add_text_field(KEY, STRING);
     let id = builder.add_text_field(ID, STRING);
-    (builder.build(), Fields { record, key, id })
+    let family = builder.add_text_field(FAMILY, STRING);
+    let given = builder.add_text_field(GIVEN, STRING);
+    let year = builder.add_u64_field(YEAR, INDEXED);
+    let province = builder.add_u64_field(PROVINCE, INDEXED);
+    (builder.build(), Fields { record, key, id, family, given, year, province })
+}
+
+/// Record `i`'s folded family and given names, when both are known.
+fn names(records: &PreparedRecords, i: u32) -> Option<(&str, &str)> {
+    let family = std::str::from_utf8(records.folded_family().get(i as usize)).ok()?;
+    let given = std::str::from_utf8(records.folded_given().get(i as usize)).ok()?;
+    (!family.is_empty() && !given.is_empty()).then_some((family, given))
 }
 
 fn tantivy_error(dir: &Path, action: &str, e: TantivyError) -> Error {
@@ -85,6 +108,17 @@ fn document(
         if let Some(term) = term_text(rule, records, i) {
             doc.add_text(fields.key, term);
         }
+    }
+    if let Some((family, given)) = names(records, i) {
+        doc.add_text(fields.family, family);
+        doc.add_text(fields.given, given);
+    }
+    let (year, province) = (records.year()[i as usize], records.province()[i as usize]);
+    if year != 0 {
+        doc.add_u64(fields.year, u64::from(year));
+    }
+    if province != 0 {
+        doc.add_u64(fields.province, u64::from(province));
     }
     doc
 }
@@ -303,5 +337,54 @@ impl KeyTerms {
         found.sort_unstable();
         found.dedup();
         Ok((found, hits))
+    }
+
+    /// The fuzzy pass: the national records whose folded family and given names are each within
+    /// one edit (a transposition counts one) of record `row` of `query`'s, born the same year
+    /// (or, when the query has no year, living in the same province); `None` when the query has
+    /// neither names nor year and province. Skipped, as a rule's block is, when more than
+    /// `max_block` records answer.
+    pub(super) fn fuzzy_candidates(
+        &self,
+        query: &PreparedRecords,
+        row: u32,
+        max_block: u64,
+    ) -> std::result::Result<Option<(Vec<u32>, RuleHits)>, TantivyError> {
+        let Some((family, given)) = names(query, row) else { return Ok(None) };
+        let place = match (query.year()[row as usize], query.province()[row as usize]) {
+            (0, 0) => return Ok(None),
+            (0, province) => Term::from_field_u64(self.fields.province, u64::from(province)),
+            (year, _) => Term::from_field_u64(self.fields.year, u64::from(year)),
+        };
+        let fuzzy = |field: Field, text: &str| -> Box<dyn Query> {
+            Box::new(FuzzyTermQuery::new(Term::from_field_text(field, text), 1, true))
+        };
+        let search = BooleanQuery::intersection(vec![
+            Box::new(TermQuery::new(place, IndexRecordOption::Basic)),
+            fuzzy(self.fields.family, family),
+            fuzzy(self.fields.given, given),
+        ]);
+        let searcher = self.reader.searcher();
+        let records = searcher.search(&search, &Count)? as u64;
+        let capped = records > max_block;
+        let hits = RuleHits { rule: FUZZY.to_owned(), records, capped };
+        if capped || records == 0 {
+            return Ok(Some((Vec::new(), hits)));
+        }
+        let mut found = Vec::with_capacity(records as usize);
+        let mut docs: Vec<_> = searcher.search(&search, &DocSetCollector)?.into_iter().collect();
+        docs.sort_unstable_by_key(|a| (a.segment_ord, a.doc_id));
+        let mut column = None;
+        for address in docs {
+            let segment = address.segment_ord;
+            if column.as_ref().is_none_or(|(ord, _)| *ord != segment) {
+                column = Some((segment, searcher.segment_reader(segment).fast_fields().u64(RECORD)?));
+            }
+            if let Some(record) = column.as_ref().and_then(|(_, c)| c.first(address.doc_id)) {
+                found.push(record as u32);
+            }
+        }
+        found.sort_unstable();
+        Ok(Some((found, hits)))
     }
 }

@@ -50,7 +50,7 @@ pub use keys::RuleHits;
 use crate::block::BlockingRule;
 use crate::error::{Error, ErrorKind, Result};
 use crate::link::linker::{LinkSettings, Linker};
-use crate::link::{BestCandidates, Candidate, LinkResult};
+use crate::link::{BestCandidates, Candidate, Decision, LinkResult};
 use crate::normalize::prepared::PreparedRecords;
 use crate::record::{ColumnSpec, DatasetSpec, Role};
 use crate::score::{Contribution, Model, probability};
@@ -596,7 +596,7 @@ impl NationalIndex {
         let writer = self.terms.writer()?;
         let generation = self.commit.generation + 1;
         let name = format!("model-{generation}.json");
-        write_atomic(&self.dir.join(&name), &model.to_json())?;
+        write_atomic(self.dir.join(&name), model.to_json())?;
         let commit =
             IndexCommit { generation, model: Some(describe(&self.dir, &name)?), ..self.commit.clone() };
         let payload =
@@ -617,15 +617,19 @@ impl NationalIndex {
     /// under the index's rules (those the query's fields allow; a rule whose block holds more
     /// than `settings.blocking.max_block_pairs` records is skipped, as batch blocking would for
     /// one record), scored with `model` (else the index's own), ranked, and decided with
-    /// `settings`' thresholds as a batch link decides. At most `top` candidates are returned,
-    /// each with the explanation of its weight.
+    /// `settings`' thresholds as a batch link decides. With `options.fuzzy`, when no candidate
+    /// reaches the review threshold, a second pass looks further: the records whose family and
+    /// given names are each within one edit of the query's, born the same year (or living in the
+    /// same province when the year is unknown): what finds a record with a typo in each name and
+    /// no id, which no blocking rule brings together. At most `options.top` candidates are
+    /// returned, each with the explanation of its weight.
     pub fn lookup(
         &self,
         query: &PreparedRecords,
         row: u32,
         model: Option<&Model>,
         settings: &LinkSettings,
-        top: usize,
+        options: &LookupOptions,
     ) -> Result<Lookup> {
         let model = model.or(self.model.as_ref()).ok_or_else(|| {
             Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
@@ -648,27 +652,45 @@ impl NationalIndex {
                 ignored_fields: Vec::new(),
             });
         }
-        let (found, rules_hit) =
-            self.terms.candidates(query, row, &rules, settings.blocking.max_block_pairs).map_err(|e| {
-                Error::format(&self.dir.join(keys::KEYS_DIR), None, format!("looking up terms: {e}"))
-            })?;
+        let terms_error = |e: tantivy::TantivyError| {
+            Error::format(&self.dir.join(keys::KEYS_DIR), None, format!("looking up terms: {e}"))
+        };
+        let max_block = settings.blocking.max_block_pairs;
+        let (found, mut rules_hit) =
+            self.terms.candidates(query, row, &rules, max_block).map_err(terms_error)?;
         let settings = LinkSettings { rules: Some(rules), ..settings.clone() };
         let linker = Linker::new(query, &self.records, settings.clone())?;
-        let pairs: Vec<(u32, u32)> = found.iter().map(|&r| (row, r)).collect();
-        let weights = linker.score_pairs(model, &pairs)?;
         let mut best = BestCandidates::new(query.len());
         let mut ranked: Vec<Candidate> = Vec::with_capacity(found.len());
-        for (&right, &weight) in found.iter().zip(&weights) {
-            let candidate = Candidate { right, weight };
-            best.offer(row, candidate);
-            ranked.push(candidate);
-        }
-        ranked.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.right.cmp(&b.right)));
+        let mut score = |records: &[u32], best: &mut BestCandidates| -> Result<()> {
+            let pairs: Vec<(u32, u32)> = records.iter().map(|&r| (row, r)).collect();
+            let weights = linker.score_pairs(model, &pairs)?;
+            for (&right, &weight) in records.iter().zip(&weights) {
+                let candidate = Candidate { right, weight };
+                best.offer(row, candidate);
+                ranked.push(candidate);
+            }
+            Ok(())
+        };
+        score(&found, &mut best)?;
+        let mut compared = found.len() as u64;
         let mut decision = best.decide(&settings.thresholds).swap_remove(row as usize);
+        if options.fuzzy
+            && decision.decision == Decision::NoMatch
+            && let Some((more, hits)) =
+                self.terms.fuzzy_candidates(query, row, max_block).map_err(terms_error)?
+        {
+            let more: Vec<u32> = more.into_iter().filter(|r| found.binary_search(r).is_err()).collect();
+            rules_hit.push(hits);
+            score(&more, &mut best)?;
+            compared += more.len() as u64;
+            decision = best.decide(&settings.thresholds).swap_remove(row as usize);
+        }
         decision.left = row;
+        ranked.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.right.cmp(&b.right)));
         let candidates = ranked
             .into_iter()
-            .take(top)
+            .take(options.top)
             .map(|c| {
                 Ok(LookupCandidate {
                     record: c.right,
@@ -679,13 +701,22 @@ impl NationalIndex {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Lookup {
-            result: decision,
-            candidates,
-            rules: rules_hit,
-            compared: found.len() as u64,
-            ignored_fields: Vec::new(),
-        })
+        Ok(Lookup { result: decision, candidates, rules: rules_hit, compared, ignored_fields: Vec::new() })
+    }
+}
+
+/// How [`NationalIndex::lookup`] looks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupOptions {
+    /// Candidates to return, best first.
+    pub top: usize,
+    /// Whether to look further by fuzzy names when the blocking terms find nothing to review.
+    pub fuzzy: bool,
+}
+
+impl Default for LookupOptions {
+    fn default() -> Self {
+        LookupOptions { top: 3, fuzzy: true }
     }
 }
 
@@ -696,7 +727,8 @@ pub struct Lookup {
     pub result: LinkResult,
     /// The best candidates, best first, with their explanations.
     pub candidates: Vec<LookupCandidate>,
-    /// What each rule the query could use found.
+    /// What each rule the query could use found, and the fuzzy pass when it ran
+    /// (`fuzzy_names`).
     pub rules: Vec<RuleHits>,
     /// Candidates compared.
     pub compared: u64,
@@ -731,7 +763,7 @@ fn write_folder(
     let files = vec![describe(dir, RECORDS)?];
     let model = match model {
         Some(model) => {
-            write_atomic(&dir.join(MODEL), &model.to_json())?;
+            write_atomic(dir.join(MODEL), model.to_json())?;
             Some(describe(dir, MODEL)?)
         }
         None => None,
@@ -767,7 +799,7 @@ fn write_folder(
     };
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| Error::invalid(format!("index manifest: {e}")))?;
-    write_atomic(&dir.join(MANIFEST), &text)?;
+    write_atomic(dir.join(MANIFEST), &text)?;
     Ok((manifest, commit))
 }
 

@@ -53,7 +53,7 @@ use crate::block::{Blocker, BlockingReport};
 use crate::cluster::ClusterOptions;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::index::{IndexUpdate, Lookup, NationalIndex};
+use crate::index::{IndexUpdate, Lookup, LookupOptions, NationalIndex};
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
 use crate::reconcile::explain::{PairExplanation, explain_pair};
 use crate::score::Model;
@@ -247,14 +247,13 @@ impl Session {
     /// settings: each record is a JSON object whose fields are role names (`full_name`,
     /// `date_of_birth`, `national_id`, ...; see [`crate::Role`]) with string or number values
     /// (null for missing). A field the model does not compare is left out and named in each
-    /// answer's `ignored_fields`. At most `top` candidates per record; `model` overrides the
-    /// index's.
+    /// answer's `ignored_fields`. `model` overrides the index's.
     pub fn lookup(
         &self,
         index: &NationalIndex,
         records: &[serde_json::Map<String, serde_json::Value>],
         model: Option<&Model>,
-        top: usize,
+        options: &LookupOptions,
     ) -> Result<Vec<Lookup>> {
         let model = model.or(index.model()).ok_or_else(|| {
             Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
@@ -262,7 +261,7 @@ impl Session {
         let (query, ignored) = lookup::query_records(records, &lookup::model_roles(model))?;
         (0..query.len() as u32)
             .map(|row| {
-                let mut found = index.lookup(&query, row, Some(model), &self.settings, top)?;
+                let mut found = index.lookup(&query, row, Some(model), &self.settings, options)?;
                 found.ignored_fields = ignored.clone();
                 Ok(found)
             })
