@@ -14,12 +14,16 @@
 //! tantivy's commit, the rename of its `meta.json`.
 
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use tantivy::collector::{Count, DocSetCollector};
+use tantivy::columnar::Column;
 use tantivy::directory::error::LockError;
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Query, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term,
+};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::block::BlockingRule;
@@ -196,11 +200,43 @@ pub(super) struct KeyTerms {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// The last commit as lookups see it.
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+/// A searcher and the `record` column of each of its segments, opened once: opening a column
+/// reads its codec's block table, which costs more than a lookup's term queries.
+struct Snapshot {
+    searcher: Searcher,
+    records: Vec<Column<u64>>,
+}
+
+impl Snapshot {
+    fn new(reader: &IndexReader) -> std::result::Result<Snapshot, TantivyError> {
+        let searcher = reader.searcher();
+        let records = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.fast_fields().u64(RECORD))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Snapshot { searcher, records })
+    }
+
+    /// The `record` numbers of `docs`, sorted.
+    fn records_of(&self, docs: impl IntoIterator<Item = DocAddress>) -> Vec<u32> {
+        let mut found: Vec<u32> = docs
+            .into_iter()
+            .filter_map(|a| self.records.get(a.segment_ord as usize)?.first(a.doc_id))
+            .map(|r| r as u32)
+            .collect();
+        found.sort_unstable();
+        found
+    }
 }
 
 impl std::fmt::Debug for KeyTerms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyTerms").field("documents", &self.reader.searcher().num_docs()).finish()
+        f.debug_struct("KeyTerms").field("documents", &self.snapshot().searcher.num_docs()).finish()
     }
 }
 
@@ -242,7 +278,9 @@ impl KeyTerms {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| tantivy_error(dir, "reading the terms index", e))?;
-        Ok(KeyTerms { dir: dir.to_owned(), index, reader, fields })
+        let snapshot =
+            Snapshot::new(&reader).map_err(|e| tantivy_error(dir, "reading the terms index", e))?;
+        Ok(KeyTerms { dir: dir.to_owned(), index, reader, fields, snapshot: RwLock::new(Arc::new(snapshot)) })
     }
 
     /// The payload of the commit the reader sees.
@@ -292,9 +330,17 @@ impl KeyTerms {
         Ok(KeyWriter { dir: &self.dir, writer, fields: self.fields })
     }
 
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
     /// Sees the last commit.
     pub(super) fn reload(&self) -> Result<()> {
-        self.reader.reload().map_err(|e| tantivy_error(&self.dir, "reading the terms index", e))
+        self.reader.reload().map_err(|e| tantivy_error(&self.dir, "reading the terms index", e))?;
+        let snapshot = Snapshot::new(&self.reader)
+            .map_err(|e| tantivy_error(&self.dir, "reading the terms index", e))?;
+        *self.snapshot.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(snapshot);
+        Ok(())
     }
 
     /// The national records that share record `row` of `query`'s keys under any of `rules`,
@@ -308,7 +354,8 @@ impl KeyTerms {
         rules: &[BlockingRule],
         max_block: u64,
     ) -> std::result::Result<(Vec<u32>, Vec<RuleHits>), tantivy::TantivyError> {
-        let searcher = self.reader.searcher();
+        let snapshot = self.snapshot();
+        let searcher = &snapshot.searcher;
         let mut found = Vec::new();
         let mut hits = Vec::new();
         for rule in rules {
@@ -321,18 +368,7 @@ impl KeyTerms {
                 continue;
             }
             let docs = searcher.search(&TermQuery::new(term, IndexRecordOption::Basic), &DocSetCollector)?;
-            let mut docs: Vec<_> = docs.into_iter().collect();
-            docs.sort_unstable_by_key(|a| (a.segment_ord, a.doc_id));
-            let mut column = None;
-            for address in docs {
-                let segment = address.segment_ord;
-                if column.as_ref().is_none_or(|(ord, _)| *ord != segment) {
-                    column = Some((segment, searcher.segment_reader(segment).fast_fields().u64(RECORD)?));
-                }
-                if let Some(record) = column.as_ref().and_then(|(_, c)| c.first(address.doc_id)) {
-                    found.push(record as u32);
-                }
-            }
+            found.extend(snapshot.records_of(docs));
         }
         found.sort_unstable();
         found.dedup();
@@ -364,27 +400,15 @@ impl KeyTerms {
             fuzzy(self.fields.family, family),
             fuzzy(self.fields.given, given),
         ]);
-        let searcher = self.reader.searcher();
+        let snapshot = self.snapshot();
+        let searcher = &snapshot.searcher;
         let records = searcher.search(&search, &Count)? as u64;
         let capped = records > max_block;
         let hits = RuleHits { rule: FUZZY.to_owned(), records, capped };
         if capped || records == 0 {
             return Ok(Some((Vec::new(), hits)));
         }
-        let mut found = Vec::with_capacity(records as usize);
-        let mut docs: Vec<_> = searcher.search(&search, &DocSetCollector)?.into_iter().collect();
-        docs.sort_unstable_by_key(|a| (a.segment_ord, a.doc_id));
-        let mut column = None;
-        for address in docs {
-            let segment = address.segment_ord;
-            if column.as_ref().is_none_or(|(ord, _)| *ord != segment) {
-                column = Some((segment, searcher.segment_reader(segment).fast_fields().u64(RECORD)?));
-            }
-            if let Some(record) = column.as_ref().and_then(|(_, c)| c.first(address.doc_id)) {
-                found.push(record as u32);
-            }
-        }
-        found.sort_unstable();
+        let found = snapshot.records_of(searcher.search(&search, &DocSetCollector)?);
         Ok(Some((found, hits)))
     }
 }
