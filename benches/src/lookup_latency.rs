@@ -8,16 +8,15 @@
 //! cargo run --release -p khop-benches --bin lookup_latency -- g/national.idx g/bhxh.csv g/links_bhxh.csv 10000
 //! ```
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use khop::index::{LookupOptions, NationalIndex};
-use khop::read::{ReadOptions, Reader, TextColumn};
-use khop::session::{Session, TableSource};
+use khop::session::Session;
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+
+mod role_objects;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -40,44 +39,8 @@ fn main() -> Result<()> {
     }
 
     // The sector records as role-named JSON objects, with their ids (any format khop reads).
-    let source = TableSource::detect(sector, &ReadOptions::default())?;
-    let dataset = source.dataset().clone();
-    let id_column = dataset.id_column.clone().context("the sector table needs an id column")?;
-    let mut records: Vec<(String, Map<String, Value>)> = Vec::new();
-    for batch in Reader::open(sector, source.options())? {
-        let batch = batch?;
-        let table = &batch.records;
-        let schema = table.schema();
-        let columns: Vec<(&str, TextColumn<'_>)> = schema
-            .fields()
-            .iter()
-            .zip(table.columns())
-            .filter_map(|(field, array)| TextColumn::new(array.as_ref()).map(|c| (field.name().as_str(), c)))
-            .collect();
-        for row in 0..table.num_rows() {
-            if records.len() == wanted {
-                break;
-            }
-            let mut object = Map::new();
-            let mut id = String::new();
-            for (name, column) in &columns {
-                let Some(value) = column.get(row).filter(|v| !v.is_empty()) else { continue };
-                if *name == id_column {
-                    id = value.to_owned();
-                } else if let Some(role) = dataset.role_of(name) {
-                    object.insert(role.as_str().to_owned(), value.into());
-                }
-            }
-            records.push((id, object));
-        }
-        if records.len() == wanted {
-            break;
-        }
-    }
-    let truth: HashMap<String, String> = csv::Reader::from_path(truth)?
-        .records()
-        .map(|r| r.map(|r| (r[0].to_owned(), r[1].to_owned())))
-        .collect::<Result<_, _>>()?;
+    let records = role_objects::read(Path::new(sector), wanted)?;
+    let truth = role_objects::truth(Path::new(truth))?;
 
     let session = Session::new();
     // Fuzzy pass on unless KHOP_LOOKUP_EXACT=1 (by the blocking terms alone).
@@ -111,7 +74,7 @@ fn main() -> Result<()> {
     println!(
         "index {} ({} records, opened in {:.2} s); {} lookups",
         index_dir,
-        index.manifest().records,
+        index.commit().records,
         open_s,
         records.len()
     );
