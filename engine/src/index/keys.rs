@@ -5,9 +5,9 @@
 //! A term is `<rule name>=<hash of the rule's keys, 16 hex digits>`, the hash the batch blocker
 //! sorts by ([`crate::block`]); each document is one national record and carries its position
 //! among the index's records as the fast field `record`, its record id as the term `id` (by
-//! which an update deletes it), and for the fuzzy pass of lookups its folded family and given
-//! names (`family`, `given`), birth year and 2025 province (`year`, `province`). Nothing else is
-//! stored: the records themselves are the prepared columns.
+//! which an update deletes it), and for the fuzzy pass of lookups its birth year and its 2025
+//! province, each with its folded family and given names (`names_by_year`: `1987:nguyen binh`,
+//! `names_by_province`). Nothing else is stored: the records themselves are the prepared columns.
 //!
 //! Every commit carries the index's state ([`super::IndexCommit`], JSON) as its payload, so that
 //! the records files and the terms that point into them change together in one atomic step:
@@ -19,7 +19,7 @@ use std::sync::{Arc, RwLock};
 use tantivy::collector::{Count, DocSetCollector};
 use tantivy::columnar::Column;
 use tantivy::directory::error::LockError;
-use tantivy::query::{BooleanQuery, FuzzyTermQuery, Query, TermQuery};
+use tantivy::query::{FuzzyTermQuery, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term,
@@ -36,10 +36,12 @@ pub(super) const KEYS_DIR: &str = "keys";
 const RECORD: &str = "record";
 const KEY: &str = "key";
 const ID: &str = "id";
-const FAMILY: &str = "family";
-const GIVEN: &str = "given";
-const YEAR: &str = "year";
-const PROVINCE: &str = "province";
+const NAMES_BY_YEAR: &str = "names_by_year";
+const NAMES_BY_PROVINCE: &str = "names_by_province";
+
+/// Edits the fuzzy pass allows between a query's names term and a record's, the year or
+/// province included (tantivy's Levenshtein automata go up to 2).
+const FUZZY_EDITS: u8 = 2;
 
 /// The name of the fuzzy pass in [`RuleHits`].
 pub(super) const FUZZY: &str = "fuzzy_names";
@@ -53,10 +55,8 @@ struct Fields {
     record: Field,
     key: Field,
     id: Field,
-    family: Field,
-    given: Field,
-    year: Field,
-    province: Field,
+    names_by_year: Field,
+    names_by_province: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -64,18 +64,27 @@ fn schema() -> (Schema, Fields) {
     let record = builder.add_u64_field(RECORD, FAST | INDEXED);
     let key = builder.add_text_field(KEY, STRING);
     let id = builder.add_text_field(ID, STRING);
-    let family = builder.add_text_field(FAMILY, STRING);
-    let given = builder.add_text_field(GIVEN, STRING);
-    let year = builder.add_u64_field(YEAR, INDEXED);
-    let province = builder.add_u64_field(PROVINCE, INDEXED);
-    (builder.build(), Fields { record, key, id, family, given, year, province })
+    let names_by_year = builder.add_text_field(NAMES_BY_YEAR, STRING);
+    let names_by_province = builder.add_text_field(NAMES_BY_PROVINCE, STRING);
+    (builder.build(), Fields { record, key, id, names_by_year, names_by_province })
 }
 
-/// Record `i`'s folded family and given names, when both are known.
-fn names(records: &PreparedRecords, i: u32) -> Option<(&str, &str)> {
-    let family = std::str::from_utf8(records.folded_family().get(i as usize)).ok()?;
-    let given = std::str::from_utf8(records.folded_given().get(i as usize)).ok()?;
-    (!family.is_empty() && !given.is_empty()).then_some((family, given))
+/// Record `i`'s terms for the fuzzy pass: its birth year, then its province, each followed by
+/// its folded family and given names (`1987:nguyen binh`), when the names and that field are
+/// known. The year or province first keeps the automaton's walk of the dictionary short.
+fn fuzzy_terms(records: &PreparedRecords, i: u32) -> (Option<String>, Option<String>) {
+    let (family, given) = (records.folded_family().get(i as usize), records.folded_given().get(i as usize));
+    let (Ok(family), Ok(given)) = (std::str::from_utf8(family), std::str::from_utf8(given)) else {
+        return (None, None);
+    };
+    if family.is_empty() || given.is_empty() {
+        return (None, None);
+    }
+    let (year, province) = (records.year()[i as usize], records.province()[i as usize]);
+    (
+        (year != 0).then(|| format!("{year}:{family} {given}")),
+        (province != 0).then(|| format!("{province}:{family} {given}")),
+    )
 }
 
 fn tantivy_error(dir: &Path, action: &str, e: TantivyError) -> Error {
@@ -113,16 +122,12 @@ fn document(
             doc.add_text(fields.key, term);
         }
     }
-    if let Some((family, given)) = names(records, i) {
-        doc.add_text(fields.family, family);
-        doc.add_text(fields.given, given);
+    let (by_year, by_province) = fuzzy_terms(records, i);
+    if let Some(term) = by_year {
+        doc.add_text(fields.names_by_year, term);
     }
-    let (year, province) = (records.year()[i as usize], records.province()[i as usize]);
-    if year != 0 {
-        doc.add_u64(fields.year, u64::from(year));
-    }
-    if province != 0 {
-        doc.add_u64(fields.province, u64::from(province));
+    if let Some(term) = by_province {
+        doc.add_text(fields.names_by_province, term);
     }
     doc
 }
@@ -375,10 +380,10 @@ impl KeyTerms {
         Ok((found, hits))
     }
 
-    /// The fuzzy pass: the national records whose folded family and given names are each within
-    /// one edit (a transposition counts one) of record `row` of `query`'s, born the same year
-    /// (or, when the query has no year, living in the same province); `None` when the query has
-    /// neither names nor year and province. Skipped, as a rule's block is, when more than
+    /// The fuzzy pass: the national records whose birth year, folded family and given names
+    /// together are within two edits (a transposition counts one) of record `row` of `query`'s,
+    /// or, when the query has no year, whose province and names are; `None` when the query has
+    /// no names, or neither year nor province. Skipped, as a rule's block is, when more than
     /// `max_block` records answer.
     pub(super) fn fuzzy_candidates(
         &self,
@@ -386,20 +391,12 @@ impl KeyTerms {
         row: u32,
         max_block: u64,
     ) -> std::result::Result<Option<(Vec<u32>, RuleHits)>, TantivyError> {
-        let Some((family, given)) = names(query, row) else { return Ok(None) };
-        let place = match (query.year()[row as usize], query.province()[row as usize]) {
-            (0, 0) => return Ok(None),
-            (0, province) => Term::from_field_u64(self.fields.province, u64::from(province)),
-            (year, _) => Term::from_field_u64(self.fields.year, u64::from(year)),
+        let search = match fuzzy_terms(query, row) {
+            (Some(term), _) => Term::from_field_text(self.fields.names_by_year, &term),
+            (None, Some(term)) => Term::from_field_text(self.fields.names_by_province, &term),
+            (None, None) => return Ok(None),
         };
-        let fuzzy = |field: Field, text: &str| -> Box<dyn Query> {
-            Box::new(FuzzyTermQuery::new(Term::from_field_text(field, text), 1, true))
-        };
-        let search = BooleanQuery::intersection(vec![
-            Box::new(TermQuery::new(place, IndexRecordOption::Basic)),
-            fuzzy(self.fields.family, family),
-            fuzzy(self.fields.given, given),
-        ]);
+        let search = FuzzyTermQuery::new(search, FUZZY_EDITS, true);
         let snapshot = self.snapshot();
         let searcher = &snapshot.searcher;
         let records = searcher.search(&search, &Count)? as u64;

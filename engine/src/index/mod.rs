@@ -618,11 +618,11 @@ impl NationalIndex {
     /// than `settings.blocking.max_block_pairs` records is skipped, as batch blocking would for
     /// one record), scored with `model` (else the index's own), ranked, and decided with
     /// `settings`' thresholds as a batch link decides. With `options.fuzzy`, when no candidate
-    /// reaches the review threshold, a second pass looks further: the records whose family and
-    /// given names are each within one edit of the query's, born the same year (or living in the
-    /// same province when the year is unknown): what finds a record with a typo in each name and
-    /// no id, which no blocking rule brings together. At most `options.top` candidates are
-    /// returned, each with the explanation of its weight.
+    /// reaches the review threshold, a second pass looks further: the records whose birth year
+    /// and folded family and given names are within two edits of the query's together (the
+    /// province instead of the year when the query has none): what finds a record with a typo
+    /// in each name and no id, which no blocking rule brings together. At most `options.top`
+    /// candidates are returned, each with the explanation of its weight.
     pub fn lookup(
         &self,
         query: &PreparedRecords,
@@ -710,7 +710,8 @@ impl NationalIndex {
 pub struct LookupOptions {
     /// Candidates to return, best first.
     pub top: usize,
-    /// Whether to look further by fuzzy names when the blocking terms find nothing to review.
+    /// Whether to look further by fuzzy names (within two edits, birth year included) when the
+    /// blocking terms find nothing to review.
     pub fuzzy: bool,
 }
 
