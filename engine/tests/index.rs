@@ -575,3 +575,28 @@ fn the_fuzzy_pass_finds_records_with_a_typo_in_each_name() -> Result<()> {
     assert!(fuzzy_wrong <= 4, "{fuzzy_wrong} wrong records found");
     Ok(())
 }
+
+/// An id the built table held twice names both records: deleting it deletes both, and the
+/// index still opens with the count it commits.
+#[test]
+fn deleting_an_id_held_twice_deletes_both_records() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 300);
+    let national = read_parquet(&dir.path().join("national.parquet"));
+    let n = national.num_rows() as u32;
+    let rows: Vec<u32> = (0..n).chain([7]).collect();
+    let doubled = dir.path().join("doubled.parquet");
+    write_parquet(&doubled, &take(&national, &rows));
+    let session = Session::new();
+    let table = prepare(&session, &doubled)?;
+    assert_eq!(table.duplicate_ids(), 1);
+    let index_dir = dir.path().join("idx");
+    let mut index = session.build_index(&table, &index_dir, None)?;
+    let id = table.records().record_id(7).to_owned();
+    let update = index.update(None, &[id])?;
+    assert_eq!((update.deleted, update.records), (1, u64::from(n) - 1));
+    let reopened = NationalIndex::open(&index_dir)?;
+    assert_eq!(reopened.commit().records, u64::from(n) - 1);
+    assert_eq!(Table::from_index(&reopened)?.len(), n as usize - 1);
+    Ok(())
+}

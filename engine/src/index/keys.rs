@@ -318,6 +318,16 @@ impl KeyTerms {
         Ok(records)
     }
 
+    /// The `record` numbers of the documents of record id `id` (one, unless the table the index
+    /// was built from held the id twice).
+    pub(super) fn records_with_id(&self, id: &str) -> std::result::Result<Vec<u32>, TantivyError> {
+        let snapshot = self.snapshot();
+        let term = Term::from_field_text(self.fields.id, id);
+        let docs =
+            snapshot.searcher.search(&TermQuery::new(term, IndexRecordOption::Basic), &DocSetCollector)?;
+        Ok(snapshot.records_of(docs))
+    }
+
     /// Takes the index's one writer: `ErrorKind::Locked` while another process holds it.
     ///
     /// First removes the files a writer killed before its commit left behind: tantivy would

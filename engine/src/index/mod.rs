@@ -478,7 +478,8 @@ impl NationalIndex {
 
     /// Upserts `upserts` (prepared with the index's roles, see
     /// [`crate::Session::read_for_index`]) and deletes the records of the ids `deletes`, in one
-    /// commit ([module docs](self)). A record upserted under an id the index holds replaces it;
+    /// commit ([module docs](self)). A record upserted under an id the index holds replaces it
+    /// (every record of that id, should the table the index was built from have held it twice);
     /// an id to delete that the index does not hold is counted in [`IndexUpdate::not_found`].
     ///
     /// Refused (`ErrorKind::Invalid`) for an index whose records are named by row number, for
@@ -525,12 +526,11 @@ impl NationalIndex {
                     .map_err(|e| Error::invalid(format!("upserts do not fit the index: {e}")))?,
             )
         };
-        let mut held: HashMap<&str, u32> = HashMap::new();
-        for i in 0..self.records.len() as u32 {
-            if self.is_live(i) {
-                held.insert(self.records.record_id(i), i);
-            }
-        }
+        // The records each id names now, by the terms index (not a map of every id).
+        let terms_error = |e: tantivy::TantivyError| {
+            Error::format(&self.dir.join(keys::KEYS_DIR), None, format!("looking up ids: {e}"))
+        };
+        let held = |id: &str| self.terms.records_with_id(id).map_err(terms_error);
 
         let writer = self.terms.writer()?;
         let generation = self.commit.generation + 1;
@@ -548,20 +548,21 @@ impl NationalIndex {
             None => vec![true; self.records.len()],
         };
         for id in upserted.keys() {
-            if let Some(&old) = held.get(id) {
+            let old = held(id)?;
+            if !old.is_empty() {
                 writer.delete_id(id);
-                live[old as usize] = false;
+                old.iter().for_each(|&r| live[r as usize] = false);
                 report.replaced += 1;
             }
         }
         for id in &deletes {
-            match held.get(id) {
-                Some(&old) => {
-                    writer.delete_id(id);
-                    live[old as usize] = false;
-                    report.deleted += 1;
-                }
-                None => report.not_found += 1,
+            let old = held(id)?;
+            if old.is_empty() {
+                report.not_found += 1;
+            } else {
+                writer.delete_id(id);
+                old.iter().for_each(|&r| live[r as usize] = false);
+                report.deleted += 1;
             }
         }
         let first = self.records.len() as u64;
@@ -569,13 +570,13 @@ impl NationalIndex {
             writer.add(upserts, i, first + u64::from(i), &self.rules)?;
         }
         live.resize(live.len() + upserts.len(), true);
-        commit.records = commit.records + report.upserted - report.replaced - report.deleted;
+        // Counted, not derived: an id the built table held twice names two records.
+        commit.records = live.iter().filter(|&&l| l).count() as u64;
         report.records = commit.records;
         let payload =
             serde_json::to_string(&commit).map_err(|e| Error::invalid(format!("index commit: {e}")))?;
         writer.commit(&payload)?;
         sync_dir(&self.dir.join(keys::KEYS_DIR));
-        drop(held);
 
         let mut records = match records {
             Some(records) => records,
