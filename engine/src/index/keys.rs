@@ -16,13 +16,15 @@
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use tantivy::collector::{Count, DocSetCollector};
+use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
+use tantivy::collector::DocSetCollector;
 use tantivy::columnar::Column;
 use tantivy::directory::error::LockError;
-use tantivy::query::{FuzzyTermQuery, TermQuery};
+use tantivy::query::TermQuery;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema};
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term,
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument,
+    TantivyError, Term,
 };
 use xxhash_rust::xxh3::Xxh3;
 
@@ -67,6 +69,64 @@ fn schema() -> (Schema, Fields) {
     let names_by_year = builder.add_text_field(NAMES_BY_YEAR, STRING);
     let names_by_province = builder.add_text_field(NAMES_BY_PROVINCE, STRING);
     (builder.build(), Fields { record, key, id, names_by_year, names_by_province })
+}
+
+/// The Levenshtein automaton builder of the fuzzy pass (building it is the costly part).
+fn fuzzy_builder() -> &'static LevenshteinAutomatonBuilder {
+    static BUILDER: std::sync::OnceLock<LevenshteinAutomatonBuilder> = std::sync::OnceLock::new();
+    BUILDER.get_or_init(|| LevenshteinAutomatonBuilder::new(FUZZY_EDITS, true))
+}
+
+/// Terms that start with `prefix` exactly and continue with a string the Levenshtein `dfa`
+/// accepts: the year or province is not edited, the names are.
+struct PrefixThenFuzzy<'a> {
+    prefix: &'a [u8],
+    dfa: &'a DFA,
+}
+
+#[derive(Clone, Copy)]
+enum Walk {
+    /// This many bytes of the prefix read.
+    Prefix(usize),
+    /// In the names, at this state of the DFA.
+    Names(u32),
+    /// Off the prefix.
+    Dead,
+}
+
+impl tantivy_fst::Automaton for &PrefixThenFuzzy<'_> {
+    type State = Walk;
+
+    fn start(&self) -> Walk {
+        match self.prefix.is_empty() {
+            true => Walk::Names(self.dfa.initial_state()),
+            false => Walk::Prefix(0),
+        }
+    }
+
+    fn is_match(&self, state: &Walk) -> bool {
+        matches!(state, Walk::Names(s) if matches!(self.dfa.distance(*s), Distance::Exact(_)))
+    }
+
+    fn can_match(&self, state: &Walk) -> bool {
+        match state {
+            Walk::Prefix(_) => true,
+            Walk::Names(s) => *s != SINK_STATE,
+            Walk::Dead => false,
+        }
+    }
+
+    fn accept(&self, state: &Walk, byte: u8) -> Walk {
+        match *state {
+            Walk::Prefix(read) if self.prefix.get(read) == Some(&byte) => match read + 1 == self.prefix.len()
+            {
+                true => Walk::Names(self.dfa.initial_state()),
+                false => Walk::Prefix(read + 1),
+            },
+            Walk::Names(s) => Walk::Names(self.dfa.transition(s, byte)),
+            _ => Walk::Dead,
+        }
+    }
 }
 
 /// Record `i`'s terms for the fuzzy pass: its birth year, then its province, each followed by
@@ -394,28 +454,96 @@ impl KeyTerms {
     /// together are within two edits (a transposition counts one) of record `row` of `query`'s,
     /// or, when the query has no year, whose province and names are; `None` when the query has
     /// no names, or neither year nor province. Skipped, as a rule's block is, when more than
-    /// `max_block` records answer.
+    /// `max_block` records answer (its [`RuleHits::records`] is then the count where the walk
+    /// stopped).
     pub(super) fn fuzzy_candidates(
         &self,
         query: &PreparedRecords,
         row: u32,
         max_block: u64,
     ) -> std::result::Result<Option<(Vec<u32>, RuleHits)>, TantivyError> {
-        let search = match fuzzy_terms(query, row) {
-            (Some(term), _) => Term::from_field_text(self.fields.names_by_year, &term),
-            (None, Some(term)) => Term::from_field_text(self.fields.names_by_province, &term),
+        let (field, term) = match fuzzy_terms(query, row) {
+            (Some(term), _) => (self.fields.names_by_year, term),
+            (None, Some(term)) => (self.fields.names_by_province, term),
             (None, None) => return Ok(None),
         };
-        let search = FuzzyTermQuery::new(search, FUZZY_EDITS, true);
+        // `1987:` exactly, then `nguyen binh` within the edits.
+        let split = term.find(':').map_or(0, |colon| colon + 1);
+        let (prefix, names) = term.split_at(split);
+        let dfa = fuzzy_builder().build_dfa(names);
+        let automaton = PrefixThenFuzzy { prefix: prefix.as_bytes(), dfa: &dfa };
         let snapshot = self.snapshot();
-        let searcher = &snapshot.searcher;
-        let records = searcher.search(&search, &Count)? as u64;
-        let capped = records > max_block;
-        let hits = RuleHits { rule: FUZZY.to_owned(), records, capped };
-        if capped || records == 0 {
+        let mut found = Vec::new();
+        let mut capped = false;
+        'segments: for (ord, segment) in snapshot.searcher.segment_readers().iter().enumerate() {
+            let inverted = segment.inverted_index(field)?;
+            let mut terms = inverted.terms().search(&automaton).into_stream()?;
+            while terms.advance() {
+                let mut postings =
+                    inverted.read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)?;
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    let alive = segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc));
+                    if let (true, Some(record)) = (alive, snapshot.records[ord].first(doc)) {
+                        found.push(record as u32);
+                        if found.len() as u64 > max_block {
+                            capped = true;
+                            break 'segments;
+                        }
+                    }
+                    doc = postings.advance();
+                }
+            }
+        }
+        let hits = RuleHits { rule: FUZZY.to_owned(), records: found.len() as u64, capped };
+        if capped {
             return Ok(Some((Vec::new(), hits)));
         }
-        let found = snapshot.records_of(searcher.search(&search, &DocSetCollector)?);
+        found.sort_unstable();
+        found.dedup();
         Ok(Some((found, hits)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy_fst::Automaton;
+
+    use super::*;
+
+    fn accepts(prefix: &str, names: &str, term: &str) -> bool {
+        let dfa = fuzzy_builder().build_dfa(names);
+        let automaton = PrefixThenFuzzy { prefix: prefix.as_bytes(), dfa: &dfa };
+        let automaton = &automaton;
+        let mut state = automaton.start();
+        for &byte in term.as_bytes() {
+            if !automaton.can_match(&state) {
+                return false;
+            }
+            state = automaton.accept(&state, byte);
+        }
+        automaton.is_match(&state)
+    }
+
+    #[test]
+    fn the_year_is_exact_and_the_names_within_two_edits() {
+        let (year, names) = ("1987:", "nguyen binh");
+        for (term, expected) in [
+            ("1987:nguyen binh", true),
+            ("1987:nguyn binh", true),
+            ("1987:nguyn bihn", true),
+            ("1987:ngyuen bnih", true),
+            ("1987:nguyen thi binh", false),
+            ("1987:nguyn bih", true),
+            ("1987:nguyn bi", false),
+            ("1988:nguyen binh", false),
+            ("987:nguyen binh", false),
+            ("1987nguyen binh", false),
+            ("1987:", false),
+        ] {
+            assert_eq!(accepts(year, names, term), expected, "{term}");
+        }
+        // No prefix: the names alone.
+        assert!(accepts("", "tran an", "tran anh"));
     }
 }
