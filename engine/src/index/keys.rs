@@ -41,9 +41,10 @@ const ID: &str = "id";
 const NAMES_BY_YEAR: &str = "names_by_year";
 const NAMES_BY_PROVINCE: &str = "names_by_province";
 
-/// Edits the fuzzy pass allows between a query's names term and a record's, the year or
-/// province included (tantivy's Levenshtein automata go up to 2).
+/// Edits the fuzzy pass allows between a query's names and a record's: two, one for names of
+/// at most [`SHORT_NAMES`] characters ("le an": two edits reach hundreds of names there).
 const FUZZY_EDITS: u8 = 2;
+const SHORT_NAMES: usize = 5;
 
 /// The name of the fuzzy pass in [`RuleHits`].
 pub(super) const FUZZY: &str = "fuzzy_names";
@@ -71,10 +72,13 @@ fn schema() -> (Schema, Fields) {
     (builder.build(), Fields { record, key, id, names_by_year, names_by_province })
 }
 
-/// The Levenshtein automaton builder of the fuzzy pass (building it is the costly part).
-fn fuzzy_builder() -> &'static LevenshteinAutomatonBuilder {
-    static BUILDER: std::sync::OnceLock<LevenshteinAutomatonBuilder> = std::sync::OnceLock::new();
-    BUILDER.get_or_init(|| LevenshteinAutomatonBuilder::new(FUZZY_EDITS, true))
+/// The Levenshtein automaton builder of the fuzzy pass for names `names` (building a builder
+/// is the costly part: each is built once).
+fn fuzzy_builder(names: &str) -> &'static LevenshteinAutomatonBuilder {
+    static BUILDERS: [std::sync::OnceLock<LevenshteinAutomatonBuilder>; 2] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let edits = if names.chars().count() <= SHORT_NAMES { 1 } else { FUZZY_EDITS };
+    BUILDERS[usize::from(edits == FUZZY_EDITS)].get_or_init(|| LevenshteinAutomatonBuilder::new(edits, true))
 }
 
 /// Terms that start with `prefix` exactly and continue with a string the Levenshtein `dfa`
@@ -450,10 +454,10 @@ impl KeyTerms {
         Ok((found, hits))
     }
 
-    /// The fuzzy pass: the national records whose birth year, folded family and given names
-    /// together are within two edits (a transposition counts one) of record `row` of `query`'s,
-    /// or, when the query has no year, whose province and names are; `None` when the query has
-    /// no names, or neither year nor province. Skipped, as a rule's block is, when more than
+    /// The fuzzy pass: the national records born in record `row` of `query`'s birth year whose
+    /// folded family and given names are within two edits of the query's (one for short names;
+    /// a transposition counts one), or, when the query has no year, in its province; `None`
+    /// when the query has no names, or neither year nor province. Skipped, as a rule's block is, when more than
     /// `max_block` records answer (its [`RuleHits::records`] is then the count where the walk
     /// stopped).
     pub(super) fn fuzzy_candidates(
@@ -470,7 +474,7 @@ impl KeyTerms {
         // `1987:` exactly, then `nguyen binh` within the edits.
         let split = term.find(':').map_or(0, |colon| colon + 1);
         let (prefix, names) = term.split_at(split);
-        let dfa = fuzzy_builder().build_dfa(names);
+        let dfa = fuzzy_builder(names).build_dfa(names);
         let automaton = PrefixThenFuzzy { prefix: prefix.as_bytes(), dfa: &dfa };
         let snapshot = self.snapshot();
         let mut found = Vec::new();
@@ -512,7 +516,7 @@ mod tests {
     use super::*;
 
     fn accepts(prefix: &str, names: &str, term: &str) -> bool {
-        let dfa = fuzzy_builder().build_dfa(names);
+        let dfa = fuzzy_builder(names).build_dfa(names);
         let automaton = PrefixThenFuzzy { prefix: prefix.as_bytes(), dfa: &dfa };
         let automaton = &automaton;
         let mut state = automaton.start();
@@ -545,5 +549,8 @@ mod tests {
         }
         // No prefix: the names alone.
         assert!(accepts("", "tran an", "tran anh"));
+        // Short names: one edit.
+        assert!(accepts("1990:", "le an", "1990:le anh"));
+        assert!(!accepts("1990:", "le an", "1990:le hanh"));
     }
 }
