@@ -5,9 +5,11 @@
 //! A term is `<rule name>=<hash of the rule's keys, 16 hex digits>`, the hash the batch blocker
 //! sorts by ([`crate::block`]); each document is one national record and carries its position
 //! among the index's records as the fast field `record`, its record id as the term `id` (by
-//! which an update deletes it), and for the fuzzy pass of lookups its birth year and its 2025
-//! province, each with its folded family and given names (`names_by_year`: `1987:nguyen binh`,
-//! `names_by_province`). Nothing else is stored: the records themselves are the prepared columns.
+//! which an update deletes it), and for the fuzzy pass of lookups its folded family and given
+//! names after its birth year and 2025 province (`names_by_year_province`:
+//! `1987:79:nguyen binh`), after its year alone (`names_by_year`) and after its province alone
+//! (`names_by_province`). Nothing else is stored: the records themselves are the prepared
+//! columns.
 //!
 //! Every commit carries the index's state ([`super::IndexCommit`], JSON) as its payload, so that
 //! the records files and the terms that point into them change together in one atomic step:
@@ -38,6 +40,7 @@ pub(super) const KEYS_DIR: &str = "keys";
 const RECORD: &str = "record";
 const KEY: &str = "key";
 const ID: &str = "id";
+const NAMES_BY_YEAR_PROVINCE: &str = "names_by_year_province";
 const NAMES_BY_YEAR: &str = "names_by_year";
 const NAMES_BY_PROVINCE: &str = "names_by_province";
 
@@ -58,6 +61,7 @@ struct Fields {
     record: Field,
     key: Field,
     id: Field,
+    names_by_year_province: Field,
     names_by_year: Field,
     names_by_province: Field,
 }
@@ -67,9 +71,10 @@ fn schema() -> (Schema, Fields) {
     let record = builder.add_u64_field(RECORD, FAST | INDEXED);
     let key = builder.add_text_field(KEY, STRING);
     let id = builder.add_text_field(ID, STRING);
+    let names_by_year_province = builder.add_text_field(NAMES_BY_YEAR_PROVINCE, STRING);
     let names_by_year = builder.add_text_field(NAMES_BY_YEAR, STRING);
     let names_by_province = builder.add_text_field(NAMES_BY_PROVINCE, STRING);
-    (builder.build(), Fields { record, key, id, names_by_year, names_by_province })
+    (builder.build(), Fields { record, key, id, names_by_year_province, names_by_year, names_by_province })
 }
 
 /// The Levenshtein automaton builder of the fuzzy pass for names `names` (building a builder
@@ -133,22 +138,32 @@ impl tantivy_fst::Automaton for &PrefixThenFuzzy<'_> {
     }
 }
 
-/// Record `i`'s terms for the fuzzy pass: its birth year, then its province, each followed by
-/// its folded family and given names (`1987:nguyen binh`), when the names and that field are
-/// known. The year or province first keeps the automaton's walk of the dictionary short.
-fn fuzzy_terms(records: &PreparedRecords, i: u32) -> (Option<String>, Option<String>) {
+/// Record `i`'s terms for the fuzzy pass: its folded family and given names after its birth
+/// year and province, after its year, and after its province (`1987:79:nguyen binh`,
+/// `1987:nguyen binh`, `79:nguyen binh`), each when the names and those fields are known. What
+/// comes before the names keeps the automaton's walk of the dictionary short and the records it
+/// finds few.
+#[derive(Default)]
+struct FuzzyTerms {
+    by_year_province: Option<String>,
+    by_year: Option<String>,
+    by_province: Option<String>,
+}
+
+fn fuzzy_terms(records: &PreparedRecords, i: u32) -> FuzzyTerms {
     let (family, given) = (records.folded_family().get(i as usize), records.folded_given().get(i as usize));
     let (Ok(family), Ok(given)) = (std::str::from_utf8(family), std::str::from_utf8(given)) else {
-        return (None, None);
+        return FuzzyTerms::default();
     };
     if family.is_empty() || given.is_empty() {
-        return (None, None);
+        return FuzzyTerms::default();
     }
     let (year, province) = (records.year()[i as usize], records.province()[i as usize]);
-    (
-        (year != 0).then(|| format!("{year}:{family} {given}")),
-        (province != 0).then(|| format!("{province}:{family} {given}")),
-    )
+    FuzzyTerms {
+        by_year_province: (year != 0 && province != 0).then(|| format!("{year}:{province}:{family} {given}")),
+        by_year: (year != 0).then(|| format!("{year}:{family} {given}")),
+        by_province: (province != 0).then(|| format!("{province}:{family} {given}")),
+    }
 }
 
 fn tantivy_error(dir: &Path, action: &str, e: TantivyError) -> Error {
@@ -186,12 +201,15 @@ fn document(
             doc.add_text(fields.key, term);
         }
     }
-    let (by_year, by_province) = fuzzy_terms(records, i);
-    if let Some(term) = by_year {
-        doc.add_text(fields.names_by_year, term);
-    }
-    if let Some(term) = by_province {
-        doc.add_text(fields.names_by_province, term);
+    let terms = fuzzy_terms(records, i);
+    for (field, term) in [
+        (fields.names_by_year_province, terms.by_year_province),
+        (fields.names_by_year, terms.by_year),
+        (fields.names_by_province, terms.by_province),
+    ] {
+        if let Some(term) = term {
+            doc.add_text(field, term);
+        }
     }
     doc
 }
@@ -454,10 +472,11 @@ impl KeyTerms {
         Ok((found, hits))
     }
 
-    /// The fuzzy pass: the national records born in record `row` of `query`'s birth year whose
-    /// folded family and given names are within two edits of the query's (one for short names;
-    /// a transposition counts one), or, when the query has no year, in its province; `None`
-    /// when the query has no names, or neither year nor province. Skipped, as a rule's block is, when more than
+    /// The fuzzy pass: the national records born in record `row` of `query`'s birth year and
+    /// living in its province whose folded family and given names are within two edits of the
+    /// query's (one for short names; a transposition counts one); by the year alone or the
+    /// province alone when the query lacks the other; `None` when the query has no names, or
+    /// neither year nor province. Skipped, as a rule's block is, when more than
     /// `max_block` records answer (its [`RuleHits::records`] is then the count where the walk
     /// stopped).
     pub(super) fn fuzzy_candidates(
@@ -466,13 +485,15 @@ impl KeyTerms {
         row: u32,
         max_block: u64,
     ) -> std::result::Result<Option<(Vec<u32>, RuleHits)>, TantivyError> {
-        let (field, term) = match fuzzy_terms(query, row) {
-            (Some(term), _) => (self.fields.names_by_year, term),
-            (None, Some(term)) => (self.fields.names_by_province, term),
-            (None, None) => return Ok(None),
+        let terms = fuzzy_terms(query, row);
+        let (field, term) = match terms {
+            FuzzyTerms { by_year_province: Some(term), .. } => (self.fields.names_by_year_province, term),
+            FuzzyTerms { by_year: Some(term), .. } => (self.fields.names_by_year, term),
+            FuzzyTerms { by_province: Some(term), .. } => (self.fields.names_by_province, term),
+            _ => return Ok(None),
         };
-        // `1987:` exactly, then `nguyen binh` within the edits.
-        let split = term.find(':').map_or(0, |colon| colon + 1);
+        // `1987:79:` exactly, then `nguyen binh` within the edits.
+        let split = term.rfind(':').map_or(0, |colon| colon + 1);
         let (prefix, names) = term.split_at(split);
         let dfa = fuzzy_builder(names).build_dfa(names);
         let automaton = PrefixThenFuzzy { prefix: prefix.as_bytes(), dfa: &dfa };
