@@ -431,6 +431,16 @@ fn an_updated_index_links_as_the_current_file_does() -> Result<()> {
     }
     assert_eq!(agree, found.len(), "{agree} of {} lookups agree with the batch link", found.len());
 
+    // A reader kept open sees the commit when it reloads, and only then.
+    let mut reader = NationalIndex::open(&index_dir)?;
+    assert!(!reader.reload()?, "nothing committed since it opened");
+    let second = session.prepare(&TableSource::for_index(&index, &upsert_file)?)?;
+    let again = index.update(Some(second.records()), &[])?;
+    assert_eq!(reader.commit().generation, again.generation - 1);
+    assert!(reader.reload()?);
+    assert_eq!(reader.commit(), index.commit());
+    assert_eq!(reader.records().as_ref(), index.records().as_ref());
+
     // Bad updates change nothing.
     let twice = session.prepare(&TableSource::for_index(&index, &upsert_file)?)?;
     let error = index.update(Some(twice.records()), &[twice.records().record_id(0).to_owned()]).unwrap_err();
@@ -449,12 +459,12 @@ fn an_updated_index_links_as_the_current_file_does() -> Result<()> {
     assert!(matches!(error.kind(), ErrorKind::Locked { .. }), "{error}");
     drop(holder);
     let update = index.update(None, &deletes[..1])?;
-    assert_eq!((update.generation, update.deleted, update.not_found), (2, 0, 1));
+    assert_eq!((update.generation, update.deleted, update.not_found), (3, 0, 1));
 
     // A new model is one more commit.
     let (retrained, _) = session.retrain_index(&mut index, &sector)?;
     let reopened = NationalIndex::open(&index_dir)?;
-    assert_eq!(reopened.commit().generation, 3);
+    assert_eq!(reopened.commit().generation, 4);
     // As the model reads back from its JSON (which normalizes its probabilities).
     assert_eq!(reopened.model(), Some(&khop::score::Model::from_json(&retrained.to_json())?));
     assert_ne!(reopened.model(), Some(&model));

@@ -176,6 +176,14 @@ fn tantivy_error(dir: &Path, action: &str, e: TantivyError) -> Error {
     }
 }
 
+/// The payload of the last commit of the terms in `dir`, read without opening the index for
+/// lookups (no checksums, no reader).
+pub(super) fn last_payload(dir: &Path) -> Result<Option<String>> {
+    let index = Index::open_in_dir(dir).map_err(|e| tantivy_error(dir, "opening the terms index", e))?;
+    let metas = index.load_metas().map_err(|e| tantivy_error(dir, "reading the terms index", e))?;
+    Ok(metas.payload)
+}
+
 /// The term of record `i` of `table` under `rule`; `None` when a key is missing.
 pub(super) fn term_text(rule: &BlockingRule, table: &PreparedRecords, i: u32) -> Option<String> {
     let mut hasher = Xxh3::new();

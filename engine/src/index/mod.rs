@@ -423,6 +423,19 @@ impl NationalIndex {
         })
     }
 
+    /// Sees the index's last commit, for a reader kept open while another process updates the
+    /// index: opens it again (every check of [`Self::open`]) when its commit is not the one
+    /// this handle holds. Returns whether it changed.
+    pub fn reload(&mut self) -> Result<bool> {
+        let payload = keys::last_payload(&self.dir.join(keys::KEYS_DIR))?;
+        let last: Option<IndexCommit> = payload.as_deref().and_then(|p| serde_json::from_str(p).ok());
+        if last.as_ref() == Some(&self.commit) {
+            return Ok(false);
+        }
+        *self = NationalIndex::open(&self.dir)?;
+        Ok(true)
+    }
+
     /// The index folder.
     pub fn dir(&self) -> &Path {
         &self.dir
