@@ -26,6 +26,17 @@ fn exact(top: usize) -> LookupOptions {
     LookupOptions { top, fuzzy: false }
 }
 
+/// A population of the default profile, as CSV.
+fn csv_population(dir: &Path, persons: u64, seed: u64) {
+    let options = khop_datasets::GenOptions {
+        persons,
+        seed,
+        format: khop_datasets::OutputFormat::Csv,
+        ..Default::default()
+    };
+    khop_datasets::generate(dir, &khop_datasets::Profile::named("default").unwrap(), &options).unwrap();
+}
+
 fn prepare(session: &Session, file: &Path) -> Result<Table> {
     session.prepare(&TableSource::detect(file, &ReadOptions::default())?)
 }
@@ -200,36 +211,10 @@ fn a_damaged_or_foreign_index_is_a_clear_error() -> Result<()> {
 }
 
 /// Each row of a generated CSV table as a JSON object of role-named fields.
-fn role_objects(table: &Table, file: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
-    let dataset = table.source().dataset();
-    let mut reader = csv::Reader::from_path(file).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|row| {
-            let row = row.unwrap();
-            let mut object = serde_json::Map::new();
-            for (name, value) in headers.iter().zip(row.iter()) {
-                if let Some(role) = dataset.role_of(name).filter(|_| !value.is_empty()) {
-                    object.insert(role.as_str().to_owned(), value.into());
-                }
-            }
-            object
-        })
-        .collect()
-}
-
 #[test]
 fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {
     let dir = tempfile::tempdir().unwrap();
-    let options = khop_datasets::GenOptions {
-        persons: 2_000,
-        seed: 9,
-        format: khop_datasets::OutputFormat::Csv,
-        ..Default::default()
-    };
-    khop_datasets::generate(dir.path(), &khop_datasets::Profile::named("default").unwrap(), &options)
-        .unwrap();
+    csv_population(dir.path(), 2_000, 9);
     let session = Session::new();
     let national = prepare(&session, &dir.path().join("national.csv"))?;
     let sector_file = dir.path().join("bhxh.csv");
@@ -239,7 +224,7 @@ fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {
     let index = NationalIndex::open(index.dir())?;
     assert!(index.model().is_some());
 
-    let objects = role_objects(&sector, &sector_file);
+    let objects = role_objects(&sector);
     assert_eq!(objects.len(), sector.len());
     let found = session.lookup(&index, &objects, None, &exact(3))?;
     let (mut same, mut matches) = (0, 0);
@@ -416,7 +401,7 @@ fn an_updated_index_links_as_the_current_file_does() -> Result<()> {
     assert_eq!(reopened.records().as_ref(), index.records().as_ref(), "counts taken again alike");
 
     // Lookups: new and changed records are found, deleted ones never.
-    let objects = role_objects_of(&sector);
+    let objects = role_objects(&sector);
     let found = session.lookup(&reopened, &objects, None, &exact(5))?;
     let mut agree = 0;
     for (lookup, batch) in found.iter().zip(from_file.results()) {
@@ -472,7 +457,7 @@ fn an_updated_index_links_as_the_current_file_does() -> Result<()> {
 }
 
 /// Each record of `table` as a JSON object of its roles' values, as read.
-fn role_objects_of(table: &Table) -> Vec<serde_json::Map<String, serde_json::Value>> {
+fn role_objects(table: &Table) -> Vec<serde_json::Map<String, serde_json::Value>> {
     use khop::read::{Reader, TextColumn};
     let dataset = table.source().dataset();
     let mut objects = Vec::new();
@@ -504,14 +489,7 @@ fn typo(text: &str) -> String {
 #[test]
 fn the_fuzzy_pass_finds_records_with_a_typo_in_each_name() -> Result<()> {
     let dir = tempfile::tempdir().unwrap();
-    let options = khop_datasets::GenOptions {
-        persons: 2_000,
-        seed: 21,
-        format: khop_datasets::OutputFormat::Csv,
-        ..Default::default()
-    };
-    khop_datasets::generate(dir.path(), &khop_datasets::Profile::named("default").unwrap(), &options)
-        .unwrap();
+    csv_population(dir.path(), 2_000, 21);
     let session = Session::new();
     let national = prepare(&session, &dir.path().join("national.csv"))?;
     let sector = prepare(&session, &dir.path().join("bhxh.csv"))?;
@@ -608,5 +586,23 @@ fn deleting_an_id_held_twice_deletes_both_records() -> Result<()> {
     let reopened = NationalIndex::open(&index_dir)?;
     assert_eq!(reopened.commit().records, u64::from(n) - 1);
     assert_eq!(Table::from_index(&reopened)?.len(), n as usize - 1);
+    Ok(())
+}
+
+/// The ids of a delete file: the id column of a file with a header, or one id per line; a
+/// plain list with several values on a line is refused with the line named.
+#[test]
+fn delete_files_are_read_by_their_id_column_or_line_by_line() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let with_header = dir.path().join("gone.csv");
+    std::fs::write(&with_header, "ghi_chu,ma_cong_dan\nchuyen di, CD01 \nmat,CD02\n").unwrap();
+    assert_eq!(khop::index::read_id_list(&with_header, "ma_cong_dan")?, ["CD01", "CD02"]);
+    let plain = dir.path().join("gone.txt");
+    std::fs::write(&plain, "CD03\n\nCD04\r\n").unwrap();
+    assert_eq!(khop::index::read_id_list(&plain, "ma_cong_dan")?, ["CD03", "CD04"]);
+    let ragged = dir.path().join("ragged.txt");
+    std::fs::write(&ragged, "CD05\nCD06,CD07\n").unwrap();
+    let error = khop::index::read_id_list(&ragged, "ma_cong_dan").unwrap_err().to_string();
+    assert!(error.contains("line 2") && error.contains("several values"), "{error}");
     Ok(())
 }

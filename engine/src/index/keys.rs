@@ -16,7 +16,7 @@
 //! tantivy's commit, the rename of its `meta.json`.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
 use tantivy::collector::DocSetCollector;
@@ -80,10 +80,12 @@ fn schema() -> (Schema, Fields) {
 /// The Levenshtein automaton builder of the fuzzy pass for names `names` (building a builder
 /// is the costly part: each is built once).
 fn fuzzy_builder(names: &str) -> &'static LevenshteinAutomatonBuilder {
-    static BUILDERS: [std::sync::OnceLock<LevenshteinAutomatonBuilder>; 2] =
-        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
-    let edits = if names.chars().count() <= SHORT_NAMES { 1 } else { FUZZY_EDITS };
-    BUILDERS[usize::from(edits == FUZZY_EDITS)].get_or_init(|| LevenshteinAutomatonBuilder::new(edits, true))
+    static ONE_EDIT: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    static EDITS: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    match names.chars().count() <= SHORT_NAMES {
+        true => ONE_EDIT.get_or_init(|| LevenshteinAutomatonBuilder::new(1, true)),
+        false => EDITS.get_or_init(|| LevenshteinAutomatonBuilder::new(FUZZY_EDITS, true)),
+    }
 }
 
 /// Terms that start with `prefix` exactly and continue with a string the Levenshtein `dfa`
@@ -235,20 +237,14 @@ pub(super) fn build(
     let index =
         Index::create_in_dir(dir, schema).map_err(|e| tantivy_error(dir, "creating the terms index", e))?;
     let threads = rayon::current_num_threads().clamp(1, 8);
-    let mut writer: IndexWriter = index
+    let writer: IndexWriter = index
         .writer_with_num_threads(threads, WRITER_BUDGET)
         .map_err(|e| tantivy_error(dir, "opening the terms index for writing", e))?;
+    let writer = KeyWriter { dir, writer, fields };
     for i in 0..records.len() as u32 {
-        writer
-            .add_document(document(fields, records, i, u64::from(i), rules))
-            .map_err(|e| tantivy_error(dir, "indexing the terms", e))?;
+        writer.add(records, i, u64::from(i), rules)?;
     }
-    let mut commit =
-        writer.prepare_commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
-    commit.set_payload(payload);
-    commit.commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
-    writer.wait_merging_threads().map_err(|e| tantivy_error(dir, "merging the terms index", e))?;
-    Ok(())
+    writer.commit(payload)
 }
 
 /// The one writer of an index's terms: holds tantivy's lock on the folder until dropped.
@@ -278,14 +274,17 @@ impl KeyWriter<'_> {
             .map_err(|e| tantivy_error(self.dir, "indexing the terms", e))
     }
 
-    /// Commits what was deleted and added, with `payload`, and waits for merges to end.
+    /// Commits what was deleted and added, with `payload`, waits for merges to end, and syncs
+    /// the folder.
     pub(super) fn commit(mut self, payload: &str) -> Result<()> {
         let dir = self.dir;
         let mut commit =
             self.writer.prepare_commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
         commit.set_payload(payload);
         commit.commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
-        self.writer.wait_merging_threads().map_err(|e| tantivy_error(dir, "merging the terms index", e))
+        self.writer.wait_merging_threads().map_err(|e| tantivy_error(dir, "merging the terms index", e))?;
+        super::sync_dir(dir);
+        Ok(())
     }
 }
 
@@ -387,13 +386,9 @@ impl KeyTerms {
 
     /// The `record` number of every document not deleted, in no particular order.
     pub(super) fn live_records(&self) -> Result<Vec<u64>> {
-        let searcher = self.reader.searcher();
-        let mut records = Vec::with_capacity(searcher.num_docs() as usize);
-        for segment in searcher.segment_readers() {
-            let column = segment
-                .fast_fields()
-                .u64(RECORD)
-                .map_err(|e| tantivy_error(&self.dir, "reading the terms index", e))?;
+        let snapshot = self.snapshot();
+        let mut records = Vec::with_capacity(snapshot.searcher.num_docs() as usize);
+        for (segment, column) in snapshot.searcher.segment_readers().iter().zip(&snapshot.records) {
             for doc in segment.doc_ids_alive() {
                 let record = column.first(doc).ok_or_else(|| {
                     Error::format(

@@ -109,6 +109,13 @@ pub struct IndexCommit {
     pub records: u64,
 }
 
+impl IndexCommit {
+    /// As the payload of the terms index's commit.
+    fn payload(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::invalid(format!("index commit: {e}")))
+    }
+}
+
 /// A records file an update added.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexedSegment {
@@ -436,6 +443,11 @@ impl NationalIndex {
         Ok(true)
     }
 
+    /// An error of the terms index while `action`.
+    fn terms_error(&self, action: &'static str) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
+        move |e| Error::format(&self.dir.join(keys::KEYS_DIR), None, format!("{action}: {e}"))
+    }
+
     /// The index folder.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -490,7 +502,7 @@ impl NationalIndex {
     }
 
     /// Upserts `upserts` (prepared with the index's roles, see
-    /// [`crate::Session::read_for_index`]) and deletes the records of the ids `deletes`, in one
+    /// [`crate::session::TableSource::for_index`]) and deletes the records of the ids `deletes`, in one
     /// commit ([module docs](self)). A record upserted under an id the index holds replaces it
     /// (every record of that id, should the table the index was built from have held it twice);
     /// an id to delete that the index does not hold is counted in [`IndexUpdate::not_found`].
@@ -540,10 +552,7 @@ impl NationalIndex {
             )
         };
         // The records each id names now, by the terms index (not a map of every id).
-        let terms_error = |e: tantivy::TantivyError| {
-            Error::format(&self.dir.join(keys::KEYS_DIR), None, format!("looking up ids: {e}"))
-        };
-        let held = |id: &str| self.terms.records_with_id(id).map_err(terms_error);
+        let held = |id: &str| self.terms.records_with_id(id).map_err(self.terms_error("looking up ids"));
 
         let writer = self.terms.writer()?;
         let generation = self.commit.generation + 1;
@@ -586,18 +595,14 @@ impl NationalIndex {
         // Counted, not derived: an id the built table held twice names two records.
         commit.records = live.iter().filter(|&&l| l).count() as u64;
         report.records = commit.records;
-        let payload =
-            serde_json::to_string(&commit).map_err(|e| Error::invalid(format!("index commit: {e}")))?;
-        writer.commit(&payload)?;
-        sync_dir(&self.dir.join(keys::KEYS_DIR));
+        writer.commit(&commit.payload()?)?;
 
-        let mut records = match records {
-            Some(records) => records,
-            None => self.records.as_ref().clone(),
-        };
+        if let Some(records) = records {
+            self.records = Arc::new(records);
+        }
         let all = live.iter().all(|&l| l);
-        records.recount((!all).then_some(live.as_slice()));
-        self.records = Arc::new(records);
+        // Copies the records only when a caller still holds them (a table made from the index).
+        Arc::make_mut(&mut self.records).recount((!all).then_some(live.as_slice()));
         self.live = (!all).then(|| Arc::new(live));
         self.commit = commit;
         self.terms.reload()?;
@@ -613,10 +618,7 @@ impl NationalIndex {
         write_atomic(self.dir.join(&name), model.to_json())?;
         let commit =
             IndexCommit { generation, model: Some(describe(&self.dir, &name)?), ..self.commit.clone() };
-        let payload =
-            serde_json::to_string(&commit).map_err(|e| Error::invalid(format!("index commit: {e}")))?;
-        writer.commit(&payload)?;
-        sync_dir(&self.dir);
+        writer.commit(&commit.payload()?)?;
         self.commit = commit;
         self.model = Some(model.clone());
         self.terms.reload()
@@ -632,10 +634,10 @@ impl NationalIndex {
     /// than `settings.blocking.max_block_pairs` records is skipped, as batch blocking would for
     /// one record), scored with `model` (else the index's own), ranked, and decided with
     /// `settings`' thresholds as a batch link decides. With `options.fuzzy`, when no candidate
-    /// reaches the review threshold, a second pass looks further: the records whose birth year
-    /// and folded family and given names are within two edits of the query's together (the
-    /// province instead of the year when the query has none): what finds a record with a typo
-    /// in each name and no id, which no blocking rule brings together. At most `options.top`
+    /// reaches the review threshold, a second pass looks further: the records of the query's
+    /// birth year and province whose folded family and given names are within two edits of the
+    /// query's (the year or the province alone when the query lacks the other): what finds a
+    /// record with a typo in each name and no id, which no blocking rule brings together. At most `options.top`
     /// candidates are returned, each with the explanation of its weight.
     pub fn lookup(
         &self,
@@ -666,12 +668,10 @@ impl NationalIndex {
                 ignored_fields: Vec::new(),
             });
         }
-        let terms_error = |e: tantivy::TantivyError| {
-            Error::format(&self.dir.join(keys::KEYS_DIR), None, format!("looking up terms: {e}"))
-        };
+        let terms_error = self.terms_error("looking up terms");
         let max_block = settings.blocking.max_block_pairs;
         let (found, mut rules_hit) =
-            self.terms.candidates(query, row, &rules, max_block).map_err(terms_error)?;
+            self.terms.candidates(query, row, &rules, max_block).map_err(&terms_error)?;
         let settings = LinkSettings { rules: Some(rules), ..settings.clone() };
         let linker = Linker::new(query, &self.records, settings.clone())?;
         let mut best = BestCandidates::new(query.len());
@@ -724,8 +724,8 @@ impl NationalIndex {
 pub struct LookupOptions {
     /// Candidates to return, best first.
     pub top: usize,
-    /// Whether to look further by fuzzy names (within two edits, birth year included) when the
-    /// blocking terms find nothing to review.
+    /// Whether to look further by fuzzy names (same birth year and province, names within two
+    /// edits) when the blocking terms find nothing to review.
     pub fuzzy: bool,
 }
 
@@ -784,10 +784,7 @@ fn write_folder(
         None => None,
     };
     let commit = IndexCommit { generation: 0, segments: Vec::new(), model, records: records.len() as u64 };
-    let payload = serde_json::to_string(&commit).map_err(|e| Error::invalid(format!("index commit: {e}")))?;
-    let keys_dir = dir.join(keys::KEYS_DIR);
-    keys::build(&keys_dir, records, rules, &payload)?;
-    sync_dir(&keys_dir);
+    keys::build(&dir.join(keys::KEYS_DIR), records, rules, &commit.payload()?)?;
 
     let manifest = IndexManifest {
         format: INDEX_FORMAT.to_owned(),

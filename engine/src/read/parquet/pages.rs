@@ -135,16 +135,8 @@ impl Header<'_, '_> {
     fn page_sizes(&mut self) -> Result<(u64, u64), String> {
         let (mut uncompressed, mut compressed) = (None, None);
         let mut field = 0i16;
-        loop {
-            let byte = self.byte()?;
-            let kind = byte & 0x0f;
-            if kind == kind::STOP {
-                break;
-            }
-            field = match byte >> 4 {
-                0 => i16::try_from(self.zigzag()?).map_err(|_| "a field id out of range".to_owned())?,
-                delta => field.checked_add(i16::from(delta)).ok_or("a field id out of range")?,
-            };
+        while let Some((id, kind)) = self.next_field(field)? {
+            field = id;
             match (field, kind) {
                 (2, kind::I32) => uncompressed = Some(self.size("uncompressed size")?),
                 (3, kind::I32) => compressed = Some(self.size("compressed size")?),
@@ -155,6 +147,21 @@ impl Header<'_, '_> {
             (Some(uncompressed), Some(compressed)) => Ok((uncompressed, compressed)),
             _ => Err("a page header without its sizes".to_owned()),
         }
+    }
+
+    /// The id and type of a structure's next field (its id a delta from `last`, or written out),
+    /// `None` at the structure's end.
+    fn next_field(&mut self, last: i16) -> Result<Option<(i16, u8)>, String> {
+        let byte = self.byte()?;
+        let kind = byte & 0x0f;
+        if kind == kind::STOP {
+            return Ok(None);
+        }
+        let id = match byte >> 4 {
+            0 => i16::try_from(self.zigzag()?).map_err(|_| "a field id out of range".to_owned())?,
+            delta => last.checked_add(i16::from(delta)).ok_or("a field id out of range")?,
+        };
+        Ok(Some((id, kind)))
     }
 
     fn size(&mut self, what: &str) -> Result<u64, String> {
@@ -186,14 +193,8 @@ impl Header<'_, '_> {
                     15 => self.varint()?,
                     count => u64::from(count),
                 };
-                let element = byte & 0x0f;
                 for _ in 0..count {
-                    // Booleans in a collection take one byte each.
-                    if matches!(element, kind::TRUE | kind::FALSE) {
-                        self.skip(1)?;
-                    } else {
-                        self.skip_value(element, depth + 1)?;
-                    }
+                    self.skip_element(byte & 0x0f, depth + 1)?;
                 }
             }
             kind::MAP => {
@@ -201,30 +202,29 @@ impl Header<'_, '_> {
                 if count > 0 {
                     let kinds = self.byte()?;
                     for _ in 0..count {
-                        for element in [kinds >> 4, kinds & 0x0f] {
-                            if matches!(element, kind::TRUE | kind::FALSE) {
-                                self.skip(1)?;
-                            } else {
-                                self.skip_value(element, depth + 1)?;
-                            }
-                        }
+                        self.skip_element(kinds >> 4, depth + 1)?;
+                        self.skip_element(kinds & 0x0f, depth + 1)?;
                     }
                 }
             }
-            kind::STRUCT => loop {
-                let byte = self.byte()?;
-                let kind = byte & 0x0f;
-                if kind == kind::STOP {
-                    break;
+            kind::STRUCT => {
+                let mut field = 0;
+                while let Some((id, kind)) = self.next_field(field)? {
+                    field = id;
+                    self.skip_value(kind, depth + 1)?;
                 }
-                if byte >> 4 == 0 {
-                    self.zigzag()?;
-                }
-                self.skip_value(kind, depth + 1)?;
-            },
+            }
             other => return Err(format!("a page header with an unknown Thrift type {other}")),
         }
         Ok(())
+    }
+
+    /// Skips an element of a list, set or map: as a value, but a boolean takes a byte there.
+    fn skip_element(&mut self, kind: u8, depth: u32) -> Result<(), String> {
+        match kind {
+            kind::TRUE | kind::FALSE => self.skip(1),
+            _ => self.skip_value(kind, depth),
+        }
     }
 
     fn byte(&mut self) -> Result<u8, String> {
