@@ -606,3 +606,25 @@ fn delete_files_are_read_by_their_id_column_or_line_by_line() -> Result<()> {
     assert!(error.contains("line 2") && error.contains("several values"), "{error}");
     Ok(())
 }
+
+/// A handle opened before another handle's commit writes on top of that commit, not over it:
+/// both deletes stay, and the index opens with the count it commits.
+#[test]
+fn a_stale_handle_updates_on_top_of_the_last_commit() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 300);
+    let session = Session::new();
+    let table = prepare(&session, &dir.path().join("national.parquet"))?;
+    let index_dir = dir.path().join("idx");
+    let mut first = session.build_index(&table, &index_dir, None)?;
+    let mut second = NationalIndex::open(&index_dir)?;
+    let n = table.len() as u64;
+    first.update(None, &[table.records().record_id(3).to_owned()])?;
+    let update = second.update(None, &[table.records().record_id(5).to_owned()])?;
+    assert_eq!((update.generation, update.deleted, update.records), (2, 1, n - 2));
+    let reopened = NationalIndex::open(&index_dir)?;
+    assert_eq!(reopened.commit(), second.commit());
+    assert_eq!(reopened.commit().records, n - 2);
+    assert!(!reopened.is_live(3) && !reopened.is_live(5));
+    Ok(())
+}

@@ -240,7 +240,7 @@ pub(super) fn build(
     let writer: IndexWriter = index
         .writer_with_num_threads(threads, WRITER_BUDGET)
         .map_err(|e| tantivy_error(dir, "opening the terms index for writing", e))?;
-    let writer = KeyWriter { dir, writer, fields };
+    let writer = KeyWriter { dir: dir.to_owned(), writer, fields };
     for i in 0..records.len() as u32 {
         writer.add(records, i, u64::from(i), rules)?;
     }
@@ -248,13 +248,13 @@ pub(super) fn build(
 }
 
 /// The one writer of an index's terms: holds tantivy's lock on the folder until dropped.
-pub(super) struct KeyWriter<'a> {
-    dir: &'a Path,
+pub(super) struct KeyWriter {
+    dir: std::path::PathBuf,
     writer: IndexWriter,
     fields: Fields,
 }
 
-impl KeyWriter<'_> {
+impl KeyWriter {
     /// Deletes the documents of record id `id` (from the next commit on).
     pub(super) fn delete_id(&self, id: &str) {
         self.writer.delete_term(Term::from_field_text(self.fields.id, id));
@@ -271,13 +271,13 @@ impl KeyWriter<'_> {
         self.writer
             .add_document(document(self.fields, records, i, number, rules))
             .map(|_| ())
-            .map_err(|e| tantivy_error(self.dir, "indexing the terms", e))
+            .map_err(|e| tantivy_error(&self.dir, "indexing the terms", e))
     }
 
     /// Commits what was deleted and added, with `payload`, waits for merges to end, and syncs
     /// the folder.
     pub(super) fn commit(mut self, payload: &str) -> Result<()> {
-        let dir = self.dir;
+        let dir = &self.dir;
         let mut commit =
             self.writer.prepare_commit().map_err(|e| tantivy_error(dir, "committing the terms index", e))?;
         commit.set_payload(payload);
@@ -377,13 +377,6 @@ impl KeyTerms {
         Ok(KeyTerms { dir: dir.to_owned(), index, reader, fields, snapshot: RwLock::new(Arc::new(snapshot)) })
     }
 
-    /// The payload of the commit the reader sees.
-    pub(super) fn payload(&self) -> Result<Option<String>> {
-        let metas =
-            self.index.load_metas().map_err(|e| tantivy_error(&self.dir, "reading the terms index", e))?;
-        Ok(metas.payload)
-    }
-
     /// The `record` number of every document not deleted, in no particular order.
     pub(super) fn live_records(&self) -> Result<Vec<u64>> {
         let snapshot = self.snapshot();
@@ -418,7 +411,7 @@ impl KeyTerms {
     /// First removes the files a writer killed before its commit left behind: tantivy would
     /// otherwise fail to write a delete file of the same name (its operation stamps start again
     /// from the last commit's).
-    pub(super) fn writer(&self) -> Result<KeyWriter<'_>> {
+    pub(super) fn writer(&self) -> Result<KeyWriter> {
         let writer: IndexWriter = self
             .index
             .writer_with_num_threads(1, UPDATE_BUDGET)
@@ -427,7 +420,7 @@ impl KeyTerms {
             .garbage_collect_files()
             .wait()
             .map_err(|e| tantivy_error(&self.dir, "removing files of an update that did not commit", e))?;
-        Ok(KeyWriter { dir: &self.dir, writer, fields: self.fields })
+        Ok(KeyWriter { dir: self.dir.clone(), writer, fields: self.fields })
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {

@@ -332,12 +332,7 @@ impl NationalIndex {
         }
 
         let keys_dir = dir.join(keys::KEYS_DIR);
-        let terms = keys::KeyTerms::open(&keys_dir)?;
-        let payload = terms.payload()?.ok_or_else(|| {
-            Error::format(&keys_dir, None, "the terms index carries no khop commit; build the index again")
-        })?;
-        let commit: IndexCommit = serde_json::from_str(&payload)
-            .map_err(|e| Error::format(&keys_dir, None, format!("the terms index's commit: {e}")))?;
+        let (terms, commit) = open_terms(&keys_dir)?;
         let mut parts = vec![base];
         for (n, segment) in commit.segments.iter().enumerate() {
             if !is_generation_file(&segment.file.name, "records-", ".arrow") {
@@ -434,13 +429,35 @@ impl NationalIndex {
     /// index: opens it again (every check of [`Self::open`]) when its commit is not the one
     /// this handle holds. Returns whether it changed.
     pub fn reload(&mut self) -> Result<bool> {
-        let payload = keys::last_payload(&self.dir.join(keys::KEYS_DIR))?;
-        let last: Option<IndexCommit> = payload.as_deref().and_then(|p| serde_json::from_str(p).ok());
-        if last.as_ref() == Some(&self.commit) {
+        if self.is_current()? {
             return Ok(false);
         }
         *self = NationalIndex::open(&self.dir)?;
         Ok(true)
+    }
+
+    /// Whether this handle holds the index's last commit.
+    fn is_current(&self) -> Result<bool> {
+        let keys_dir = self.dir.join(keys::KEYS_DIR);
+        Ok(last_commit(&keys_dir, keys::last_payload(&keys_dir)?)? == self.commit)
+    }
+
+    /// Takes the index's one writer, after opening the index again if another process
+    /// committed since this handle opened it (a commit made from a stale handle would drop the
+    /// other's records files from its state while their terms stay).
+    fn writer(&mut self) -> Result<keys::KeyWriter> {
+        for _ in 0..3 {
+            let writer = self.terms.writer()?;
+            if self.is_current()? {
+                return Ok(writer);
+            }
+            drop(writer);
+            *self = NationalIndex::open(&self.dir)?;
+        }
+        Err(Error::invalid(format!(
+            "{}: the index kept changing while this process waited to write it; try again",
+            self.dir.display()
+        )))
     }
 
     /// An error of the terms index while `action`.
@@ -543,6 +560,8 @@ impl NationalIndex {
                 upserts.row(*i).unwrap_or(u64::from(*i) + 1)
             )));
         }
+        // Under the lock, and at the last commit: what follows reads this handle's state.
+        let writer = self.writer()?;
         let records = if upserts.is_empty() {
             None
         } else {
@@ -554,7 +573,6 @@ impl NationalIndex {
         // The records each id names now, by the terms index (not a map of every id).
         let held = |id: &str| self.terms.records_with_id(id).map_err(self.terms_error("looking up ids"));
 
-        let writer = self.terms.writer()?;
         let generation = self.commit.generation + 1;
         let mut commit = IndexCommit { generation, ..self.commit.clone() };
         if !upserts.is_empty() {
@@ -612,7 +630,7 @@ impl NationalIndex {
     /// Makes `model` the one lookups score with, in one commit (`model-<generation>.json`).
     /// `ErrorKind::Locked` while another process writes the index.
     pub fn set_model(&mut self, model: &Model) -> Result<()> {
-        let writer = self.terms.writer()?;
+        let writer = self.writer()?;
         let generation = self.commit.generation + 1;
         let name = format!("model-{generation}.json");
         write_atomic(self.dir.join(&name), model.to_json())?;
@@ -837,6 +855,29 @@ fn is_generation_file(name: &str, prefix: &str, suffix: &str) -> bool {
     name.strip_prefix(prefix)
         .and_then(|rest| rest.strip_suffix(suffix))
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Opens the terms in `dir` with the commit their reader sees: the last commit's payload is read
+/// before and after the reader opens, and the reader opened again should a commit land between.
+fn open_terms(dir: &Path) -> Result<(keys::KeyTerms, IndexCommit)> {
+    for _ in 0..3 {
+        let before = keys::last_payload(dir)?;
+        let terms = keys::KeyTerms::open(dir)?;
+        let after = keys::last_payload(dir)?;
+        if before == after {
+            return Ok((terms, last_commit(dir, after)?));
+        }
+    }
+    Err(Error::format(dir, None, "the index kept changing while it was opened; try again"))
+}
+
+/// The index's state from the payload of its last commit.
+fn last_commit(dir: &Path, payload: Option<String>) -> Result<IndexCommit> {
+    let payload = payload.ok_or_else(|| {
+        Error::format(dir, None, "the terms index carries no khop commit; build the index again")
+    })?;
+    serde_json::from_str(&payload)
+        .map_err(|e| Error::format(dir, None, format!("the terms index's commit: {e}")))
 }
 
 /// Size and checksum of `dir/name`.
