@@ -210,6 +210,37 @@ fn a_damaged_or_foreign_index_is_a_clear_error() -> Result<()> {
     Ok(())
 }
 
+/// A records file whose footer declares a block longer than the file is refused before Arrow's
+/// decoder allocates the declared length (it zeroes the whole block before reading it: found by
+/// the `index` fuzz target, 2 GiB for a 9 KiB file).
+#[test]
+fn a_records_block_longer_than_its_file_is_refused_before_it_is_read() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 100);
+    let session = Session::new();
+    let national = prepare(&session, &dir.path().join("national.parquet"))?;
+    let index = session.build_index(&national, dir.path().join("good.idx"), None)?;
+    let path = index.dir().join("records.arrow");
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(khop::index::read_records(&path).is_ok());
+
+    // The footer's first record batch block: its body length, as stored, becomes 1.5 GiB.
+    let footer_len = u32::from_le_bytes(bytes[bytes.len() - 10..bytes.len() - 6].try_into().unwrap()) as usize;
+    let footer_start = bytes.len() - 10 - footer_len;
+    let body = {
+        let footer = arrow_ipc::root_as_footer(&bytes[footer_start..bytes.len() - 10]).unwrap();
+        footer.recordBatches().unwrap().get(0).bodyLength()
+    };
+    let stored = body.to_le_bytes();
+    let at = bytes[footer_start..].windows(8).position(|w| w == stored).expect("body length in the footer");
+    bytes[footer_start + at..footer_start + at + 8].copy_from_slice(&(3i64 << 29).to_le_bytes());
+    let damaged = dir.path().join("damaged.arrow");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let error = khop::index::read_records(&damaged).unwrap_err().to_string();
+    assert!(error.contains("damaged.arrow") && error.contains("outside the file"), "{error}");
+    Ok(())
+}
+
 /// Each row of a generated CSV table as a JSON object of role-named fields.
 #[test]
 fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {

@@ -942,7 +942,11 @@ fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
 /// `catch_unwind`: a file that passes the checksum but was written by hand to be damaged must be
 /// an error, and some damaged files make Arrow's decoder panic instead of returning one.
 pub fn read_records(path: &Path) -> Result<PreparedRecords> {
-    let file = File::open(path).map_err(|e| Error::io(path, "read", e))?;
+    let mut file = File::open(path).map_err(|e| Error::io(path, "read", e))?;
+    check_ipc_blocks(&mut file).map_err(|message| match message {
+        BlockCheck::Io(e) => Error::io(path, "read", e),
+        BlockCheck::Damaged(message) => Error::format(path, None, message),
+    })?;
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let reader = FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
             .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
@@ -963,6 +967,61 @@ pub fn read_records(path: &Path) -> Result<PreparedRecords> {
             format!("{} record batches where the index holds one", batches.len()),
         )),
     }
+}
+
+/// Why [`check_ipc_blocks`] refused a file.
+enum BlockCheck {
+    Io(std::io::Error),
+    Damaged(String),
+}
+
+/// Checks, before Arrow's decoder reads the file, that every block its footer lists lies inside
+/// the file. The decoder allocates and zeroes each block's declared length before it reads the
+/// block, so a damaged length would cost gigabytes of memory before the short read fails.
+/// Leaves the file's position where it found it (the start).
+fn check_ipc_blocks(file: &mut File) -> std::result::Result<(), BlockCheck> {
+    use std::io::{Seek, SeekFrom};
+
+    // "ARROW1" and two bytes of padding open the file; the footer, its length (4 bytes) and
+    // "ARROW1" close it.
+    const HEAD: u64 = 8;
+    const TAIL: u64 = 10;
+    let damaged = |message: &str| BlockCheck::Damaged(format!("not an Arrow IPC file: {message}"));
+    let len = file.metadata().map_err(BlockCheck::Io)?.len();
+    if len < HEAD + TAIL {
+        return Err(damaged("shorter than its magic numbers"));
+    }
+    let mut tail = [0u8; TAIL as usize];
+    file.seek(SeekFrom::Start(len - TAIL)).map_err(BlockCheck::Io)?;
+    file.read_exact(&mut tail).map_err(BlockCheck::Io)?;
+    let footer_len = arrow_ipc::reader::read_footer_length(tail).map_err(|e| damaged(&e.to_string()))? as u64;
+    let footer_start = (len - TAIL)
+        .checked_sub(footer_len)
+        .filter(|&start| start >= HEAD)
+        .ok_or_else(|| damaged("its footer is longer than the file"))?;
+    let mut footer = vec![0u8; footer_len as usize];
+    file.seek(SeekFrom::Start(footer_start)).map_err(BlockCheck::Io)?;
+    file.read_exact(&mut footer).map_err(BlockCheck::Io)?;
+    file.seek(SeekFrom::Start(0)).map_err(BlockCheck::Io)?;
+    let footer = arrow_ipc::root_as_footer(&footer).map_err(|e| damaged(&format!("unreadable footer: {e}")))?;
+    let blocks = footer.recordBatches().into_iter().flatten().chain(footer.dictionaries().into_iter().flatten());
+    for block in blocks {
+        let end = u64::try_from(block.offset())
+            .ok()
+            .filter(|&offset| offset >= HEAD)
+            .zip(u64::try_from(block.metaDataLength()).ok())
+            .zip(u64::try_from(block.bodyLength()).ok())
+            .and_then(|((offset, metadata), body)| offset.checked_add(metadata)?.checked_add(body));
+        if end.is_none_or(|end| end > footer_start) {
+            return Err(damaged(&format!(
+                "a block at byte {} of {} + {} bytes lies outside the file's {footer_start} bytes of data",
+                block.offset(),
+                block.metaDataLength(),
+                block.bodyLength()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The record ids of the file `path`, for the deletes of [`NationalIndex::update`]: the column
