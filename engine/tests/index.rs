@@ -225,7 +225,8 @@ fn a_records_block_longer_than_its_file_is_refused_before_it_is_read() -> Result
     assert!(khop::index::read_records(&path).is_ok());
 
     // The footer's first record batch block: its body length, as stored, becomes 1.5 GiB.
-    let footer_len = u32::from_le_bytes(bytes[bytes.len() - 10..bytes.len() - 6].try_into().unwrap()) as usize;
+    let footer_len =
+        u32::from_le_bytes(bytes[bytes.len() - 10..bytes.len() - 6].try_into().unwrap()) as usize;
     let footer_start = bytes.len() - 10 - footer_len;
     let body = {
         let footer = arrow_ipc::root_as_footer(&bytes[footer_start..bytes.len() - 10]).unwrap();

@@ -1,6 +1,7 @@
 //! The engine's integration tests: one binary, one module per area.
 
 mod address;
+mod arrow_input;
 mod block;
 mod compare;
 mod config;

@@ -1003,8 +1003,10 @@ fn check_ipc_blocks(file: &mut File) -> std::result::Result<(), BlockCheck> {
     file.seek(SeekFrom::Start(footer_start)).map_err(BlockCheck::Io)?;
     file.read_exact(&mut footer).map_err(BlockCheck::Io)?;
     file.seek(SeekFrom::Start(0)).map_err(BlockCheck::Io)?;
-    let footer = arrow_ipc::root_as_footer(&footer).map_err(|e| damaged(&format!("unreadable footer: {e}")))?;
-    let blocks = footer.recordBatches().into_iter().flatten().chain(footer.dictionaries().into_iter().flatten());
+    let footer =
+        arrow_ipc::root_as_footer(&footer).map_err(|e| damaged(&format!("unreadable footer: {e}")))?;
+    let blocks =
+        footer.recordBatches().into_iter().flatten().chain(footer.dictionaries().into_iter().flatten());
     for block in blocks {
         let end = u64::try_from(block.offset())
             .ok()

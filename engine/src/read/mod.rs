@@ -9,6 +9,7 @@
 //! are cast to Utf8), because identity data is text: a CCCD number `001090012345` read as an
 //! integer would lose its leading zeros.
 
+mod arrow;
 mod column;
 mod csv;
 pub mod encoding;
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::SchemaRef;
 
 pub use self::column::TextColumn;
@@ -36,6 +37,10 @@ pub enum Format {
     Ndjson,
     /// Apache Parquet.
     Parquet,
+    /// Arrow record batches handed over in memory ([`Reader::from_arrow`]: a library caller's
+    /// batches, an Arrow C stream from Python). Not a file format: a file is never read or
+    /// written as `arrow`.
+    Arrow,
 }
 
 impl Format {
@@ -57,6 +62,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Ndjson => "ndjson",
             Format::Parquet => "parquet",
+            Format::Arrow => "arrow",
         }
     }
 }
@@ -329,16 +335,7 @@ impl Reader {
     /// its format, or a requested column that the file does not have.
     pub fn open(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Reader> {
         let path = path.as_ref();
-        if options.batch_size == 0 {
-            return Err(Error::invalid("batch size must be at least 1"));
-        }
-        if let Some(share) = options.max_rejected_share
-            && !(0.0..=1.0).contains(&share)
-        {
-            return Err(Error::invalid(format!(
-                "the maximum rejected share must be within 0 and 1, not {share}"
-            )));
-        }
+        check_options(options)?;
         let format = match options.format {
             Some(format) => format,
             None => Format::from_path(path).ok_or_else(|| {
@@ -352,8 +349,35 @@ impl Reader {
             Format::Csv => Box::new(csv::CsvSource::open(path, options)?),
             Format::Ndjson => Box::new(ndjson::NdjsonSource::open(path, options)?),
             Format::Parquet => Box::new(parquet::ParquetSource::open(path, options)?),
+            Format::Arrow => {
+                return Err(Error::invalid(format!(
+                    "{}: `arrow` names record batches handed over in memory, not a file format; \
+                     read csv, ndjson or parquet",
+                    path.display()
+                )));
+            }
         };
-        Ok(Reader {
+        Ok(Reader::with_source(path, format, source, options))
+    }
+
+    /// Reads record batches handed over in memory as a file of them would be read: the columns
+    /// `options` asks for, converted to text, with the same null values, field size limit and
+    /// rejected rows (named `name`, row numbers counted across the batches from 1). The text
+    /// options (encoding, delimiter, quote, header) do not apply. Fails on a requested column
+    /// that the batches do not have, or one of a type that cannot be read as text.
+    pub fn from_arrow(
+        name: &str,
+        batches: Box<dyn RecordBatchReader + Send>,
+        options: &ReadOptions,
+    ) -> Result<Reader> {
+        check_options(options)?;
+        let path = Path::new(name);
+        let source = Box::new(arrow::ArrowSource::new(path, batches, options)?);
+        Ok(Reader::with_source(path, Format::Arrow, source, options))
+    }
+
+    fn with_source(path: &Path, format: Format, source: Box<dyn Source>, options: &ReadOptions) -> Reader {
+        Reader {
             path: path.to_owned(),
             format,
             source,
@@ -361,7 +385,7 @@ impl Reader {
             failed: false,
             max_rejected_share: options.max_rejected_share.filter(|&share| share < 1.0),
             tally: RejectTally::default(),
-        })
+        }
     }
 
     /// How the file is read: its encoding and delimiter, detected or as given.
@@ -587,6 +611,21 @@ fn describe(reject: &Reject) -> String {
         reason => text.push_str(&reason.to_string()),
     }
     text
+}
+
+/// Refuses options no reader can follow.
+fn check_options(options: &ReadOptions) -> Result<()> {
+    if options.batch_size == 0 {
+        return Err(Error::invalid("batch size must be at least 1"));
+    }
+    if let Some(share) = options.max_rejected_share
+        && !(0.0..=1.0).contains(&share)
+    {
+        return Err(Error::invalid(format!(
+            "the maximum rejected share must be within 0 and 1, not {share}"
+        )));
+    }
+    Ok(())
 }
 
 /// Values that mean "missing", by output column.

@@ -36,6 +36,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow_array::RecordBatchReader;
 use serde::Serialize;
 
 pub use dedupe::{DedupeOutputs, DedupeRun, DedupeSeconds, DedupeSummary};
@@ -55,7 +56,9 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::index::{IndexUpdate, Lookup, LookupOptions, NationalIndex};
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
+use crate::read::ReadOptions;
 use crate::reconcile::explain::{PairExplanation, explain_pair};
+use crate::record::DatasetSpec;
 use crate::score::Model;
 
 /// Settings, an optional configuration and an observer: everything a job needs besides its
@@ -206,6 +209,25 @@ impl Session {
     /// Reads and prepares a table for matching. Rejected rows stay with the table.
     pub fn prepare(&self, source: &TableSource) -> Result<Table> {
         source.prepare(self.observer.as_ref())
+    }
+
+    /// Prepares record batches handed over in memory (any [`RecordBatchReader`]: a caller's
+    /// batches, an Arrow C stream from Python) as a table named `name`, read as a file of them
+    /// would be ([`crate::read::Reader::from_arrow`]): strings without a copy, other scalar
+    /// types as text, rows without an id or with an oversized field rejected and kept with the
+    /// table. The columns' roles and the id column are `dataset`'s, or detected from the first
+    /// 1,000 rows as [`TableSource::detect`] does for a file. The table's source names no file:
+    /// its path is `name`.
+    pub fn prepare_arrow(
+        &self,
+        name: &str,
+        batches: Box<dyn RecordBatchReader + Send>,
+        dataset: Option<&DatasetSpec>,
+        options: &ReadOptions,
+    ) -> Result<Table> {
+        let started = Instant::now();
+        let (source, reader) = TableSource::arrow(name, batches, dataset, options)?;
+        source.prepare_from(reader, started, self.observer.as_ref())
     }
 
     fn linker<'t>(&self, sector: &'t Table, national: &'t Table) -> Result<Linker<'t>> {

@@ -29,7 +29,7 @@ pub enum Stage {
 pub enum Unit {
     /// Bytes of a text file.
     Bytes,
-    /// Rows of a Parquet file.
+    /// Rows of a Parquet file or of Arrow batches.
     Rows,
 }
 
@@ -37,7 +37,7 @@ impl Unit {
     /// What a reader of `format` counts its progress in ([`crate::read::Reader::progress`]).
     pub fn of(format: crate::read::Format) -> Unit {
         match format {
-            crate::read::Format::Parquet => Unit::Rows,
+            crate::read::Format::Parquet | crate::read::Format::Arrow => Unit::Rows,
             crate::read::Format::Csv | crate::read::Format::Ndjson => Unit::Bytes,
         }
     }

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
 use serde::Serialize;
 
 use super::observe::{Observer, Stage, Unit};
 use crate::config::InputConfig;
-use crate::config::detect::{Detection, detect_file};
+use crate::config::detect::{Detection, detect, detect_file};
 use crate::error::{Error, Result};
 use crate::index::{IndexSource, NationalIndex};
 use crate::normalize::prepared::PreparedRecords;
@@ -166,14 +167,73 @@ impl TableSource {
 
     /// Reads and prepares the table (see [`crate::Session::prepare`]).
     pub(crate) fn prepare(&self, observer: &dyn Observer) -> Result<Table> {
+        self.check_roles()?;
+        let started = Instant::now();
+        let reader = Reader::open(&self.path, &self.options)?;
+        self.prepare_from(reader, started, observer)
+    }
+
+    /// A table of record batches handed over in memory (see [`crate::Session::prepare_arrow`]):
+    /// the source, and the reader of the batches. Without `dataset`, the roles and the id column
+    /// are detected from the first rows, as [`TableSource::detect`] does for a file.
+    pub(crate) fn arrow(
+        name: &str,
+        batches: Box<dyn RecordBatchReader + Send>,
+        dataset: Option<&DatasetSpec>,
+        options: &ReadOptions,
+    ) -> Result<(TableSource, Reader)> {
+        let (batches, dataset, id_choice) = match dataset {
+            Some(dataset) => {
+                let id_choice = match &dataset.id_column {
+                    Some(c) => IdChoice::Configured(c.clone()),
+                    None => IdChoice::RowNumber,
+                };
+                (batches, dataset.clone(), id_choice)
+            }
+            None => {
+                let (batches, sample) = first_rows(name, batches, DETECTION_ROWS)?;
+                let mut sample = Reader::from_arrow(
+                    name,
+                    sample,
+                    &ReadOptions { columns: None, id_column: None, ..options.clone() },
+                )?;
+                let sample = match sample.next() {
+                    Some(batch) => batch?.records,
+                    None => RecordBatch::new_empty(sample.schema()),
+                };
+                let detected = TableSource::detected(Path::new(name), options, &detect(&sample));
+                (batches, detected.dataset, detected.id_choice)
+            }
+        };
+        let options = ReadOptions {
+            columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
+            id_column: dataset.id_column.clone(),
+            ..options.clone()
+        };
+        let reader = Reader::from_arrow(name, batches, &options)?;
+        let source =
+            TableSource { name: name.to_owned(), path: PathBuf::from(name), dataset, options, id_choice };
+        Ok((source, reader))
+    }
+
+    fn check_roles(&self) -> Result<()> {
         if self.dataset.columns.is_empty() {
             return Err(Error::invalid(format!(
                 "{}: no column has a role; write a configuration (`khop config init`)",
                 self.path.display()
             )));
         }
-        let started = Instant::now();
-        let mut reader = Reader::open(&self.path, &self.options)?;
+        Ok(())
+    }
+
+    /// Prepares the table from `reader`, which reads it.
+    pub(crate) fn prepare_from(
+        &self,
+        mut reader: Reader,
+        started: Instant,
+        observer: &dyn Observer,
+    ) -> Result<Table> {
+        self.check_roles()?;
         let total = reader.progress().total;
         let unit = Unit::of(reader.format());
         observer.started(&Stage::Read { table: self.name.clone(), file: self.path.clone(), unit, total });
@@ -204,6 +264,50 @@ impl TableSource {
             }),
         })
     }
+}
+
+/// Rows of in-memory batches that role detection looks at (as many as it reads of a file).
+const DETECTION_ROWS: usize = 1000;
+
+/// The first `rows` rows of `batches` (fewer when the batches hold fewer), and all of the batches
+/// again, those first ones included, to read from the start.
+fn first_rows(
+    name: &str,
+    mut batches: Box<dyn RecordBatchReader + Send>,
+    rows: usize,
+) -> Result<(Box<dyn RecordBatchReader + Send>, Box<dyn RecordBatchReader + Send>)> {
+    let schema = batches.schema();
+    let mut taken = Vec::new();
+    let mut seen = 0;
+    while seen < rows {
+        match batches.next() {
+            Some(Ok(batch)) => {
+                seen += batch.num_rows();
+                taken.push(batch);
+            }
+            Some(Err(e)) => {
+                let position = Some(format!("after row {seen}"));
+                return Err(Error::format(Path::new(name), position, format!("cannot read ({e})")));
+            }
+            None => break,
+        }
+    }
+    let sample: Vec<RecordBatch> = {
+        let mut left = rows;
+        taken
+            .iter()
+            .map_while(|batch| {
+                (left > 0).then(|| {
+                    let take = batch.num_rows().min(left);
+                    left -= take;
+                    batch.slice(0, take)
+                })
+            })
+            .collect()
+    };
+    let sample = RecordBatchIterator::new(sample.into_iter().map(Ok), Arc::clone(&schema));
+    let all = RecordBatchIterator::new(taken.into_iter().map(Ok).chain(batches), schema);
+    Ok((Box::new(all), Box::new(sample)))
 }
 
 /// A table read and prepared for matching: its comparison-ready records, what reading it counted

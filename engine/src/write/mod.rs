@@ -90,6 +90,13 @@ impl Writer {
                     .build(BufWriter::new(file)),
             ),
             Format::Ndjson => Inner::Ndjson(arrow_json::LineDelimitedWriter::new(BufWriter::new(file))),
+            // The temporary file goes with `atomic`.
+            Format::Arrow => {
+                return Err(Error::invalid(format!(
+                    "{}: `arrow` names record batches handed over in memory; write csv, ndjson or parquet",
+                    path.display()
+                )));
+            }
         };
         Ok(Writer { inner, file: atomic, rows: 0 })
     }
