@@ -274,36 +274,7 @@ fn lookup(args: LookupArgs) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
     for lookup in &found {
-        let r = &lookup.result;
-        let candidates: Vec<serde_json::Value> = lookup
-            .candidates
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "id": c.id,
-                    "probability": c.probability,
-                    "weight": c.weight,
-                    "explanation": c.explanation,
-                })
-            })
-            .collect();
-        let rules: Vec<serde_json::Value> = lookup
-            .rules
-            .iter()
-            .map(|h| serde_json::json!({"rule": h.rule, "records": h.records, "capped": h.capped}))
-            .collect();
-        let best = r.best.map(|b| index.records().record_id(b.right).to_owned());
-        let line = serde_json::json!({
-            "best_id": best,
-            "decision": r.decision.as_str(),
-            "probability": r.probability,
-            "margin": r.margin,
-            "ambiguous": r.ambiguous,
-            "compared": lookup.compared,
-            "ignored_fields": lookup.ignored_fields,
-            "candidates": candidates,
-            "rules": rules,
-        });
+        let line = lookup.to_json(&index);
         writeln!(out, "{line}")?;
     }
     eprintln!("{} records looked up in {:.1} ms", found.len(), seconds * 1e3);

@@ -769,6 +769,45 @@ pub struct Lookup {
     pub ignored_fields: Vec<String>,
 }
 
+impl Lookup {
+    /// The answer as JSON, the form the command line prints (one line per record), the Python
+    /// package returns and the service sends: the best candidate's id (in `index`), decision,
+    /// probability, margin and ambiguity, the candidates with their explanations, what each rule
+    /// found, the candidates compared and the fields left out.
+    pub fn to_json(&self, index: &NationalIndex) -> serde_json::Value {
+        let r = &self.result;
+        let candidates: Vec<serde_json::Value> = self
+            .candidates
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "probability": c.probability,
+                    "weight": c.weight,
+                    "explanation": c.explanation,
+                })
+            })
+            .collect();
+        let rules: Vec<serde_json::Value> = self
+            .rules
+            .iter()
+            .map(|h| serde_json::json!({"rule": h.rule, "records": h.records, "capped": h.capped}))
+            .collect();
+        let best = r.best.map(|b| index.records().record_id(b.right).to_owned());
+        serde_json::json!({
+            "best_id": best,
+            "decision": r.decision.as_str(),
+            "probability": r.probability,
+            "margin": r.margin,
+            "ambiguous": r.ambiguous,
+            "compared": self.compared,
+            "ignored_fields": self.ignored_fields,
+            "candidates": candidates,
+            "rules": rules,
+        })
+    }
+}
+
 /// One national record a lookup found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LookupCandidate {

@@ -1,0 +1,202 @@
+//! The persistent national index (`khop index` of the command line): built once from the
+//! national table, looked up one record at a time, updated as records change.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use khop::index::{LookupOptions, NationalIndex};
+use khop::read::ReadOptions;
+use khop::session::{Session, Table, TableSource};
+use pyo3::prelude::*;
+
+use crate::arrow;
+use crate::errors;
+use crate::jobs::PyModel;
+use crate::tables::PyTable;
+use crate::work;
+
+/// A national index folder, open. Lookups run against the last commit it has seen (`reload`
+/// takes the newest); `update` commits through the index's single writer.
+#[pyclass(frozen, module = "khop", name = "Index")]
+pub struct PyIndex {
+    index: Arc<Mutex<NationalIndex>>,
+}
+
+/// The index, for a job; a poisoned lock (a job on it panicked) is an error, not a panic.
+fn lock(index: &Mutex<NationalIndex>) -> khop::Result<MutexGuard<'_, NationalIndex>> {
+    index.lock().map_err(|_| {
+        khop::Error::from(khop::ErrorKind::InvalidArgument(
+            "an earlier call on this index failed half-way".into(),
+        ))
+    })
+}
+
+impl PyIndex {
+    fn locked(&self) -> PyResult<MutexGuard<'_, NationalIndex>> {
+        lock(&self.index).map_err(errors::to_py)
+    }
+
+    /// The records the index holds now, as a table (for `link` and `reconcile`).
+    pub fn table(&self, py: Python<'_>) -> PyResult<Table> {
+        let index = Arc::clone(&self.index);
+        work::run(py, move || {
+            let index = lock(&index)?;
+            Table::from_index(&index)
+        })
+    }
+}
+
+#[pymethods]
+impl PyIndex {
+    /// Opens the index folder `path`, checking every file against the manifest's checksums.
+    #[staticmethod]
+    fn open(py: Python<'_>, path: PathBuf) -> PyResult<PyIndex> {
+        let index = work::run(py, move || NationalIndex::open(&path))?;
+        Ok(PyIndex { index: Arc::new(Mutex::new(index)) })
+    }
+
+    /// Writes `table` (a `khop.Table`), prepared, as a new index folder `path`, with `model`
+    /// for lookups (train one with `khop.train`).
+    #[staticmethod]
+    #[pyo3(signature = (table, path, *, model = None))]
+    fn build(
+        py: Python<'_>,
+        table: PyRef<'_, PyTable>,
+        path: PathBuf,
+        model: Option<PyRef<'_, PyModel>>,
+    ) -> PyResult<PyIndex> {
+        let table = table.table.clone();
+        let model = model.map(|m| m.model.clone());
+        let index = work::run(py, move || Session::new().build_index(&table, &path, model.as_ref()))?;
+        Ok(PyIndex { index: Arc::new(Mutex::new(index)) })
+    }
+
+    /// Looks up `records` (one dict, or a list of them) whose keys are role names
+    /// (`full_name`, `date_of_birth`, `national_id`, `address`, ...). Returns, for each, a dict:
+    /// `best_id`, `decision`, `probability`, `margin`, `ambiguous`, the `top` `candidates` with
+    /// their explanations, what each rule found, and the fields the model cannot use. With
+    /// `fuzzy`, a record nothing reaches the review threshold for is looked for again by its
+    /// names within two typing errors.
+    #[pyo3(signature = (records, *, top = 3, fuzzy = true, model = None))]
+    fn lookup<'py>(
+        &self,
+        py: Python<'py>,
+        records: &Bound<'py, PyAny>,
+        top: usize,
+        fuzzy: bool,
+        model: Option<PyRef<'py, PyModel>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let single = records.is_instance_of::<pyo3::types::PyDict>();
+        let text: String = py
+            .import("json")?
+            .call_method1("dumps", (records,))
+            .map_err(|e| {
+                pyo3::exceptions::PyTypeError::new_err(format!(
+                    "records must be dicts of text, numbers or None: {e}"
+                ))
+            })?
+            .extract()?;
+        let records: Vec<serde_json::Map<String, serde_json::Value>> = match serde_json::from_str(&text) {
+            Ok(serde_json::Value::Object(one)) => vec![one],
+            Ok(serde_json::Value::Array(many)) => many
+                .into_iter()
+                .enumerate()
+                .map(|(i, value)| match value {
+                    serde_json::Value::Object(record) => Ok(record),
+                    _ => Err(pyo3::exceptions::PyTypeError::new_err(format!("record {i} is not a dict"))),
+                })
+                .collect::<PyResult<_>>()?,
+            _ => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(
+                    "records must be a dict or a list of dicts",
+                ));
+            }
+        };
+        let model = model.map(|m| m.model.clone());
+        let index = Arc::clone(&self.index);
+        let options = LookupOptions { top, fuzzy };
+        let answers = work::run(py, move || {
+            let index = lock(&index)?;
+            let found = Session::new().lookup(&index, &records, model.as_ref(), &options)?;
+            Ok(found.iter().map(|l| l.to_json(&index)).collect::<Vec<_>>())
+        })?;
+        match (single, answers.as_slice()) {
+            (true, [one]) => crate::json(py, one),
+            _ => crate::json(py, &answers),
+        }
+    }
+
+    /// Upserts the records of `upserts` (a path or an Arrow object with the index's columns) and
+    /// deletes the records of the ids `deletes`, in one commit. Returns what it did, as a dict.
+    #[pyo3(signature = (upserts = None, deletes = None))]
+    fn update<'py>(
+        &self,
+        py: Python<'py>,
+        upserts: Option<&Bound<'py, PyAny>>,
+        deletes: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let session = Session::new();
+        let upserts = match upserts {
+            None => None,
+            Some(data) => {
+                let source = {
+                    let index = self.locked()?;
+                    TableSource::for_index(&index, index.dir()).map_err(errors::to_py)?
+                };
+                let dataset = source.dataset().clone();
+                if arrow::is_arrow(data) {
+                    let batches = arrow::import(data)?;
+                    let session = session.clone();
+                    Some(work::run(py, move || {
+                        session.prepare_arrow("upserts", batches, Some(&dataset), &ReadOptions::default())
+                    })?)
+                } else {
+                    let path: PathBuf = data.extract()?;
+                    let session = session.clone();
+                    let index = Arc::clone(&self.index);
+                    Some(work::run(py, move || {
+                        let source = {
+                            let index = lock(&index)?;
+                            TableSource::for_index(&index, &path)?
+                        };
+                        session.prepare(&source)
+                    })?)
+                }
+            }
+        };
+        let deletes = deletes.unwrap_or_default();
+        let index = Arc::clone(&self.index);
+        let done = work::run(py, move || {
+            let mut index = lock(&index)?;
+            session.update_index(&mut index, upserts.as_ref(), &deletes)
+        })?;
+        crate::json(py, &done)
+    }
+
+    /// Takes the index's newest commit (another process's update); returns whether there was
+    /// one.
+    fn reload(&self, py: Python<'_>) -> PyResult<bool> {
+        let index = Arc::clone(&self.index);
+        work::run(py, move || {
+            let mut index = lock(&index)?;
+            index.reload()
+        })
+    }
+
+    /// Records the index holds now.
+    fn __len__(&self) -> PyResult<usize> {
+        let index = self.locked()?;
+        Ok(index.live_records().map_err(errors::to_py)?.len())
+    }
+
+    /// The index folder.
+    #[getter]
+    fn path(&self) -> PyResult<PathBuf> {
+        Ok(self.locked()?.dir().to_owned())
+    }
+
+    fn __repr__(&self) -> PyResult<String> {
+        let path = self.path()?;
+        Ok(format!("<khop.Index {}>", path.display()))
+    }
+}

@@ -1,0 +1,305 @@
+//! The library's jobs as Python calls: link, dedupe, reconcile, explain, train, and the model.
+//! Each reads what it is given (or takes a `Table` read before), runs off the GIL and returns an
+//! object holding the result: Arrow tables on demand and summaries as dicts.
+
+use std::path::PathBuf;
+
+use arrow_array::RecordBatch;
+use khop::score::Model;
+use khop::session::{DedupeRun, LinkRun, ReconcileRun};
+use pyo3::prelude::*;
+
+use crate::arrow::ArrowTable;
+use crate::errors;
+use crate::tables::{self, table_arg};
+use crate::work;
+
+/// Collects `batches` into an [`ArrowTable`] of `schema`.
+fn arrow_table(
+    schema: arrow_schema::SchemaRef,
+    batches: impl Iterator<Item = khop::Result<RecordBatch>>,
+) -> PyResult<ArrowTable> {
+    let batches = batches.collect::<khop::Result<Vec<_>>>().map_err(errors::to_py)?;
+    Ok(ArrowTable::new(schema, batches))
+}
+
+/// An `ArrowTable` of batches, the schema taken from the first (an empty table without one).
+fn arrow_table_of(batches: Vec<RecordBatch>) -> ArrowTable {
+    let schema = batches
+        .first()
+        .map(RecordBatch::schema)
+        .unwrap_or_else(|| std::sync::Arc::new(arrow_schema::Schema::empty()));
+    ArrowTable::new(schema, batches)
+}
+
+/// A Fellegi-Sunter model: the weight of each comparison level, trained without labels. Save it
+/// to reuse on the next run (`model=` of `link`, `reconcile`, `explain`), as `khop train` does.
+#[pyclass(frozen, module = "khop", name = "Model")]
+pub struct PyModel {
+    pub model: Model,
+}
+
+#[pymethods]
+impl PyModel {
+    /// Reads a model file (JSON, as `khop train` and `Model.save` write it).
+    #[staticmethod]
+    fn load(path: PathBuf) -> PyResult<PyModel> {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            errors::to_py(khop::Error::from(khop::ErrorKind::Io {
+                path: path.clone(),
+                action: "read",
+                source: e,
+            }))
+        })?;
+        Self::from_json(&text)
+    }
+
+    /// A model from its JSON text.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<PyModel> {
+        Ok(PyModel { model: Model::from_json(text).map_err(errors::to_py)? })
+    }
+
+    /// The model as JSON text.
+    fn to_json(&self) -> String {
+        self.model.to_json()
+    }
+
+    /// Writes the model to `path` (replaced only once written whole).
+    fn save(&self, path: PathBuf) -> PyResult<()> {
+        khop::write::write_atomic(path, self.model.to_json()).map_err(errors::to_py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<khop.Model: {} comparisons>", self.model.width())
+    }
+}
+
+/// What `khop.link` found: one row of `links` per sector record (its best national record,
+/// probability, decision, runner-up, explanation), the counts in `summary`, and the model.
+#[pyclass(frozen, module = "khop", name = "LinkResult")]
+pub struct PyLinkResult {
+    run: LinkRun,
+}
+
+#[pymethods]
+impl PyLinkResult {
+    /// The links, one row per sector record, as an Arrow table.
+    #[getter]
+    fn links(&self) -> PyResult<ArrowTable> {
+        let schema = self.run.schema().map_err(errors::to_py)?;
+        arrow_table(schema, self.run.batches().map_err(errors::to_py)?)
+    }
+
+    /// The counts of the run (decisions, candidate pairs per rule, seconds per stage), as a dict:
+    /// the `--summary` file of `khop link`.
+    #[getter]
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::json(py, &self.run.summary())
+    }
+
+    /// The model the links were scored with.
+    #[getter]
+    fn model(&self) -> PyModel {
+        PyModel { model: self.run.model().clone() }
+    }
+
+    /// Writes the links to `path` (Parquet, CSV or NDJSON, by extension); returns the rows.
+    fn write(&self, py: Python<'_>, path: PathBuf) -> PyResult<u64> {
+        py.detach(|| self.run.write(&path)).map_err(errors::to_py)
+    }
+
+    fn __repr__(&self) -> String {
+        let s = self.run.summary();
+        format!(
+            "<khop.LinkResult: {} sector records; {} matches, {} to review>",
+            self.run.results().len(),
+            s.decisions.r#match,
+            s.decisions.review
+        )
+    }
+}
+
+/// What `khop.dedupe` found: `clusters` (each record with its cluster), `pairs` (the links
+/// between records of a cluster), `summary` and the model.
+#[pyclass(frozen, module = "khop", name = "DedupeResult")]
+pub struct PyDedupeResult {
+    run: DedupeRun,
+}
+
+#[pymethods]
+impl PyDedupeResult {
+    /// Each record with its cluster, as an Arrow table.
+    #[getter]
+    fn clusters(&self) -> PyResult<ArrowTable> {
+        Ok(arrow_table_of(vec![self.run.clusters_batch().map_err(errors::to_py)?]))
+    }
+
+    /// The scored pairs inside clusters, as an Arrow table.
+    #[getter]
+    fn pairs(&self) -> PyResult<ArrowTable> {
+        Ok(arrow_table_of(vec![self.run.pairs_batch().map_err(errors::to_py)?]))
+    }
+
+    /// The counts of the run, as a dict (the `--summary` file of `khop dedupe`).
+    #[getter]
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::json(py, &self.run.summary())
+    }
+
+    /// The model trained.
+    #[getter]
+    fn model(&self) -> PyModel {
+        PyModel { model: self.run.model().clone() }
+    }
+}
+
+/// What `khop.reconcile` found: the `worklist` (one row per field that disagrees between a
+/// sector record and the national record it matches), the `unmatched` sector records with their
+/// closest national record, the `links` and the `summary`.
+#[pyclass(frozen, module = "khop", name = "ReconcileResult")]
+pub struct PyReconcileResult {
+    run: ReconcileRun,
+}
+
+#[pymethods]
+impl PyReconcileResult {
+    /// The fields to correct, as an Arrow table.
+    #[getter]
+    fn worklist(&self) -> PyResult<ArrowTable> {
+        Ok(arrow_table_of(
+            self.run.worklist_batches().collect::<khop::Result<Vec<_>>>().map_err(errors::to_py)?,
+        ))
+    }
+
+    /// Sector records with no accepted match, as an Arrow table.
+    #[getter]
+    fn unmatched(&self) -> PyResult<ArrowTable> {
+        let batches = self.run.unmatched_batches().map_err(errors::to_py)?;
+        Ok(arrow_table_of(batches.collect::<khop::Result<Vec<_>>>().map_err(errors::to_py)?))
+    }
+
+    /// The links the worklist comes from, as an Arrow table.
+    #[getter]
+    fn links(&self) -> PyResult<ArrowTable> {
+        let link = self.run.link();
+        arrow_table(link.schema().map_err(errors::to_py)?, link.batches().map_err(errors::to_py)?)
+    }
+
+    /// The counts of the run, as a dict (the `--summary` file of `khop reconcile`).
+    #[getter]
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::json(py, &self.run.summary())
+    }
+}
+
+/// Links each record of `sector` to the national record it belongs to.
+///
+/// `sector` and `national` are each a `khop.Table`, a file path (CSV, NDJSON, Parquet), an object
+/// with `__arrow_c_stream__` (pyarrow, polars, pandas, DuckDB) or, for `national`, a `khop.Index`.
+/// Roles are detected where not read before with `khop.read(roles=...)`. `model` skips training;
+/// `config` is a khop TOML configuration; the thresholds and `one_to_one` override it. `progress`
+/// is called as `progress(stage, position, total)`.
+#[pyfunction]
+#[pyo3(signature = (sector, national, *, model = None, config = None, match_threshold = None, review_threshold = None, one_to_one = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn link(
+    py: Python<'_>,
+    sector: &Bound<'_, PyAny>,
+    national: &Bound<'_, PyAny>,
+    model: Option<PyRef<'_, PyModel>>,
+    config: Option<PathBuf>,
+    match_threshold: Option<f64>,
+    review_threshold: Option<f64>,
+    one_to_one: Option<bool>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<PyLinkResult> {
+    let session = tables::session(config, match_threshold, review_threshold, one_to_one, progress)?;
+    let sector = table_arg(py, sector, "sector", &session)?;
+    let national = table_arg(py, national, "national", &session)?;
+    let model = model.map(|m| m.model.clone());
+    let run = work::run(py, move || session.link(&sector, &national, model.as_ref()))?;
+    Ok(PyLinkResult { run })
+}
+
+/// Finds the records of `table` that belong to the same person, and clusters them.
+///
+/// `table` is a `khop.Table`, a file path or an Arrow object (see `link`).
+#[pyfunction]
+#[pyo3(signature = (table, *, config = None, match_threshold = None, review_threshold = None, progress = None))]
+pub fn dedupe(
+    py: Python<'_>,
+    table: &Bound<'_, PyAny>,
+    config: Option<PathBuf>,
+    match_threshold: Option<f64>,
+    review_threshold: Option<f64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<PyDedupeResult> {
+    let session = tables::session(config, match_threshold, review_threshold, None, progress)?;
+    let table = table_arg(py, table, "table", &session)?;
+    let run = work::run(py, move || session.dedupe(&table))?;
+    Ok(PyDedupeResult { run })
+}
+
+/// Links `sector` to `national` and lists, for each match, the fields that disagree (the
+/// correction worklist), and the sector records left unmatched. Arguments as for `link`.
+#[pyfunction]
+#[pyo3(signature = (sector, national, *, model = None, config = None, match_threshold = None, review_threshold = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn reconcile(
+    py: Python<'_>,
+    sector: &Bound<'_, PyAny>,
+    national: &Bound<'_, PyAny>,
+    model: Option<PyRef<'_, PyModel>>,
+    config: Option<PathBuf>,
+    match_threshold: Option<f64>,
+    review_threshold: Option<f64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<PyReconcileResult> {
+    let session = tables::session(config, match_threshold, review_threshold, None, progress)?;
+    let sector = table_arg(py, sector, "sector", &session)?;
+    let national = table_arg(py, national, "national", &session)?;
+    let model = model.map(|m| m.model.clone());
+    let run = work::run(py, move || session.reconcile(&sector, &national, model.as_ref()))?;
+    Ok(PyReconcileResult { run })
+}
+
+/// Explains one pair for a clerk: each comparison's values, level and weight, the total weight
+/// and probability, as a dict. The ids are record ids of `sector` and `national`.
+#[pyfunction]
+#[pyo3(signature = (sector, national, sector_id, national_id, *, model = None, config = None))]
+pub fn explain<'py>(
+    py: Python<'py>,
+    sector: &Bound<'py, PyAny>,
+    national: &Bound<'py, PyAny>,
+    sector_id: String,
+    national_id: String,
+    model: Option<PyRef<'py, PyModel>>,
+    config: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let session = tables::session(config, None, None, None, None)?;
+    let sector = table_arg(py, sector, "sector", &session)?;
+    let national = table_arg(py, national, "national", &session)?;
+    let model = model.map(|m| m.model.clone());
+    let explained =
+        work::run(py, move || session.explain(&sector, &national, &sector_id, &national_id, model.as_ref()))?;
+    crate::json(py, &explained.explanation)
+}
+
+/// Trains a model on `sector` against `national` without labels (EM); returns the model and
+/// what training did (pairs, iterations, convergence), as a dict.
+#[pyfunction]
+#[pyo3(signature = (sector, national, *, config = None, progress = None))]
+pub fn train<'py>(
+    py: Python<'py>,
+    sector: &Bound<'py, PyAny>,
+    national: &Bound<'py, PyAny>,
+    config: Option<PathBuf>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(PyModel, Bound<'py, PyAny>)> {
+    let session = tables::session(config, None, None, None, progress)?;
+    let sector = table_arg(py, sector, "sector", &session)?;
+    let national = table_arg(py, national, "national", &session)?;
+    let (model, report) = work::run(py, move || session.train(&sector, &national))?;
+    Ok((PyModel { model }, crate::json(py, &report)?))
+}
