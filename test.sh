@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints (warnings are errors), every test (doc
 # tests included), the library's examples, a build of the benchmarks (run by hand, see
-# benches/RESULTS.md), and every fuzz target for 30 seconds (`FUZZ_QUICK=1 fuzz/run.sh`: a dev
+# benches/RESULTS.md), the Python package (built into a virtual environment under target/,
+# tested with pytest, its example run), and every fuzz target for 30 seconds (`FUZZ_QUICK=1 fuzz/run.sh`: a dev
 # build with coverage instrumentation, two targets at a time; any crash fails the suite; long runs
 # are recorded in fuzz/README.md). FUZZ_SECONDS changes the 30 seconds (0 skips the runs).
 set -euo pipefail
@@ -30,6 +31,19 @@ done
 
 echo "== benchmarks build"
 cargo build --workspace --benches --bins --locked
+
+echo "== Python package (bindings/python: its own cargo workspace, built by maturin)"
+command -v python3 >/dev/null || { echo "test.sh: python3 is missing (the Python package)" >&2; exit 1; }
+cargo fmt --manifest-path bindings/python/Cargo.toml -- --check
+# The package's build shares the main target folder: the engine is compiled once.
+CARGO_TARGET_DIR=$PWD/target cargo clippy --manifest-path bindings/python/Cargo.toml --locked -- -D warnings
+venv=$PWD/target/python-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r bindings/python/requirements-test.txt
+(cd bindings/python && VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH CARGO_TARGET_DIR=$PWD/../../target \
+    maturin develop --locked --quiet)
+KHOP_BIN=$PWD/target/debug/khop "$venv/bin/python" -m pytest -q bindings/python/tests
+"$venv/bin/python" bindings/python/examples/link_population.py >/dev/null
 
 fuzz_seconds=${FUZZ_SECONDS:-30}
 if [ "$fuzz_seconds" -gt 0 ]; then
