@@ -43,6 +43,8 @@ venv=$PWD/target/python-venv
 (cd bindings/python && VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH CARGO_TARGET_DIR=$PWD/../../target \
     maturin develop --locked --quiet)
 KHOP_BIN=$PWD/target/debug/khop "$venv/bin/python" -m pytest -q bindings/python/tests
+# The type stubs describe the module as built: every name, signature and class.
+"$venv/bin/python" -m mypy.stubtest khop
 "$venv/bin/python" bindings/python/examples/link_population.py >/dev/null
 
 fuzz_seconds=${FUZZ_SECONDS:-30}

@@ -73,6 +73,16 @@ fn batches_in_memory_make_the_table_of_the_file() -> Result<()> {
             assert_eq!(table.records(), from_file.records(), "{name}");
             assert_eq!(table.stats(), from_file.stats(), "{name}");
         }
+        // All the rows in one batch (as polars hands a data frame over), read in slices.
+        let batches = file_batches(&path, 97);
+        let one = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+        let options = ReadOptions { batch_size: 64, ..ReadOptions::default() };
+        let mut reader = Reader::from_arrow(name, stream(vec![one.clone()]), &options)?;
+        let sizes: Vec<usize> = reader.by_ref().map(|b| b.unwrap().records.num_rows()).collect();
+        assert!(sizes.len() > 1 && sizes.iter().all(|&n| n <= 64), "{sizes:?}");
+        assert_eq!(sizes.iter().sum::<usize>(), one.num_rows());
+        let table = session.prepare_arrow(name, stream(vec![one]), None, &options)?;
+        assert_eq!(table.records(), from_file.records(), "{name}: one batch");
         // Roles given.
         let table = session.prepare_arrow(
             name,
@@ -150,4 +160,31 @@ fn a_missing_or_nested_column_is_a_clear_error() {
         .prepare_arrow("people", stream(vec![batch]), Some(&nested), &ReadOptions::default())
         .unwrap_err();
     assert!(matches!(error.kind(), ErrorKind::ColumnType { column, .. } if column == "tags"), "{error}");
+}
+
+#[test]
+fn batches_in_memory_profile_as_their_file() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let options = khop_datasets::GenOptions {
+        persons: 300,
+        seed: 4,
+        format: khop_datasets::OutputFormat::Csv,
+        ..Default::default()
+    };
+    khop_datasets::generate(dir.path(), &khop_datasets::Profile::named("default").unwrap(), &options)
+        .unwrap();
+    let path = dir.path().join("bhyt.csv");
+    let (_, detection) = khop::config::detect::detect_file(&path, &ReadOptions::default())?;
+    let roles: Vec<_> = detection.columns.iter().map(|c| (c.name.clone(), c.role)).collect();
+    let session = Session::new();
+    let from_file = session.profile(&path, &ReadOptions::default(), &roles)?.profile;
+    let from_batches = session
+        .profile_arrow("bhyt", stream(relaid(&file_batches(&path, 50))), &ReadOptions::default())?
+        .profile;
+    assert_eq!((from_batches.file.as_str(), from_batches.format.as_str()), ("bhyt", "arrow"));
+    assert_eq!(from_batches.rows_read, from_file.rows_read);
+    // Everything said of each column is the same.
+    let columns = |p: &khop::profile::DatasetProfile| serde_json::to_value(&p.columns).unwrap();
+    assert_eq!(columns(&from_batches), columns(&from_file));
+    Ok(())
 }

@@ -183,10 +183,15 @@ impl PyIndex {
         })
     }
 
-    /// Records the index holds now.
+    /// Records the index holds at the commit it has seen.
     fn __len__(&self) -> PyResult<usize> {
-        let index = self.locked()?;
-        Ok(index.live_records().map_err(errors::to_py)?.len())
+        Ok(self.locked()?.commit().records as usize)
+    }
+
+    /// The commit the index has seen (a number that grows with each update).
+    #[getter]
+    fn generation(&self) -> PyResult<u64> {
+        Ok(self.locked()?.commit().generation)
     }
 
     /// The index folder.

@@ -56,6 +56,25 @@ fn read(
     Ok(tables::PyTable { table })
 }
 
+/// Profiles every column of `data` (a file path or an Arrow object, as for `read`):
+/// completeness, distinct values, lengths, accents and invalid shapes, with each column's
+/// detected role; the `--json` output of `khop profile`, as a dict.
+#[pyfunction]
+#[pyo3(signature = (data, *, name = None, null_values = None, progress = None))]
+fn profile<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    name: Option<String>,
+    null_values: Option<Vec<String>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let session = tables::session(None::<PathBuf>, None, None, None, progress)?;
+    let args =
+        tables::ReadArgs { name, null_values, max_rejected_share: Some(1.0), ..tables::ReadArgs::default() };
+    let profiled = tables::profile(py, data, &args, session)?;
+    json(py, &profiled)
+}
+
 #[pymodule]
 fn _khop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -69,6 +88,7 @@ fn _khop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<jobs::PyReconcileResult>()?;
     m.add_class::<index::PyIndex>()?;
     m.add_function(wrap_pyfunction!(read, m)?)?;
+    m.add_function(wrap_pyfunction!(profile, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::link, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::dedupe, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::reconcile, m)?)?;

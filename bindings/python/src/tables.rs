@@ -211,3 +211,29 @@ pub fn session(
         None => session,
     })
 }
+
+/// Profiles every column of `data` (a path or an Arrow object): completeness, distinct values,
+/// lengths, accents and invalid shapes per column, with the roles detected, as a dict (the
+/// `--json` output of `khop profile`). Rows that cannot be read are counted by reason.
+pub fn profile(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    args: &ReadArgs,
+    session: Session,
+) -> PyResult<serde_json::Value> {
+    let options = args.options();
+    let profiled = if arrow::is_arrow(data) {
+        let batches = arrow::import(data)?;
+        let name = args.name.clone().unwrap_or_else(|| "table".to_owned());
+        work::run(py, move || session.profile_arrow(&name, batches, &options))?
+    } else {
+        let path: PathBuf = data.extract()?;
+        work::run(py, move || {
+            let (_, detection) = khop::config::detect::detect_file(&path, &options)?;
+            let roles: Vec<_> = detection.columns.iter().map(|c| (c.name.clone(), c.role)).collect();
+            session.profile(&path, &options, &roles)
+        })?
+    };
+    serde_json::to_value(&profiled.profile)
+        .map_err(|e| errors::InternalError::new_err(format!("a profile does not serialize: {e}")))
+}

@@ -82,8 +82,11 @@ def test_index_build_lookup_update(population, tmp_path):
     done = index.update(deletes=[row[national.id_column]])
     assert (done["deleted"], done["records"]) == (1, len(national) - 1)
     assert index.lookup(query)["best_id"] != row[national.id_column]
+    assert other.generation < index.generation
     assert other.reload() is True
+    assert other.generation == index.generation
     assert len(other) == len(national) - 1
+    assert other.reload() is False
 
     # Upsert it back from Arrow data with the index's columns.
     upsert = pq.read_table(population / "national.parquet").slice(5, 1)

@@ -43,3 +43,15 @@ def test_addresses_across_the_2025_reorganisation():
     # The ward of the old address, in the units since 1 July 2025 (no districts).
     assert [unit["province_code"] for unit in parsed["new"]] == ["79"]
     assert parsed["new"][0]["ward"].startswith("Phường")
+
+
+def test_profile_of_a_file_and_of_its_arrow_data(population):
+    import pyarrow.parquet as pq
+
+    path = population / "bhyt.parquet"
+    of_file = khop.profile(path)
+    of_arrow = khop.profile(pq.read_table(path), name="bhyt")
+    assert of_file["rows_read"] == of_arrow["rows_read"] == pq.read_metadata(path).num_rows
+    assert of_file["columns"] == of_arrow["columns"]
+    roles = {c["name"]: c["role"] for c in of_file["columns"]}
+    assert roles["HO_TEN"] == "full_name"

@@ -272,9 +272,16 @@ fn row_excerpt(records: &RecordBatch, row: usize) -> String {
 /// Record batches handed over in memory (any [`RecordBatchReader`]: an Arrow C stream from
 /// Python, a caller's own batches), read as a file would be: the same projection, conversion to
 /// text, null values and rejects. Rows are numbered across the batches from 1.
+///
+/// Batches larger than [`ReadOptions::batch_size`] are passed on in slices of that size (without
+/// a copy): polars hands a whole data frame over as one batch, and preparation works batch by
+/// batch in parallel.
 pub(crate) struct ArrowSource {
     batches: Box<dyn RecordBatchReader + Send>,
     conversion: TextConversion,
+    batch_size: usize,
+    /// The batch being sliced, and the offset of its next slice.
+    current: Option<(RecordBatch, usize)>,
     row: u64,
 }
 
@@ -285,7 +292,27 @@ impl ArrowSource {
         options: &ReadOptions,
     ) -> Result<Self> {
         let (conversion, _) = TextConversion::new(name, &batches.schema(), options)?;
-        Ok(ArrowSource { batches, conversion, row: 0 })
+        Ok(ArrowSource { batches, conversion, batch_size: options.batch_size.max(1), current: None, row: 0 })
+    }
+
+    /// The next slice of at most `batch_size` rows, taking the next batch when one is used up.
+    fn next_slice(&mut self) -> Option<std::result::Result<RecordBatch, arrow_schema::ArrowError>> {
+        loop {
+            if let Some((batch, offset)) = &mut self.current {
+                if *offset < batch.num_rows() {
+                    let length = self.batch_size.min(batch.num_rows() - *offset);
+                    let slice = batch.slice(*offset, length);
+                    *offset += length;
+                    return Some(Ok(slice));
+                }
+                self.current = None;
+            }
+            match self.batches.next()? {
+                Ok(batch) if batch.num_rows() <= self.batch_size => return Some(Ok(batch)),
+                Ok(batch) => self.current = Some((batch, 0)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 }
 
@@ -297,7 +324,7 @@ impl Source for ArrowSource {
     fn next_batch(&mut self, stats: &mut ReadStats) -> Option<Result<Batch>> {
         // A batch of another schema than the stream's announced one is an error of the stream's
         // producer; the conversion finds its columns by name and checks their types by casting.
-        let decoded = match self.batches.next()? {
+        let decoded = match self.next_slice()? {
             Ok(decoded) => decoded,
             Err(e) => {
                 let position = Some(format!("after row {}", self.row));

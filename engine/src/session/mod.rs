@@ -594,8 +594,30 @@ impl Session {
         options: &crate::read::ReadOptions,
         roles: &[(String, Option<crate::record::Role>)],
     ) -> Result<Profiled> {
-        use crate::read::Reader;
-        let mut reader = Reader::open(path, options)?;
+        self.profile_reader(path, crate::read::Reader::open(path, options)?, roles)
+    }
+
+    /// Profiles every column of record batches handed over in memory (see
+    /// [`Session::prepare_arrow`]), named `name`; the roles are detected from the first rows.
+    pub fn profile_arrow(
+        &self,
+        name: &str,
+        batches: Box<dyn RecordBatchReader + Send>,
+        options: &ReadOptions,
+    ) -> Result<Profiled> {
+        let (batches, detection) = table::detect_arrow(name, batches, options)?;
+        let roles: Vec<_> = detection.columns.iter().map(|c| (c.name.clone(), c.role)).collect();
+        let options = ReadOptions { columns: None, id_column: None, ..options.clone() };
+        let reader = crate::read::Reader::from_arrow(name, batches, &options)?;
+        self.profile_reader(Path::new(name), reader, &roles)
+    }
+
+    fn profile_reader(
+        &self,
+        path: &Path,
+        mut reader: crate::read::Reader,
+        roles: &[(String, Option<crate::record::Role>)],
+    ) -> Result<Profiled> {
         let schema = reader.schema();
         let columns = schema.fields().iter().map(|field| {
             let role = roles.iter().find(|(name, _)| name == field.name()).and_then(|(_, r)| *r);

@@ -191,17 +191,8 @@ impl TableSource {
                 (batches, dataset.clone(), id_choice)
             }
             None => {
-                let (batches, sample) = first_rows(name, batches, DETECTION_ROWS)?;
-                let mut sample = Reader::from_arrow(
-                    name,
-                    sample,
-                    &ReadOptions { columns: None, id_column: None, ..options.clone() },
-                )?;
-                let sample = match sample.next() {
-                    Some(batch) => batch?.records,
-                    None => RecordBatch::new_empty(sample.schema()),
-                };
-                let detected = TableSource::detected(Path::new(name), options, &detect(&sample));
+                let (batches, detection) = detect_arrow(name, batches, options)?;
+                let detected = TableSource::detected(Path::new(name), options, &detection);
                 (batches, detected.dataset, detected.id_choice)
             }
         };
@@ -268,6 +259,23 @@ impl TableSource {
 
 /// Rows of in-memory batches that role detection looks at (as many as it reads of a file).
 const DETECTION_ROWS: usize = 1000;
+
+/// The roles and id column of in-memory batches, detected from their first rows as
+/// [`detect_file`] does from a file's, and the batches again, to read from the start.
+pub(crate) fn detect_arrow(
+    name: &str,
+    batches: Box<dyn RecordBatchReader + Send>,
+    options: &ReadOptions,
+) -> Result<(Box<dyn RecordBatchReader + Send>, Detection)> {
+    let (batches, sample) = first_rows(name, batches, DETECTION_ROWS)?;
+    let sample_options = ReadOptions { columns: None, id_column: None, ..options.clone() };
+    let mut sample = Reader::from_arrow(name, sample, &sample_options)?;
+    let sample = match sample.next() {
+        Some(batch) => batch?.records,
+        None => RecordBatch::new_empty(sample.schema()),
+    };
+    Ok((batches, detect(&sample)))
+}
 
 /// The first `rows` rows of `batches` (fewer when the batches hold fewer), and all of the batches
 /// again, those first ones included, to read from the start.

@@ -8,7 +8,7 @@ polars or pandas DataFrame, a DuckDB relation) straight to a job:
 >>> run.summary["decisions"]                                      # doctest: +SKIP
 >>> links = run.links.to_pandas()                                 # doctest: +SKIP
 
-Jobs: ``link``, ``dedupe``, ``reconcile``, ``explain``, ``train``; the persistent national
+Jobs: ``link``, ``dedupe``, ``reconcile``, ``explain``, ``train``, ``profile``; the persistent national
 index: ``Index``; one value at a time: ``normalize_name``, ``parse_date``, ``decode_id``,
 ``parse_address``; a synthetic population to try it on: ``generate_population``.
 
@@ -46,6 +46,7 @@ from ._khop import (
     normalize_name,
     parse_address,
     parse_date,
+    profile,
     read,
     reconcile,
     train,
@@ -79,6 +80,7 @@ __all__ = [
     "normalize_name",
     "parse_address",
     "parse_date",
+    "profile",
     "read",
     "reconcile",
     "train",

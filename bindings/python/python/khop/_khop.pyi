@@ -2,17 +2,51 @@
 
 from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
-from typing import Any, Protocol
+from typing import Any, Protocol, final
+
+__all__ = [
+    "__version__",
+    "ROLES",
+    "KhopError",
+    "InputError",
+    "UnknownColumnError",
+    "ColumnTypeError",
+    "TooManyRejectedError",
+    "ConfigError",
+    "ModelError",
+    "IndexLockedError",
+    "CapacityError",
+    "InternalError",
+    "ArrowTable",
+    "Table",
+    "Model",
+    "LinkResult",
+    "DedupeResult",
+    "ReconcileResult",
+    "Index",
+    "read",
+    "profile",
+    "link",
+    "dedupe",
+    "reconcile",
+    "explain",
+    "train",
+    "normalize_name",
+    "parse_date",
+    "decode_id",
+    "parse_address",
+    "generate_population",
+]
 
 __version__: str
 ROLES: list[str]
 
-class ArrowStreamExportable(Protocol):
+class _ArrowStreamExportable(Protocol):
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
 
-StrPath = str | PathLike[str]
-Data = StrPath | ArrowStreamExportable
-Progress = Callable[[str, int, int | None], object]
+_StrPath = str | PathLike[str]
+_Data = _StrPath | _ArrowStreamExportable
+_Progress = Callable[[str, int, int | None], object]
 
 class KhopError(Exception):
     kind: str
@@ -27,6 +61,7 @@ class IndexLockedError(KhopError): ...
 class CapacityError(KhopError): ...
 class InternalError(KhopError): ...
 
+@final
 class ArrowTable:
     """Record batches in Arrow's layout; pyarrow, polars, pandas and DuckDB take them without a copy."""
 
@@ -40,6 +75,7 @@ class ArrowTable:
     def to_pandas(self) -> Any: ...
     def to_polars(self) -> Any: ...
 
+@final
 class Table:
     """A table read and prepared once; pass it to the jobs as often as needed."""
 
@@ -54,16 +90,18 @@ class Table:
     def summary(self) -> dict[str, Any]: ...
     def __len__(self) -> int: ...
 
+@final
 class Model:
     """A Fellegi-Sunter model trained without labels."""
 
     @staticmethod
-    def load(path: StrPath) -> Model: ...
+    def load(path: _StrPath) -> Model: ...
     @staticmethod
     def from_json(text: str) -> Model: ...
     def to_json(self) -> str: ...
-    def save(self, path: StrPath) -> None: ...
+    def save(self, path: _StrPath) -> None: ...
 
+@final
 class LinkResult:
     @property
     def links(self) -> ArrowTable: ...
@@ -71,8 +109,9 @@ class LinkResult:
     def summary(self) -> dict[str, Any]: ...
     @property
     def model(self) -> Model: ...
-    def write(self, path: StrPath) -> int: ...
+    def write(self, path: _StrPath) -> int: ...
 
+@final
 class DedupeResult:
     @property
     def clusters(self) -> ArrowTable: ...
@@ -83,6 +122,7 @@ class DedupeResult:
     @property
     def model(self) -> Model: ...
 
+@final
 class ReconcileResult:
     @property
     def worklist(self) -> ArrowTable: ...
@@ -93,13 +133,14 @@ class ReconcileResult:
     @property
     def summary(self) -> dict[str, Any]: ...
 
+@final
 class Index:
     """A persistent national index folder, open."""
 
     @staticmethod
-    def open(path: StrPath) -> Index: ...
+    def open(path: _StrPath) -> Index: ...
     @staticmethod
-    def build(table: Table, path: StrPath, *, model: Model | None = None) -> Index: ...
+    def build(table: Table, path: _StrPath, *, model: Model | None = None) -> Index: ...
     def lookup(
         self,
         records: Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -108,73 +149,82 @@ class Index:
         fuzzy: bool = True,
         model: Model | None = None,
     ) -> Any: ...
-    def update(self, upserts: Data | None = None, deletes: Sequence[str] | None = None) -> dict[str, Any]: ...
+    def update(self, upserts: _Data | None = None, deletes: Sequence[str] | None = None) -> dict[str, Any]: ...
     def reload(self) -> bool: ...
     @property
     def path(self) -> str: ...
+    @property
+    def generation(self) -> int: ...
     def __len__(self) -> int: ...
 
 def read(
-    data: Data,
+    data: _Data,
     *,
     name: str | None = None,
     roles: Mapping[str, str] | None = None,
     id: str | None = None,
     null_values: Sequence[str] | None = None,
     max_rejected_share: float | None = None,
-    progress: Progress | None = None,
+    progress: _Progress | None = None,
 ) -> Table: ...
+def profile(
+    data: _Data,
+    *,
+    name: str | None = None,
+    null_values: Sequence[str] | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
 def link(
-    sector: Data | Table,
-    national: Data | Table | Index,
+    sector: _Data | Table,
+    national: _Data | Table | Index,
     *,
     model: Model | None = None,
-    config: StrPath | None = None,
+    config: _StrPath | None = None,
     match_threshold: float | None = None,
     review_threshold: float | None = None,
     one_to_one: bool | None = None,
-    progress: Progress | None = None,
+    progress: _Progress | None = None,
 ) -> LinkResult: ...
 def dedupe(
-    table: Data | Table,
+    table: _Data | Table,
     *,
-    config: StrPath | None = None,
+    config: _StrPath | None = None,
     match_threshold: float | None = None,
     review_threshold: float | None = None,
-    progress: Progress | None = None,
+    progress: _Progress | None = None,
 ) -> DedupeResult: ...
 def reconcile(
-    sector: Data | Table,
-    national: Data | Table | Index,
+    sector: _Data | Table,
+    national: _Data | Table | Index,
     *,
     model: Model | None = None,
-    config: StrPath | None = None,
+    config: _StrPath | None = None,
     match_threshold: float | None = None,
     review_threshold: float | None = None,
-    progress: Progress | None = None,
+    progress: _Progress | None = None,
 ) -> ReconcileResult: ...
 def explain(
-    sector: Data | Table,
-    national: Data | Table | Index,
+    sector: _Data | Table,
+    national: _Data | Table | Index,
     sector_id: str,
     national_id: str,
     *,
     model: Model | None = None,
-    config: StrPath | None = None,
+    config: _StrPath | None = None,
 ) -> dict[str, Any]: ...
 def train(
-    sector: Data | Table,
-    national: Data | Table | Index,
+    sector: _Data | Table,
+    national: _Data | Table | Index,
     *,
-    config: StrPath | None = None,
-    progress: Progress | None = None,
+    config: _StrPath | None = None,
+    progress: _Progress | None = None,
 ) -> tuple[Model, dict[str, Any]]: ...
 def normalize_name(name: str) -> dict[str, Any]: ...
 def parse_date(value: str, *, order: str = "day_first") -> dict[str, Any]: ...
 def decode_id(value: str) -> dict[str, Any]: ...
 def parse_address(address: str) -> dict[str, Any]: ...
 def generate_population(
-    path: StrPath,
+    path: _StrPath,
     *,
     persons: int = 10000,
     seed: int = 42,
