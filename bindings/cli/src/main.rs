@@ -6,6 +6,7 @@ mod index;
 mod link;
 mod progress;
 mod reconcile;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,9 @@ enum Command {
     /// Build a national index (the national table prepared once, kept in a folder) or look at one.
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// Serve lookups over a national index on HTTP: look up, explain, upsert and delete records,
+    /// with bearer tokens, an audit log of writes, health, readiness and Prometheus metrics.
+    Serve(serve::ServeArgs),
     /// Write or check a configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -216,6 +220,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => reconcile::explain(args),
         Command::Blocking(args) => link::blocking(args),
         Command::Index(command) => index::run(command),
+        Command::Serve(args) => serve::run(args),
         Command::Config(ConfigCommand::Init { files, output, read }) => {
             commands::config_init(&files, output.as_deref(), &read)
         }

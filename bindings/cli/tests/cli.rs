@@ -985,3 +985,94 @@ fn an_update_killed_at_any_point_leaves_the_last_commit() {
         "{killed} updates killed, {committed} commits seen; an update took {upsert:?} (upserts), {delete:?} (deletes)"
     );
 }
+
+/// `khop serve` killed (SIGKILL) under a stream of upserts: on restart every upsert it answered
+/// is in the index, which opens at a whole commit.
+#[test]
+fn every_acknowledged_upsert_survives_a_killed_service() {
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let gen_ = khop(&["gen", "--persons", "600", "--seed", "21", "--format", "csv", "--out", &path("")]);
+    assert!(gen_.status.success(), "{}", String::from_utf8_lossy(&gen_.stderr));
+    let build = khop(&["index", "build", &path("national.csv"), "--out", &path("idx")]);
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    let before = index_records(&dir.path().join("idx"));
+    let mut reader = csv::Reader::from_path(dir.path().join("national.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let template: Vec<(String, String)> = headers
+        .iter()
+        .zip(reader.records().next().unwrap().unwrap().iter())
+        .map(|(h, v)| (h.to_owned(), v.to_owned()))
+        .collect();
+
+    // A free port for the service.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_khop"))
+        .args(["serve", &path("idx"), "--listen", &address.to_string(), "--no-auth-on-loopback"])
+        .args(["--audit-log", &path("audit.jsonl")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = (0..600).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        matches!(khop_server::client::request(address, "GET", "/ready", None, None), Ok((200, _)))
+    });
+    assert!(ready, "the service did not become ready");
+
+    // Upserts of new records, one per request, until the kill; the ids answered are kept.
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let writer = {
+        let acknowledged = Arc::clone(&acknowledged);
+        std::thread::spawn(move || {
+            for i in 0.. {
+                let id = format!("NEW{i:06}");
+                let record: serde_json::Map<String, serde_json::Value> = template
+                    .iter()
+                    .map(|(h, v)| {
+                        (
+                            h.clone(),
+                            serde_json::Value::String(if h == "ma_cong_dan" {
+                                id.clone()
+                            } else {
+                                v.clone()
+                            }),
+                        )
+                    })
+                    .collect();
+                let body = serde_json::json!({"upserts": [record]}).to_string();
+                match khop_server::client::request(address, "POST", "/v1/records", None, Some(&body)) {
+                    Ok((200, answer)) if answer["visible"] == true => acknowledged.lock().unwrap().push(id),
+                    _ => break,
+                }
+            }
+        })
+    };
+    while acknowledged.lock().unwrap().len() < 8 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    writer.join().unwrap();
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let index =
+        khop::index::NationalIndex::open(&dir.path().join("idx")).expect("the index opens after the kill");
+    let live: std::collections::HashSet<&str> = (0..index.records().len() as u32)
+        .filter(|&r| index.is_live(r))
+        .map(|r| index.records().record_id(r))
+        .collect();
+    for id in &acknowledged {
+        assert!(live.contains(id.as_str()), "{id} was acknowledged but is not in the index");
+    }
+    // At most the one upsert in flight at the kill went through unanswered.
+    let added = live.len() as u64 - before;
+    assert!(
+        added == acknowledged.len() as u64 || added == acknowledged.len() as u64 + 1,
+        "{added} added, {} acknowledged",
+        acknowledged.len()
+    );
+}

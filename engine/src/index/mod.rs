@@ -737,6 +737,52 @@ impl NationalIndex {
     }
 }
 
+impl NationalIndex {
+    /// Explains the pair of the query record `row` of `query` and the live national record whose
+    /// id is `national_id`: its weight, probability and each comparison's level and weight, as a
+    /// lookup would give it for that candidate, whether or not blocking would bring the two
+    /// together. Finds the record by a scan of the ids (milliseconds at a million records).
+    pub fn explain(
+        &self,
+        query: &PreparedRecords,
+        row: u32,
+        national_id: &str,
+        model: Option<&Model>,
+        settings: &LinkSettings,
+    ) -> Result<LookupCandidate> {
+        let model = model.or(self.model.as_ref()).ok_or_else(|| {
+            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
+        })?;
+        if row as usize >= query.len() {
+            return Err(Error::invalid(format!("query record {row} out of range ({} records)", query.len())));
+        }
+        let record = (0..self.records.len() as u32)
+            .find(|&r| self.is_live(r) && self.records.record_id(r) == national_id)
+            .ok_or_else(|| Error::invalid("no record of the index has that id"))?;
+        let linker = Linker::new(query, &self.records, settings.clone())?;
+        let weight = linker.score_pairs(model, &[(row, record)])?[0];
+        Ok(LookupCandidate {
+            record,
+            id: national_id.to_owned(),
+            weight,
+            probability: probability(weight),
+            explanation: linker.contributions(model, row, record)?,
+        })
+    }
+}
+
+impl LookupCandidate {
+    /// The candidate as JSON: its id, probability, weight and the explanation of each weight.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "probability": self.probability,
+            "weight": self.weight,
+            "explanation": self.explanation,
+        })
+    }
+}
+
 /// How [`NationalIndex::lookup`] looks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LookupOptions {
@@ -776,18 +822,8 @@ impl Lookup {
     /// found, the candidates compared and the fields left out.
     pub fn to_json(&self, index: &NationalIndex) -> serde_json::Value {
         let r = &self.result;
-        let candidates: Vec<serde_json::Value> = self
-            .candidates
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "id": c.id,
-                    "probability": c.probability,
-                    "weight": c.weight,
-                    "explanation": c.explanation,
-                })
-            })
-            .collect();
+        let candidates: Vec<serde_json::Value> =
+            self.candidates.iter().map(LookupCandidate::to_json).collect();
         let rules: Vec<serde_json::Value> = self
             .rules
             .iter()

@@ -290,6 +290,23 @@ impl Session {
             .collect()
     }
 
+    /// Explains the pair of `record` (a JSON object of role-named fields, as for
+    /// [`Session::lookup`]) and the index's record `national_id`
+    /// ([`NationalIndex::explain`]). `model` overrides the index's.
+    pub fn explain_in_index(
+        &self,
+        index: &NationalIndex,
+        record: &serde_json::Map<String, serde_json::Value>,
+        national_id: &str,
+        model: Option<&Model>,
+    ) -> Result<crate::index::LookupCandidate> {
+        let model = model.or(index.model()).ok_or_else(|| {
+            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
+        })?;
+        let (query, _) = lookup::query_records(std::slice::from_ref(record), &lookup::model_roles(model))?;
+        index.explain(&query, 0, national_id, Some(model), &self.settings)
+    }
+
     /// Upserts the records of `upserts` (read for the index: [`TableSource::for_index`]) and
     /// deletes the records of the ids `deletes`, in one commit ([`NationalIndex::update`]).
     pub fn update_index(
