@@ -661,3 +661,39 @@ fn a_stale_handle_updates_on_top_of_the_last_commit() -> Result<()> {
     assert!(!reopened.is_live(3) && !reopened.is_live(5));
     Ok(())
 }
+
+/// A clone is a handle of its own: an update through it leaves what the original sees unchanged
+/// (what lets a service update while lookups go on), until the original reloads.
+#[test]
+fn an_update_through_a_clone_leaves_the_original_as_it_was() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    csv_population(dir.path(), 400, 4);
+    let session = Session::new();
+    let national = prepare(&session, &dir.path().join("national.csv"))?;
+    let sector = prepare(&session, &dir.path().join("bhxh.csv"))?;
+    let (model, _) = session.train(&sector, &national)?;
+    let mut original = session.build_index(&national, dir.path().join("idx"), Some(&model))?;
+    let objects: Vec<_> = role_objects(&national).into_iter().take(20).collect();
+    let ids: Vec<String> = (0..20).map(|i| national.records().record_id(i).to_owned()).collect();
+    let before = session.lookup(&original, &objects, None, &exact(1))?;
+    let found = |lookups: &[khop::index::Lookup], index: &NationalIndex| -> Vec<Option<String>> {
+        lookups.iter().map(|l| l.result.best.map(|b| index.records().record_id(b.right).to_owned())).collect()
+    };
+    assert_eq!(found(&before, &original), ids.iter().cloned().map(Some).collect::<Vec<_>>());
+
+    let mut clone = original.clone();
+    let update = clone.update(None, &ids)?;
+    assert_eq!((update.deleted, update.generation), (20, 1));
+    // The original: the same commit, the same answers.
+    assert_eq!(original.commit().generation, 0);
+    assert_eq!(session.lookup(&original, &objects, None, &exact(1))?, before);
+    // The clone: none of the deleted records.
+    let after = session.lookup(&clone, &objects, None, &exact(1))?;
+    for (best, id) in found(&after, &clone).iter().zip(&ids) {
+        assert_ne!(best.as_deref(), Some(id.as_str()));
+    }
+    // Reloaded, the original sees the commit.
+    assert!(original.reload()?);
+    assert_eq!(session.lookup(&original, &objects, None, &exact(1))?, after);
+    Ok(())
+}

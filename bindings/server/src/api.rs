@@ -148,28 +148,31 @@ fn body_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>
     }
 }
 
-/// Runs `work` on the blocking pool with the index, within the time limit; 503 while it loads.
+/// The index as lookups see it now; 503 while it loads.
+fn current(state: &AppState) -> Result<Arc<NationalIndex>, ApiError> {
+    let slot = state.index.read().map_err(|_| poisoned())?;
+    slot.clone().ok_or_else(|| not_ready(state))
+}
+
+fn poisoned() -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a lock of the service is poisoned")
+}
+
+/// Runs `work` on the blocking pool with the index, one lookup per core at a time, within the
+/// time limit (waiting for a turn included); 503 while the index loads.
 async fn with_index<T: Send + 'static>(
     state: &Arc<AppState>,
     work: impl FnOnce(&NationalIndex) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let shared = Arc::clone(state);
-    let task = tokio::task::spawn_blocking(move || {
-        let guard = shared.index.read().map_err(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the index lock is poisoned")
-        })?;
-        match guard.as_ref() {
-            Some(index) => work(index),
-            None => Err(not_ready(&shared)),
-        }
-    });
-    match tokio::time::timeout(state.options.timeout, task).await {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(e)) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("the request failed: {e}"),
-        )),
+    let index = current(state)?;
+    let run = async {
+        let _turn = state.lookups.acquire().await.map_err(|_| poisoned())?;
+        tokio::task::spawn_blocking(move || work(&index)).await.map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the request failed: {e}"))
+        })?
+    };
+    match tokio::time::timeout(state.options.timeout, run).await {
+        Ok(answer) => answer,
         Err(_) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
@@ -335,19 +338,19 @@ async fn records(
     }
     let shared = Arc::clone(&state);
     let task = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let mut guard = shared.index.write().map_err(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the index lock is poisoned")
-        })?;
-        let index = guard.as_mut().ok_or_else(|| not_ready(&shared))?;
-        let table = if upserts.is_empty() { None } else { Some(upsert_table(index, &upserts)?) };
+        let _writing = shared.writer.lock().map_err(|_| poisoned())?;
+        // The update goes to a clone; lookups go on against the index as it was, until the swap.
+        let mut index = NationalIndex::clone(current(&shared)?.as_ref());
+        let table = if upserts.is_empty() { None } else { Some(upsert_table(&index, &upserts)?) };
         let session = Session::new();
-        let done = session.update_index(index, table.as_ref(), &deletes)?;
+        let done = session.update_index(&mut index, table.as_ref(), &deletes)?;
         let ids: Vec<&str> = table
             .as_ref()
             .map(|t| (0..t.len() as u32).map(|i| t.records().record_id(i)).collect())
             .unwrap_or_default();
         audit(&shared, &token, &ids, &deletes, done.generation)?;
-        shared.metrics.index(index);
+        shared.metrics.index(&index);
+        *shared.index.write().map_err(|_| poisoned())? = Some(Arc::new(index));
         shared.metrics.records_upserted.inc_by(done.upserted);
         shared.metrics.records_deleted.inc_by(done.deleted);
         shared.metrics.last_commit.set(unix_seconds());
@@ -462,11 +465,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /ready`: 200 once the index is loaded, 503 before (or when it cannot be).
 async fn ready(State(state): State<Arc<AppState>>) -> Answer {
-    let loaded = state
-        .index
-        .read()
-        .map(|i| i.as_ref().map(|i| (i.commit().records, i.commit().generation)))
-        .unwrap_or(None);
+    let loaded = current(&state).ok().map(|i| (i.commit().records, i.commit().generation));
     match loaded {
         Some((records, generation)) => {
             Ok(Json(json!({"status": "ready", "records": records, "generation": generation})).into_response())

@@ -65,8 +65,15 @@ impl ServeOptions {
 
 /// What every handler shares.
 pub(crate) struct AppState {
-    /// `None` while the index loads (requests get 503).
-    index: RwLock<Option<NationalIndex>>,
+    /// The index as lookups see it; `None` while it loads (requests get 503). A lookup holds the
+    /// lock only to clone the `Arc`: a write updates a clone of the index and swaps it in, so
+    /// that lookups never wait for a commit.
+    index: RwLock<Option<Arc<NationalIndex>>>,
+    /// Held by the write in progress: writes go one at a time, each on the latest commit.
+    writer: Mutex<()>,
+    /// Lookups running at once on the blocking pool (one per core): more would only share the
+    /// cores among more threads, and a fair queue keeps the slowest answers bounded.
+    lookups: tokio::sync::Semaphore,
     /// Why the index could not be loaded, when it could not.
     load_error: Mutex<Option<String>>,
     tokens: Tokens,
@@ -116,6 +123,8 @@ impl Server {
             TcpListener::bind(options.listen).await.map_err(|e| format!("{}: {e}", options.listen))?;
         let state = Arc::new(AppState {
             index: RwLock::new(None),
+            writer: Mutex::new(()),
+            lookups: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             load_error: Mutex::new(None),
             tokens,
             audit,
@@ -151,7 +160,7 @@ impl Server {
                         started.elapsed().as_secs_f64()
                     );
                     if let Ok(mut slot) = state.index.write() {
-                        *slot = Some(index);
+                        *slot = Some(Arc::new(index));
                     }
                 }
                 Err(e) => {

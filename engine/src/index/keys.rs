@@ -423,6 +423,19 @@ impl KeyTerms {
         Ok(KeyWriter { dir: self.dir.clone(), writer, fields: self.fields })
     }
 
+    /// Another handle on the same terms index, seeing the commit this one sees now, with a
+    /// snapshot of its own: a commit through one handle does not change what the other sees
+    /// until that one reloads.
+    pub(super) fn fork(&self) -> KeyTerms {
+        KeyTerms {
+            dir: self.dir.clone(),
+            index: self.index.clone(),
+            reader: self.reader.clone(),
+            fields: self.fields,
+            snapshot: RwLock::new(self.snapshot()),
+        }
+    }
+
     fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }

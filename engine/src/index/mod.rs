@@ -198,7 +198,7 @@ pub struct IndexSource<'a> {
 }
 
 /// A national table prepared once and kept in a folder ([module docs](self)).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct NationalIndex {
     dir: PathBuf,
     manifest: IndexManifest,
@@ -210,6 +210,25 @@ pub struct NationalIndex {
     rules: Vec<BlockingRule>,
     terms: Arc<keys::KeyTerms>,
     model: Option<Model>,
+}
+
+/// Another handle on the same index, at the commit this one has seen: cheap (the records and
+/// terms are shared; the live-record flags, one byte a record, are copied when an update makes
+/// them differ). An update through one handle leaves what the other sees unchanged, so a service
+/// can update a clone while lookups go on against the original, then swap the two.
+impl Clone for NationalIndex {
+    fn clone(&self) -> NationalIndex {
+        NationalIndex {
+            dir: self.dir.clone(),
+            manifest: self.manifest.clone(),
+            commit: self.commit.clone(),
+            records: Arc::clone(&self.records),
+            live: self.live.clone(),
+            rules: self.rules.clone(),
+            terms: Arc::new(self.terms.fork()),
+            model: self.model.clone(),
+        }
+    }
 }
 
 impl NationalIndex {
