@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
 use khop::score::Model;
-use khop::session::{DedupeRun, LinkRun, ReconcileRun};
+use khop::session::{CombinedRun, DedupeRun, LinkRun, ReconcileRun};
 use pyo3::prelude::*;
 
 use crate::arrow::ArrowTable;
@@ -302,4 +302,123 @@ pub fn train<'py>(
     let national = table_arg(py, national, "national", &session)?;
     let (model, report) = work::run(py, move || session.train(&sector, &national))?;
     Ok((PyModel { model }, crate::json(py, &report)?))
+}
+
+/// What `khop.link_sources` found: each source's `LinkResult` (`runs`, by source name), and what
+/// the sources say together: `persons` (one row per national person, with the sources that found
+/// them), `conflicts` (the claims that disagree) and `summary`.
+#[pyclass(frozen, module = "khop", name = "SourcesResult")]
+pub struct PySourcesResult {
+    runs: Vec<(String, Py<PyLinkResult>)>,
+    combined: CombinedRun,
+}
+
+#[pymethods]
+impl PySourcesResult {
+    /// Each source's links, by source name, in the order given.
+    #[getter]
+    fn runs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let runs = pyo3::types::PyDict::new(py);
+        for (name, run) in &self.runs {
+            runs.set_item(name, run.clone_ref(py))?;
+        }
+        Ok(runs)
+    }
+
+    /// One row per national person: the sources that found them and the ids of their rows.
+    #[getter]
+    fn persons(&self) -> PyResult<ArrowTable> {
+        arrow_table(self.combined.combined().persons_schema(), self.combined.persons_batches())
+    }
+
+    /// One row per claim in a conflict (two sources matching one row to different persons, or
+    /// one source matching two of its rows to one person).
+    #[getter]
+    fn conflicts(&self) -> PyResult<ArrowTable> {
+        Ok(arrow_table_of(vec![self.combined.conflicts_batch().map_err(errors::to_py)?]))
+    }
+
+    /// Persons by number of sources, and conflicts, as a dict.
+    #[getter]
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::json(py, &self.combined.summary())
+    }
+}
+
+/// Links several sector tables to one national table in one run: the national table is prepared
+/// and its blocking keys indexed once; each source gets its own model (its links are those of a
+/// `link` of its own), or one model trained on all of them with `shared_model`, or `model`.
+///
+/// `sources` is a dict of name to data, or a list of data (named by their file's stem, or
+/// `source_1`, `source_2`... for Arrow data); data and the other arguments as for `link`.
+#[pyfunction]
+#[pyo3(signature = (sources, national, *, shared_model = false, model = None, config = None, match_threshold = None, review_threshold = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn link_sources(
+    py: Python<'_>,
+    sources: &Bound<'_, PyAny>,
+    national: &Bound<'_, PyAny>,
+    shared_model: bool,
+    model: Option<PyRef<'_, PyModel>>,
+    config: Option<PathBuf>,
+    match_threshold: Option<f64>,
+    review_threshold: Option<f64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<PySourcesResult> {
+    if shared_model && model.is_some() {
+        return Err(errors::invalid("give `model` or `shared_model`, not both"));
+    }
+    let session = tables::session(config, match_threshold, review_threshold, None, progress)?;
+    let named: Vec<(Option<String>, Bound<'_, PyAny>)> = match sources.cast::<pyo3::types::PyDict>() {
+        Ok(dict) => {
+            dict.iter().map(|(k, v)| Ok((Some(k.extract::<String>()?), v))).collect::<PyResult<_>>()?
+        }
+        Err(_) => sources.try_iter()?.map(|v| Ok((None, v?))).collect::<PyResult<_>>()?,
+    };
+    if named.is_empty() {
+        return Err(errors::invalid("no source to link"));
+    }
+    let mut tables = Vec::with_capacity(named.len());
+    for (i, (name, data)) in named.iter().enumerate() {
+        let table = match name {
+            // Data read here takes the dict's name; a table read before keeps its own, which
+            // must then be the dict's.
+            Some(name) if !data.is_instance_of::<tables::PyTable>() => {
+                let args = tables::ReadArgs { name: Some(name.clone()), ..tables::ReadArgs::default() };
+                tables::read(py, data, &args, session.clone())?
+            }
+            Some(name) => {
+                let table = table_arg(py, data, name, &session)?;
+                if table.name() != name {
+                    return Err(errors::invalid(format!(
+                        "the table given as `{name}` is named `{}`: read it with khop.read(..., name=\"{name}\")",
+                        table.name()
+                    )));
+                }
+                table
+            }
+            None => table_arg(py, data, &format!("source_{}", i + 1), &session)?,
+        };
+        tables.push(table);
+    }
+    let national = table_arg(py, national, "national", &session)?;
+    let model = model.map(|m| m.model.clone());
+    let (runs, combined) = work::run(py, move || {
+        let mut multi = session.multi_link(&national);
+        if shared_model {
+            multi.train_shared(&tables)?;
+        } else if let Some(model) = model {
+            multi.use_model(model);
+        }
+        let runs = tables
+            .iter()
+            .map(|table| Ok((table.name().to_owned(), multi.link(table)?)))
+            .collect::<khop::Result<Vec<_>>>()?;
+        Ok((runs, multi.finish()))
+    })?;
+    let runs = runs
+        .into_iter()
+        .map(|(name, run)| Ok((name, Py::new(py, PyLinkResult { run })?)))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PySourcesResult { runs, combined })
 }

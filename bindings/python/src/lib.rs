@@ -86,10 +86,12 @@ fn _khop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<jobs::PyLinkResult>()?;
     m.add_class::<jobs::PyDedupeResult>()?;
     m.add_class::<jobs::PyReconcileResult>()?;
+    m.add_class::<jobs::PySourcesResult>()?;
     m.add_class::<index::PyIndex>()?;
     m.add_function(wrap_pyfunction!(read, m)?)?;
     m.add_function(wrap_pyfunction!(profile, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::link, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::link_sources, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::dedupe, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::reconcile, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::explain, m)?)?;

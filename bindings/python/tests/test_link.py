@@ -111,3 +111,24 @@ def test_results_convert_to_pandas_and_polars(population):
     assert isinstance(frame, pandas.DataFrame) and len(frame) == sector_rows
     assert polars.DataFrame(result.links).height == sector_rows
     assert result.links.to_polars().columns == result.links.column_names
+
+
+def test_several_sources_in_one_run(population, khop_command, tmp_path):
+    national = population / "national.parquet"
+    sources = {"bhxh": population / "bhxh.parquet", "bhyt": pq.read_table(population / "bhyt.parquet")}
+    result = khop.link_sources(sources, national)
+    assert list(result.runs) == ["bhxh", "bhyt"]
+    # Each source's own model: its links are those of a link of its own.
+    for name, data in sources.items():
+        assert links_of(result.runs[name]).equals(links_of(khop.link(data, national))), name
+    # The persons and conflicts are the command's.
+    out = tmp_path / "run"
+    run_khop(khop_command, "link", "--left", str(population / "bhxh.parquet"), "--left",
+             str(population / "bhyt.parquet"), "--right", str(national), "--out", str(out))
+    assert pa.table(result.persons).equals(pq.read_table(out / "persons.parquet"))
+    assert pa.table(result.conflicts).equals(pq.read_table(out / "conflicts.parquet"))
+    assert sum(result.summary["persons_by_sources"]) == rows(national)
+    shared = khop.link_sources([population / "bhxh.parquet", population / "bhyt.parquet"], national, shared_model=True)
+    assert list(shared.runs) == ["bhxh", "bhyt"]
+    with pytest.raises(khop.ConfigError, match="not both"):
+        khop.link_sources(sources, national, shared_model=True, model=result.runs["bhxh"].model)

@@ -8,7 +8,7 @@ polars or pandas DataFrame, a DuckDB relation) straight to a job:
 >>> run.summary["decisions"]                                      # doctest: +SKIP
 >>> links = run.links.to_pandas()                                 # doctest: +SKIP
 
-Jobs: ``link``, ``dedupe``, ``reconcile``, ``explain``, ``train``, ``profile``; the persistent national
+Jobs: ``link``, ``link_sources`` (several sector tables in one run), ``dedupe``, ``reconcile``, ``explain``, ``train``, ``profile``; the persistent national
 index: ``Index``; one value at a time: ``normalize_name``, ``parse_date``, ``decode_id``,
 ``parse_address``; a synthetic population to try it on: ``generate_population``.
 
@@ -34,6 +34,7 @@ from ._khop import (
     Model,
     ModelError,
     ReconcileResult,
+    SourcesResult,
     Table,
     TooManyRejectedError,
     UnknownColumnError,
@@ -43,6 +44,7 @@ from ._khop import (
     explain,
     generate_population,
     link,
+    link_sources,
     normalize_name,
     parse_address,
     parse_date,
@@ -68,6 +70,7 @@ __all__ = [
     "Model",
     "ModelError",
     "ReconcileResult",
+    "SourcesResult",
     "Table",
     "TooManyRejectedError",
     "UnknownColumnError",
@@ -77,6 +80,7 @@ __all__ = [
     "explain",
     "generate_population",
     "link",
+    "link_sources",
     "normalize_name",
     "parse_address",
     "parse_date",

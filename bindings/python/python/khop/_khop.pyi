@@ -23,10 +23,12 @@ __all__ = [
     "LinkResult",
     "DedupeResult",
     "ReconcileResult",
+    "SourcesResult",
     "Index",
     "read",
     "profile",
     "link",
+    "link_sources",
     "dedupe",
     "reconcile",
     "explain",
@@ -134,6 +136,17 @@ class ReconcileResult:
     def summary(self) -> dict[str, Any]: ...
 
 @final
+class SourcesResult:
+    @property
+    def runs(self) -> dict[str, LinkResult]: ...
+    @property
+    def persons(self) -> ArrowTable: ...
+    @property
+    def conflicts(self) -> ArrowTable: ...
+    @property
+    def summary(self) -> dict[str, Any]: ...
+
+@final
 class Index:
     """A persistent national index folder, open."""
 
@@ -185,6 +198,17 @@ def link(
     one_to_one: bool | None = None,
     progress: _Progress | None = None,
 ) -> LinkResult: ...
+def link_sources(
+    sources: Mapping[str, _Data | Table] | Sequence[_Data | Table],
+    national: _Data | Table | Index,
+    *,
+    shared_model: bool = False,
+    model: Model | None = None,
+    config: _StrPath | None = None,
+    match_threshold: float | None = None,
+    review_threshold: float | None = None,
+    progress: _Progress | None = None,
+) -> SourcesResult: ...
 def dedupe(
     table: _Data | Table,
     *,
