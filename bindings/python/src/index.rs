@@ -2,7 +2,7 @@
 //! national table, looked up one record at a time, updated as records change.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use khop::index::{LookupOptions, NationalIndex};
 use khop::read::ReadOptions;
@@ -16,33 +16,47 @@ use crate::tables::PyTable;
 use crate::work;
 
 /// A national index folder, open. Lookups run against the last commit it has seen (`reload`
-/// takes the newest); `update` commits through the index's single writer.
+/// takes the newest); `update` commits through the index's single writer. Lookups from several
+/// Python threads run at once, and never wait for an update: an update changes a clone of the
+/// index and swaps it in.
 #[pyclass(frozen, module = "khop", name = "Index")]
 pub struct PyIndex {
-    index: Arc<Mutex<NationalIndex>>,
+    shared: Arc<Shared>,
 }
 
-/// The index, for a job; a poisoned lock (a job on it panicked) is an error, not a panic.
-fn lock(index: &Mutex<NationalIndex>) -> khop::Result<MutexGuard<'_, NationalIndex>> {
-    index.lock().map_err(|_| {
-        khop::Error::from(khop::ErrorKind::InvalidArgument(
-            "an earlier call on this index failed half-way".into(),
-        ))
-    })
+/// The index as lookups see it, and the lock of the one change (update, reload) in progress.
+struct Shared {
+    current: RwLock<Arc<NationalIndex>>,
+    changing: Mutex<()>,
+}
+
+impl Shared {
+    fn new(index: NationalIndex) -> Arc<Shared> {
+        Arc::new(Shared { current: RwLock::new(Arc::new(index)), changing: Mutex::new(()) })
+    }
+
+    /// The index as it is now. The lock guards a pointer swapped whole, so a poisoned lock (a
+    /// panic elsewhere) still holds a whole index.
+    fn current(&self) -> Arc<NationalIndex> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs `change` on a clone of the index and swaps the clone in once it succeeded; lookups
+    /// meanwhile see the index as it was.
+    fn change<T>(&self, change: impl FnOnce(&mut NationalIndex) -> khop::Result<T>) -> khop::Result<T> {
+        let _changing = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut next = NationalIndex::clone(&self.current());
+        let done = change(&mut next)?;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        Ok(done)
+    }
 }
 
 impl PyIndex {
-    fn locked(&self) -> PyResult<MutexGuard<'_, NationalIndex>> {
-        lock(&self.index).map_err(errors::to_py)
-    }
-
     /// The records the index holds now, as a table (for `link` and `reconcile`).
     pub fn table(&self, py: Python<'_>) -> PyResult<Table> {
-        let index = Arc::clone(&self.index);
-        work::run(py, move || {
-            let index = lock(&index)?;
-            Table::from_index(&index)
-        })
+        let index = self.shared.current();
+        work::run(py, move || Table::from_index(&index))
     }
 }
 
@@ -52,7 +66,7 @@ impl PyIndex {
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> PyResult<PyIndex> {
         let index = work::run(py, move || NationalIndex::open(&path))?;
-        Ok(PyIndex { index: Arc::new(Mutex::new(index)) })
+        Ok(PyIndex { shared: Shared::new(index) })
     }
 
     /// Writes `table` (a `khop.Table`), prepared, as a new index folder `path`, with `model`
@@ -68,7 +82,7 @@ impl PyIndex {
         let table = table.table.clone();
         let model = model.map(|m| m.model.clone());
         let index = work::run(py, move || Session::new().build_index(&table, &path, model.as_ref()))?;
-        Ok(PyIndex { index: Arc::new(Mutex::new(index)) })
+        Ok(PyIndex { shared: Shared::new(index) })
     }
 
     /// Looks up `records` (one dict, or a list of them) whose keys are role names
@@ -113,10 +127,9 @@ impl PyIndex {
             }
         };
         let model = model.map(|m| m.model.clone());
-        let index = Arc::clone(&self.index);
+        let index = self.shared.current();
         let options = LookupOptions { top, fuzzy };
         let answers = work::run(py, move || {
-            let index = lock(&index)?;
             let found = Session::new().lookup(&index, &records, model.as_ref(), &options)?;
             Ok(found.iter().map(|l| l.to_json(&index)).collect::<Vec<_>>())
         })?;
@@ -139,10 +152,8 @@ impl PyIndex {
         let upserts = match upserts {
             None => None,
             Some(data) => {
-                let source = {
-                    let index = self.locked()?;
-                    TableSource::for_index(&index, index.dir()).map_err(errors::to_py)?
-                };
+                let index = self.shared.current();
+                let source = TableSource::for_index(&index, index.dir()).map_err(errors::to_py)?;
                 let dataset = source.dataset().clone();
                 if arrow::is_arrow(data) {
                     let batches = arrow::import(data)?;
@@ -153,22 +164,14 @@ impl PyIndex {
                 } else {
                     let path: PathBuf = data.extract()?;
                     let session = session.clone();
-                    let index = Arc::clone(&self.index);
-                    Some(work::run(py, move || {
-                        let source = {
-                            let index = lock(&index)?;
-                            TableSource::for_index(&index, &path)?
-                        };
-                        session.prepare(&source)
-                    })?)
+                    Some(work::run(py, move || session.prepare(&TableSource::for_index(&index, &path)?))?)
                 }
             }
         };
         let deletes = deletes.unwrap_or_default();
-        let index = Arc::clone(&self.index);
+        let shared = Arc::clone(&self.shared);
         let done = work::run(py, move || {
-            let mut index = lock(&index)?;
-            session.update_index(&mut index, upserts.as_ref(), &deletes)
+            shared.change(|index| session.update_index(index, upserts.as_ref(), &deletes))
         })?;
         crate::json(py, &done)
     }
@@ -176,28 +179,25 @@ impl PyIndex {
     /// Takes the index's newest commit (another process's update); returns whether there was
     /// one.
     fn reload(&self, py: Python<'_>) -> PyResult<bool> {
-        let index = Arc::clone(&self.index);
-        work::run(py, move || {
-            let mut index = lock(&index)?;
-            index.reload()
-        })
+        let shared = Arc::clone(&self.shared);
+        work::run(py, move || shared.change(NationalIndex::reload))
     }
 
     /// Records the index holds at the commit it has seen.
     fn __len__(&self) -> PyResult<usize> {
-        Ok(self.locked()?.commit().records as usize)
+        Ok(self.shared.current().commit().records as usize)
     }
 
     /// The commit the index has seen (a number that grows with each update).
     #[getter]
     fn generation(&self) -> PyResult<u64> {
-        Ok(self.locked()?.commit().generation)
+        Ok(self.shared.current().commit().generation)
     }
 
     /// The index folder.
     #[getter]
     fn path(&self) -> PyResult<PathBuf> {
-        Ok(self.locked()?.dir().to_owned())
+        Ok(self.shared.current().dir().to_owned())
     }
 
     fn __repr__(&self) -> PyResult<String> {
