@@ -4,6 +4,7 @@
 //! [`ArrowTable`], which has `__arrow_c_stream__` itself.
 
 use std::ffi::CStr;
+use std::path::PathBuf;
 
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
@@ -21,15 +22,28 @@ pub fn is_arrow(object: &Bound<'_, PyAny>) -> bool {
     object.hasattr("__arrow_c_stream__").unwrap_or(false)
 }
 
-/// The record batches of `object`, moved out of its Arrow C stream.
-pub fn import(object: &Bound<'_, PyAny>) -> PyResult<Box<dyn RecordBatchReader + Send>> {
-    if !is_arrow(object) {
-        let type_name = object.get_type().name()?;
-        return Err(PyTypeError::new_err(format!(
+/// What the calls take as data: a file path, or record batches from any Arrow object.
+pub enum Data {
+    Path(PathBuf),
+    Arrow(Box<dyn RecordBatchReader + Send>),
+}
+
+/// `object` as data: its Arrow stream when it has one, else a path; a `TypeError` otherwise.
+pub fn data(object: &Bound<'_, PyAny>) -> PyResult<Data> {
+    if is_arrow(object) {
+        return import(object).map(Data::Arrow);
+    }
+    object.extract().map(Data::Path).map_err(|_| {
+        let type_name = object.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        PyTypeError::new_err(format!(
             "expected a file path or an object with `__arrow_c_stream__` (a pyarrow Table, a polars or \
              pandas DataFrame, a DuckDB relation), got {type_name}"
-        )));
-    }
+        ))
+    })
+}
+
+/// The record batches of `object`, which has `__arrow_c_stream__`, moved out of its stream.
+fn import(object: &Bound<'_, PyAny>) -> PyResult<Box<dyn RecordBatchReader + Send>> {
     let capsule = object.call_method0("__arrow_c_stream__")?;
     let capsule = capsule
         .cast::<PyCapsule>()

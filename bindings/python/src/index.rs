@@ -9,7 +9,7 @@ use khop::read::ReadOptions;
 use khop::session::{Session, Table, TableSource};
 use pyo3::prelude::*;
 
-use crate::arrow;
+use crate::arrow::{self, Data};
 use crate::errors;
 use crate::jobs::PyModel;
 use crate::tables::PyTable;
@@ -155,17 +155,15 @@ impl PyIndex {
                 let index = self.shared.current();
                 let source = TableSource::for_index(&index, index.dir()).map_err(errors::to_py)?;
                 let dataset = source.dataset().clone();
-                if arrow::is_arrow(data) {
-                    let batches = arrow::import(data)?;
-                    let session = session.clone();
-                    Some(work::run(py, move || {
+                let session = session.clone();
+                Some(match arrow::data(data)? {
+                    Data::Arrow(batches) => work::run(py, move || {
                         session.prepare_arrow("upserts", batches, Some(&dataset), &ReadOptions::default())
-                    })?)
-                } else {
-                    let path: PathBuf = data.extract()?;
-                    let session = session.clone();
-                    Some(work::run(py, move || session.prepare(&TableSource::for_index(&index, &path)?))?)
-                }
+                    })?,
+                    Data::Path(path) => {
+                        work::run(py, move || session.prepare(&TableSource::for_index(&index, &path)?))?
+                    }
+                })
             }
         };
         let deletes = deletes.unwrap_or_default();

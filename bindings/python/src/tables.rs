@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use khop::config::InputConfig;
 use khop::read::ReadOptions;
 use khop::record::{ColumnSpec, DatasetSpec, Role};
 use khop::session::{Session, Table, TableSource};
 use pyo3::prelude::*;
 
-use crate::arrow;
+use crate::arrow::{self, Data};
 use crate::errors;
 use crate::index::PyIndex;
 use crate::work::{self, Callback};
@@ -133,29 +132,19 @@ impl ReadArgs {
 pub fn read(py: Python<'_>, data: &Bound<'_, PyAny>, args: &ReadArgs, session: Session) -> PyResult<Table> {
     let options = args.options();
     let dataset = args.dataset()?;
-    if arrow::is_arrow(data) {
-        let batches = arrow::import(data)?;
-        let name = args.name.clone().unwrap_or_else(|| "table".to_owned());
-        return work::run(py, move || session.prepare_arrow(&name, batches, dataset.as_ref(), &options));
-    }
-    let path: PathBuf = data.extract().map_err(|_| {
-        let type_name = data.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        pyo3::exceptions::PyTypeError::new_err(format!(
-            "expected a file path or an object with `__arrow_c_stream__` (a pyarrow Table, a polars or \
-             pandas DataFrame, a DuckDB relation), got {type_name}"
-        ))
-    })?;
+    let path = match arrow::data(data)? {
+        Data::Arrow(batches) => {
+            let name = args.name.clone().unwrap_or_else(|| "table".to_owned());
+            return work::run(py, move || session.prepare_arrow(&name, batches, dataset.as_ref(), &options));
+        }
+        Data::Path(path) => path,
+    };
     let name = args.name.clone();
     work::run(py, move || {
         let source = match dataset {
             Some(dataset) => {
-                let read = ReadOptions {
-                    columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
-                    id_column: dataset.id_column.clone(),
-                    ..options
-                };
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                TableSource::from_input(&InputConfig { name: stem, path, dataset, read })
+                TableSource::with_roles(stem, path, dataset, &options)
             }
             None => TableSource::detect(&path, &options)?,
         };
@@ -222,17 +211,16 @@ pub fn profile(
     session: Session,
 ) -> PyResult<serde_json::Value> {
     let options = args.options();
-    let profiled = if arrow::is_arrow(data) {
-        let batches = arrow::import(data)?;
-        let name = args.name.clone().unwrap_or_else(|| "table".to_owned());
-        work::run(py, move || session.profile_arrow(&name, batches, &options))?
-    } else {
-        let path: PathBuf = data.extract()?;
-        work::run(py, move || {
+    let profiled = match arrow::data(data)? {
+        Data::Arrow(batches) => {
+            let name = args.name.clone().unwrap_or_else(|| "table".to_owned());
+            work::run(py, move || session.profile_arrow(&name, batches, &options))?
+        }
+        Data::Path(path) => work::run(py, move || {
             let (_, detection) = khop::config::detect::detect_file(&path, &options)?;
             let roles: Vec<_> = detection.columns.iter().map(|c| (c.name.clone(), c.role)).collect();
             session.profile(&path, &options, &roles)
-        })?
+        })?,
     };
     serde_json::to_value(&profiled.profile)
         .map_err(|e| errors::InternalError::new_err(format!("a profile does not serialize: {e}")))

@@ -70,6 +70,10 @@ impl ApiError {
         ApiError { status, code, message: message.into() }
     }
 
+    fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
     fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
@@ -90,7 +94,7 @@ impl From<khop::Error> for ApiError {
             | ErrorKind::UnknownColumn { .. }
             | ErrorKind::ColumnType { .. } => ApiError::bad_request(error.to_string()),
             ErrorKind::Locked { .. } => ApiError::new(StatusCode::CONFLICT, "locked", error.to_string()),
-            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()),
+            _ => ApiError::internal(error.to_string()),
         }
     }
 }
@@ -155,7 +159,7 @@ fn current(state: &AppState) -> Result<Arc<NationalIndex>, ApiError> {
 }
 
 fn poisoned() -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a lock of the service is poisoned")
+    ApiError::internal("a lock of the service is poisoned")
 }
 
 /// Runs `work` on the blocking pool with the index, one lookup per core at a time, within the
@@ -167,9 +171,9 @@ async fn with_index<T: Send + 'static>(
     let index = current(state)?;
     let run = async {
         let _turn = state.lookups.acquire().await.map_err(|_| poisoned())?;
-        tokio::task::spawn_blocking(move || work(&index)).await.map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the request failed: {e}"))
-        })?
+        tokio::task::spawn_blocking(move || work(&index))
+            .await
+            .map_err(|e| ApiError::internal(format!("the request failed: {e}")))?
     };
     match tokio::time::timeout(state.options.timeout, run).await {
         Ok(answer) => answer,
@@ -354,15 +358,12 @@ async fn records(
         shared.metrics.records_upserted.inc_by(done.upserted);
         shared.metrics.records_deleted.inc_by(done.deleted);
         shared.metrics.last_commit.set(unix_seconds());
-        let mut answer = serde_json::to_value(&done)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        let mut answer = serde_json::to_value(&done).map_err(|e| ApiError::internal(e.to_string()))?;
         answer["visible"] = Value::Bool(true);
         Ok(answer)
     });
     // A write is not cut short by the time limit: once it started, it commits or fails whole.
-    let answer = task.await.map_err(|e| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the write failed: {e}"))
-    })??;
+    let answer = task.await.map_err(|e| ApiError::internal(format!("the write failed: {e}")))??;
     Ok(Json(answer).into_response())
 }
 
@@ -411,8 +412,8 @@ fn upsert_table(index: &NationalIndex, upserts: &[Value]) -> Result<khop::Table,
         columns.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect::<Vec<_>>(),
     ));
     let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-    let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let batch =
+        RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(|e| ApiError::internal(e.to_string()))?;
     let reader = RecordBatchIterator::new([Ok(batch)], schema);
     let options = ReadOptions { max_rejected_share: None, ..ReadOptions::default() };
     let table = Session::new().prepare_arrow("upserts", Box::new(reader), Some(&dataset), &options)?;
@@ -451,9 +452,7 @@ fn audit(
             format!("the audit log cannot be written: {e}"),
         )
     };
-    let mut file = file.lock().map_err(|_| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the audit log lock is poisoned")
-    })?;
+    let mut file = file.lock().map_err(|_| ApiError::internal("the audit log lock is poisoned"))?;
     writeln!(file, "{line}").map_err(failed)?;
     file.sync_data().map_err(failed)
 }

@@ -161,10 +161,7 @@ fn lookups_writes_tokens_and_errors() {
         .unwrap();
     assert_eq!(answer, expected[0].to_json(&index));
     assert_eq!(answer["best_id"], row["ma_cong_dan"]);
-    assert_eq!(
-        answer["candidates"].as_array().unwrap().len().min(2),
-        answer["candidates"].as_array().unwrap().len()
-    );
+    assert!(answer["candidates"].as_array().unwrap().len() <= 2, "top 2");
 
     // A batch, and an explanation of the best pair.
     let batch = json!({"records": [query, query_of(&rows[8])]}).to_string();

@@ -537,6 +537,13 @@ impl NationalIndex {
         self.model.as_ref()
     }
 
+    /// `model` when given, else the index's; an error when the index has none either.
+    pub fn model_or<'m>(&'m self, model: Option<&'m Model>) -> Result<&'m Model> {
+        model.or(self.model.as_ref()).ok_or_else(|| {
+            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
+        })
+    }
+
     /// Upserts `upserts` (prepared with the index's roles, see
     /// [`crate::session::TableSource::for_index`]) and deletes the records of the ids `deletes`, in one
     /// commit ([module docs](self)). A record upserted under an id the index holds replaces it
@@ -684,9 +691,7 @@ impl NationalIndex {
         settings: &LinkSettings,
         options: &LookupOptions,
     ) -> Result<Lookup> {
-        let model = model.or(self.model.as_ref()).ok_or_else(|| {
-            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
-        })?;
+        let model = self.model_or(model)?;
         if row as usize >= query.len() {
             return Err(Error::invalid(format!("query record {row} out of range ({} records)", query.len())));
         }
@@ -769,9 +774,7 @@ impl NationalIndex {
         model: Option<&Model>,
         settings: &LinkSettings,
     ) -> Result<LookupCandidate> {
-        let model = model.or(self.model.as_ref()).ok_or_else(|| {
-            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
-        })?;
+        let model = self.model_or(model)?;
         if row as usize >= query.len() {
             return Err(Error::invalid(format!("query record {row} out of range ({} records)", query.len())));
         }
@@ -1037,10 +1040,7 @@ fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
 /// an error, and some damaged files make Arrow's decoder panic instead of returning one.
 pub fn read_records(path: &Path) -> Result<PreparedRecords> {
     let mut file = File::open(path).map_err(|e| Error::io(path, "read", e))?;
-    check_ipc_blocks(&mut file).map_err(|message| match message {
-        BlockCheck::Io(e) => Error::io(path, "read", e),
-        BlockCheck::Damaged(message) => Error::format(path, None, message),
-    })?;
+    check_ipc_blocks(path, &mut file)?;
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let reader = FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
             .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
@@ -1063,40 +1063,35 @@ pub fn read_records(path: &Path) -> Result<PreparedRecords> {
     }
 }
 
-/// Why [`check_ipc_blocks`] refused a file.
-enum BlockCheck {
-    Io(std::io::Error),
-    Damaged(String),
-}
-
 /// Checks, before Arrow's decoder reads the file, that every block its footer lists lies inside
 /// the file. The decoder allocates and zeroes each block's declared length before it reads the
 /// block, so a damaged length would cost gigabytes of memory before the short read fails.
 /// Leaves the file's position where it found it (the start).
-fn check_ipc_blocks(file: &mut File) -> std::result::Result<(), BlockCheck> {
+fn check_ipc_blocks(path: &Path, file: &mut File) -> Result<()> {
     use std::io::{Seek, SeekFrom};
 
     // "ARROW1" and two bytes of padding open the file; the footer, its length (4 bytes) and
     // "ARROW1" close it.
     const HEAD: u64 = 8;
     const TAIL: u64 = 10;
-    let damaged = |message: &str| BlockCheck::Damaged(format!("not an Arrow IPC file: {message}"));
-    let len = file.metadata().map_err(BlockCheck::Io)?.len();
+    let damaged = |message: &str| Error::format(path, None, format!("not an Arrow IPC file: {message}"));
+    let io = |e| Error::io(path, "read", e);
+    let len = file.metadata().map_err(io)?.len();
     if len < HEAD + TAIL {
         return Err(damaged("shorter than its magic numbers"));
     }
     let mut tail = [0u8; TAIL as usize];
-    file.seek(SeekFrom::Start(len - TAIL)).map_err(BlockCheck::Io)?;
-    file.read_exact(&mut tail).map_err(BlockCheck::Io)?;
+    file.seek(SeekFrom::Start(len - TAIL)).map_err(io)?;
+    file.read_exact(&mut tail).map_err(io)?;
     let footer_len = arrow_ipc::reader::read_footer_length(tail).map_err(|e| damaged(&e.to_string()))? as u64;
     let footer_start = (len - TAIL)
         .checked_sub(footer_len)
         .filter(|&start| start >= HEAD)
         .ok_or_else(|| damaged("its footer is longer than the file"))?;
     let mut footer = vec![0u8; footer_len as usize];
-    file.seek(SeekFrom::Start(footer_start)).map_err(BlockCheck::Io)?;
-    file.read_exact(&mut footer).map_err(BlockCheck::Io)?;
-    file.seek(SeekFrom::Start(0)).map_err(BlockCheck::Io)?;
+    file.seek(SeekFrom::Start(footer_start)).map_err(io)?;
+    file.read_exact(&mut footer).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
     let footer =
         arrow_ipc::root_as_footer(&footer).map_err(|e| damaged(&format!("unreadable footer: {e}")))?;
     let blocks =

@@ -277,9 +277,7 @@ impl Session {
         model: Option<&Model>,
         options: &LookupOptions,
     ) -> Result<Vec<Lookup>> {
-        let model = model.or(index.model()).ok_or_else(|| {
-            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
-        })?;
+        let model = index.model_or(model)?;
         let (query, ignored) = lookup::query_records(records, &lookup::model_roles(model))?;
         (0..query.len() as u32)
             .map(|row| {
@@ -300,9 +298,7 @@ impl Session {
         national_id: &str,
         model: Option<&Model>,
     ) -> Result<crate::index::LookupCandidate> {
-        let model = model.or(index.model()).ok_or_else(|| {
-            Error::invalid("this index was built without a model: give one (`khop train`, then --model)")
-        })?;
+        let model = index.model_or(model)?;
         let (query, _) = lookup::query_records(std::slice::from_ref(record), &lookup::model_roles(model))?;
         index.explain(&query, 0, national_id, Some(model), &self.settings)
     }

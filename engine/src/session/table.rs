@@ -97,17 +97,29 @@ impl TableSource {
                 .filter_map(|c| c.role.map(|r| ColumnSpec::new(&c.name, r)))
                 .collect(),
         };
-        let options = ReadOptions {
-            columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
-            id_column: dataset.id_column.clone(),
-            ..options.clone()
-        };
+        let options = read_options(&dataset, options);
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let id_choice = match &dataset.id_column {
             Some(c) => IdChoice::Detected(c.clone()),
             None => IdChoice::RowNumber,
         };
         TableSource { name, path: path.to_owned(), dataset, options, id_choice }
+    }
+
+    /// A table of `path` named `name` whose roles and id column are `dataset`'s (given, not
+    /// detected), read with `options` (its columns and id column those of `dataset`).
+    pub fn with_roles(
+        name: impl Into<String>,
+        path: impl Into<PathBuf>,
+        dataset: DatasetSpec,
+        options: &ReadOptions,
+    ) -> TableSource {
+        let id_choice = match &dataset.id_column {
+            Some(c) => IdChoice::Configured(c.clone()),
+            None => IdChoice::RowNumber,
+        };
+        let options = read_options(&dataset, options);
+        TableSource { name: name.into(), path: path.into(), dataset, options, id_choice }
     }
 
     /// This table under another name (in reports and output file names).
@@ -151,11 +163,7 @@ impl TableSource {
             (Some(c), _) => IdChoice::Detected(c.clone()),
             (None, _) => IdChoice::RowNumber,
         };
-        let options = ReadOptions {
-            columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
-            id_column: dataset.id_column.clone(),
-            ..ReadOptions::default()
-        };
+        let options = read_options(&dataset, &ReadOptions::default());
         Ok(TableSource {
             name: manifest.name.clone(),
             path: path.as_ref().to_owned(),
@@ -182,28 +190,15 @@ impl TableSource {
         dataset: Option<&DatasetSpec>,
         options: &ReadOptions,
     ) -> Result<(TableSource, Reader)> {
-        let (batches, dataset, id_choice) = match dataset {
-            Some(dataset) => {
-                let id_choice = match &dataset.id_column {
-                    Some(c) => IdChoice::Configured(c.clone()),
-                    None => IdChoice::RowNumber,
-                };
-                (batches, dataset.clone(), id_choice)
-            }
+        let (batches, source) = match dataset {
+            Some(dataset) => (batches, TableSource::with_roles(name, name, dataset.clone(), options)),
             None => {
                 let (batches, detection) = detect_arrow(name, batches, options)?;
-                let detected = TableSource::detected(Path::new(name), options, &detection);
-                (batches, detected.dataset, detected.id_choice)
+                (batches, TableSource::detected(Path::new(name), options, &detection).named(name))
             }
         };
-        let options = ReadOptions {
-            columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
-            id_column: dataset.id_column.clone(),
-            ..options.clone()
-        };
-        let reader = Reader::from_arrow(name, batches, &options)?;
-        let source =
-            TableSource { name: name.to_owned(), path: PathBuf::from(name), dataset, options, id_choice };
+        source.check_roles()?;
+        let reader = Reader::from_arrow(name, batches, &source.options)?;
         Ok((source, reader))
     }
 
@@ -224,7 +219,6 @@ impl TableSource {
         started: Instant,
         observer: &dyn Observer,
     ) -> Result<Table> {
-        self.check_roles()?;
         let total = reader.progress().total;
         let unit = Unit::of(reader.format());
         observer.started(&Stage::Read { table: self.name.clone(), file: self.path.clone(), unit, total });
@@ -254,6 +248,15 @@ impl TableSource {
                 seconds: started.elapsed().as_secs_f64(),
             }),
         })
+    }
+}
+
+/// `options` reading the columns of `dataset`, with its id column.
+fn read_options(dataset: &DatasetSpec, options: &ReadOptions) -> ReadOptions {
+    ReadOptions {
+        columns: Some(dataset.column_names().iter().map(|c| (*c).to_owned()).collect()),
+        id_column: dataset.id_column.clone(),
+        ..options.clone()
     }
 }
 
