@@ -517,8 +517,21 @@ fn typo(text: &str) -> String {
     text.chars().enumerate().map(|(i, c)| if i == 1 { 'z' } else { c }).collect()
 }
 
-/// A record with a typo in both its family and its given name and no id or phone meets its
-/// national record under no blocking rule; the fuzzy pass of a lookup finds it.
+/// The date `dd/mm/yyyy` or `yyyy-mm-dd` with another day of the same month.
+fn other_day(date: &str) -> String {
+    let (day, rebuild): (&str, Box<dyn Fn(u32) -> String>) = if let Some((d, rest)) = date.split_once('/') {
+        (d, Box::new(move |n| format!("{n:02}/{rest}")))
+    } else {
+        let (rest, d) = date.rsplit_once('-').expect("a date");
+        (d, Box::new(move |n| format!("{rest}-{n:02}")))
+    };
+    let day: u32 = day.parse().expect("a day");
+    rebuild(if day == 1 { 2 } else { day - 1 })
+}
+
+/// A record with a typo in both its family and its given name, another day of birth and no id
+/// or phone meets its national record under no blocking rule; the fuzzy pass of a lookup finds
+/// it.
 #[test]
 fn the_fuzzy_pass_finds_records_with_a_typo_in_each_name() -> Result<()> {
     let dir = tempfile::tempdir().unwrap();
@@ -552,7 +565,7 @@ fn the_fuzzy_pass_finds_records_with_a_typo_in_each_name() -> Result<()> {
         typed[last] = typo(&typed[last]);
         let mut object = serde_json::Map::new();
         object.insert("full_name".into(), typed.join(" ").into());
-        object.insert("date_of_birth".into(), row[birth].into());
+        object.insert("date_of_birth".into(), other_day(&row[birth]).into());
         object.insert("sex".into(), row[sex].into());
         object.insert("address".into(), row[address].into());
         queries.push((row[id].to_owned(), object));

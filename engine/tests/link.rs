@@ -226,6 +226,7 @@ fn each_session_leaves_out_the_comparisons_its_rule_decides() {
                 "full_name"
                 | "family_name"
                 | "given_name"
+                | "middle_name"
                 | "name_tokens"
                 | "phonetic_full_name"
                 | "phonetic_given_name" => want.push(index("name")),

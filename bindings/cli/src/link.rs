@@ -351,11 +351,14 @@ pub fn blocking(args: BlockingArgs) -> Result<()> {
     println!("{} candidate pairs in all", run.report.total_pairs());
     if let Some(truth) = &run.truth {
         let known = (truth.links - truth.unknown).max(1) as f64;
-        println!("\n{:<48} {:>14} {:>12}", "true links found first by", "links", "cumulative");
+        println!(
+            "\n{:<48} {:>14} {:>12} {:>14}",
+            "true links found first by", "links", "cumulative", "by it alone"
+        );
         let mut cumulative = 0;
-        for (rule, found) in run.rules.iter().zip(&truth.found_first) {
+        for ((rule, found), only) in run.rules.iter().zip(&truth.found_first).zip(&truth.found_only) {
             cumulative += found;
-            println!("{:<48} {:>14} {:>11.4}%", rule, found, 100.0 * cumulative as f64 / known);
+            println!("{:<48} {:>14} {:>11.4}% {:>14}", rule, found, 100.0 * cumulative as f64 / known, only);
         }
         println!("{:<48} {:>14}", "no rule", truth.missed);
         if truth.unknown > 0 {

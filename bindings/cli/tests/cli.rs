@@ -236,7 +236,7 @@ fn link_train_and_blocking_from_the_command_line() {
         .skip_while(|l| !l.starts_with("true links found first by"))
         .skip(1)
         .take_while(|l| !l.starts_with("no rule"))
-        .map(|l| l.split_whitespace().rev().nth(1).unwrap().parse::<u64>().unwrap())
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
         .sum();
     let missed: u64 = stdout
         .lines()

@@ -277,6 +277,17 @@ impl<'a> Blocker<'a> {
         self.rules.iter().position(|rule| rule.matches(self.left, a, right, b))
     }
 
+    /// The rules under which record `a` of the left table and `b` of the right one meet, in
+    /// order (those that would make them a candidate pair if no earlier rule had).
+    pub fn rules_for(&self, a: u32, b: u32) -> impl Iterator<Item = usize> + '_ {
+        let right = self.right.unwrap_or(self.left);
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(move |(_, rule)| rule.matches(self.left, a, right, b))
+            .map(|(k, _)| k)
+    }
+
     /// Collects every candidate pair; for tests and small tables only.
     pub fn collect_pairs(&self) -> (Vec<(u32, u32)>, BlockingReport) {
         let mut all = Vec::new();

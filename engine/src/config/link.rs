@@ -25,7 +25,7 @@
 //! ```
 //!
 //! Keys: `national_id`, `old_id`, `phone`, `date_of_birth`, `birth_year`, `birth_day_month`,
-//! `full_name`, `family_name`, `given_name`, `name_tokens` (the name's words in sorted order),
+//! `full_name`, `family_name`, `middle_name`, `given_name`, `name_tokens` (the name's words in sorted order),
 //! `phonetic_full_name`, `phonetic_given_name`, `father_name`, `mother_name`, `sex`, `province`,
 //! `ward`, and `column:NAME` for a generic column. Comparison names are those `khop train` prints.
 //!

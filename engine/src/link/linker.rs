@@ -303,6 +303,7 @@ impl<'a> Linker<'a> {
             BlockKey::FoldedFullName
             | BlockKey::FoldedFamilyName
             | BlockKey::FoldedGivenName
+            | BlockKey::FoldedMiddleName
             | BlockKey::NameTokens
             | BlockKey::PhoneticFullName
             | BlockKey::PhoneticGivenName => matches!(kind, K::Name { .. }),

@@ -503,7 +503,8 @@ impl Session {
     }
 
     /// The candidate pairs each blocking rule produces for two tables and, given the true links
-    /// (sector id, national id), which rule finds each first.
+    /// (sector id, national id), which rule finds each first and which links one rule alone
+    /// finds.
     pub fn blocking(
         &self,
         sector: &Table,
@@ -520,18 +521,24 @@ impl Session {
             }
             let (left, right) = (index(sector), index(national));
             let mut found_first = vec![0u64; blocker.rules().len()];
+            let mut found_only = vec![0u64; blocker.rules().len()];
             let (mut missed, mut unknown) = (0u64, 0u64);
             for (a, b) in truth {
                 let (Some(&a), Some(&b)) = (left.get(a.as_str()), right.get(b.as_str())) else {
                     unknown += 1;
                     continue;
                 };
-                match blocker.first_rule(a, b) {
-                    Some(rule) => found_first[rule] += 1,
-                    None => missed += 1,
+                let mut rules = blocker.rules_for(a, b);
+                match (rules.next(), rules.next()) {
+                    (Some(only), None) => {
+                        found_first[only] += 1;
+                        found_only[only] += 1;
+                    }
+                    (Some(first), Some(_)) => found_first[first] += 1,
+                    (None, _) => missed += 1,
                 }
             }
-            TruthRecall { links: truth.len() as u64, found_first, missed, unknown }
+            TruthRecall { links: truth.len() as u64, found_first, found_only, missed, unknown }
         });
         Ok(BlockingRun { rules: linker.rules().iter().map(|r| r.name().to_owned()).collect(), report, truth })
     }
@@ -566,6 +573,8 @@ pub struct TruthRecall {
     pub links: u64,
     /// Per rule, the true links it finds first.
     pub found_first: Vec<u64>,
+    /// Per rule, the true links no other rule finds: those lost without it.
+    pub found_only: Vec<u64>,
     /// True links no rule finds.
     pub missed: u64,
     /// True links naming a record in neither table.
