@@ -17,8 +17,7 @@
 //!   [`BlockingOptions::max_block_pairs`] (a placeholder date of birth, a shared office phone,
 //!   "Nguyễn" alone) is not enumerated; the rule's [`RuleReport`] counts it and the pairs it
 //!   would have given, so the user can tighten the rule. Its pairs can still come from other
-//!   rules: the earlier-rule check above does not count a rule whose block was capped (each
-//!   rule keeps the hashes of its capped blocks, a short sorted list).
+//!   rules: the earlier-rule check above does not count a rule whose block was capped.
 //! - Work is cut into tasks of about [`BlockingOptions::chunk_size`] pairs: runs of consecutive
 //!   small blocks (most blocks give a pair or two: one task per block would spend more on
 //!   scheduling than on pairs), and slices of a large block's left records. Tasks run with rayon
@@ -347,7 +346,7 @@ impl<'a> Blocker<'a> {
         // Skew guard, then tasks of bounded size: runs of small blocks, slices of large ones.
         let budget = self.options.chunk_size as u64;
         let mut tasks = Vec::new();
-        let mut capped_here = Vec::new();
+        let mut capped_here = vec![false; blocks.len()];
         let mut run: Option<(usize, u64)> = None; // first block of the open run, its pairs
         for (b, block) in blocks.iter().enumerate() {
             let l = (block.left.1 - block.left.0) as u64;
@@ -364,7 +363,7 @@ impl<'a> Blocker<'a> {
             if capped {
                 report.blocks_capped += 1;
                 report.pairs_capped += size;
-                capped_here.push(left[block.left.0].0);
+                capped_here[b] = true;
             } else if size > budget {
                 let step = (budget / r.max(1)).max(1) as usize;
                 let mut start = block.left.0;
@@ -403,19 +402,22 @@ impl<'a> Blocker<'a> {
                 return (report, flow);
             }
         }
-        capped_here.sort_unstable();
-        // Later rules skip the pairs this one produced: keep each record's key hash.
+        // Later rules skip the pairs this one produced: keep each record's block number.
         if k + 1 < self.rules.len() {
-            let by_record = |keys: &[(u64, u32)], n: usize| {
-                let mut hashes = vec![0u64; n];
-                for &(h, id) in keys {
-                    hashes[id as usize] = h;
+            let numbered = |n: usize, side: fn(&Block) -> (usize, usize), keys: &[(u64, u32)]| {
+                let mut numbers = vec![NO_BLOCK; n];
+                for (b, block) in blocks.iter().enumerate().filter(|&(b, _)| !capped_here[b]) {
+                    let (first, last) = side(block);
+                    for &(_, id) in &keys[first..last] {
+                        numbers[id as usize] = b as u32;
+                    }
                 }
-                hashes
+                numbers
             };
-            let left_hashes = by_record(&left, self.left.len());
-            let right_hashes = if dedupe { Vec::new() } else { by_record(right, right_table.len()) };
-            earlier.rules.push(EarlierRule { left: left_hashes, right: right_hashes, capped: capped_here });
+            let left_numbers = numbered(self.left.len(), |b| b.left, &left);
+            let right_numbers =
+                if dedupe { Vec::new() } else { numbered(right_table.len(), |b| b.right, right) };
+            earlier.rules.push(EarlierRule { left: left_numbers, right: right_numbers });
         }
         (report, flow)
     }
@@ -435,19 +437,16 @@ impl<'a> Blocker<'a> {
             let (first, last) = task.left.unwrap_or(block.left);
             let lefts = left.get(first..last).unwrap_or_default();
             for (li, &(_, a)) in (first..).zip(lefts) {
-                // Record `a`'s hash under each earlier rule, where its block was not capped.
+                // Record `a`'s block under each earlier rule (none where its keys were missing,
+                // its block had no record of the other side, or the block was capped).
                 mine.clear();
-                mine.extend(earlier.rules.iter().map(|r| {
-                    let h = r.left[a as usize];
-                    (h != 0 && (r.capped.is_empty() || r.capped.binary_search(&h).is_err())).then_some(h)
-                }));
+                mine.extend(earlier.rules.iter().map(|r| r.left[a as usize]));
                 let from = if dedupe { li + 1 } else { block.right.0 };
                 for &(_, b) in right.get(from..block.right.1).unwrap_or_default() {
                     // Ids are sorted within a block, so `a < b` in a dedupe. An earlier rule
-                    // produced the pair when both records had the same hash under it (and its
-                    // block there was not capped).
-                    let produced = earlier.rules.iter().zip(&mine).any(|(r, h)| {
-                        h.is_some_and(|h| h == if dedupe { r.left[b as usize] } else { r.right[b as usize] })
+                    // produced the pair when both records were in one of its blocks.
+                    let produced = earlier.rules.iter().zip(&mine).any(|(r, &n)| {
+                        n != NO_BLOCK && n == if dedupe { r.left[b as usize] } else { r.right[b as usize] }
                     });
                     if !produced {
                         out.push((a, b));
@@ -459,24 +458,25 @@ impl<'a> Blocker<'a> {
     }
 }
 
-/// What later rules need of the rules already run: each record's key hash (0 when a key is
-/// missing), and the hashes of the blocks the skew guard skipped.
+/// What later rules need of the rules already run: each record's block number under each rule.
 ///
-/// Records share a block when their key hashes (64-bit xxh3 of the length-prefixed keys) are
-/// equal; a pair is taken as produced by an earlier rule when its hashes there are equal. Two
-/// different keys with one hash would put two records in one block: a chance of about 2^-64 per
-/// pair of distinct keys, far below one in a population of billions of candidate pairs.
+/// Blocks are numbered in a rule's order; a record gets [`NO_BLOCK`] where a key is missing,
+/// where its block holds no record of the other side (no pair came of it) and where the skew
+/// guard skipped its block (its pairs may come from a later rule). Two records were paired by
+/// an earlier rule exactly when they have the same number there: 4 bytes per record and rule,
+/// and no search for capped blocks.
 #[derive(Default)]
 struct Earlier {
     rules: Vec<EarlierRule>,
 }
 
+/// The block number of no pair.
+const NO_BLOCK: u32 = u32::MAX;
+
 struct EarlierRule {
-    left: Vec<u64>,
-    /// Empty in a dedupe (the left hashes serve both sides).
-    right: Vec<u64>,
-    /// Sorted.
-    capped: Vec<u64>,
+    left: Vec<u32>,
+    /// Empty in a dedupe (the left numbers serve both sides).
+    right: Vec<u32>,
 }
 
 /// `(hash of the rule's keys, id)` for every record with all keys present, sorted.
