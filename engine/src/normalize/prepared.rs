@@ -557,8 +557,11 @@ struct Scratch {
     tokens: Vec<String>,
 }
 
-/// How many batches are prepared in parallel before the next ones are read.
-const BATCHES_IN_FLIGHT: usize = 64;
+/// How many batches are prepared in parallel before the next ones are read, per thread: enough
+/// to even out batches of unequal cost, few enough that the raw batches waiting and their
+/// prepared parts stay small beside the table (64 batches of 65,536 rows in flight made a 10M x
+/// 4M link peak at 7.07 GiB on two threads, 8 at 5.71 GiB, in the same time).
+const BATCHES_IN_FLIGHT_PER_THREAD: usize = 4;
 
 impl PreparedRecords {
     /// Prepares the records of `batches` (as a [`Reader`](crate::read::Reader) yields them)
@@ -573,13 +576,14 @@ impl PreparedRecords {
     {
         let sources = Sources::new(spec);
         let mut out = PreparedRecords { fields: sources.fields(), ..Default::default() };
-        let mut pending: Vec<Batch> = Vec::with_capacity(BATCHES_IN_FLIGHT);
+        let in_flight = BATCHES_IN_FLIGHT_PER_THREAD * rayon::current_num_threads().max(1);
+        let mut pending: Vec<Batch> = Vec::with_capacity(in_flight);
         let mut iter = batches.into_iter();
         loop {
             pending.clear();
             for batch in iter.by_ref() {
                 pending.push(batch?);
-                if pending.len() == BATCHES_IN_FLIGHT {
+                if pending.len() == in_flight {
                     break;
                 }
             }
@@ -591,7 +595,7 @@ impl PreparedRecords {
             for part in parts {
                 out.append(&part?);
             }
-            if pending.len() < BATCHES_IN_FLIGHT {
+            if pending.len() < in_flight {
                 break;
             }
         }
