@@ -7,7 +7,7 @@
 //! ambiguity_margin = 2.0           # bits between best and second best under which it is ambiguous
 //! one_to_one = false               # no national record matched twice
 //! random_pairs = 1000000           # random pairs for u
-//! training_pairs_per_rule = 250000
+//! training_pairs_per_rule = 100000
 //! max_block_pairs = 1000000        # skew guard: larger blocks are skipped, with a warning
 //! seed = 7
 //! # Replaces the default rules; each rule is a list of keys that must all be equal.

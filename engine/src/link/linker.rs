@@ -36,9 +36,9 @@ pub struct LinkSettings {
     pub thresholds: Thresholds,
     /// Random pairs compared to estimate `u`.
     pub random_pairs: usize,
-    /// Blocked pairs used per EM session at most. 250,000 is plenty for EM (a few hundred
-    /// distinct comparison patterns): at 1M persons, 2,000,000 gave the same links but one
-    /// (bhxh) and two (bhyt) true links, and no other false one, for twice the training time
+    /// Blocked pairs used per EM session at most. 100,000 is plenty for EM (a few hundred
+    /// distinct comparison patterns): at 1M persons, 2,000,000 and 250,000 gave the same links
+    /// but one or two true links, and no other false one, for several times the training time
     /// (`benches/RESULTS.md`, "Training pairs per rule").
     pub training_pairs_per_rule: usize,
     /// Seed of the random pair sampler.
@@ -59,7 +59,7 @@ impl Default for LinkSettings {
             rules: None,
             thresholds: Thresholds::default(),
             random_pairs: 1_000_000,
-            training_pairs_per_rule: 250_000,
+            training_pairs_per_rule: 100_000,
             seed: 0x6b68_6f70,
             em: EmOptions::default(),
             blocking: BlockingOptions::default(),
