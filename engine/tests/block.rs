@@ -316,3 +316,35 @@ fn tasks_stream_the_same_pairs_in_the_same_order_and_stop_when_asked() {
         }
     }
 }
+
+/// `middle_name` is a key even where there is no middle name (names without one share it) but
+/// not where there is no name; `rules_for` lists every rule under which two records meet, in
+/// order, and `first_rule` is its first.
+#[test]
+fn the_middle_name_key_and_the_rules_two_records_meet_under() {
+    let row = |name: Option<&str>| -> [Option<String>; 6] {
+        [name.map(String::from), Some("02/01/1986".into()), None, None, None, None]
+    };
+    let left = prepare(&[row(Some("Nguyễn An")), row(Some("Nguyễn Văn An")), row(None)], 2);
+    let right = prepare(&[row(Some("Nguyễn An")), row(Some("Nguyễn Văn An")), row(None)], 2);
+    let rules = vec![
+        BlockingRule::new([BlockKey::FoldedFamilyName, BlockKey::DateOfBirth]),
+        BlockingRule::new([BlockKey::FoldedFamilyName, BlockKey::FoldedMiddleName, BlockKey::DateOfBirth]),
+        BlockingRule::new([BlockKey::FoldedMiddleName]),
+    ];
+    let blocker = Blocker::new(rules.clone(), &left, Some(&right));
+    let meet = |a: u32, b: u32| blocker.rules_for(a, b).collect::<Vec<_>>();
+    assert_eq!(meet(0, 0), [0, 1, 2], "no middle name on either side is a key all the same");
+    assert_eq!(meet(1, 1), [0, 1, 2]);
+    assert_eq!(meet(0, 1), [0], "a middle name against none");
+    assert_eq!(meet(1, 0), [0]);
+    assert!(meet(2, 2).is_empty(), "no name, no name keys");
+    for a in 0..3 {
+        for b in 0..3 {
+            assert_eq!(blocker.first_rule(a, b), meet(a, b).first().copied());
+        }
+    }
+    let (pairs, _) = blocker.collect_pairs();
+    let pairs: BTreeSet<(u32, u32)> = pairs.into_iter().collect();
+    assert_eq!(pairs, BTreeSet::from([(0, 0), (0, 1), (1, 0), (1, 1)]));
+}
