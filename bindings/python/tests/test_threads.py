@@ -60,6 +60,16 @@ def test_a_failing_progress_callable_does_not_stop_the_job(population, monkeypat
 
 
 def test_ctrl_c_interrupts_the_wait(population):
+    # A shell without job control starts background commands with SIGINT ignored, and Python then
+    # installs no handler for it: Ctrl-C is Python's KeyboardInterrupt only where the handler is.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        ctrl_c_interrupts_the_wait(population)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def ctrl_c_interrupts_the_wait(population):
     events = []
     signalled = []
 
