@@ -7,12 +7,14 @@
 //!
 //! How it works, per rule, for a link (left × right) or a dedupe (one table, pairs `i < j`):
 //! - Every record with all of the rule's keys present gets a 64-bit hash of them; `(hash, id)`
-//!   lists are sorted (in parallel), and equal hashes form *blocks*. Pairs are checked against
-//!   the real key values, so a hash collision can never create a pair.
+//!   lists are sorted (in parallel), and equal hashes form *blocks*. Two different keys with one
+//!   hash would share a block: a chance of about 2^-64 per pair of distinct keys, far below one
+//!   in a population of billions of candidate pairs.
 //! - **Each pair is produced once across rules without materializing the union**: a pair found by
-//!   rule `k` is dropped when any earlier rule `0..k` also matches it (all of that rule's keys
-//!   present and equal on both records), because that rule produced it already. This is Splink's
-//!   trick; it costs a few field comparisons per pair and no memory.
+//!   rule `k` is dropped when both records were in one block of an earlier rule `0..k`, because
+//!   that rule produced it already (Splink's trick). Each rule run leaves every record's block
+//!   number behind for the later rules: 4 bytes per record and rule, a few integer comparisons
+//!   per pair.
 //! - **Skew guard**: a block whose pair count (`|L| × |R|`, or `n(n-1)/2` in a dedupe) exceeds
 //!   [`BlockingOptions::max_block_pairs`] (a placeholder date of birth, a shared office phone,
 //!   "Nguyễn" alone) is not enumerated; the rule's [`RuleReport`] counts it and the pairs it

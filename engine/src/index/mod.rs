@@ -8,7 +8,7 @@
 //! - `records-<generation>.arrow`: the prepared records each update added, in the same layout;
 //!   records are numbered across the files in order;
 //! - `keys/`: a tantivy index with one document per record not deleted: its blocking terms under
-//!   the default rules of the national table, its id, and its number ([`keys`]), for looking up
+//!   the default rules of the national table, its id, and its number (`keys`), for looking up
 //!   one record's candidates ([`NationalIndex::lookup`]) without a pass over the table;
 //! - `model.json` (when the index was built with a model) or `model-<generation>.json` (after
 //!   [`NationalIndex::set_model`]): the model lookups score with;

@@ -104,7 +104,7 @@ macro_rules! number_columns {
 }
 
 impl PreparedRecords {
-    /// This table as one record batch ([module docs](self)).
+    /// This table as one record batch (see the module docs).
     pub fn to_batch(&self) -> Result<RecordBatch> {
         let mut fields = self.fields;
         let flags: Vec<&str> =
