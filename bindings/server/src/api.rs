@@ -220,6 +220,11 @@ fn object(value: &Value, what: &str) -> Result<Map<String, Value>, ApiError> {
     value.as_object().cloned().ok_or_else(|| ApiError::bad_request(format!("{what} is not a JSON object")))
 }
 
+/// The request's `record` object.
+fn record_of(body: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    object(body.get("record").ok_or_else(|| ApiError::bad_request("no `record`"))?, "`record`")
+}
+
 /// `POST /v1/lookup`: `{"record": {role: value, ...}, "top": 3, "fuzzy": true}`: the ranked
 /// candidates with probability, decision and explanation.
 async fn lookup(
@@ -230,7 +235,7 @@ async fn lookup(
     authorize(&state, &headers, Scope::Read)?;
     let body = body_object(body)?;
     let options = lookup_options(&body)?;
-    let record = object(body.get("record").ok_or_else(|| ApiError::bad_request("no `record`"))?, "`record`")?;
+    let record = record_of(&body)?;
     let answer = with_index(&state, move |index| {
         let found = Session::new().lookup(index, &[record], None, &options)?;
         Ok(found[0].to_json(index))
@@ -282,7 +287,7 @@ async fn explain(
 ) -> Answer {
     authorize(&state, &headers, Scope::Read)?;
     let body = body_object(body)?;
-    let record = object(body.get("record").ok_or_else(|| ApiError::bad_request("no `record`"))?, "`record`")?;
+    let record = record_of(&body)?;
     let id = body
         .get("national_id")
         .and_then(Value::as_str)

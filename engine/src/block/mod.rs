@@ -274,8 +274,7 @@ impl<'a> Blocker<'a> {
     /// `None` when no rule does. With the true pairs of a labelled sample, this gives each rule's
     /// share of the recall (`khop blocking --truth`).
     pub fn first_rule(&self, a: u32, b: u32) -> Option<usize> {
-        let right = self.right.unwrap_or(self.left);
-        self.rules.iter().position(|rule| rule.matches(self.left, a, right, b))
+        self.rules_for(a, b).next()
     }
 
     /// The rules under which record `a` of the left table and `b` of the right one meet, in
