@@ -156,7 +156,7 @@ fn stream(
 fn check(link: bool, cap: u64) {
     let left_rows = generate(160, 1);
     let right_rows = generate(120, 2);
-    let options = BlockingOptions { max_block_pairs: cap, chunk_size: 7 };
+    let options = BlockingOptions { max_block_pairs: cap, chunk_size: 7, ..Default::default() };
     let mut reference: Option<Vec<(u32, u32)>> = None;
     for batch_size in [1, 2, 7, 64] {
         let left = prepare(&left_rows, batch_size);
@@ -259,7 +259,7 @@ fn generic_column_rules_pair_once_equal_brute_force() {
     }
     let (expected, counts) = brute_force(&rules, &left, Some(&right), u64::MAX);
     assert!(!expected.is_empty());
-    let options = BlockingOptions { max_block_pairs: u64::MAX, chunk_size: 7 };
+    let options = BlockingOptions { max_block_pairs: u64::MAX, chunk_size: 7, ..Default::default() };
     for threads in [1, 4] {
         let (pairs, report) = stream(&rules, &left, Some(&right), options, threads);
         assert_eq!(pairs.len(), expected.len(), "a pair was emitted twice or missed");
@@ -274,7 +274,7 @@ fn tasks_stream_the_same_pairs_in_the_same_order_and_stop_when_asked() {
     let left = prepare(&generate(160, 1), 16);
     let right = prepare(&generate(120, 2), 16);
     let rules = rules(&left, Some(&right));
-    let reference = BlockingOptions { max_block_pairs: u64::MAX, chunk_size: 7 };
+    let reference = BlockingOptions { max_block_pairs: u64::MAX, chunk_size: 7, ..Default::default() };
     let (expected, report) = stream(&rules, &left, Some(&right), reference, 1);
     assert!(expected.len() > 100, "{} pairs", expected.len());
     for chunk_size in [1, 5, 64, 100_000] {

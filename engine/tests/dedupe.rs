@@ -62,7 +62,7 @@ fn the_local_register_meets_the_targets_for_any_thread_count_and_row_order() {
     let records = prepare(&path);
     let run = |threads: usize, records: &PreparedRecords| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| deduplicate(records, LinkSettings::default(), &ClusterOptions::default()).unwrap())
+        pool.install(|| deduplicate(records, LinkSettings::default(), &ClusterOptions::default(), None).unwrap())
     };
     let result = run(4, &records);
     assert_eq!(result.assignments.len(), records.len(), "every row in exactly one cluster");
@@ -122,4 +122,58 @@ fn twins_are_a_hard_conflict_and_duplicates_are_not() {
     let linker = khop::link::linker::Linker::dedupe(&records, LinkSettings::default()).unwrap();
     assert!(linker.hard_conflict(row("twin"), row("other_twin")));
     assert!(!linker.hard_conflict(row("twin"), row("typo")));
+}
+
+/// A deduplication split into shares of its candidate pairs (as Spark tasks that each hold the
+/// table split it): every pair is scored in exactly one share, and clustering the links of all
+/// shares gives the whole run's answer, blocking report included.
+#[test]
+fn shares_of_the_pairs_together_are_the_whole_run() {
+    use khop::block::{BlockingOptions, Share};
+    use khop::cluster::{cluster_links, score_share};
+
+    let dir = tempfile::tempdir().unwrap();
+    let options = GenOptions { persons: 5_000, seed: 5, format: OutputFormat::Csv, ..GenOptions::default() };
+    generate(dir.path(), &Profile::named("default").unwrap(), &options).expect("generate");
+    let records = prepare(&dir.path().join("local.csv"));
+    // Small tasks, so that every rule has several to share out.
+    let settings = LinkSettings {
+        blocking: BlockingOptions { chunk_size: 256, ..BlockingOptions::default() },
+        ..LinkSettings::default()
+    };
+    let cluster_options = ClusterOptions::default();
+    let whole = deduplicate(&records, settings.clone(), &cluster_options, None).unwrap();
+    assert!(whole.edges.len() > 100, "{} links", whole.edges.len());
+
+    let shares = 3;
+    let mut links = Vec::new();
+    let mut scored = Vec::new();
+    for index in 0..shares {
+        let mut shared = settings.clone();
+        shared.blocking.share = Share::new(index, shares).unwrap();
+        let part = score_share(&records, shared, &cluster_options, &whole.model).unwrap();
+        scored.push(part.pairs_scored);
+        links.extend(part.edges);
+    }
+    assert_eq!(scored.iter().sum::<u64>(), whole.pairs_scored, "each pair once: {scored:?}");
+    assert!(scored.iter().all(|&n| n > 0 && n < whole.pairs_scored), "every share has work: {scored:?}");
+    // The links arrive share by share; clustering does not care.
+    let joined = cluster_links(&records, settings.clone(), &cluster_options, whole.model.clone(), None, links).unwrap();
+    assert_eq!(joined.edges, whole.edges);
+    assert_eq!(joined.assignments, whole.assignments);
+    assert_eq!(joined.pairs_scored, whole.pairs_scored);
+    assert_eq!(joined.blocking, whole.blocking);
+    assert_eq!(joined.report, whole.report);
+
+    // A share that does not exist, and a link to no record, are refused.
+    assert!(Share::new(3, 3).is_err() && Share::new(0, 0).is_err());
+    let mut bad = settings.clone();
+    bad.blocking.share = Share { index: 5, count: 2 };
+    let error = score_share(&records, bad, &cluster_options, &whole.model).err().expect("part 5 of 2");
+    assert!(error.to_string().contains("part 5 of 2"), "{error}");
+    let stray = khop::cluster::Edge { a: 0, b: records.len() as u32, probability: 0.99 };
+    let error = cluster_links(&records, settings, &cluster_options, whole.model.clone(), None, vec![stray])
+        .err()
+        .expect("a link to no record");
+    assert!(error.to_string().contains("does not fit a table of"), "{error}");
 }

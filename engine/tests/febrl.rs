@@ -117,7 +117,7 @@ fn febrl3_dedupe_reaches_its_target_when_cached() {
         return;
     }
     let records = prepare(&path);
-    let result = deduplicate(&records, LinkSettings::default(), &ClusterOptions::default()).unwrap();
+    let result = deduplicate(&records, LinkSettings::default(), &ClusterOptions::default(), None).unwrap();
     let id = |i: u32| records.record_id(i).trim().to_owned();
     let predicted: Vec<(String, String)> =
         result.assignments.iter().enumerate().map(|(r, a)| (id(r as u32), id(a.cluster))).collect();

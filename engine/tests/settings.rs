@@ -98,7 +98,7 @@ fn cluster_options_are_checked_with_the_link_settings() {
     let mut settings = LinkSettings::default();
     settings.thresholds.match_probability = 2.0;
     let options = ClusterOptions { threshold: 1.5, min_link_density: -1.0 };
-    let found = problems(deduplicate(&records, settings, &options).err().unwrap());
+    let found = problems(deduplicate(&records, settings, &options, None).err().unwrap());
     assert_eq!(
         found,
         [

@@ -29,6 +29,11 @@
 //! - [`Blocker::map_tasks`] runs the caller's work (comparing and scoring) on each task's pairs
 //!   inside the task, so that the whole of blocking and scoring is parallel;
 //!   [`Blocker::for_each_chunk`] hands over plain chunks of pairs.
+//! - **Sharing the work out** ([`BlockingOptions::share`]): processes that each hold the whole
+//!   table can split one run between them. Process `i` of `n` runs the tasks numbered
+//!   `i, i + n, ...` of each rule (task numbers restart at each rule, offset by the rule's number
+//!   so that rules with few tasks do not all land on process 0); every pair is produced by exactly
+//!   one process. Blocks and the earlier-rule numbers are still computed in full by each.
 //! - A [`KeyIndex`] keeps one table's sorted lists across blockers, so that a national table
 //!   linked to several sector tables is indexed once per rule for the whole run.
 
@@ -52,11 +57,46 @@ pub struct BlockingOptions {
     pub max_block_pairs: u64,
     /// Largest number of pairs handed to the callback at once.
     pub chunk_size: usize,
+    /// The part of the run this process produces (see the [module docs](self)); the whole run by
+    /// default.
+    pub share: Share,
 }
 
 impl Default for BlockingOptions {
     fn default() -> Self {
-        BlockingOptions { max_block_pairs: 1_000_000, chunk_size: 65_536 }
+        BlockingOptions { max_block_pairs: 1_000_000, chunk_size: 65_536, share: Share::WHOLE }
+    }
+}
+
+/// Part `index` of `count` equal parts of a blocking run, for processes that split one run
+/// between them (a Spark job's tasks): the parts' pairs together are the whole run's, each once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Share {
+    /// This part, from 0.
+    pub index: u32,
+    /// How many parts (1 or more).
+    pub count: u32,
+}
+
+impl Share {
+    /// The whole run.
+    pub const WHOLE: Share = Share { index: 0, count: 1 };
+
+    /// Part `index` of `count`, checked: `count` is 1 or more and `index` below it
+    /// (`ErrorKind::Settings`).
+    pub fn new(index: u32, count: u32) -> crate::error::Result<Share> {
+        if count == 0 || index >= count {
+            return Err(crate::error::Error::settings(vec![format!(
+                "a share of the blocking work is a part from 0 to its count less 1 of 1 or more parts, found part {index} of {count}"
+            )]));
+        }
+        Ok(Share { index, count })
+    }
+
+    /// Whether task `task` of rule `rule` is this part's.
+    fn takes(&self, rule: usize, task: usize) -> bool {
+        let count = self.count.max(1) as usize;
+        (rule % count + task % count) % count == self.index as usize
     }
 }
 
@@ -380,6 +420,13 @@ impl<'a> Blocker<'a> {
         }
         if let Some((first, _)) = run {
             tasks.push(Task { blocks: (first, blocks.len()), left: None });
+        }
+        if self.options.share != Share::WHOLE {
+            let mut number = 0;
+            tasks.retain(|_| {
+                number += 1;
+                self.options.share.takes(k, number - 1)
+            });
         }
 
         // Waves of tasks in parallel; results consumed in task order.

@@ -198,10 +198,10 @@ pub fn cluster(
 
 /// The outcome of [`deduplicate`].
 pub struct Deduplication {
-    /// The model trained on the table.
+    /// The model the pairs were scored with.
     pub model: Model,
-    /// What training did.
-    pub training: TrainingReport,
+    /// What training did; `None` when the model was given.
+    pub training: Option<TrainingReport>,
     /// Candidate pairs scored.
     pub pairs_scored: u64,
     /// Candidate pairs per blocking rule, and blocks skipped by the skew guard.
@@ -214,16 +214,103 @@ pub struct Deduplication {
     pub report: ClusterReport,
 }
 
-/// Deduplicates one table: trains a model without labels, scores the candidate pairs of its
-/// blocking rules, and clusters them with the chaining guard. Records whose CCCD numbers or sexes
-/// conflict are never put together. The settings and options are checked first
-/// ([`LinkSettings::validate`], [`ClusterOptions::validate`]).
+/// The links one share of a deduplication's candidate pairs gave ([`score_share`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoredShare {
+    /// Pairs of the share at or above the threshold.
+    pub edges: Vec<Edge>,
+    /// Candidate pairs of the share scored.
+    pub pairs_scored: u64,
+}
+
+/// Deduplicates one table: trains a model without labels (unless `model` is given), scores the
+/// candidate pairs of its blocking rules, and clusters them with the chaining guard. Records
+/// whose CCCD numbers or sexes conflict are never put together. The settings and options are
+/// checked first ([`LinkSettings::validate`], [`ClusterOptions::validate`]).
 pub fn deduplicate(
     records: &PreparedRecords,
     settings: LinkSettings,
     options: &ClusterOptions,
+    model: Option<&Model>,
 ) -> Result<Deduplication> {
-    // Every problem of both at once.
+    validate(&settings, options)?;
+    let linker = Linker::dedupe(records, settings)?;
+    let (model, training) = match model {
+        Some(model) => (model.clone(), None),
+        None => linker.train().map(|(model, report)| (model, Some(report)))?,
+    };
+    let mut edges = Vec::new();
+    let mut pairs_scored = 0u64;
+    let blocking = linker.score_all(&model, |pairs, weights| {
+        pairs_scored += pairs.len() as u64;
+        keep_links(pairs, weights, options, &mut edges);
+    })?;
+    sort_links(&mut edges);
+    let (assignments, report) = cluster(records.len(), &edges, options, |a, b| linker.hard_conflict(a, b));
+    Ok(Deduplication { model, training, pairs_scored, blocking, edges, assignments, report })
+}
+
+/// Scores the share `settings.blocking.share` of a deduplication's candidate pairs with `model`
+/// and keeps the links (pairs at or above `options.threshold`): processes that each hold the
+/// whole table split the scoring between them, and [`cluster_links`] clusters the links of all
+/// shares together, with the answer of [`deduplicate`].
+pub fn score_share(
+    records: &PreparedRecords,
+    settings: LinkSettings,
+    options: &ClusterOptions,
+    model: &Model,
+) -> Result<ScoredShare> {
+    validate(&settings, options)?;
+    let linker = Linker::dedupe(records, settings)?;
+    let mut edges = Vec::new();
+    let mut pairs_scored = 0u64;
+    linker.score_all(model, |pairs, weights| {
+        pairs_scored += pairs.len() as u64;
+        keep_links(pairs, weights, options, &mut edges);
+    })?;
+    Ok(ScoredShare { edges, pairs_scored })
+}
+
+/// Clusters `records` from the links of every share of their candidate pairs ([`score_share`])
+/// scored with `model`. The blocking report is taken again here (the pairs are listed, not
+/// scored), so that the outcome is [`deduplicate`]'s in full. Links naming a record that does not
+/// exist, or with a probability that is not one, are refused (`ErrorKind::Invalid`).
+pub fn cluster_links(
+    records: &PreparedRecords,
+    settings: LinkSettings,
+    options: &ClusterOptions,
+    model: Model,
+    training: Option<TrainingReport>,
+    mut edges: Vec<Edge>,
+) -> Result<Deduplication> {
+    validate(&settings, options)?;
+    let settings = LinkSettings {
+        blocking: crate::block::BlockingOptions { share: crate::block::Share::WHOLE, ..settings.blocking },
+        ..settings
+    };
+    if let Some(bad) = edges.iter().find(|e| {
+        e.a as usize >= records.len()
+            || e.b as usize >= records.len()
+            || !(e.probability.is_finite() && (0.0..=1.0).contains(&e.probability))
+    }) {
+        return Err(Error::invalid(format!(
+            "a link between records {} and {} with probability {} does not fit a table of {} records",
+            bad.a,
+            bad.b,
+            bad.probability,
+            records.len()
+        )));
+    }
+    let linker = Linker::dedupe(records, settings)?;
+    let blocking = linker.blocking_report();
+    let pairs_scored = blocking.total_pairs();
+    sort_links(&mut edges);
+    let (assignments, report) = cluster(records.len(), &edges, options, |a, b| linker.hard_conflict(a, b));
+    Ok(Deduplication { model, training, pairs_scored, blocking, edges, assignments, report })
+}
+
+/// Every problem of the settings and the options at once.
+fn validate(settings: &LinkSettings, options: &ClusterOptions) -> Result<()> {
     let mut problems = Vec::new();
     for checked in [settings.validate(), options.validate()] {
         match checked.as_ref().map_err(Error::kind) {
@@ -231,24 +318,22 @@ pub fn deduplicate(
             _ => checked?,
         }
     }
-    if !problems.is_empty() {
-        return Err(Error::settings(problems));
-    }
-    let linker = Linker::dedupe(records, settings)?;
-    let (model, training) = linker.train()?;
-    let mut edges = Vec::new();
-    let mut pairs_scored = 0u64;
-    let blocking = linker.score_all(&model, |pairs, weights| {
-        pairs_scored += pairs.len() as u64;
-        for (pair, weight) in pairs.iter().zip(weights) {
-            let p = probability(*weight);
-            if p >= options.threshold {
-                edges.push(Edge { a: pair.0, b: pair.1, probability: p });
-            }
+    if problems.is_empty() { Ok(()) } else { Err(Error::settings(problems)) }
+}
+
+/// Links in record order, so that a run's links are the same however its pairs were shared out.
+fn sort_links(edges: &mut [Edge]) {
+    edges.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)).then(x.probability.total_cmp(&y.probability)));
+}
+
+/// The pairs of a scored chunk at or above the threshold, as links.
+fn keep_links(pairs: &[(u32, u32)], weights: &[f64], options: &ClusterOptions, edges: &mut Vec<Edge>) {
+    for (pair, weight) in pairs.iter().zip(weights) {
+        let p = probability(*weight);
+        if p >= options.threshold {
+            edges.push(Edge { a: pair.0, b: pair.1, probability: p });
         }
-    })?;
-    let (assignments, report) = cluster(records.len(), &edges, options, |a, b| linker.hard_conflict(a, b));
-    Ok(Deduplication { model, training, pairs_scored, blocking, edges, assignments, report })
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
-use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey, KeyIndex};
+use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey, KeyIndex, Share};
 use crate::compare::{ComparisonKind, ComparisonOverride, Comparisons};
 use crate::error::{Error, Result};
 use crate::normalize::prepared::PreparedRecords;
@@ -110,6 +110,13 @@ impl LinkSettings {
             if value == 0 {
                 problems.push(format!("{what} must be above 0"));
             }
+        }
+        let share = self.blocking.share;
+        if Share::new(share.index, share.count).is_err() {
+            problems.push(format!(
+                "the share of the blocking work must be a part from 0 to its count less 1, found part {} of {}",
+                share.index, share.count
+            ));
         }
         if !(self.em.tolerance.is_finite() && self.em.tolerance >= 0.0) {
             problems.push(format!("the EM tolerance must be finite, 0 or more, found {}", self.em.tolerance));
@@ -416,6 +423,8 @@ impl<'a> Linker<'a> {
         let waves = rayon::current_num_threads().max(1) * 4;
         let options = BlockingOptions {
             chunk_size: (limit / waves).clamp(1024, self.settings.blocking.chunk_size.max(1024)),
+            // Training draws from the whole stream, whatever share of it this process scores.
+            share: Share::WHOLE,
             ..self.settings.blocking
         };
         for rule in &self.rules {
@@ -560,6 +569,12 @@ impl<'a> Linker<'a> {
                 ControlFlow::Continue(())
             },
         )
+    }
+
+    /// What blocking produces for this linker's rules (pairs per rule, capped blocks), the pairs
+    /// listed but not compared.
+    pub fn blocking_report(&self) -> BlockingReport {
+        self.blocker(self.rules.clone()).for_each_chunk(|_| {})
     }
 
     /// Scores every candidate pair, handing each chunk of pairs and their weights to `f`.

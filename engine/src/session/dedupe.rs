@@ -11,7 +11,7 @@ use super::link::{RuleSummary, rules_of};
 use super::output::{OutputPlan, peak_memory_mib, write_batches, write_json, write_rejects};
 use super::table::{Table, TableSummary};
 use crate::cluster::output::{cluster_pairs_batch, clusters_batch};
-use crate::cluster::{ClusterOptions, ClusterReport, Deduplication, deduplicate};
+use crate::cluster::{ClusterOptions, ClusterReport, Deduplication, Edge, cluster_links, deduplicate};
 use crate::error::Result;
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
 use crate::score::Model;
@@ -36,10 +36,10 @@ impl std::fmt::Debug for DedupeRun {
 }
 
 impl DedupeRun {
-    pub(crate) fn run(session: &Session, table: &Table) -> Result<DedupeRun> {
+    pub(crate) fn run(session: &Session, table: &Table, model: Option<&Model>) -> Result<DedupeRun> {
         let started = Instant::now();
         session.observer.started(&super::Stage::Train);
-        let result = deduplicate(table.records(), session.settings.clone(), &session.cluster);
+        let result = deduplicate(table.records(), session.settings.clone(), &session.cluster, model);
         session.observer.finished();
         Ok(DedupeRun {
             table: table.clone(),
@@ -50,19 +50,38 @@ impl DedupeRun {
         })
     }
 
+    pub(crate) fn from_links(
+        session: &Session,
+        table: &Table,
+        model: Model,
+        training: Option<TrainingReport>,
+        links: Vec<Edge>,
+    ) -> Result<DedupeRun> {
+        let started = Instant::now();
+        let result =
+            cluster_links(table.records(), session.settings.clone(), &session.cluster, model, training, links)?;
+        Ok(DedupeRun {
+            table: table.clone(),
+            settings: session.settings.clone(),
+            options: session.cluster,
+            result,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
     /// The table.
     pub fn table(&self) -> &Table {
         &self.table
     }
 
-    /// The model trained.
+    /// The model the pairs were scored with (trained here, or given).
     pub fn model(&self) -> &Model {
         &self.result.model
     }
 
-    /// What training did.
-    pub fn training(&self) -> &TrainingReport {
-        &self.result.training
+    /// What training did; `None` when the model was given.
+    pub fn training(&self) -> Option<&TrainingReport> {
+        self.result.training.as_ref()
     }
 
     /// The links, assignments and counts.
@@ -206,8 +225,8 @@ pub struct DedupeSummary {
     pub clusters: usize,
     /// Links, clusters with duplicates and refused merges.
     pub report: ClusterReport,
-    /// What training did.
-    pub training: TrainingReport,
+    /// What training did; `None` when the model was given.
+    pub training: Option<TrainingReport>,
     /// Seconds per stage.
     pub seconds: DedupeSeconds,
     /// Peak resident memory of the process, in MiB.

@@ -50,8 +50,8 @@ pub use output::{OUTPUT_BATCH_ROWS, OutputPlan, peak_memory_mib, write_batches, 
 pub use reconcile::{ReconcileOutputs, ReconcileRun, ReconcileSeconds, ReconcileSummary, SourceWorklist};
 pub use table::{IdChoice, RecordIndex, Table, TableSource, TableSummary};
 
-use crate::block::{Blocker, BlockingReport};
-use crate::cluster::ClusterOptions;
+use crate::block::{Blocker, BlockingReport, Share};
+use crate::cluster::{ClusterOptions, Edge, ScoredShare, score_share};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::index::{IndexUpdate, Lookup, LookupOptions, NationalIndex};
@@ -475,7 +475,43 @@ impl Session {
 
     /// Finds the records of one table that are the same person and clusters them.
     pub fn dedupe(&self, table: &Table) -> Result<DedupeRun> {
-        DedupeRun::run(self, table)
+        DedupeRun::run(self, table, None)
+    }
+
+    /// [`Session::dedupe`] with `model` (from [`Session::train_dedupe`]) instead of training one.
+    pub fn dedupe_with(&self, table: &Table, model: &Model) -> Result<DedupeRun> {
+        DedupeRun::run(self, table, Some(model))
+    }
+
+    /// Trains a model for deduplicating `table` without labels, as [`Session::dedupe`] does.
+    pub fn train_dedupe(&self, table: &Table) -> Result<(Model, TrainingReport)> {
+        Linker::dedupe(table.records(), self.settings.clone())?.train()
+    }
+
+    /// Scores `share` of the candidate pairs of deduplicating `table` with `model` and keeps the
+    /// links: processes holding the same table (Spark tasks) split a deduplication between them,
+    /// and [`Session::dedupe_from_links`] clusters all their links together.
+    pub fn dedupe_share(&self, table: &Table, model: &Model, share: Share) -> Result<ScoredShare> {
+        let share = Share::new(share.index, share.count)?;
+        let mut settings = self.settings.clone();
+        settings.blocking.share = share;
+        self.observer.started(&Stage::Score);
+        let scored = score_share(table.records(), settings, &self.cluster, model);
+        self.observer.finished();
+        scored
+    }
+
+    /// Clusters `table` from the links of every share of its candidate pairs
+    /// ([`Session::dedupe_share`]): the same run as [`Session::dedupe_with`] the same model.
+    /// `training` is what training `model` did, if known.
+    pub fn dedupe_from_links(
+        &self,
+        table: &Table,
+        model: Model,
+        training: Option<TrainingReport>,
+        links: Vec<Edge>,
+    ) -> Result<DedupeRun> {
+        DedupeRun::from_links(self, table, model, training, links)
     }
 
     /// Links `sector` to `national` (with `model`, or one trained here) and lists what to
