@@ -538,7 +538,9 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
     let table = session.prepare(&source)?;
     print_read(&table.summary());
     let run = session.dedupe(&table)?;
-    print_training(run.training());
+    if let Some(training) = run.training() {
+        print_training(training);
+    }
     print_model(run.model());
     let summary = run.write_outputs(&outputs)?;
     print_warnings(&summary.warnings);

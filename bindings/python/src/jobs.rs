@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
 use khop::score::Model;
+use khop::block::Share;
+use khop::cluster::ClusterOptions;
+use khop::cluster::output::{links_batch, links_from_batches};
 use khop::session::{CombinedRun, DedupeRun, LinkRun, ReconcileRun};
 use pyo3::prelude::*;
 
@@ -224,21 +227,110 @@ pub fn link(
 
 /// Finds the records of `table` that belong to the same person, and clusters them.
 ///
-/// `table` is a `khop.Table`, a file path or an Arrow object (see `link`).
+/// `table` is a `khop.Table`, a file path or an Arrow object (see `link`). `model` (from
+/// `khop.train(table)`) is used instead of training one. `threshold` is the probability at or
+/// above which a pair is a link (0.9), `min_link_density` the share of the pairs between two
+/// groups that must be links for them to merge (0.5; 0 gives connected components), as
+/// `khop dedupe --threshold --min-link-density`.
 #[pyfunction]
-#[pyo3(signature = (table, *, config = None, match_threshold = None, review_threshold = None, progress = None))]
+#[pyo3(signature = (table, *, model = None, config = None, threshold = None, min_link_density = None, progress = None))]
 pub fn dedupe(
     py: Python<'_>,
     table: &Bound<'_, PyAny>,
+    model: Option<PyRef<'_, PyModel>>,
     config: Option<PathBuf>,
-    match_threshold: Option<f64>,
-    review_threshold: Option<f64>,
+    threshold: Option<f64>,
+    min_link_density: Option<f64>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<PyDedupeResult> {
-    let session = tables::session(config, match_threshold, review_threshold, None, progress)?;
+    let session = dedupe_session(config, threshold, min_link_density, progress)?;
     let table = table_arg(py, table, "table", &session)?;
-    let run = work::run(py, move || session.dedupe(&table))?;
+    let model = model.map(|m| m.model.clone());
+    let run = work::run(py, move || match &model {
+        Some(model) => session.dedupe_with(&table, model),
+        None => session.dedupe(&table),
+    })?;
     Ok(PyDedupeResult { run })
+}
+
+/// Scores share `share = (index, count)` of the candidate pairs of deduplicating `table` with
+/// `model`, and returns the links (pairs at or above `threshold`) as an Arrow table of record
+/// numbers (`a`, `b`, from 0 in `table`'s order) and `probability`, with the number of pairs
+/// scored. Processes that hold the same table (Spark tasks, see `khop.spark.dedupe`) each score
+/// one share; `dedupe_from_links` clusters the links of all shares: the answer of `dedupe` with
+/// the same model.
+#[pyfunction]
+#[pyo3(signature = (table, model, *, share, config = None, threshold = None, min_link_density = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn dedupe_share(
+    py: Python<'_>,
+    table: &Bound<'_, PyAny>,
+    model: PyRef<'_, PyModel>,
+    share: (u32, u32),
+    config: Option<PathBuf>,
+    threshold: Option<f64>,
+    min_link_density: Option<f64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(ArrowTable, u64)> {
+    let session = dedupe_session(config, threshold, min_link_density, progress)?;
+    let table = table_arg(py, table, "table", &session)?;
+    let model = model.model.clone();
+    let scored = work::run(py, move || {
+        let share = Share::new(share.0, share.1)?;
+        session.dedupe_share(&table, &model, share)
+    })?;
+    let batch = links_batch(&scored.edges).map_err(errors::to_py)?;
+    Ok((ArrowTable::new(batch.schema(), vec![batch]), scored.pairs_scored))
+}
+
+/// Clusters `table` from `links` (an Arrow object with the columns of `dedupe_share`'s links,
+/// from every share) scored with `model`; returns what `dedupe` returns.
+#[pyfunction]
+#[pyo3(signature = (table, links, *, model, config = None, threshold = None, min_link_density = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn dedupe_from_links(
+    py: Python<'_>,
+    table: &Bound<'_, PyAny>,
+    links: &Bound<'_, PyAny>,
+    model: PyRef<'_, PyModel>,
+    config: Option<PathBuf>,
+    threshold: Option<f64>,
+    min_link_density: Option<f64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<PyDedupeResult> {
+    let session = dedupe_session(config, threshold, min_link_density, progress)?;
+    let table = table_arg(py, table, "table", &session)?;
+    let links = match crate::arrow::data(links)? {
+        crate::arrow::Data::Arrow(reader) => reader,
+        crate::arrow::Data::Path(_) => {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "`links` must be an Arrow object (the links of `dedupe_share`), not a path",
+            ));
+        }
+    };
+    let model = model.model.clone();
+    let run = work::run(py, move || {
+        let links = links_from_batches(links)?;
+        session.dedupe_from_links(&table, model, None, links)
+    })?;
+    Ok(PyDedupeResult { run })
+}
+
+/// A session for deduplication: the configuration, then the clustering options given.
+fn dedupe_session(
+    config: Option<PathBuf>,
+    threshold: Option<f64>,
+    min_link_density: Option<f64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<khop::session::Session> {
+    let session = tables::session(config, None, None, None, progress)?;
+    let defaults = *session.cluster_options();
+    session
+        .with_cluster_options(ClusterOptions {
+            threshold: threshold.unwrap_or(defaults.threshold),
+            min_link_density: min_link_density.unwrap_or(defaults.min_link_density),
+        })
+        .map_err(errors::to_py)
 }
 
 /// Links `sector` to `national` and lists, for each match, the fields that disagree (the
@@ -287,20 +379,26 @@ pub fn explain<'py>(
 }
 
 /// Trains a model on `sector` against `national` without labels (EM); returns the model and
-/// what training did (pairs, iterations, convergence), as a dict.
+/// what training did (pairs, iterations, convergence), as a dict. Without `national`, trains a
+/// model for deduplicating `sector` (as `dedupe` does).
 #[pyfunction]
-#[pyo3(signature = (sector, national, *, config = None, progress = None))]
+#[pyo3(signature = (sector, national = None, *, config = None, progress = None))]
 pub fn train<'py>(
     py: Python<'py>,
     sector: &Bound<'py, PyAny>,
-    national: &Bound<'py, PyAny>,
+    national: Option<&Bound<'py, PyAny>>,
     config: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(PyModel, Bound<'py, PyAny>)> {
     let session = tables::session(config, None, None, None, progress)?;
     let sector = table_arg(py, sector, "sector", &session)?;
-    let national = table_arg(py, national, "national", &session)?;
-    let (model, report) = work::run(py, move || session.train(&sector, &national))?;
+    let (model, report) = match national {
+        Some(national) => {
+            let national = table_arg(py, national, "national", &session)?;
+            work::run(py, move || session.train(&sector, &national))?
+        }
+        None => work::run(py, move || session.train_dedupe(&sector))?,
+    };
     Ok((PyModel { model }, crate::json(py, &report)?))
 }
 

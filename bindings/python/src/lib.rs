@@ -93,6 +93,8 @@ fn _khop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jobs::link, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::link_sources, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::dedupe, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::dedupe_share, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::dedupe_from_links, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::reconcile, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::explain, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::train, m)?)?;

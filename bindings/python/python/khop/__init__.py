@@ -8,8 +8,10 @@ polars or pandas DataFrame, a DuckDB relation) straight to a job:
 >>> run.summary["decisions"]                                      # doctest: +SKIP
 >>> links = run.links.to_pandas()                                 # doctest: +SKIP
 
-Jobs: ``link``, ``link_sources`` (several sector tables in one run), ``dedupe``, ``reconcile``, ``explain``, ``train``, ``profile``; the persistent national
-index: ``Index``; one value at a time: ``normalize_name``, ``parse_date``, ``decode_id``,
+Jobs: ``link``, ``link_sources`` (several sector tables in one run), ``dedupe`` (and
+``dedupe_share``, ``dedupe_from_links`` to split one between processes), ``reconcile``,
+``explain``, ``train``, ``profile``; the persistent national index: ``Index``; in Spark tasks:
+``khop.spark``; one value at a time: ``normalize_name``, ``parse_date``, ``decode_id``,
 ``parse_address``; a synthetic population to try it on: ``generate_population``.
 
 Results hold Arrow tables (``ArrowTable``) that pyarrow, polars, pandas and DuckDB take without a
@@ -41,6 +43,8 @@ from ._khop import (
     __version__,
     decode_id,
     dedupe,
+    dedupe_from_links,
+    dedupe_share,
     explain,
     generate_population,
     link,
@@ -77,6 +81,8 @@ __all__ = [
     "__version__",
     "decode_id",
     "dedupe",
+    "dedupe_from_links",
+    "dedupe_share",
     "explain",
     "generate_population",
     "link",

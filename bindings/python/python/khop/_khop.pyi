@@ -30,6 +30,8 @@ __all__ = [
     "link",
     "link_sources",
     "dedupe",
+    "dedupe_share",
+    "dedupe_from_links",
     "reconcile",
     "explain",
     "train",
@@ -212,9 +214,30 @@ def link_sources(
 def dedupe(
     table: _Data | Table,
     *,
+    model: Model | None = None,
     config: _StrPath | None = None,
-    match_threshold: float | None = None,
-    review_threshold: float | None = None,
+    threshold: float | None = None,
+    min_link_density: float | None = None,
+    progress: _Progress | None = None,
+) -> DedupeResult: ...
+def dedupe_share(
+    table: _Data | Table,
+    model: Model,
+    *,
+    share: tuple[int, int],
+    config: _StrPath | None = None,
+    threshold: float | None = None,
+    min_link_density: float | None = None,
+    progress: _Progress | None = None,
+) -> tuple[ArrowTable, int]: ...
+def dedupe_from_links(
+    table: _Data | Table,
+    links: _ArrowStreamExportable,
+    *,
+    model: Model,
+    config: _StrPath | None = None,
+    threshold: float | None = None,
+    min_link_density: float | None = None,
     progress: _Progress | None = None,
 ) -> DedupeResult: ...
 def reconcile(
@@ -238,7 +261,7 @@ def explain(
 ) -> dict[str, Any]: ...
 def train(
     sector: _Data | Table,
-    national: _Data | Table | Index,
+    national: _Data | Table | Index | None = None,
     *,
     config: _StrPath | None = None,
     progress: _Progress | None = None,

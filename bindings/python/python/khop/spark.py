@@ -1,0 +1,336 @@
+"""khop inside Apache Spark tasks: link a sector DataFrame to a national index, and deduplicate a
+table, with the work done by khop's native engine in each task.
+
+>>> import khop.spark                                                   # doctest: +SKIP
+>>> links = khop.spark.link(sector_df, "/data/national.idx")            # doctest: +SKIP
+>>> links.write.parquet("/data/links")                                  # doctest: +SKIP
+
+Plans (``bindings/python/SPARK.md`` says which to choose and how to run them):
+
+- **Link, index shipped** (``link``): the national index folder goes to every executor once
+  (``SparkContext.addFile``, or a path every executor already sees); each task links its own
+  partition of the sector DataFrame to it with ``mapInArrow``. There is no shuffle, and a sector
+  record's decision depends only on that record, the index and the model, so the links are those
+  of ``khop link --index`` with the same model, whatever the partitioning.
+- **Dedupe, table shipped, pairs shared out** (``dedupe``): every task prepares the whole table
+  (shipped as a file), blocks it, and scores only its share of the blocking tasks
+  (``khop.dedupe_share(..., share=(i, n))``); the links above the threshold come back to the
+  driver, which clusters them (``khop.dedupe_from_links``). Every candidate pair is scored in exactly
+  one task, with the table's own term frequencies, so the clusters are the CLI's.
+
+The model is trained once, on the driver (a sample of the sector DataFrame for ``link``; the
+table for ``dedupe``), unless one is given, and broadcast to the tasks as JSON.
+
+Each task runs khop's threads in its Python worker: ``RAYON_NUM_THREADS`` is set to the task's CPU
+count (``spark.task.cpus``) before the engine starts, unless the executor's environment sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import khop
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["link", "dedupe", "train"]
+
+#: Decision given to a sector row that could not be read (its reason is in ``explanation``).
+REJECTED = "rejected"
+
+# Indexes opened in this Python worker, by path: a worker runs many tasks, and opening an index
+# reads and checks every file of it.
+_open_indexes: dict[str, khop.Index] = {}
+# Tables prepared in this Python worker, by (path, roles, id): the table a dedupe shards.
+_prepared_tables: dict[tuple[str, str, str | None], khop.Table] = {}
+
+
+def train(
+    sector: DataFrame,
+    index: str | os.PathLike[str],
+    *,
+    sample_rows: int = 200_000,
+    seed: int = 42,
+    roles: Mapping[str, str] | None = None,
+    id: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+) -> khop.Model:
+    """Trains a model on the driver, on at most about ``sample_rows`` records of ``sector`` drawn
+    at random (``seed``) against the index ``index``: one pass over the DataFrame to count it,
+    one to draw the sample."""
+    import pyarrow as pa
+
+    total = sector.count()
+    if total == 0:
+        raise khop.InputError("the sector DataFrame holds no rows: nothing to train on")
+    fraction = min(1.0, sample_rows / total)
+    sample = sector if fraction >= 1.0 else sector.sample(withReplacement=False, fraction=fraction, seed=seed)
+    arrow: pa.Table = sample.toArrow()
+    table = khop.read(arrow, name="sector sample", roles=roles, id=id)
+    model, _ = khop.train(table, khop.Index.open(index), config=config)
+    return model
+
+
+def link(
+    sector: DataFrame,
+    index: str | os.PathLike[str],
+    *,
+    model: khop.Model | None = None,
+    roles: Mapping[str, str] | None = None,
+    id: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+    match_threshold: float | None = None,
+    review_threshold: float | None = None,
+    ship_index: bool = True,
+    sample_rows: int = 200_000,
+) -> DataFrame:
+    """Links every record of the Spark DataFrame ``sector`` to the national index folder ``index``
+    (``khop index build`` or ``khop.Index.build``), one task per partition, and returns the links:
+    the columns of ``khop link``'s output less ``left_row`` (a Spark row has no file position;
+    records are known by the id column, which the DataFrame must have), one row per sector row.
+    A row that cannot be read comes out with ``decision = "rejected"`` and the reason in
+    ``explanation``, so that every input row is accounted for.
+
+    ``roles`` and ``id`` are decided once, on the driver (detected on a sample unless given), so
+    that every task reads its partition alike. Without ``model``, one is trained on the driver on
+    a sample (``train``). ``ship_index=False`` when ``index`` is a path every executor already
+    sees (a shared filesystem, or unpacked from ``spark.archives``); otherwise the folder is
+    copied to every executor once with ``SparkContext.addFile``.
+
+    Nothing runs until the DataFrame is used (written, counted, collected). Pairs scored and rows
+    rejected are counted in Spark accumulators, kept on the returned DataFrame as
+    ``df.khop_pairs_scored`` and ``df.khop_rows_rejected``; they count again when Spark retries a
+    task or recomputes the DataFrame.
+    """
+    import pyarrow as pa
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession() or sector.sparkSession
+    index = pathlib.Path(index).resolve()
+    if not index.is_dir():
+        raise khop.InputError(f"{index}: no index folder here (build one with `khop index build`)")
+    khop.Index.open(index)  # a folder that is no index fails here, not in every task
+
+    roles, id_column = _roles_on_driver(sector, roles, id, sample_rows)
+    if model is None:
+        model = train(sector, index, sample_rows=sample_rows, roles=roles, id=id_column, config=config)
+    context = spark.sparkContext
+    if ship_index:
+        context.addFile(str(index), recursive=True)
+    model_json = context.broadcast(model.to_json())
+    pairs_scored = context.accumulator(0)
+    rows_rejected = context.accumulator(0)
+    index_name, index_path = index.name, str(index)
+    options: dict[str, Any] = {
+        "config": None if config is None else str(config),
+        "match_threshold": match_threshold,
+        "review_threshold": review_threshold,
+    }
+    schema = _links_schema(index_path, model, roles, id_column, sector, options)
+    input_schema = _arrow_schema(sector)
+
+    def khop_link(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _use_task_cpus()
+        from pyspark import SparkFiles
+
+        path = SparkFiles.get(index_name) if ship_index else index_path
+        part = pa.Table.from_batches(list(batches), schema=input_schema)
+        if part.num_rows == 0:
+            return
+        national = _open_index(path)
+        table = khop.read(part, name="sector", roles=roles, id=id_column)
+        run = khop.link(table, national, model=khop.Model.from_json(model_json.value), **options)
+        links = run.links.to_pyarrow().drop_columns(["left_row"])
+        pairs_scored.add(int(run.summary["pairs_scored"]))
+        rejects = table.rejects
+        if rejects:
+            rows_rejected.add(len(rejects))
+            links = pa.concat_tables([links, _rejected_rows(part, rejects, id_column, links.schema)])
+        yield from links.cast(_signed(links.schema)).to_batches()
+
+    links = sector.mapInArrow(khop_link, schema)
+    links.khop_pairs_scored = pairs_scored  # type: ignore[attr-defined]
+    links.khop_rows_rejected = rows_rejected  # type: ignore[attr-defined]
+    return links
+
+
+def dedupe(
+    spark: SparkSession,
+    table: str | os.PathLike[str],
+    *,
+    shards: int | None = None,
+    model: khop.Model | None = None,
+    roles: Mapping[str, str] | None = None,
+    id: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+    threshold: float | None = None,
+    min_link_density: float | None = None,
+    ship_table: bool = True,
+) -> khop.DedupeResult:
+    """Deduplicates the table in the file ``table`` (Parquet, CSV or NDJSON) with its candidate
+    pairs scored in ``shards`` Spark tasks (default: the default parallelism), and returns what
+    ``khop.dedupe`` returns (the clusters, the pairs inside them and the summary), the same as
+    ``khop dedupe`` gives. ``threshold`` and ``min_link_density`` are ``khop.dedupe``'s.
+
+    The driver reads the table (for the model, unless ``model`` is given, and for clustering: the
+    links are few, the records are needed to refuse conflicting merges); each task prepares the
+    whole table too, blocks it, and scores its share of the blocking tasks. Scoring is what grows
+    with the table (pairs, not records), so it is what Spark shares out. ``ship_table=False`` when
+    ``table`` is a path every executor already sees.
+    """
+    import pyarrow as pa
+    from pyspark.sql.types import DoubleType, LongType, StructField, StructType
+
+    context = spark.sparkContext
+    path = pathlib.Path(table).resolve()
+    if not path.is_file():
+        raise khop.InputError(f"{path}: no such file")
+    shards = shards or context.defaultParallelism
+    if shards < 1:
+        raise khop.ConfigError(f"shards must be at least 1, found {shards}")
+    whole = khop.read(path, roles=roles, id=id)
+    roles, id_column = whole.roles, whole.id_column
+    if model is None:
+        model, _ = khop.train(whole, config=config)
+    if ship_table:
+        context.addFile(str(path))
+    model_json = context.broadcast(model.to_json())
+    pairs_scored = context.accumulator(0)
+    file_name, file_path = path.name, str(path)
+    options: dict[str, Any] = {
+        "config": None if config is None else str(config),
+        "threshold": threshold,
+        "min_link_density": min_link_density,
+    }
+    links_schema = StructType(
+        [
+            StructField("a", LongType(), False),
+            StructField("b", LongType(), False),
+            StructField("probability", DoubleType(), False),
+        ]
+    )
+
+    def khop_dedupe_share(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _use_task_cpus()
+        from pyspark import SparkFiles
+
+        local = SparkFiles.get(file_name) if ship_table else file_path
+        records = _prepare_table(local, roles, id_column)
+        shard_model = khop.Model.from_json(model_json.value)
+        for batch in batches:
+            for shard in batch.column(0).to_pylist():
+                links, scored = khop.dedupe_share(records, shard_model, share=(int(shard), shards), **options)
+                pairs_scored.add(scored)
+                yield from links.to_pyarrow().cast(_links_arrow_schema()).to_batches()
+
+    context.setJobDescription(f"khop dedupe {path.name}: score {shards} shards")
+    try:
+        shard_ids = spark.range(0, shards, 1, numPartitions=shards)
+        links = shard_ids.mapInArrow(khop_dedupe_share, links_schema).toArrow()
+    finally:
+        context.setJobDescription(None)  # type: ignore[arg-type]
+    return khop.dedupe_from_links(whole, links, model=model, **options)
+
+
+def _use_task_cpus() -> None:
+    """Gives khop's thread pool the task's CPUs (before the engine's first call in this worker)."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    cpus = context.cpus() if context is not None else 1
+    os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, cpus)))
+
+
+def _open_index(path: str) -> khop.Index:
+    index = _open_indexes.get(path)
+    if index is None:
+        index = _open_indexes[path] = khop.Index.open(path)
+    return index
+
+
+def _prepare_table(path: str, roles: Mapping[str, str], id_column: str | None) -> khop.Table:
+    key = (path, repr(sorted(roles.items())), id_column)
+    table = _prepared_tables.get(key)
+    if table is None:
+        table = _prepared_tables[key] = khop.read(path, roles=dict(roles), id=id_column)
+    return table
+
+
+def _roles_on_driver(
+    sector: DataFrame, roles: Mapping[str, str] | None, id: str | None, sample_rows: int
+) -> tuple[dict[str, str], str]:
+    """The roles and id column every task reads with: given, or detected on the first rows."""
+    head = sector.limit(min(sample_rows, 10_000)).toArrow()
+    table = khop.read(head, name="sector", roles=roles, id=id)
+    if table.id_column is None:
+        raise khop.ConfigError(
+            "the sector DataFrame needs an id column (Spark rows have no file position to name "
+            "them by): give `roles=` and `id=`"
+        )
+    return dict(table.roles), table.id_column
+
+
+def _arrow_schema(frame: DataFrame) -> pa.Schema:
+    """The Arrow schema of the batches Spark hands a task for ``frame``."""
+    return frame.limit(0).toArrow().schema
+
+
+def _links_schema(
+    index: str,
+    model: khop.Model,
+    roles: Mapping[str, str],
+    id_column: str,
+    sector: DataFrame,
+    options: Mapping[str, Any],
+) -> Any:
+    """The Spark schema of the links: khop's own, taken from a link of a few rows on the driver."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    head = sector.limit(1).toArrow()
+    if head.num_rows == 0:
+        raise khop.InputError("the sector DataFrame holds no rows")
+    run = khop.link(khop.read(head, name="sector", roles=roles, id=id_column), _open_index(index), model=model, **options)
+    return from_arrow_schema(_signed(run.links.to_pyarrow().drop_columns(["left_row"]).schema))
+
+
+def _signed(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with unsigned integers as int64: Spark has no unsigned types (row numbers fit)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [field.with_type(pa.int64()) if pa.types.is_unsigned_integer(field.type) else field for field in schema]
+    )
+
+
+def _rejected_rows(part: pa.Table, rejects: list[dict[str, Any]], id_column: str, schema: pa.Schema) -> pa.Table:
+    """One links row per rejected sector row: its id (when readable), `rejected`, the reason."""
+    import pyarrow as pa
+
+    ids = part.column(id_column)
+    columns: dict[str, Any] = {name: pa.nulls(len(rejects), schema.field(name).type) for name in schema.names}
+    columns["left_id"] = pa.array([_text(ids[int(r["row"]) - 1].as_py()) for r in rejects], pa.string())
+    columns["match_probability"] = pa.array([0.0] * len(rejects), pa.float64())
+    columns["ambiguous"] = pa.array([False] * len(rejects), pa.bool_())
+    columns["decision"] = pa.array([REJECTED] * len(rejects), pa.string())
+    columns["explanation"] = pa.array(
+        [f"{r['reason']}: {r['message']}" + (f" (column {r['column']})" if r.get("column") else "") for r in rejects],
+        pa.string(),
+    )
+    return pa.table(columns, schema=schema)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return "" if value is None else str(value)
+
+
+def _links_arrow_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([("a", pa.int64(), False), ("b", pa.int64(), False), ("probability", pa.float64(), False)])
