@@ -59,7 +59,8 @@ def test_links_are_the_cli_links_whatever_the_partitions(spark, population, nati
     model = khop.spark.train(sector, national_index)
     model.save(tmp_path / "model.json")
 
-    links = khop.spark.link(sector, national_index, model=model)
+    counters = khop.spark.Counters(spark)
+    links = khop.spark.link(sector, national_index, model=model, counters=counters)
     got = by_left_id(links.toArrow())
 
     run_khop(
@@ -83,8 +84,9 @@ def test_links_are_the_cli_links_whatever_the_partitions(spark, population, nati
     assert pc.sum(pc.equal(got["decision"], "match")).as_py() > 0.9 * got.num_rows
     # The tasks' pair counts add up to the CLI's.
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert links.khop_pairs_scored.value == summary["pairs_scored"] > 0
-    assert links.khop_rows_rejected.value == 0
+    assert counters.pairs_scored.value == summary["pairs_scored"] > 0
+    assert counters.rows_rejected.value == 0
+    assert counters.tasks.value == 3, "one task per partition"
 
     # Another partitioning, the index at a path every worker sees: the same links.
     again = khop.spark.link(sector.repartition(5), national_index, model=model, ship_index=False)
@@ -102,8 +104,10 @@ def test_a_row_that_cannot_be_read_comes_out_rejected_with_its_reason(spark, pop
         id_column, F.when(F.col(id_column) == first, F.lit(None)).otherwise(F.col(id_column))
     ).repartition(2)
     model = khop.spark.train(sector, national_index)
-    links = khop.spark.link(broken, national_index, model=model).toArrow()
+    counters = khop.spark.Counters(spark)
+    links = khop.spark.link(broken, national_index, model=model, counters=counters).toArrow()
     assert links.num_rows == sector.count(), "every input row comes out once"
+    assert counters.rows_rejected.value == 1
     rejected = links.filter(pc.equal(links["decision"], khop.spark.REJECTED)).to_pylist()
     assert len(rejected) == 1
     assert rejected[0]["left_id"] == ""
@@ -113,7 +117,8 @@ def test_a_row_that_cannot_be_read_comes_out_rejected_with_its_reason(spark, pop
 
 def test_clusters_are_the_cli_clusters(spark, population, khop_command, tmp_path):
     table = population / "local.parquet"
-    result = khop.spark.dedupe(spark, table, shards=3)
+    counters = khop.spark.Counters(spark)
+    result = khop.spark.dedupe(spark, table, shards=3, counters=counters)
     run_khop(khop_command, "dedupe", str(table), "-o", str(tmp_path / "clusters.parquet"))
     cli = pq.read_table(tmp_path / "clusters.parquet")
     got = result.clusters.to_pyarrow()
@@ -123,6 +128,8 @@ def test_clusters_are_the_cli_clusters(spark, population, khop_command, tmp_path
     # Scoring was shared out, and the summary is the whole run's.
     alone = khop.dedupe(table)
     assert result.summary["pairs_scored"] == alone.summary["pairs_scored"] > 0
+    assert counters.pairs_scored.value == alone.summary["pairs_scored"]
+    assert counters.tasks.value == 3
     assert result.pairs.to_pyarrow().equals(alone.pairs.to_pyarrow())
 
 

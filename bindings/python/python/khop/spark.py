@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["link", "dedupe", "train"]
+__all__ = ["Counters", "REJECTED", "link", "dedupe", "train"]
 
 #: Decision given to a sector row that could not be read (its reason is in ``explanation``).
 REJECTED = "rejected"
@@ -48,6 +49,30 @@ REJECTED = "rejected"
 _open_indexes: dict[str, khop.Index] = {}
 # Tables prepared in this Python worker, by (path, roles, id): the table a dedupe shards.
 _prepared_tables: dict[tuple[str, str, str | None], khop.Table] = {}
+
+
+class Counters:
+    """What khop's tasks did, in Spark accumulators (shown in the Spark UI's stage pages): give
+    one to ``link`` or ``dedupe`` and read it once the job has run. A task Spark retries, or a
+    DataFrame computed twice, counts twice (accumulators in transformations do)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        context = spark.sparkContext
+        #: Candidate pairs scored.
+        self.pairs_scored = context.accumulator(0)
+        #: Sector rows that could not be read (each comes out as a ``rejected`` row).
+        self.rows_rejected = context.accumulator(0)
+        #: Tasks that ran khop.
+        self.tasks = context.accumulator(0)
+        #: Seconds the tasks spent in khop's scoring stage (linking, or scoring a share), summed.
+        self.scoring_seconds = context.accumulator(0.0)
+        #: Seconds the tasks spent reading and preparing records, summed.
+        self.prepare_seconds = context.accumulator(0.0)
+
+    def as_dict(self) -> dict[str, float]:
+        """The counts now."""
+        names = ["pairs_scored", "rows_rejected", "tasks", "scoring_seconds", "prepare_seconds"]
+        return {name: getattr(self, name).value for name in names}
 
 
 def train(
@@ -88,6 +113,7 @@ def link(
     review_threshold: float | None = None,
     ship_index: bool = True,
     sample_rows: int = 200_000,
+    counters: Counters | None = None,
 ) -> DataFrame:
     """Links every record of the Spark DataFrame ``sector`` to the national index folder ``index``
     (``khop index build`` or ``khop.Index.build``), one task per partition, and returns the links:
@@ -102,10 +128,8 @@ def link(
     sees (a shared filesystem, or unpacked from ``spark.archives``); otherwise the folder is
     copied to every executor once with ``SparkContext.addFile``.
 
-    Nothing runs until the DataFrame is used (written, counted, collected). Pairs scored and rows
-    rejected are counted in Spark accumulators, kept on the returned DataFrame as
-    ``df.khop_pairs_scored`` and ``df.khop_rows_rejected``; they count again when Spark retries a
-    task or recomputes the DataFrame.
+    Nothing runs until the DataFrame is used (written, counted, collected); ``counters`` then
+    holds what the tasks did.
     """
     import pyarrow as pa
     from pyspark.sql import SparkSession
@@ -123,8 +147,7 @@ def link(
     if ship_index:
         context.addFile(str(index), recursive=True)
     model_json = context.broadcast(model.to_json())
-    pairs_scored = context.accumulator(0)
-    rows_rejected = context.accumulator(0)
+    counters = counters or Counters(spark)
     index_name, index_path = index.name, str(index)
     options: dict[str, Any] = {
         "config": None if config is None else str(config),
@@ -146,17 +169,18 @@ def link(
         table = khop.read(part, name="sector", roles=roles, id=id_column)
         run = khop.link(table, national, model=khop.Model.from_json(model_json.value), **options)
         links = run.links.to_pyarrow().drop_columns(["left_row"])
-        pairs_scored.add(int(run.summary["pairs_scored"]))
+        summary = run.summary
+        counters.tasks.add(1)
+        counters.pairs_scored.add(int(summary["pairs_scored"]))
+        counters.scoring_seconds.add(float(summary["seconds"]["link"]))
+        counters.prepare_seconds.add(float(summary["seconds"]["read_and_prepare"]))
         rejects = table.rejects
         if rejects:
-            rows_rejected.add(len(rejects))
+            counters.rows_rejected.add(len(rejects))
             links = pa.concat_tables([links, _rejected_rows(part, rejects, id_column, links.schema)])
         yield from links.cast(_signed(links.schema)).to_batches()
 
-    links = sector.mapInArrow(khop_link, schema)
-    links.khop_pairs_scored = pairs_scored  # type: ignore[attr-defined]
-    links.khop_rows_rejected = rows_rejected  # type: ignore[attr-defined]
-    return links
+    return sector.mapInArrow(khop_link, schema)
 
 
 def dedupe(
@@ -171,6 +195,7 @@ def dedupe(
     threshold: float | None = None,
     min_link_density: float | None = None,
     ship_table: bool = True,
+    counters: Counters | None = None,
 ) -> khop.DedupeResult:
     """Deduplicates the table in the file ``table`` (Parquet, CSV or NDJSON) with its candidate
     pairs scored in ``shards`` Spark tasks (default: the default parallelism), and returns what
@@ -200,7 +225,7 @@ def dedupe(
     if ship_table:
         context.addFile(str(path))
     model_json = context.broadcast(model.to_json())
-    pairs_scored = context.accumulator(0)
+    counters = counters or Counters(spark)
     file_name, file_path = path.name, str(path)
     options: dict[str, Any] = {
         "config": None if config is None else str(config),
@@ -220,12 +245,17 @@ def dedupe(
         from pyspark import SparkFiles
 
         local = SparkFiles.get(file_name) if ship_table else file_path
+        started = time.perf_counter()
         records = _prepare_table(local, roles, id_column)
+        counters.prepare_seconds.add(time.perf_counter() - started)
         shard_model = khop.Model.from_json(model_json.value)
         for batch in batches:
             for shard in batch.column(0).to_pylist():
+                started = time.perf_counter()
                 links, scored = khop.dedupe_share(records, shard_model, share=(int(shard), shards), **options)
-                pairs_scored.add(scored)
+                counters.tasks.add(1)
+                counters.pairs_scored.add(scored)
+                counters.scoring_seconds.add(time.perf_counter() - started)
                 yield from links.to_pyarrow().cast(_links_arrow_schema()).to_batches()
 
     context.setJobDescription(f"khop dedupe {path.name}: score {shards} shards")
