@@ -9,6 +9,7 @@ use khop::score::Model;
 use khop::block::Share;
 use khop::cluster::ClusterOptions;
 use khop::cluster::output::{links_batch, links_from_batches};
+use khop::link::output::links_schema_for;
 use khop::session::{CombinedRun, DedupeRun, LinkRun, ReconcileRun};
 use pyo3::prelude::*;
 
@@ -71,6 +72,14 @@ impl PyModel {
     /// Writes the model to `path` (replaced only once written whole).
     fn save(&self, path: PathBuf) -> PyResult<()> {
         khop::write::write_atomic(path, self.model.to_json()).map_err(errors::to_py)
+    }
+
+    /// An empty table with the columns of the links a link with this model writes (a level
+    /// column per comparison of the model, in the model's order: a link puts them in the data's
+    /// order, the same names): for callers that must declare a schema first (Spark).
+    fn links_template(&self) -> ArrowTable {
+        let schema = links_schema_for(self.model.comparisons.iter().map(|c| c.spec.name.as_str()));
+        ArrowTable::new(schema, Vec::new())
     }
 
     fn __repr__(&self) -> String {

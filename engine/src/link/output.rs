@@ -28,6 +28,13 @@ pub fn explanation_into(terms: &[Contribution], out: &mut String) {
 /// The schema of [`links_batch`]: fixed columns, then one column per comparison holding the level
 /// of the best pair.
 pub fn links_schema(linker: &Linker<'_>) -> SchemaRef {
+    links_schema_for(linker.comparisons().comparisons().iter().map(|c| c.name()))
+}
+
+/// The schema of the links of comparisons named `comparisons`, in that order: for a caller that
+/// must know the columns before any record is read (a Spark job declares its output's schema
+/// first: a link with a model has the model's comparisons).
+pub fn links_schema_for<'a>(comparisons: impl IntoIterator<Item = &'a str>) -> SchemaRef {
     let mut fields = vec![
         Field::new("left_id", DataType::Utf8, false),
         Field::new("left_row", DataType::UInt64, true),
@@ -42,8 +49,8 @@ pub fn links_schema(linker: &Linker<'_>) -> SchemaRef {
         Field::new("decision", DataType::Utf8, false),
         Field::new("explanation", DataType::Utf8, true),
     ];
-    for comparison in linker.comparisons().comparisons() {
-        fields.push(Field::new(format!("level_{}", comparison.name()), DataType::Utf8, true));
+    for name in comparisons {
+        fields.push(Field::new(format!("level_{name}"), DataType::Utf8, true));
     }
     Arc::new(Schema::new(fields))
 }

@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import pathlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import khop
@@ -84,21 +84,34 @@ def train(
     roles: Mapping[str, str] | None = None,
     id: str | None = None,
     config: str | os.PathLike[str] | None = None,
+    ship_index: bool = True,
 ) -> khop.Model:
-    """Trains a model on the driver, on at most about ``sample_rows`` records of ``sector`` drawn
-    at random (``seed``) against the index ``index``: one pass over the DataFrame to count it,
-    one to draw the sample."""
+    """Trains a model on at most about ``sample_rows`` records of ``sector`` drawn at random
+    (``seed``) against the index ``index``, in one Spark task (where the index is: the driver
+    never opens it). One pass over the DataFrame counts it, one draws the sample."""
     import pyarrow as pa
 
+    spark = sector.sparkSession
+    index = _index_folder(index)
+    roles, id_column = _roles_on_driver(sector, roles, id)
     total = sector.count()
     if total == 0:
         raise khop.InputError("the sector DataFrame holds no rows: nothing to train on")
     fraction = min(1.0, sample_rows / total)
     sample = sector if fraction >= 1.0 else sector.sample(withReplacement=False, fraction=fraction, seed=seed)
-    arrow: pa.Table = sample.toArrow()
-    table = khop.read(arrow, name="sector sample", roles=roles, id=id)
-    model, _ = khop.train(table, khop.Index.open(index), config=config)
-    return model
+    where = _ship(spark, index, ship_index)
+    input_schema = _arrow_schema(sector)
+    config_path = None if config is None else str(config)
+
+    def khop_train(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _use_task_cpus()
+        part = pa.Table.from_batches(list(batches), schema=input_schema)
+        table = khop.read(part, name="sector sample", roles=roles, id=id_column)
+        model, _ = khop.train(table, _open_index(where()), config=config_path)
+        yield pa.RecordBatch.from_pydict({"model": [model.to_json()]})
+
+    rows = sample.repartition(1).mapInArrow(khop_train, "model string").collect()
+    return khop.Model.from_json(rows[0]["model"])
 
 
 def link(
@@ -122,50 +135,43 @@ def link(
     A row that cannot be read comes out with ``decision = "rejected"`` and the reason in
     ``explanation``, so that every input row is accounted for.
 
-    ``roles`` and ``id`` are decided once, on the driver (detected on a sample unless given), so
-    that every task reads its partition alike. Without ``model``, one is trained on the driver on
-    a sample (``train``). ``ship_index=False`` when ``index`` is a path every executor already
-    sees (a shared filesystem, or unpacked from ``spark.archives``); otherwise the folder is
-    copied to every executor once with ``SparkContext.addFile``.
+    ``roles`` and ``id`` are decided once, on the driver (detected on the first rows unless
+    given), so that every task reads its partition alike. Without ``model``, one is trained in a
+    task on a sample (``train``). The driver never opens the index. ``ship_index=False`` when
+    ``index`` is a path every executor already sees (a shared filesystem, or unpacked from
+    ``spark.archives``); otherwise the folder is copied to every executor once with
+    ``SparkContext.addFile``.
 
     Nothing runs until the DataFrame is used (written, counted, collected); ``counters`` then
     holds what the tasks did.
     """
     import pyarrow as pa
-    from pyspark.sql import SparkSession
+    from pyspark.sql.pandas.types import from_arrow_schema
 
-    spark = SparkSession.getActiveSession() or sector.sparkSession
-    index = pathlib.Path(index).resolve()
-    if not index.is_dir():
-        raise khop.InputError(f"{index}: no index folder here (build one with `khop index build`)")
-    khop.Index.open(index)  # a folder that is no index fails here, not in every task
-
-    roles, id_column = _roles_on_driver(sector, roles, id, sample_rows)
+    spark = sector.sparkSession
+    index = _index_folder(index)
+    roles, id_column = _roles_on_driver(sector, roles, id)
     if model is None:
-        model = train(sector, index, sample_rows=sample_rows, roles=roles, id=id_column, config=config)
-    context = spark.sparkContext
-    if ship_index:
-        context.addFile(str(index), recursive=True)
-    model_json = context.broadcast(model.to_json())
+        model = train(
+            sector, index, sample_rows=sample_rows, roles=roles, id=id_column, config=config, ship_index=ship_index
+        )
+    where = _ship(spark, index, ship_index)
+    model_json = spark.sparkContext.broadcast(model.to_json())
     counters = counters or Counters(spark)
-    index_name, index_path = index.name, str(index)
     options: dict[str, Any] = {
         "config": None if config is None else str(config),
         "match_threshold": match_threshold,
         "review_threshold": review_threshold,
     }
-    schema = _links_schema(index_path, model, roles, id_column, sector, options)
+    template = _signed(model.links_template().to_pyarrow().drop_columns(["left_row"]).schema)
     input_schema = _arrow_schema(sector)
 
     def khop_link(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _use_task_cpus()
-        from pyspark import SparkFiles
-
-        path = SparkFiles.get(index_name) if ship_index else index_path
         part = pa.Table.from_batches(list(batches), schema=input_schema)
         if part.num_rows == 0:
             return
-        national = _open_index(path)
+        national = _open_index(where())
         table = khop.read(part, name="sector", roles=roles, id=id_column)
         run = khop.link(table, national, model=khop.Model.from_json(model_json.value), **options)
         links = run.links.to_pyarrow().drop_columns(["left_row"])
@@ -178,9 +184,10 @@ def link(
         if rejects:
             counters.rows_rejected.add(len(rejects))
             links = pa.concat_tables([links, _rejected_rows(part, rejects, id_column, links.schema)])
-        yield from links.cast(_signed(links.schema)).to_batches()
+        # The model's comparisons in the data's order: the declared order is the model's.
+        yield from links.select(template.names).cast(template).to_batches()
 
-    return sector.mapInArrow(khop_link, schema)
+    return sector.mapInArrow(khop_link, from_arrow_schema(template))
 
 
 def dedupe(
@@ -222,11 +229,9 @@ def dedupe(
     roles, id_column = whole.roles, whole.id_column
     if model is None:
         model, _ = khop.train(whole, config=config)
-    if ship_table:
-        context.addFile(str(path))
+    where = _ship(spark, path, ship_table)
     model_json = context.broadcast(model.to_json())
     counters = counters or Counters(spark)
-    file_name, file_path = path.name, str(path)
     options: dict[str, Any] = {
         "config": None if config is None else str(config),
         "threshold": threshold,
@@ -242,11 +247,8 @@ def dedupe(
 
     def khop_dedupe_share(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _use_task_cpus()
-        from pyspark import SparkFiles
-
-        local = SparkFiles.get(file_name) if ship_table else file_path
         started = time.perf_counter()
-        records = _prepare_table(local, roles, id_column)
+        records = _prepare_table(where(), roles, id_column)
         counters.prepare_seconds.add(time.perf_counter() - started)
         shard_model = khop.Model.from_json(model_json.value)
         for batch in batches:
@@ -265,6 +267,33 @@ def dedupe(
     finally:
         context.setJobDescription(None)  # type: ignore[arg-type]
     return khop.dedupe_from_links(whole, links, model=model, **options)
+
+
+def _index_folder(index: str | os.PathLike[str]) -> pathlib.Path:
+    """``index`` as an absolute path, checked to be an index folder (cheaply: the driver does not
+    open it)."""
+    folder = pathlib.Path(index).resolve()
+    if not (folder / "manifest.json").is_file():
+        raise khop.InputError(f"{folder}: no index folder here (build one with `khop index build`)")
+    return folder
+
+
+def _ship(spark: SparkSession, index: pathlib.Path, ship: bool) -> Callable[[], str]:
+    """Sends the folder or file ``index`` to every executor (once per Spark application) unless
+    ``ship`` is false, and returns how a task finds it."""
+    name, path = index.name, str(index)
+    if not ship:
+        return lambda: path
+    context = spark.sparkContext
+    if not any(listed.rstrip("/").endswith("/" + name) for listed in context.listFiles):
+        context.addFile(path, recursive=index.is_dir())
+
+    def shipped() -> str:
+        from pyspark import SparkFiles
+
+        return SparkFiles.get(name)
+
+    return shipped
 
 
 def _use_task_cpus() -> None:
@@ -292,10 +321,12 @@ def _prepare_table(path: str, roles: Mapping[str, str], id_column: str | None) -
 
 
 def _roles_on_driver(
-    sector: DataFrame, roles: Mapping[str, str] | None, id: str | None, sample_rows: int
+    sector: DataFrame, roles: Mapping[str, str] | None, id: str | None
 ) -> tuple[dict[str, str], str]:
     """The roles and id column every task reads with: given, or detected on the first rows."""
-    head = sector.limit(min(sample_rows, 10_000)).toArrow()
+    head = sector.limit(10_000).toArrow()
+    if head.num_rows == 0:
+        raise khop.InputError("the sector DataFrame holds no rows")
     table = khop.read(head, name="sector", roles=roles, id=id)
     if table.id_column is None:
         raise khop.ConfigError(
@@ -308,24 +339,6 @@ def _roles_on_driver(
 def _arrow_schema(frame: DataFrame) -> pa.Schema:
     """The Arrow schema of the batches Spark hands a task for ``frame``."""
     return frame.limit(0).toArrow().schema
-
-
-def _links_schema(
-    index: str,
-    model: khop.Model,
-    roles: Mapping[str, str],
-    id_column: str,
-    sector: DataFrame,
-    options: Mapping[str, Any],
-) -> Any:
-    """The Spark schema of the links: khop's own, taken from a link of a few rows on the driver."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    head = sector.limit(1).toArrow()
-    if head.num_rows == 0:
-        raise khop.InputError("the sector DataFrame holds no rows")
-    run = khop.link(khop.read(head, name="sector", roles=roles, id=id_column), _open_index(index), model=model, **options)
-    return from_arrow_schema(_signed(run.links.to_pyarrow().drop_columns(["left_row"]).schema))
 
 
 def _signed(schema: pa.Schema) -> pa.Schema:
