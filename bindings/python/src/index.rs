@@ -24,15 +24,21 @@ pub struct PyIndex {
     shared: Arc<Shared>,
 }
 
-/// The index as lookups see it, and the lock of the one change (update, reload) in progress.
+/// The index as lookups see it, the lock of the one change (update, reload) in progress, and its
+/// records as a table for links, with their blocking keys kept from one link to the next.
 struct Shared {
     current: RwLock<Arc<NationalIndex>>,
     changing: Mutex<()>,
+    table: Mutex<Option<(std::sync::Weak<NationalIndex>, Table)>>,
 }
 
 impl Shared {
     fn new(index: NationalIndex) -> Arc<Shared> {
-        Arc::new(Shared { current: RwLock::new(Arc::new(index)), changing: Mutex::new(()) })
+        Arc::new(Shared {
+            current: RwLock::new(Arc::new(index)),
+            changing: Mutex::new(()),
+            table: Mutex::new(None),
+        })
     }
 
     /// The index as it is now. The lock guards a pointer swapped whole, so a poisoned lock (a
@@ -48,15 +54,28 @@ impl Shared {
         let mut next = NationalIndex::clone(&self.current());
         let done = change(&mut next)?;
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        // The table of the records before the change goes (and its memory with it).
+        *self.table.lock().unwrap_or_else(PoisonError::into_inner) = None;
         Ok(done)
     }
 }
 
 impl PyIndex {
-    /// The records the index holds now, as a table (for `link` and `reconcile`).
+    /// The records the index holds now, as a table (for `link` and `reconcile`). The table is
+    /// kept until the index changes, with the blocking keys of its records once a link has
+    /// computed them (`Table::keeping_keys`): the next link to the same index (a Spark worker's
+    /// next task, a loop over sector tables) skips hashing and sorting the national records.
     pub fn table(&self, py: Python<'_>) -> PyResult<Table> {
         let index = self.shared.current();
-        work::run(py, move || Table::from_index(&index))
+        if let Some((of, table)) = &*self.shared.table.lock().unwrap_or_else(PoisonError::into_inner)
+            && std::ptr::eq(of.as_ptr(), Arc::as_ptr(&index))
+        {
+            return Ok(table.clone());
+        }
+        let weak = Arc::downgrade(&index);
+        let table = work::run(py, move || Table::from_index(&index))?.keeping_keys();
+        *self.shared.table.lock().unwrap_or_else(PoisonError::into_inner) = Some((weak, table.clone()));
+        Ok(table)
     }
 }
 

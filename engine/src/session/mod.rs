@@ -231,7 +231,10 @@ impl Session {
     }
 
     fn linker<'t>(&self, sector: &'t Table, national: &'t Table) -> Result<Linker<'t>> {
-        Linker::new(sector.records(), national.records(), self.settings.clone())
+        match national.kept_keys() {
+            Some(keys) => Linker::with_index(sector.records(), keys, self.settings.clone()),
+            None => Linker::new(sector.records(), national.records(), self.settings.clone()),
+        }
     }
 
     fn train_with(&self, linker: &Linker<'_>) -> Result<(Model, TrainingReport)> {
