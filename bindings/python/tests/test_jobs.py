@@ -101,3 +101,12 @@ def test_a_link_against_the_index_is_the_link_against_the_file(population, tmp_p
     by_index = pa.table(khop.link(population / "bhxh.parquet", index).links)
     by_file = pa.table(khop.link(population / "bhxh.parquet", national).links)
     assert by_index.equals(by_file)
+    # The index keeps its records' blocking keys between links: the second link is the first.
+    assert pa.table(khop.link(population / "bhxh.parquet", index).links).equals(by_file)
+
+    # After an update, links see the records as they are now, not the kept table.
+    first = by_file.filter(pc.equal(by_file["decision"], "match")).slice(0, 1).to_pylist()[0]
+    index.update(deletes=[first["right_id"]])
+    after = pa.table(khop.link(population / "bhxh.parquet", index).links)
+    row = after.filter(pc.equal(after["left_id"], first["left_id"])).to_pylist()[0]
+    assert row["right_id"] != first["right_id"], "a deleted record is still linked"
