@@ -68,10 +68,14 @@ class Counters:
         self.scoring_seconds = context.accumulator(0.0)
         #: Seconds the tasks spent reading and preparing records, summed.
         self.prepare_seconds = context.accumulator(0.0)
+        #: Seconds the tasks spent opening the index (once per Python worker), summed.
+        self.open_seconds = context.accumulator(0.0)
+        #: Seconds the tasks ran, from their first batch to their last output, summed.
+        self.task_seconds = context.accumulator(0.0)
 
     def as_dict(self) -> dict[str, float]:
         """The counts now."""
-        names = ["pairs_scored", "rows_rejected", "tasks", "scoring_seconds", "prepare_seconds"]
+        names = ["pairs_scored", "rows_rejected", "tasks", "scoring_seconds", "prepare_seconds", "open_seconds", "task_seconds"]
         return {name: getattr(self, name).value for name in names}
 
 
@@ -171,7 +175,9 @@ def link(
         part = pa.Table.from_batches(list(batches), schema=input_schema)
         if part.num_rows == 0:
             return
+        started = time.perf_counter()
         national = _open_index(where())
+        counters.open_seconds.add(time.perf_counter() - started)
         table = khop.read(part, name="sector", roles=roles, id=id_column)
         run = khop.link(table, national, model=khop.Model.from_json(model_json.value), **options)
         links = run.links.to_pyarrow().drop_columns(["left_row"])
@@ -186,6 +192,7 @@ def link(
             links = pa.concat_tables([links, _rejected_rows(part, rejects, id_column, links.schema)])
         # The model's comparisons in the data's order: the declared order is the model's.
         yield from links.select(template.names).cast(template).to_batches()
+        counters.task_seconds.add(time.perf_counter() - started)
 
     return sector.mapInArrow(khop_link, from_arrow_schema(template))
 
