@@ -121,13 +121,15 @@ def main() -> None:
                          spark["pairs_scored"] / max(spark["scoring_seconds"], 1e-9)))
     print(f"threads per task: {os.environ.get('RAYON_NUM_THREADS', 'the task CPUs (1 by default)')}; "
           f"the command's threads: {threads}")
-    print("| job | run | command s | Spark s | Spark start s | tasks | task prepare s | task scoring s "
-          "| pairs | command pairs/core-s | Spark task pairs/core-s | Spark / command |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| job | run | command s | Spark s | Spark start s | tasks | task s | task open s | task prepare s "
+          "| task scoring s | pairs | command pairs/core-s | Spark task pairs/core-s | Spark / command |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for job_name, run, cli_s, spark_s, spark, pairs, cli_rate, task_rate in rows:
         cli_rate_text = f"{cli_rate:,.0f}" if cli_rate else ""
+        task_s = f"{spark['task_seconds']:.1f}" if spark["task_seconds"] else ""
+        open_s = f"{spark['open_seconds']:.1f}" if job_name == "link" else ""
         print(f"| {job_name} | {run} | {cli_s:.1f} | {spark_s:.1f} | {spark['session']:.1f} | {spark['tasks']} "
-              f"| {spark['prepare_seconds']:.1f} | {spark['scoring_seconds']:.1f} | {pairs:,} | {cli_rate_text} "
+              f"| {task_s} | {open_s} | {spark['prepare_seconds']:.1f} | {spark['scoring_seconds']:.1f} | {pairs:,} | {cli_rate_text} "
               f"| {task_rate:,.0f} | {spark_s / cli_s:.2f} |")
 
 

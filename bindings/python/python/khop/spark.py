@@ -75,7 +75,15 @@ class Counters:
 
     def as_dict(self) -> dict[str, float]:
         """The counts now."""
-        names = ["pairs_scored", "rows_rejected", "tasks", "scoring_seconds", "prepare_seconds", "open_seconds", "task_seconds"]
+        names = [
+            "pairs_scored",
+            "rows_rejected",
+            "tasks",
+            "scoring_seconds",
+            "prepare_seconds",
+            "open_seconds",
+            "task_seconds",
+        ]
         return {name: getattr(self, name).value for name in names}
 
 
@@ -254,7 +262,7 @@ def dedupe(
 
     def khop_dedupe_share(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _use_task_cpus()
-        started = time.perf_counter()
+        began = started = time.perf_counter()
         records = _prepare_table(where(), roles, id_column)
         counters.prepare_seconds.add(time.perf_counter() - started)
         shard_model = khop.Model.from_json(model_json.value)
@@ -266,6 +274,7 @@ def dedupe(
                 counters.pairs_scored.add(scored)
                 counters.scoring_seconds.add(time.perf_counter() - started)
                 yield from links.to_pyarrow().cast(_links_arrow_schema()).to_batches()
+        counters.task_seconds.add(time.perf_counter() - began)
 
     context.setJobDescription(f"khop dedupe {path.name}: score {shards} shards")
     try:
