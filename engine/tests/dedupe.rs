@@ -62,7 +62,9 @@ fn the_local_register_meets_the_targets_for_any_thread_count_and_row_order() {
     let records = prepare(&path);
     let run = |threads: usize, records: &PreparedRecords| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| deduplicate(records, LinkSettings::default(), &ClusterOptions::default(), None).unwrap())
+        pool.install(|| {
+            deduplicate(records, LinkSettings::default(), &ClusterOptions::default(), None).unwrap()
+        })
     };
     let result = run(4, &records);
     assert_eq!(result.assignments.len(), records.len(), "every row in exactly one cluster");
@@ -158,7 +160,9 @@ fn shares_of_the_pairs_together_are_the_whole_run() {
     assert_eq!(scored.iter().sum::<u64>(), whole.pairs_scored, "each pair once: {scored:?}");
     assert!(scored.iter().all(|&n| n > 0 && n < whole.pairs_scored), "every share has work: {scored:?}");
     // The links arrive share by share; clustering does not care.
-    let joined = cluster_links(&records, settings.clone(), &cluster_options, whole.model.clone(), None, links).unwrap();
+    let joined =
+        cluster_links(&records, settings.clone(), &cluster_options, whole.model.clone(), None, links)
+            .unwrap();
     assert_eq!(joined.edges, whole.edges);
     assert_eq!(joined.assignments, whole.assignments);
     assert_eq!(joined.pairs_scored, whole.pairs_scored);
@@ -169,7 +173,7 @@ fn shares_of_the_pairs_together_are_the_whole_run() {
     assert!(Share::new(3, 3).is_err() && Share::new(0, 0).is_err());
     let mut bad = settings.clone();
     bad.blocking.share = Share { index: 5, count: 2 };
-    let error = score_share(&records, bad, &cluster_options, &whole.model).err().expect("part 5 of 2");
+    let error = score_share(&records, bad, &cluster_options, &whole.model).expect_err("part 5 of 2");
     assert!(error.to_string().contains("part 5 of 2"), "{error}");
     let stray = khop::cluster::Edge { a: 0, b: records.len() as u32, probability: 0.99 };
     let error = cluster_links(&records, settings, &cluster_options, whole.model.clone(), None, vec![stray])

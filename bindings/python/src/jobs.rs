@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
-use khop::score::Model;
 use khop::block::Share;
 use khop::cluster::ClusterOptions;
 use khop::cluster::output::{links_batch, links_from_batches};
 use khop::link::output::links_schema_for;
+use khop::score::Model;
 use khop::session::{CombinedRun, DedupeRun, LinkRun, ReconcileRun};
 use pyo3::prelude::*;
 

@@ -129,10 +129,15 @@ pub fn links_from_batches(
         let batch = batch.map_err(|e| Error::arrow("reading the links", e))?;
         let column = |name: &str, to: &DataType| -> Result<ArrayRef> {
             let found = batch.column_by_name(name).ok_or_else(|| {
-                Error::invalid(format!("the links have no column `{name}` (they need `a`, `b` and `probability`)"))
+                Error::invalid(format!(
+                    "the links have no column `{name}` (they need `a`, `b` and `probability`)"
+                ))
             })?;
             if let Some(row) = (0..found.len()).find(|&i| found.is_null(i)) {
-                return Err(Error::invalid(format!("the links' column `{name}` is empty at row {}", first_row + row + 1)));
+                return Err(Error::invalid(format!(
+                    "the links' column `{name}` is empty at row {}",
+                    first_row + row + 1
+                )));
             }
             let options = arrow_cast::CastOptions { safe: false, ..Default::default() };
             arrow_cast::cast_with_options(found, to, &options).map_err(|e| {
@@ -145,8 +150,13 @@ pub fn links_from_batches(
         let a = column("a", &DataType::UInt32)?;
         let b = column("b", &DataType::UInt32)?;
         let p = column("probability", &DataType::Float64)?;
-        let (a, b, p) = (a.as_primitive::<UInt32Type>(), b.as_primitive::<UInt32Type>(), p.as_primitive::<Float64Type>());
-        edges.extend((0..batch.num_rows()).map(|i| Edge { a: a.value(i), b: b.value(i), probability: p.value(i) }));
+        let (a, b, p) =
+            (a.as_primitive::<UInt32Type>(), b.as_primitive::<UInt32Type>(), p.as_primitive::<Float64Type>());
+        edges.extend((0..batch.num_rows()).map(|i| Edge {
+            a: a.value(i),
+            b: b.value(i),
+            probability: p.value(i),
+        }));
         first_row += batch.num_rows();
     }
     Ok(edges)
@@ -181,7 +191,8 @@ mod tests {
         assert!(negative.to_string().contains("column `a` (Int64) does not hold UInt32"), "{negative}");
         let null = links_from_batches(vec![batch, signed(vec![Some(0), None])]).unwrap_err();
         assert!(null.to_string().contains("column `a` is empty at row 4"), "{null}");
-        let missing = links_from_batches(vec![RecordBatch::new_empty(Arc::new(Schema::empty()))]).unwrap_err();
+        let missing =
+            links_from_batches(vec![RecordBatch::new_empty(Arc::new(Schema::empty()))]).unwrap_err();
         assert!(missing.to_string().contains("no column `a`"), "{missing}");
     }
 }

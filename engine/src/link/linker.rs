@@ -18,7 +18,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
-use crate::block::{BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey, KeyIndex, Share};
+use crate::block::{
+    BlockKey, Blocker, BlockingOptions, BlockingReport, BlockingRule, ColumnKey, KeyIndex, Share,
+};
 use crate::compare::{ComparisonKind, ComparisonOverride, Comparisons};
 use crate::error::{Error, Result};
 use crate::normalize::prepared::PreparedRecords;

@@ -58,8 +58,14 @@ impl DedupeRun {
         links: Vec<Edge>,
     ) -> Result<DedupeRun> {
         let started = Instant::now();
-        let result =
-            cluster_links(table.records(), session.settings.clone(), &session.cluster, model, training, links)?;
+        let result = cluster_links(
+            table.records(),
+            session.settings.clone(),
+            &session.cluster,
+            model,
+            training,
+            links,
+        )?;
         Ok(DedupeRun {
             table: table.clone(),
             settings: session.settings.clone(),
