@@ -239,6 +239,23 @@ fn a_records_block_longer_than_its_file_is_refused_before_it_is_read() -> Result
     std::fs::write(&damaged, &bytes).unwrap();
     let error = khop::index::read_records(&damaged).unwrap_err().to_string();
     assert!(error.contains("damaged.arrow") && error.contains("outside the file"), "{error}");
+
+    // An empty file, a file of the magic numbers alone and the good file cut short are errors
+    // that name the file (the file is memory-mapped: none of them may be read past its end).
+    let good = std::fs::read(&path).unwrap();
+    let mut magic_only = b"ARROW1\0\0".to_vec();
+    magic_only.extend_from_slice(&[0, 0, 0, 0]);
+    magic_only.extend_from_slice(b"ARROW1");
+    for (name, content) in [
+        ("empty.arrow", Vec::new()),
+        ("magic.arrow", magic_only),
+        ("cut.arrow", good[..good.len() / 2].to_vec()),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, &content).unwrap();
+        let error = khop::index::read_records(&file).unwrap_err().to_string();
+        assert!(error.contains(name) && error.contains("not an Arrow IPC file"), "{name}: {error}");
+    }
     Ok(())
 }
 

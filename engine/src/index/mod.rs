@@ -40,7 +40,6 @@ use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_ipc::reader::FileReader;
 use arrow_ipc::writer::FileWriter;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
@@ -323,13 +322,14 @@ impl NationalIndex {
         let manifest: IndexManifest = serde_json::from_value(value)
             .map_err(|e| Error::format(&manifest_path, None, format!("index manifest: {e}")))?;
         manifest.dataset()?;
-        for file in &manifest.files {
+        // The records file is checked as it is read (once, through a map); the others here.
+        for file in manifest.files.iter().filter(|f| f.name != RECORDS) {
             check_file(dir, file)?;
         }
-        if !manifest.files.iter().any(|f| f.name == RECORDS) {
+        let Some(records_file) = manifest.files.iter().find(|f| f.name == RECORDS) else {
             return Err(Error::format(&manifest_path, None, format!("index manifest lists no `{RECORDS}`")));
-        }
-        let base = read_records(&dir.join(RECORDS))?;
+        };
+        let base = read_checked_records(dir, records_file)?;
         if base.len() as u64 != manifest.records {
             return Err(Error::format(
                 &dir.join(RECORDS),
@@ -361,9 +361,8 @@ impl NationalIndex {
                     format!("the commit names the records file `{}`", segment.file.name),
                 ));
             }
-            check_file(dir, &segment.file)?;
             let path = dir.join(&segment.file.name);
-            let part = read_records(&path)?;
+            let part = read_checked_records(dir, &segment.file)?;
             if part.len() as u64 != segment.rows {
                 return Err(Error::format(
                     &path,
@@ -983,6 +982,11 @@ fn describe(dir: &Path, name: &str) -> Result<IndexedFile> {
     Ok(IndexedFile { name: name.to_owned(), bytes, xxh3 })
 }
 
+/// The xxh3-64 checksum of `data`, as the manifest writes it.
+fn checksum_of(data: &[u8]) -> String {
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(data))
+}
+
 fn checksum(path: &Path) -> Result<(u64, String)> {
     let file = File::open(path).map_err(|e| Error::io(path, "read", e))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -1002,6 +1006,17 @@ fn checksum(path: &Path) -> Result<(u64, String)> {
 
 /// Checks that `file` of the manifest is in `dir` with its size and checksum.
 fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
+    let path = checked_path(dir, file)?;
+    let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, "read", e))?.len();
+    if size != file.bytes {
+        return check_size_and_sum(&path, file, size, "");
+    }
+    let (_, xxh3) = checksum(&path)?;
+    check_size_and_sum(&path, file, size, &xxh3)
+}
+
+/// The path of `file` in `dir`, once its name is checked to be a plain file name.
+fn checked_path(dir: &Path, file: &IndexedFile) -> Result<PathBuf> {
     if file.name.is_empty() || file.name.starts_with('.') || file.name.contains(['/', '\\']) {
         return Err(Error::format(
             &dir.join(MANIFEST),
@@ -1009,11 +1024,15 @@ fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
             format!("index manifest names the file `{}`", file.name),
         ));
     }
-    let path = dir.join(&file.name);
-    let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, "read", e))?.len();
+    Ok(dir.join(&file.name))
+}
+
+/// Checks a file's size and checksum against those `file` gives (the size first: a file of
+/// another size is not summed).
+fn check_size_and_sum(path: &Path, file: &IndexedFile, size: u64, xxh3: &str) -> Result<()> {
     if size != file.bytes {
         return Err(Error::format(
-            &path,
+            path,
             None,
             format!(
                 "{size} bytes where the index manifest says {}: the index is damaged or incomplete; build it again",
@@ -1021,10 +1040,9 @@ fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
             ),
         ));
     }
-    let (_, xxh3) = checksum(&path)?;
     if xxh3 != file.xxh3 {
         return Err(Error::format(
-            &path,
+            path,
             None,
             format!(
                 "checksum {xxh3} where the index manifest says {}: the index is damaged; build it again",
@@ -1035,17 +1053,41 @@ fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
     Ok(())
 }
 
-/// The prepared records of the Arrow IPC file `path`. The IPC decoder runs under
-/// `catch_unwind`: a file that passes the checksum but was written by hand to be damaged must be
-/// an error, and some damaged files make Arrow's decoder panic instead of returning one.
+/// The prepared records of the Arrow IPC file `path`. The file is memory-mapped and decoded in
+/// place (Arrow's arrays point into the map, which goes once the records are copied out): no
+/// heap copy of the file is made, which halves the fresh memory an index takes to open. The IPC
+/// decoder runs under `catch_unwind`: a file that passes the checksum but was written by hand to
+/// be damaged must be an error, and some damaged files make Arrow's decoder panic instead of
+/// returning one.
 pub fn read_records(path: &Path) -> Result<PreparedRecords> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, "read", e))?;
-    check_ipc_blocks(path, &mut file)?;
-    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let reader = FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
-            .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
-        reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| format!("unreadable records: {e}"))
-    }));
+    decode_records(path, &map_file(path)?)
+}
+
+/// [`read_records`] of the file `file` of `dir`, after checking its size and checksum against
+/// those the manifest or the commit gives, on the same map (the file is read once).
+fn read_checked_records(dir: &Path, file: &IndexedFile) -> Result<PreparedRecords> {
+    let path = checked_path(dir, file)?;
+    let map = map_file(&path)?;
+    check_size_and_sum(&path, file, map.len() as u64, &checksum_of(&map))?;
+    decode_records(&path, &map)
+}
+
+/// The file `path`, mapped read-only, as a buffer Arrow's arrays can point into (the map lives
+/// as long as any of them).
+fn map_file(path: &Path) -> Result<arrow_buffer::Buffer> {
+    let file = File::open(path).map_err(|e| Error::io(path, "read", e))?;
+    // SAFETY: the map is read-only, and index files are never changed in place: a build writes
+    // them into a new folder renamed into place, an update writes a new generation file before
+    // committing it. Another program changing the file while it is mapped could change what is
+    // read (caught by the checksum or the decoder's checks), as with any memory-mapped reader.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, "map", e))?;
+    Ok(arrow_buffer::Buffer::from(bytes::Bytes::from_owner(map)))
+}
+
+fn decode_records(path: &Path, buffer: &arrow_buffer::Buffer) -> Result<PreparedRecords> {
+    let (footer_start, blocks) = check_ipc_blocks(path, buffer)?;
+    let decoded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_ipc(buffer, footer_start, &blocks)));
     let batches = match decoded {
         Ok(Ok(batches)) => batches,
         Ok(Err(message)) => return Err(Error::format(path, None, message)),
@@ -1063,45 +1105,69 @@ pub fn read_records(path: &Path) -> Result<PreparedRecords> {
     }
 }
 
-/// Checks, before Arrow's decoder reads the file, that every block its footer lists lies inside
-/// the file. The decoder allocates and zeroes each block's declared length before it reads the
-/// block, so a damaged length would cost gigabytes of memory before the short read fails.
-/// Leaves the file's position where it found it (the start).
-fn check_ipc_blocks(path: &Path, file: &mut File) -> Result<()> {
-    use std::io::{Seek, SeekFrom};
+/// A block of an Arrow IPC file: where it starts, how long it is, whether it holds a dictionary.
+type IpcBlock = (arrow_ipc::Block, bool);
 
-    // "ARROW1" and two bytes of padding open the file; the footer, its length (4 bytes) and
-    // "ARROW1" close it.
-    const HEAD: u64 = 8;
-    const TAIL: u64 = 10;
-    let damaged = |message: &str| Error::format(path, None, format!("not an Arrow IPC file: {message}"));
-    let io = |e| Error::io(path, "read", e);
-    let len = file.metadata().map_err(io)?.len();
-    if len < HEAD + TAIL {
-        return Err(damaged("shorter than its magic numbers"));
+/// The record batches of the Arrow IPC file in `buffer`, whose blocks [`check_ipc_blocks`] found
+/// inside the file's data.
+fn decode_ipc(
+    buffer: &arrow_buffer::Buffer,
+    footer_start: usize,
+    blocks: &[IpcBlock],
+) -> std::result::Result<Vec<arrow_array::RecordBatch>, String> {
+    let footer = arrow_ipc::root_as_footer(&buffer[footer_start..buffer.len() - IPC_TAIL])
+        .map_err(|e| format!("not an Arrow IPC file: unreadable footer: {e}"))?;
+    let schema = footer.schema().ok_or("not an Arrow IPC file: its footer has no schema")?;
+    let schema =
+        arrow_ipc::convert::try_fb_to_schema(schema).map_err(|e| format!("unreadable schema: {e}"))?;
+    let schema = Arc::new(schema);
+    let mut decoder = arrow_ipc::reader::FileDecoder::new(schema, footer.version());
+    let mut batches = Vec::new();
+    for (block, dictionary) in blocks {
+        let length = block.metaDataLength() as usize + block.bodyLength() as usize;
+        let data = buffer.slice_with_length(block.offset() as usize, length);
+        if *dictionary {
+            decoder.read_dictionary(block, &data).map_err(|e| format!("unreadable records: {e}"))?;
+        } else if let Some(batch) =
+            decoder.read_record_batch(block, &data).map_err(|e| format!("unreadable records: {e}"))?
+        {
+            batches.push(batch);
+        }
     }
-    let mut tail = [0u8; TAIL as usize];
-    file.seek(SeekFrom::Start(len - TAIL)).map_err(io)?;
-    file.read_exact(&mut tail).map_err(io)?;
-    let footer_len = arrow_ipc::reader::read_footer_length(tail).map_err(|e| damaged(&e.to_string()))? as u64;
-    let footer_start = (len - TAIL)
+    Ok(batches)
+}
+
+/// "ARROW1" and two bytes of padding open an Arrow IPC file; the footer, its length (4 bytes) and
+/// "ARROW1" close it.
+const IPC_HEAD: usize = 8;
+const IPC_TAIL: usize = 10;
+
+/// Checks, before Arrow's decoder reads the file `data`, that every block its footer lists lies
+/// inside the file's data (a damaged length must be an error, not a slice out of bounds), and
+/// returns where the footer starts and the blocks, dictionaries first.
+fn check_ipc_blocks(path: &Path, data: &[u8]) -> Result<(usize, Vec<IpcBlock>)> {
+    let damaged = |message: &str| Error::format(path, None, format!("not an Arrow IPC file: {message}"));
+    let len = data.len();
+    if len < IPC_HEAD + IPC_TAIL || &data[..6] != b"ARROW1" {
+        return Err(damaged("it does not open with Arrow's magic number"));
+    }
+    let tail: [u8; IPC_TAIL] = data[len - IPC_TAIL..].try_into().expect("IPC_TAIL bytes");
+    let footer_len = arrow_ipc::reader::read_footer_length(tail).map_err(|e| damaged(&e.to_string()))?;
+    let footer_start = (len - IPC_TAIL)
         .checked_sub(footer_len)
-        .filter(|&start| start >= HEAD)
+        .filter(|&start| start >= IPC_HEAD)
         .ok_or_else(|| damaged("its footer is longer than the file"))?;
-    let mut footer = vec![0u8; footer_len as usize];
-    file.seek(SeekFrom::Start(footer_start)).map_err(io)?;
-    file.read_exact(&mut footer).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let footer =
-        arrow_ipc::root_as_footer(&footer).map_err(|e| damaged(&format!("unreadable footer: {e}")))?;
-    let blocks =
-        footer.recordBatches().into_iter().flatten().chain(footer.dictionaries().into_iter().flatten());
-    for block in blocks {
-        let end = u64::try_from(block.offset())
+    let footer = arrow_ipc::root_as_footer(&data[footer_start..len - IPC_TAIL])
+        .map_err(|e| damaged(&format!("unreadable footer: {e}")))?;
+    let dictionaries = footer.dictionaries().into_iter().flatten().map(|b| (*b, true));
+    let batches = footer.recordBatches().into_iter().flatten().map(|b| (*b, false));
+    let blocks: Vec<IpcBlock> = dictionaries.chain(batches).collect();
+    for (block, _) in &blocks {
+        let end = usize::try_from(block.offset())
             .ok()
-            .filter(|&offset| offset >= HEAD)
-            .zip(u64::try_from(block.metaDataLength()).ok())
-            .zip(u64::try_from(block.bodyLength()).ok())
+            .filter(|&offset| offset >= IPC_HEAD)
+            .zip(usize::try_from(block.metaDataLength()).ok())
+            .zip(usize::try_from(block.bodyLength()).ok())
             .and_then(|((offset, metadata), body)| offset.checked_add(metadata)?.checked_add(body));
         if end.is_none_or(|end| end > footer_start) {
             return Err(damaged(&format!(
@@ -1112,7 +1178,7 @@ fn check_ipc_blocks(path: &Path, file: &mut File) -> Result<()> {
             )));
         }
     }
-    Ok(())
+    Ok((footer_start, blocks))
 }
 
 /// The record ids of the file `path`, for the deletes of [`NationalIndex::update`]: the column
