@@ -33,10 +33,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa  # type: ignore[import-untyped]
+
 import khop
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["Counters", "REJECTED", "link", "dedupe", "train"]
@@ -101,8 +102,6 @@ def train(
     """Trains a model on at most about ``sample_rows`` records of ``sector`` drawn at random
     (``seed``) against the index ``index``, in one Spark task (where the index is: the driver
     never opens it). One pass over the DataFrame counts it, one draws the sample."""
-    import pyarrow as pa
-
     spark = sector.sparkSession
     index = _index_folder(index)
     roles, id_column = _roles_on_driver(sector, roles, id)
@@ -157,7 +156,6 @@ def link(
     Nothing runs until the DataFrame is used (written, counted, collected); ``counters`` then
     holds what the tasks did.
     """
-    import pyarrow as pa
     from pyspark.sql.pandas.types import from_arrow_schema
 
     spark = sector.sparkSession
@@ -230,7 +228,6 @@ def dedupe(
     with the table (pairs, not records), so it is what Spark shares out. ``ship_table=False`` when
     ``table`` is a path every executor already sees.
     """
-    import pyarrow as pa
     from pyspark.sql.types import DoubleType, LongType, StructField, StructType
 
     context = spark.sparkContext
@@ -359,8 +356,6 @@ def _arrow_schema(frame: DataFrame) -> pa.Schema:
 
 def _signed(schema: pa.Schema) -> pa.Schema:
     """``schema`` with unsigned integers as int64: Spark has no unsigned types (row numbers fit)."""
-    import pyarrow as pa
-
     return pa.schema(
         [field.with_type(pa.int64()) if pa.types.is_unsigned_integer(field.type) else field for field in schema]
     )
@@ -368,8 +363,6 @@ def _signed(schema: pa.Schema) -> pa.Schema:
 
 def _rejected_rows(part: pa.Table, rejects: list[dict[str, Any]], id_column: str, schema: pa.Schema) -> pa.Table:
     """One links row per rejected sector row: its id (when readable), `rejected`, the reason."""
-    import pyarrow as pa
-
     ids = part.column(id_column)
     columns: dict[str, Any] = {name: pa.nulls(len(rejects), schema.field(name).type) for name in schema.names}
     columns["left_id"] = pa.array([_text(ids[int(r["row"]) - 1].as_py()) for r in rejects], pa.string())
@@ -390,6 +383,4 @@ def _text(value: object) -> str:
 
 
 def _links_arrow_schema() -> pa.Schema:
-    import pyarrow as pa
-
     return pa.schema([("a", pa.int64(), False), ("b", pa.int64(), False), ("probability", pa.float64(), False)])
