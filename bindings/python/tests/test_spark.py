@@ -145,3 +145,16 @@ def test_mistakes_are_named_on_the_driver(spark, population, national_index, tmp
         khop.spark.dedupe(spark, population / "local.parquet", shards=-1)
     with pytest.raises(khop.KhopError, match="part 2 of 2"):
         khop.dedupe_share(population / "local.parquet", khop.train(population / "local.parquet")[0], share=(2, 2))
+
+
+def test_two_indexes_of_one_name_are_not_mixed_up(spark, population, national_index, tmp_path):
+    # Tasks find shipped files by name: a second folder of the same name must not be answered
+    # by the first one's files.
+    other = tmp_path / national_index.name
+    shutil.copytree(national_index, other)
+    sector = spark.read.parquet(str(population / "bhxh.parquet"))
+    model = khop.spark.train(sector, national_index)  # ships the first
+    with pytest.raises(khop.ConfigError, match="already ships another"):
+        khop.spark.link(sector, other, model=model)
+    # Unshipped, the second one is used where it is.
+    assert khop.spark.link(sector, other, model=model, ship_index=False).count() == sector.count()

@@ -298,8 +298,16 @@ def _ship(spark: SparkSession, index: pathlib.Path, ship: bool) -> Callable[[], 
     if not ship:
         return lambda: path
     context = spark.sparkContext
-    if not any(listed.rstrip("/").endswith("/" + name) for listed in context.listFiles):
+    # Spark lists what it ships as `file:/folder/name/`; a task finds it by its name alone.
+    same_name = [listed for listed in context.listFiles if listed.rstrip("/").endswith("/" + name)]
+    if not same_name:
         context.addFile(path, recursive=index.is_dir())
+    elif not any(listed.rstrip("/").removeprefix("file:") == path for listed in same_name):
+        raise khop.ConfigError(
+            f"this Spark application already ships another `{name}` ({same_name[0]}): tasks find "
+            f"shipped files by name, so give {path} another name, or pass it unshipped where every "
+            "executor sees it"
+        )
 
     def shipped() -> str:
         from pyspark import SparkFiles
@@ -319,16 +327,21 @@ def _use_task_cpus() -> None:
 
 
 def _open_index(path: str) -> khop.Index:
+    """The index at ``path``, open in this worker: the last one opened is kept for the next
+    task (and only it: a long-lived worker given a new index does not hold on to the old)."""
     index = _open_indexes.get(path)
     if index is None:
+        _open_indexes.clear()
         index = _open_indexes[path] = khop.Index.open(path)
     return index
 
 
 def _prepare_table(path: str, roles: Mapping[str, str], id_column: str | None) -> khop.Table:
+    """The table at ``path``, prepared in this worker; the last one is kept, as ``_open_index``."""
     key = (path, repr(sorted(roles.items())), id_column)
     table = _prepared_tables.get(key)
     if table is None:
+        _prepared_tables.clear()
         table = _prepared_tables[key] = khop.read(path, roles=dict(roles), id=id_column)
     return table
 
