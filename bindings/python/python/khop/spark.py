@@ -53,9 +53,11 @@ _prepared_tables: dict[tuple[str, str, str | None], khop.Table] = {}
 
 
 class Counters:
-    """What khop's tasks did, in Spark accumulators (shown in the Spark UI's stage pages): give
-    one to ``link`` or ``dedupe`` and read it once the job has run. A task Spark retries, or a
-    DataFrame computed twice, counts twice (accumulators in transformations do)."""
+    """What khop's tasks did, in Spark accumulators: give one to ``link`` or ``dedupe`` and read
+    it on the driver; each task's counts arrive when it finishes, so another thread can read them
+    while the job runs. PySpark's accumulators have no name: the Spark UI does not list them. A
+    task Spark retries, or a DataFrame computed twice, counts twice (accumulators in
+    transformations do)."""
 
     def __init__(self, spark: SparkSession) -> None:
         context = spark.sparkContext
