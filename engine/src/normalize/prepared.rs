@@ -106,6 +106,14 @@ impl Strings {
         self.offsets.len() - 1
     }
 
+    /// Room for `more` records of about the length of those held (a few percent over).
+    fn reserve_like(&mut self, more: usize) {
+        let records = self.len().max(1);
+        let per_record = self.bytes.len().div_ceil(records);
+        self.offsets.reserve_exact(more);
+        self.bytes.reserve_exact(per_record.saturating_mul(more) / 20 * 21);
+    }
+
     /// The value of record `i`; empty when missing or out of range.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> &[u8] {
@@ -574,7 +582,24 @@ impl PreparedRecords {
     where
         I: IntoIterator<Item = Result<Batch>>,
     {
+        Self::from_batches_sized(spec, batches, None)
+    }
+
+    /// [`PreparedRecords::from_batches`] for a table of about `rows` rows (a Parquet file's
+    /// row count): once the first wave of batches is prepared, every column gets room for the
+    /// whole table in proportion to what the first records take, so that the table fills its
+    /// columns without growing them again and again (each growth copies the column into fresh
+    /// memory). A wrong count costs at most one more growth; nothing else depends on it.
+    pub fn from_batches_sized<I>(
+        spec: &DatasetSpec,
+        batches: I,
+        rows: Option<usize>,
+    ) -> Result<PreparedRecords>
+    where
+        I: IntoIterator<Item = Result<Batch>>,
+    {
         let sources = Sources::new(spec);
+        let mut reserved = false;
         let mut out = PreparedRecords { fields: sources.fields(), ..Default::default() };
         let in_flight = BATCHES_IN_FLIGHT_PER_THREAD * rayon::current_num_threads().max(1);
         let mut pending: Vec<Batch> = Vec::with_capacity(in_flight);
@@ -594,6 +619,10 @@ impl PreparedRecords {
                 pending.par_iter().map(|b| prepare_batch(spec, &sources, b)).collect();
             for part in parts {
                 out.append(&part?);
+            }
+            if let Some(rows) = rows.filter(|&rows| !reserved && rows > out.len() && !out.is_empty()) {
+                out.reserve_for(rows - out.len());
+                reserved = true;
             }
             if pending.len() < in_flight {
                 break;

@@ -235,7 +235,8 @@ impl TableSource {
                 batch
             })
         });
-        let prepared = PreparedRecords::from_batches(&self.dataset, batches);
+        let rows = (unit == Unit::Rows && total > 0).then(|| usize::try_from(total).ok()).flatten();
+        let prepared = PreparedRecords::from_batches_sized(&self.dataset, batches, rows);
         observer.finished();
         let records = Arc::new(prepared?);
         let stats = reader.stats();

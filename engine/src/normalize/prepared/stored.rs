@@ -104,6 +104,31 @@ macro_rules! number_columns {
 }
 
 impl PreparedRecords {
+    /// Room for `more` records in every column, each in proportion to what the records held
+    /// take (see [`PreparedRecords::from_batches_sized`]). Columns taken later (the counts)
+    /// are left alone.
+    pub(super) fn reserve_for(&mut self, more: usize) {
+        let records = self.len();
+        macro_rules! reserve_text {
+            ($field:ident) => {
+                self.$field.reserve_like(more)
+            };
+        }
+        text_columns!(reserve_text);
+        macro_rules! reserve_number {
+            ($field:ident, $t:ty) => {
+                if self.$field.len() == records {
+                    self.$field.reserve_exact(more);
+                }
+            };
+        }
+        number_columns!(reserve_number);
+        self.name_reversed.reserve_exact(more);
+        for column in &mut self.generic {
+            column.values.reserve_like(more);
+        }
+    }
+
     /// This table as one record batch (see the module docs).
     pub fn to_batch(&self) -> Result<RecordBatch> {
         let mut fields = self.fields;
