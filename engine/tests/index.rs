@@ -259,6 +259,26 @@ fn a_records_block_longer_than_its_file_is_refused_before_it_is_read() -> Result
     Ok(())
 }
 
+/// Room reserved from a row count, right or wrong, never changes the prepared records.
+#[test]
+fn a_row_count_given_to_prepare_changes_nothing_but_memory() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    population(dir.path(), 600);
+    let session = Session::new();
+    let path = dir.path().join("national.parquet");
+    let table = prepare(&session, &path)?;
+    let source = table.source();
+    let rows = table.len();
+    for hint in [None, Some(1), Some(rows / 3), Some(rows), Some(rows * 10)] {
+        // Small batches, so that the count is given after a first wave smaller than the table.
+        let options = ReadOptions { batch_size: 16, ..source.options().clone() };
+        let reader = khop::read::Reader::open(&path, &options)?;
+        let prepared = PreparedRecords::from_batches_sized(source.dataset(), reader, hint)?;
+        assert_eq!(&prepared, table.records(), "row count {hint:?}");
+    }
+    Ok(())
+}
+
 /// Each row of a generated CSV table as a JSON object of role-named fields.
 #[test]
 fn a_lookup_finds_what_the_batch_link_finds() -> Result<()> {
