@@ -69,6 +69,11 @@ def timed(command: list[str]) -> tuple[float, str]:
 
 
 def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="khop-spark-bench-") as work:
+        run_all(pathlib.Path(work))
+
+
+def run_all(work: pathlib.Path) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--khop", required=True, type=pathlib.Path)
     parser.add_argument("--dir", required=True, type=pathlib.Path)
@@ -78,7 +83,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--dedupe", help="a table of --dir to deduplicate as well")
     args = parser.parse_args()
-    work = pathlib.Path(tempfile.mkdtemp(prefix="khop-spark-bench-"))
     sector = args.dir / "bhxh.parquet"
     model = work / "model.json"
     subprocess.run(
