@@ -85,12 +85,22 @@ impl Share {
     /// Part `index` of `count`, checked: `count` is 1 or more and `index` below it
     /// (`ErrorKind::Settings`).
     pub fn new(index: u32, count: u32) -> crate::error::Result<Share> {
-        if count == 0 || index >= count {
-            return Err(crate::error::Error::settings(vec![format!(
-                "a share of the blocking work is a part from 0 to its count less 1 of 1 or more parts, found part {index} of {count}"
-            )]));
+        let share = Share { index, count };
+        match share.problem() {
+            Some(problem) => Err(crate::error::Error::settings(vec![problem])),
+            None => Ok(share),
         }
-        Ok(Share { index, count })
+    }
+
+    /// What is wrong with this share, if anything (what [`Share::new`] and
+    /// `LinkSettings::validate` report).
+    pub(crate) fn problem(&self) -> Option<String> {
+        (self.count == 0 || self.index >= self.count).then(|| {
+            format!(
+                "a share of the blocking work is a part from 0 to its count less 1 of 1 or more parts, found part {} of {}",
+                self.index, self.count
+            )
+        })
     }
 
     /// Whether task `task` of rule `rule` is this part's.
@@ -422,11 +432,13 @@ impl<'a> Blocker<'a> {
             tasks.push(Task { blocks: (first, blocks.len()), left: None });
         }
         if self.options.share != Share::WHOLE {
-            let mut number = 0;
-            tasks.retain(|_| {
-                number += 1;
-                self.options.share.takes(k, number - 1)
-            });
+            let share = self.options.share;
+            tasks = tasks
+                .into_iter()
+                .enumerate()
+                .filter(|&(t, _)| share.takes(k, t))
+                .map(|(_, task)| task)
+                .collect();
         }
 
         // Waves of tasks in parallel; results consumed in task order.

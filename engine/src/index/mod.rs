@@ -1007,12 +1007,8 @@ fn checksum(path: &Path) -> Result<(u64, String)> {
 /// Checks that `file` of the manifest is in `dir` with its size and checksum.
 fn check_file(dir: &Path, file: &IndexedFile) -> Result<()> {
     let path = checked_path(dir, file)?;
-    let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, "read", e))?.len();
-    if size != file.bytes {
-        return check_size_and_sum(&path, file, size, "");
-    }
-    let (_, xxh3) = checksum(&path)?;
-    check_size_and_sum(&path, file, size, &xxh3)
+    check_size(&path, file, std::fs::metadata(&path).map_err(|e| Error::io(&path, "read", e))?.len())?;
+    check_sum(&path, file, &checksum(&path)?.1)
 }
 
 /// The path of `file` in `dir`, once its name is checked to be a plain file name.
@@ -1027,9 +1023,9 @@ fn checked_path(dir: &Path, file: &IndexedFile) -> Result<PathBuf> {
     Ok(dir.join(&file.name))
 }
 
-/// Checks a file's size and checksum against those `file` gives (the size first: a file of
-/// another size is not summed).
-fn check_size_and_sum(path: &Path, file: &IndexedFile, size: u64, xxh3: &str) -> Result<()> {
+/// Checks a file's size against the one `file` gives (before summing it: a file of another size
+/// is not summed).
+fn check_size(path: &Path, file: &IndexedFile, size: u64) -> Result<()> {
     if size != file.bytes {
         return Err(Error::format(
             path,
@@ -1040,6 +1036,11 @@ fn check_size_and_sum(path: &Path, file: &IndexedFile, size: u64, xxh3: &str) ->
             ),
         ));
     }
+    Ok(())
+}
+
+/// Checks a file's checksum against the one `file` gives.
+fn check_sum(path: &Path, file: &IndexedFile, xxh3: &str) -> Result<()> {
     if xxh3 != file.xxh3 {
         return Err(Error::format(
             path,
@@ -1068,7 +1069,8 @@ pub fn read_records(path: &Path) -> Result<PreparedRecords> {
 fn read_checked_records(dir: &Path, file: &IndexedFile) -> Result<PreparedRecords> {
     let path = checked_path(dir, file)?;
     let map = map_file(&path)?;
-    check_size_and_sum(&path, file, map.len() as u64, &checksum_of(&map))?;
+    check_size(&path, file, map.len() as u64)?;
+    check_sum(&path, file, &checksum_of(&map))?;
     decode_records(&path, &map)
 }
 

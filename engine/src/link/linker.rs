@@ -113,13 +113,7 @@ impl LinkSettings {
                 problems.push(format!("{what} must be above 0"));
             }
         }
-        let share = self.blocking.share;
-        if Share::new(share.index, share.count).is_err() {
-            problems.push(format!(
-                "the share of the blocking work must be a part from 0 to its count less 1, found part {} of {}",
-                share.index, share.count
-            ));
-        }
+        problems.extend(self.blocking.share.problem());
         if !(self.em.tolerance.is_finite() && self.em.tolerance >= 0.0) {
             problems.push(format!("the EM tolerance must be finite, 0 or more, found {}", self.em.tolerance));
         }

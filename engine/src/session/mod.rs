@@ -494,8 +494,8 @@ impl Session {
     /// Scores `share` of the candidate pairs of deduplicating `table` with `model` and keeps the
     /// links: processes holding the same table (Spark tasks) split a deduplication between them,
     /// and [`Session::dedupe_from_links`] clusters all their links together.
+    /// A share that does not exist is refused with the settings' other problems.
     pub fn dedupe_share(&self, table: &Table, model: &Model, share: Share) -> Result<ScoredShare> {
-        let share = Share::new(share.index, share.count)?;
         let mut settings = self.settings.clone();
         settings.blocking.share = share;
         self.observer.started(&Stage::Score);

@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = ["Counters", "REJECTED", "link", "dedupe", "train"]
 
+#: Seed of the sample a model is trained on when none is given.
+SAMPLE_SEED = 42
+
 #: Decision given to a sector row that could not be read (its reason is in ``explanation``).
 REJECTED = "rejected"
 
@@ -95,7 +98,7 @@ def train(
     index: str | os.PathLike[str],
     *,
     sample_rows: int = 200_000,
-    seed: int = 42,
+    seed: int = SAMPLE_SEED,
     roles: Mapping[str, str] | None = None,
     id: str | None = None,
     config: str | os.PathLike[str] | None = None,
@@ -104,9 +107,23 @@ def train(
     """Trains a model on at most about ``sample_rows`` records of ``sector`` drawn at random
     (``seed``) against the index ``index``, in one Spark task (where the index is: the driver
     never opens it). One pass over the DataFrame counts it, one draws the sample."""
-    spark = sector.sparkSession
     index = _index_folder(index)
     roles, id_column = _roles_on_driver(sector, roles, id)
+    return _train(sector, index, sample_rows, seed, roles, id_column, config, ship_index)
+
+
+def _train(
+    sector: DataFrame,
+    index: pathlib.Path,
+    sample_rows: int,
+    seed: int,
+    roles: dict[str, str],
+    id_column: str,
+    config: str | os.PathLike[str] | None,
+    ship_index: bool,
+) -> khop.Model:
+    """``train`` once the index folder is checked and the roles decided."""
+    spark = sector.sparkSession
     total = sector.count()
     if total == 0:
         raise khop.InputError("the sector DataFrame holds no rows: nothing to train on")
@@ -164,9 +181,7 @@ def link(
     index = _index_folder(index)
     roles, id_column = _roles_on_driver(sector, roles, id)
     if model is None:
-        model = train(
-            sector, index, sample_rows=sample_rows, roles=roles, id=id_column, config=config, ship_index=ship_index
-        )
+        model = _train(sector, index, sample_rows, SAMPLE_SEED, roles, id_column, config, ship_index)
     where = _ship(spark, index, ship_index)
     model_json = spark.sparkContext.broadcast(model.to_json())
     counters = counters or Counters(spark)
