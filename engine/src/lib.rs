@@ -55,6 +55,7 @@ pub mod profile;
 pub mod read;
 pub mod reconcile;
 pub mod record;
+pub mod report;
 pub mod score;
 pub mod similarity;
 pub mod write;

@@ -316,6 +316,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         rejects: Some(dir.join("rejects.csv")),
         model: Some(dir.join("model.json")),
         summary: Some(dir.join("summary.json")),
+        report: Some(dir.join("report.html")),
     };
     crate::link::link_and_print(&session, &sector, &national, None, &outputs)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -461,5 +462,23 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     if let Some(path) = &args.json {
         khop::session::write_json(path, &json)?;
     }
+    Ok(())
+}
+
+/// `khop report`: a saved report rendered as HTML.
+pub fn report(args: crate::ReportArgs) -> Result<()> {
+    let started = Instant::now();
+    let text = std::fs::read_to_string(&args.data)
+        .with_context(|| format!("cannot read {}", args.data.display()))?;
+    let report = khop::report::Report::from_json(&text).with_context(|| args.data.display().to_string())?;
+    let html = report.to_html();
+    khop::write::write_atomic(&args.out, &html)?;
+    eprintln!(
+        "{} report written to {} ({} KiB) in {:.2} s",
+        report.kind.as_str(),
+        args.out.display(),
+        html.len().div_ceil(1024),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -73,6 +73,10 @@ pub struct LinkArgs {
     /// Write the run summary as JSON here.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Write the report here: one self-contained HTML page to sign the run off (or its data as
+    /// JSON, for `khop report`, when the name ends in `.json`). One sector table only.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub decision: DecisionArgs,
 }
@@ -384,6 +388,7 @@ pub fn link(args: LinkArgs) -> Result<()> {
         rejects: tables.rejects.clone(),
         model: args.save_model.clone(),
         summary: args.summary.clone(),
+        report: args.report.clone(),
     };
     let mut plan = tables.plan(args.model.as_deref());
     outputs.plan(&mut plan);
@@ -411,6 +416,9 @@ pub fn link(args: LinkArgs) -> Result<()> {
 fn link_sources(args: LinkArgs, tables: Tables) -> Result<()> {
     if args.save_model.is_some() {
         bail!("with several sources the models are written into the --out folder; drop --save-model");
+    }
+    if args.report.is_some() {
+        bail!("--report describes the link of one sector table; run `khop link` per source for reports");
     }
     let outputs = MultiOutputs {
         folder: args.out.clone(),
@@ -498,6 +506,10 @@ pub struct DedupeArgs {
     /// Write the run summary as JSON here.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Write the report here: one self-contained HTML page to sign the run off (or its data as
+    /// JSON, for `khop report`, when the name ends in `.json`).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -530,6 +542,7 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
         pairs: args.pairs.clone(),
         rejects: args.rejects.clone(),
         summary: args.summary.clone(),
+        report: args.report.clone(),
     };
     let mut plan = OutputPlan::new();
     plan.input(format!("the input `{}`", source.name()), source.path());

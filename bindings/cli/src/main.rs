@@ -62,6 +62,18 @@ enum Command {
     Gen(GenArgs),
     /// Score predicted links or clusters against the truth.
     Eval(EvalArgs),
+    /// Render a report saved as JSON (`--report run.json` of link, reconcile or dedupe) as one
+    /// self-contained HTML page.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The report's data, as a run wrote it with `--report FILE.json`.
+    data: PathBuf,
+    /// Where to write the HTML page.
+    #[arg(short, long)]
+    out: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -230,6 +242,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo(args),
         Command::Gen(args) => commands::gen_population(args),
         Command::Eval(args) => commands::eval(args),
+        Command::Report(args) => commands::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,6 +31,10 @@ pub struct ReconcileArgs {
     /// JSON here.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Write the report here: one self-contained HTML page to sign the run off (or its data as
+    /// JSON, for `khop report`, when the name ends in `.json`).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Use this trained model (from `khop train`) instead of training one.
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -50,6 +54,7 @@ pub fn reconcile(args: ReconcileArgs) -> Result<()> {
         rejects: tables.rejects.clone(),
         model: args.save_model.clone(),
         summary: args.summary.clone(),
+        report: args.report.clone(),
     };
     let mut plan = tables.plan(args.model.as_deref());
     outputs.plan(&mut plan);

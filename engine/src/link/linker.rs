@@ -15,7 +15,7 @@ use std::ops::ControlFlow;
 
 use rayon::prelude::*;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{BestCandidates, Candidate, LinkResult, Thresholds, one_to_one};
 use crate::block::{
@@ -144,7 +144,7 @@ impl LinkSettings {
 }
 
 /// What training did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainingReport {
     /// Random pairs compared for `u`.
     pub random_pairs: u64,

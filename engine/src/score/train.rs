@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{MIN_PROBABILITY, Model};
 use crate::error::{Error, Result};
@@ -218,7 +218,7 @@ impl Default for EmOptions {
 }
 
 /// What one EM session did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
     /// The session's label.
     pub name: String,

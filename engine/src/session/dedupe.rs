@@ -14,6 +14,7 @@ use crate::cluster::output::{cluster_pairs_batch, clusters_batch};
 use crate::cluster::{ClusterOptions, ClusterReport, Deduplication, Edge, cluster_links, deduplicate};
 use crate::error::Result;
 use crate::link::linker::{LinkSettings, Linker, TrainingReport};
+use crate::report::{Report, ReportOptions};
 use crate::score::Model;
 
 /// One table deduplicated: the model, the links above the threshold, the clusters.
@@ -170,7 +171,21 @@ impl DedupeRun {
         if let Some(path) = &outputs.summary {
             write_json(path, &summary)?;
         }
+        if let Some(path) = &outputs.report {
+            crate::report::dedupe_report(self, &summary, &ReportOptions::default())?.write(path)?;
+        }
         Ok(summary)
+    }
+
+    /// The report of this run, for a person to sign it off ([`Report::to_html`]): counts, the
+    /// model, blocking, the links' weights, cluster sizes, and `options.samples` links nearest
+    /// the threshold with both records side by side.
+    pub fn report(&self, options: &ReportOptions) -> Result<Report> {
+        crate::report::dedupe_report(self, &self.summary(), options)
+    }
+
+    pub(crate) fn settings(&self) -> &LinkSettings {
+        &self.settings
     }
 }
 
@@ -185,12 +200,14 @@ pub struct DedupeOutputs {
     pub rejects: Option<PathBuf>,
     /// The summary, as JSON ([`DedupeSummary`]).
     pub summary: Option<PathBuf>,
+    /// The report ([`DedupeRun::report`]): HTML, or its data as JSON when the name ends in `.json`.
+    pub report: Option<PathBuf>,
 }
 
 impl DedupeOutputs {
     /// Clusters written to `clusters`, nothing else.
     pub fn new(clusters: &Path) -> DedupeOutputs {
-        DedupeOutputs { clusters: clusters.to_owned(), pairs: None, rejects: None, summary: None }
+        DedupeOutputs { clusters: clusters.to_owned(), pairs: None, rejects: None, summary: None, report: None }
     }
 
     /// These outputs in a plan, to be checked against the run's inputs before it starts.
@@ -199,7 +216,9 @@ impl DedupeOutputs {
         if let Some(pairs) = &self.pairs {
             plan.table("the pairs output", pairs);
         }
-        plan.file("the rejects file", self.rejects.as_deref()).file("the summary", self.summary.as_deref());
+        plan.file("the rejects file", self.rejects.as_deref())
+            .file("the summary", self.summary.as_deref())
+            .file("the report", self.report.as_deref());
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::output::{
     OUTPUT_BATCH_ROWS, OutputPlan, peak_memory_mib, write_batches, write_json, write_rejects,
@@ -18,6 +18,7 @@ use crate::link::linker::{LinkReport, LinkSettings, Linker, TrainingReport};
 use crate::link::multi::{Combined, CombinedSummary, Coverage, MultiLinker};
 use crate::link::output::{links_batch, links_schema};
 use crate::link::{Decision, LinkResult};
+use crate::report::{Report, ReportOptions, RunKind};
 use crate::score::Model;
 
 /// One sector table linked to the national table: the model, a decision for every sector record,
@@ -175,7 +176,17 @@ impl LinkRun {
         if let Some(path) = &outputs.summary {
             write_json(path, &summary)?;
         }
+        if let Some(path) = &outputs.report {
+            crate::report::link_report(self, &summary, &ReportOptions::default(), RunKind::Link)?.write(path)?;
+        }
         Ok(summary)
+    }
+
+    /// The report of this run, for a person to sign it off ([`Report::to_html`]): counts, the
+    /// model, blocking, match weights, decisions and reasons, and `options.samples` pairs near
+    /// each threshold with both records side by side.
+    pub fn report(&self, options: &ReportOptions) -> Result<Report> {
+        crate::report::link_report(self, &self.summary(), options, RunKind::Link)
     }
 }
 
@@ -190,12 +201,14 @@ pub struct LinkOutputs {
     pub model: Option<PathBuf>,
     /// The run summary, as JSON ([`LinkSummary`]).
     pub summary: Option<PathBuf>,
+    /// The report ([`LinkRun::report`]): HTML, or its data as JSON when the name ends in `.json`.
+    pub report: Option<PathBuf>,
 }
 
 impl LinkOutputs {
     /// Links written to `links`, nothing else.
     pub fn new(links: impl Into<PathBuf>) -> LinkOutputs {
-        LinkOutputs { links: links.into(), rejects: None, model: None, summary: None }
+        LinkOutputs { links: links.into(), rejects: None, model: None, summary: None, report: None }
     }
 
     /// These outputs in a plan, to be checked against the run's inputs before it starts.
@@ -203,12 +216,13 @@ impl LinkOutputs {
         plan.table("the links output", &self.links)
             .file("the rejects file", self.rejects.as_deref())
             .file("the model output", self.model.as_deref())
-            .file("the summary", self.summary.as_deref());
+            .file("the summary", self.summary.as_deref())
+            .file("the report", self.report.as_deref());
     }
 }
 
 /// A blocking rule in a summary.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleSummary {
     /// The rule's name.
     pub rule: String,

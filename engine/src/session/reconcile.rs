@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::link::Thresholds;
 use crate::reconcile::output::{unmatched_batch, unmatched_schema, worklist_batch, worklist_schema};
 use crate::reconcile::{Reconciler, Reconciliation, Summary};
+use crate::report::{Report, ReportOptions};
 use crate::score::Model;
 
 /// A link and its worklist: every field on which an accepted link's records disagree, and every
@@ -135,7 +136,16 @@ impl ReconcileRun {
         if let Some(path) = &outputs.summary {
             write_json(path, &summary)?;
         }
+        if let Some(path) = &outputs.report {
+            self.report(&ReportOptions::default())?.write(path)?;
+        }
         Ok(summary)
+    }
+
+    /// The report of this run, for a person to sign it off ([`Report::to_html`]): the link's
+    /// report ([`LinkRun::report`]) with the conflicts by field and type.
+    pub fn report(&self, options: &ReportOptions) -> Result<Report> {
+        crate::report::reconcile_report(self, options)
     }
 }
 
@@ -154,6 +164,9 @@ pub struct ReconcileOutputs {
     pub model: Option<PathBuf>,
     /// The summary, as JSON ([`ReconcileSummary`]).
     pub summary: Option<PathBuf>,
+    /// The report ([`ReconcileRun::report`]): HTML, or its data as JSON when the name ends in
+    /// `.json`.
+    pub report: Option<PathBuf>,
 }
 
 impl ReconcileOutputs {
@@ -168,7 +181,8 @@ impl ReconcileOutputs {
         }
         plan.file("the rejects file", self.rejects.as_deref())
             .file("the model output", self.model.as_deref())
-            .file("the summary", self.summary.as_deref());
+            .file("the summary", self.summary.as_deref())
+            .file("the report", self.report.as_deref());
     }
 }
 
