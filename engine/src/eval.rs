@@ -64,6 +64,37 @@ impl Scores {
     }
 }
 
+/// A run's links scored against a clerk's labels (`khop eval --labels`): over the pairs labelled
+/// `match` or `non_match` (`unsure` ones are left out), a pair is predicted when the run matched
+/// it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct LabelScores {
+    /// The labels.
+    pub labels: crate::review::LabelCounts,
+    /// Precision and recall over the labelled pairs.
+    pub scores: Scores,
+    /// Pairs labelled `non_match` the run did not match.
+    pub true_negatives: u64,
+}
+
+/// Scores predicted links (`left, right` of each match) against `labels`.
+pub fn label_scores(pred: &[(String, String)], labels: &crate::review::Labels) -> LabelScores {
+    use crate::review::Label;
+    let predicted = pair_set(pred, false);
+    let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
+    for (left, right, label) in labels.iter() {
+        let matched = predicted.contains(&(left, right));
+        match (label, matched) {
+            (Label::Match, true) => tp += 1,
+            (Label::Match, false) => fn_ += 1,
+            (Label::NonMatch, true) => fp += 1,
+            (Label::NonMatch, false) => tn += 1,
+            (Label::Unsure, _) => {}
+        }
+    }
+    LabelScores { labels: labels.counts(), scores: Scores::from_counts(tp, fp, fn_), true_negatives: tn }
+}
+
 fn pair_set(pairs: &[(String, String)], symmetric: bool) -> HashSet<(&str, &str)> {
     pairs
         .iter()
@@ -288,22 +319,22 @@ pub fn read_corruptions(path: &Path) -> Result<Vec<(String, String)>> {
 }
 
 /// A CSV file with a header, read with its line numbers for errors.
-struct CsvFile<'p> {
+pub(crate) struct CsvFile<'p> {
     path: &'p Path,
     reader: csv::Reader<std::fs::File>,
     headers: Vec<String>,
 }
 
 /// One row's chosen columns, and the line it starts on.
-struct CsvRow {
-    line: u64,
-    values: Vec<Option<String>>,
+pub(crate) struct CsvRow {
+    pub(crate) line: u64,
+    pub(crate) values: Vec<Option<String>>,
 }
 
 impl<'p> CsvFile<'p> {
     /// Opens `path`, checking that it has a header of at least `columns` columns, each named
     /// (`expected` says what the header should look like, for errors).
-    fn open(path: &'p Path, columns: usize, expected: &str) -> Result<CsvFile<'p>> {
+    pub(crate) fn open(path: &'p Path, columns: usize, expected: &str) -> Result<CsvFile<'p>> {
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .flexible(true)
@@ -344,11 +375,11 @@ impl<'p> CsvFile<'p> {
         Ok(file)
     }
 
-    fn error(&self, line: u64, message: String) -> Error {
+    pub(crate) fn error(&self, line: u64, message: String) -> Error {
         Error::format(self.path, Some(format!("line {line}")), message)
     }
 
-    fn position(&self, name: &str) -> Option<usize> {
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
         self.headers.iter().position(|h| h == name)
     }
 
@@ -357,7 +388,7 @@ impl<'p> CsvFile<'p> {
     }
 
     /// The column named `name`, or an error listing the file's columns.
-    fn require(&self, name: &str) -> Result<usize> {
+    pub(crate) fn require(&self, name: &str) -> Result<usize> {
         self.position(name).ok_or_else(|| {
             self.error(1, format!("no column named `{name}` (the file has: {})", self.headers.join(", ")))
         })
@@ -365,7 +396,7 @@ impl<'p> CsvFile<'p> {
 
     /// The given columns of every row (`None` columns read as `None`); a row lacking a column is
     /// an error that names its line.
-    fn rows(&mut self, columns: &[Option<usize>]) -> Result<Vec<CsvRow>> {
+    pub(crate) fn rows(&mut self, columns: &[Option<usize>]) -> Result<Vec<CsvRow>> {
         let mut out = Vec::new();
         let mut record = csv::StringRecord::new();
         loop {
@@ -408,7 +439,7 @@ impl<'p> CsvFile<'p> {
     }
 
     /// An error when a value of a row is empty.
-    fn non_empty(&self, line: u64, values: &[(&str, usize)]) -> Result<()> {
+    pub(crate) fn non_empty(&self, line: u64, values: &[(&str, usize)]) -> Result<()> {
         match values.iter().find(|(v, _)| v.is_empty()) {
             Some((_, column)) => {
                 Err(self.error(line, format!("empty value in column `{}`", self.headers[*column])))

@@ -56,6 +56,7 @@ pub mod read;
 pub mod reconcile;
 pub mod record;
 pub mod report;
+pub mod review;
 pub mod score;
 pub mod similarity;
 pub mod write;

@@ -384,8 +384,12 @@ pub fn gen_population(args: GenArgs) -> Result<()> {
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     use khop::eval;
+    if !args.labels.is_empty() {
+        return eval_labels(&args);
+    }
     let read = if args.clusters { eval::read_clusters } else { eval::read_pairs };
-    let (pred, truth) = (read(&args.pred)?, read(&args.truth)?);
+    let truth = args.truth.as_deref().context("name the truth with --truth, or labels with --labels")?;
+    let (pred, truth) = (read(&args.pred)?, read(truth)?);
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
         "measure",
@@ -461,6 +465,38 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     };
     if let Some(path) = &args.json {
         khop::session::write_json(path, &json)?;
+    }
+    Ok(())
+}
+
+/// `khop eval --labels`: the links scored against a clerk's answers.
+fn eval_labels(args: &EvalArgs) -> Result<()> {
+    let labels = khop::review::Labels::read_all(&args.labels)?;
+    let pred = khop::eval::read_pairs(&args.pred)?;
+    let s = khop::eval::label_scores(&pred, &labels);
+    let c = &s.labels;
+    println!(
+        "{} labelled pairs: {} match, {} non_match, {} unsure (left out)",
+        labels.len(),
+        c.matches,
+        c.non_matches,
+        c.unsure
+    );
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED).set_header(["measure", "precision", "recall", "F1", "tp", "fp", "fn", "tn"]);
+    table.add_row([
+        Cell::new("labelled pairs"),
+        Cell::new(format!("{:.4}", s.scores.precision)),
+        Cell::new(format!("{:.4}", s.scores.recall)),
+        Cell::new(format!("{:.4}", s.scores.f1)),
+        Cell::new(s.scores.true_positives),
+        Cell::new(s.scores.false_positives),
+        Cell::new(s.scores.false_negatives),
+        Cell::new(s.true_negatives),
+    ]);
+    println!("{table}");
+    if let Some(path) = &args.json {
+        khop::session::write_json(path, &serde_json::json!({ "labels": s }))?;
     }
     Ok(())
 }

@@ -114,6 +114,13 @@ pub struct TrainArgs {
     /// Where to write the model (JSON).
     #[arg(short, long)]
     pub out: PathBuf,
+    /// A clerk's labels (`left_id,right_id,label`, from `khop review export`; repeat to merge
+    /// rounds): each comparison's m is combined with the levels of the labelled matches.
+    #[arg(long)]
+    pub labels: Vec<PathBuf>,
+    /// How many labelled pairs the m learned without labels counts as, when combined with them.
+    #[arg(long, default_value_t = 100.0, requires = "labels")]
+    pub label_strength: f64,
 }
 
 pub(crate) fn probability(text: &str) -> std::result::Result<f64, String> {
@@ -329,7 +336,27 @@ pub fn train(args: TrainArgs) -> Result<()> {
     plan.check()?;
     let (left, right) = tables.prepare_both()?;
     let started = std::time::Instant::now();
-    let (model, report) = tables.session.train(&left, &right)?;
+    let (model, report) = if args.labels.is_empty() {
+        tables.session.train(&left, &right)?
+    } else {
+        let labels = khop::review::Labels::read_all(&args.labels)?;
+        let (model, report, used) =
+            tables.session.train_with_labels(&left, &right, &labels, args.label_strength)?;
+        eprintln!(
+            "labels: {} match, {} non_match, {} unsure; m combined with the levels of {} labelled matches (the unlabelled estimate counting as {} pairs){}",
+            used.labels.matches,
+            used.labels.non_matches,
+            used.labels.unsure,
+            used.matches_used,
+            used.strength,
+            if used.unknown_ids > 0 {
+                format!("; {} labelled pairs name a record in neither table", used.unknown_ids)
+            } else {
+                String::new()
+            }
+        );
+        (model, report)
+    };
     print_training(&report);
     print_model(&model);
     khop::write::write_atomic(&args.out, model.to_json())?;

@@ -6,6 +6,7 @@ mod index;
 mod link;
 mod progress;
 mod reconcile;
+mod review;
 mod serve;
 
 use std::path::PathBuf;
@@ -62,6 +63,9 @@ enum Command {
     Gen(GenArgs),
     /// Score predicted links or clusters against the truth.
     Eval(EvalArgs),
+    /// Clerical review: the pairs a clerk should settle, without the model's score.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
     /// Render a report saved as JSON (`--report run.json` of link, reconcile or dedupe) as one
     /// self-contained HTML page.
     Report(ReportArgs),
@@ -196,8 +200,13 @@ struct EvalArgs {
     #[arg(long)]
     pred: PathBuf,
     /// True links or assignments, same layout (e.g. `links_<source>.csv`, `truth_<source>.csv`).
-    #[arg(long)]
-    truth: PathBuf,
+    #[arg(long, required_unless_present = "labels")]
+    truth: Option<PathBuf>,
+    /// Score the links against a clerk's labels instead (`left_id,right_id,label`, from `khop
+    /// review export`; repeat to merge several rounds): precision and recall over the pairs
+    /// labelled `match` or `non_match`.
+    #[arg(long, conflicts_with_all = ["truth", "clusters", "symmetric", "corruptions"])]
+    labels: Vec<PathBuf>,
     /// Score clusters (pairwise and B-cubed) instead of links.
     #[arg(long)]
     clusters: bool,
@@ -243,6 +252,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => commands::gen_population(args),
         Command::Eval(args) => commands::eval(args),
         Command::Report(args) => commands::report(args),
+        Command::Review(command) => review::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,7 +15,7 @@
 //! [`ReportOptions::samples`] set to 0 leaves them out.
 
 mod build;
-mod html;
+pub(crate) mod html;
 mod svg;
 
 use serde::{Deserialize, Serialize};

@@ -279,6 +279,60 @@ pub fn expectation_maximisation(
     Ok(summaries)
 }
 
+/// Combines each comparison's `m` with the levels of pairs a clerk labelled true matches
+/// (`matches`: one comparison vector per pair): for every level that is not the null level,
+/// `m = (strength * m + count) / (strength + n)`, where `count` is the labelled pairs at that
+/// level and `n` those whose level is not null. `strength` is how many labelled pairs the
+/// current estimate counts as: with as many labels, each source weighs half. `u` and the prior
+/// stay as they are (labelled pairs near the thresholds say nothing of random pairs).
+///
+/// EM without labels learns `m` from pairs that look like matches; errors that make a true
+/// match look unlike one (two edits in a name, a swapped date) are then rare in `m` and weigh
+/// heavily against the pair. Labels near the thresholds are exactly those pairs.
+pub fn blend_labelled_m(model: &mut Model, matches: &[Vec<u8>], strength: f64) -> Result<()> {
+    if !(strength.is_finite() && strength >= 0.0) {
+        return Err(Error::invalid(format!("the labels' strength must be a finite number >= 0, not {strength}")));
+    }
+    for vector in matches {
+        if vector.len() != model.width() {
+            return Err(Error::invalid(format!(
+                "a labelled pair has {} levels; the model has {} comparisons",
+                vector.len(),
+                model.width()
+            )));
+        }
+        if let Some((c, level)) =
+            vector.iter().enumerate().find(|(c, l)| usize::from(**l) >= model.comparisons[*c].levels.len())
+        {
+            return Err(Error::invalid(format!(
+                "a labelled pair has level {level} of `{}`, which has {} levels",
+                model.comparisons[c].spec.name,
+                model.comparisons[c].levels.len()
+            )));
+        }
+    }
+    for (c, params) in model.comparisons.iter_mut().enumerate() {
+        let null = params.spec.null_level;
+        let mut counts = vec![0u64; params.levels.len()];
+        for vector in matches {
+            if null != Some(vector[c]) {
+                counts[usize::from(vector[c])] += 1;
+            }
+        }
+        let n: u64 = counts.iter().sum();
+        if n == 0 {
+            continue;
+        }
+        for (l, level) in params.levels.iter_mut().enumerate() {
+            if null != Some(l as u8) {
+                level.m = ((strength * level.m + counts[l] as f64) / (strength + n as f64)).max(MIN_PROBABILITY);
+            }
+        }
+        params.normalize();
+    }
+    Ok(())
+}
+
 fn em_session(model: &mut Model, session: &TrainingSession, options: EmOptions) -> SessionSummary {
     let patterns = &session.patterns;
     let total = patterns.total() as f64;

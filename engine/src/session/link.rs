@@ -19,6 +19,7 @@ use crate::link::multi::{Combined, CombinedSummary, Coverage, MultiLinker};
 use crate::link::output::{links_batch, links_schema};
 use crate::link::{Decision, LinkResult};
 use crate::report::{Report, ReportOptions, RunKind};
+use crate::review::{Labels, Review};
 use crate::score::Model;
 
 /// One sector table linked to the national table: the model, a decision for every sector record,
@@ -187,6 +188,13 @@ impl LinkRun {
     /// each threshold with both records side by side.
     pub fn report(&self, options: &ReportOptions) -> Result<Report> {
         crate::report::link_report(self, &self.summary(), options, RunKind::Link)
+    }
+
+    /// The `pairs` pairs a clerk should settle first (see [`crate::review`]): best candidates
+    /// nearest a threshold, ambiguous records' two candidates, national records claimed by
+    /// several sector records; none already labelled in `labels` or implied by them.
+    pub fn review(&self, labels: &Labels, pairs: usize) -> Result<Review> {
+        crate::review::select(self, labels, pairs)
     }
 }
 

@@ -47,6 +47,19 @@ pub use link::{
 };
 pub use observe::{Observer, Silent, Stage, Unit};
 pub use output::{OUTPUT_BATCH_ROWS, OutputPlan, peak_memory_mib, write_batches, write_json, write_rejects};
+/// What training made of a clerk's labels ([`Session::train_with_labels`]).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct LabelUse {
+    /// The labels given.
+    pub labels: crate::review::LabelCounts,
+    /// Labelled matches whose records are in the tables: their levels entered `m`.
+    pub matches_used: u64,
+    /// Labelled pairs naming a record in neither table.
+    pub unknown_ids: u64,
+    /// How many labelled pairs the unsupervised `m` counted as.
+    pub strength: f64,
+}
+
 pub use reconcile::{ReconcileOutputs, ReconcileRun, ReconcileSeconds, ReconcileSummary, SourceWorklist};
 pub use table::{IdChoice, RecordIndex, Table, TableSource, TableSummary};
 
@@ -59,6 +72,7 @@ use crate::link::linker::{LinkSettings, Linker, TrainingReport};
 use crate::read::ReadOptions;
 use crate::reconcile::explain::{PairExplanation, explain_pair};
 use crate::record::DatasetSpec;
+use crate::review::{Label, Labels};
 use crate::score::Model;
 
 /// Settings, an optional configuration and an observer: everything a job needs besides its
@@ -339,6 +353,34 @@ impl Session {
     /// Trains a model on two tables without labels: `u` from random pairs, `m` by EM.
     pub fn train(&self, sector: &Table, national: &Table) -> Result<(Model, TrainingReport)> {
         self.train_with(&self.linker(sector, national)?)
+    }
+
+    /// [`Session::train`], then each comparison's `m` combined with the levels of the pairs
+    /// `labels` calls matches ([`crate::score::train::blend_labelled_m`], `strength` the
+    /// labelled pairs the unsupervised estimate counts as). Labelled pairs whose ids are not in
+    /// the tables are counted, not used.
+    pub fn train_with_labels(
+        &self,
+        sector: &Table,
+        national: &Table,
+        labels: &Labels,
+        strength: f64,
+    ) -> Result<(Model, TrainingReport, LabelUse)> {
+        let linker = self.linker(sector, national)?;
+        let (mut model, report) = self.train_with(&linker)?;
+        let (left, right) = (sector.records(), national.records());
+        let mut matches = Vec::new();
+        let mut unknown = 0;
+        for (l, r, label) in labels.iter() {
+            match (left.find_id(l), right.find_id(r)) {
+                (Some(a), Some(b)) if label == Label::Match => matches.push(linker.levels_of(a, b)),
+                (Some(_), Some(_)) => {}
+                _ => unknown += 1,
+            }
+        }
+        crate::score::train::blend_labelled_m(&mut model, &matches, strength)?;
+        let usage = LabelUse { labels: labels.counts(), matches_used: matches.len() as u64, unknown_ids: unknown, strength };
+        Ok((model, report, usage))
     }
 
     /// Links a sector table to the national table: with `model`, or a model trained on them.
