@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["link"],
     &["cluster", "reconcile", "index"],
     &["config"],
-    &["profile", "eval"],
+    &["profile", "eval", "report", "review"],
     &["session"],
 ];
 

@@ -20,6 +20,7 @@ mod read;
 mod read_checks;
 mod reconcile;
 mod reference;
+mod report;
 mod roundtrip;
 mod session;
 mod settings;

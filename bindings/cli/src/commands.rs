@@ -317,6 +317,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         model: Some(dir.join("model.json")),
         summary: Some(dir.join("summary.json")),
         report: Some(dir.join("report.html")),
+        report_options: khop::report::ReportOptions::default(),
     };
     crate::link::link_and_print(&session, &sector, &national, None, &outputs)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -483,7 +484,16 @@ fn eval_labels(args: &EvalArgs) -> Result<()> {
         c.unsure
     );
     let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED).set_header(["measure", "precision", "recall", "F1", "tp", "fp", "fn", "tn"]);
+    table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
+        "measure",
+        "precision",
+        "recall",
+        "F1",
+        "tp",
+        "fp",
+        "fn",
+        "tn",
+    ]);
     table.add_row([
         Cell::new("labelled pairs"),
         Cell::new(format!("{:.4}", s.scores.precision)),

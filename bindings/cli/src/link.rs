@@ -77,6 +77,10 @@ pub struct LinkArgs {
     /// JSON, for `khop report`, when the name ends in `.json`). One sector table only.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Pairs the report shows near each threshold, both records side by side (0: the report
+    /// holds no record, only counts and the model).
+    #[arg(long, default_value_t = 8, requires = "report")]
+    pub report_samples: usize,
     #[command(flatten)]
     pub decision: DecisionArgs,
 }
@@ -416,6 +420,7 @@ pub fn link(args: LinkArgs) -> Result<()> {
         model: args.save_model.clone(),
         summary: args.summary.clone(),
         report: args.report.clone(),
+        report_options: khop::report::ReportOptions { samples: args.report_samples },
     };
     let mut plan = tables.plan(args.model.as_deref());
     outputs.plan(&mut plan);
@@ -425,13 +430,14 @@ pub fn link(args: LinkArgs) -> Result<()> {
     let summary = link_and_print(&tables.session, &left, &right, model.as_ref(), &outputs)?;
     let s = &summary.seconds;
     println!(
-        "time: prepare {:.2} s, train {:.2} s, link {:.2} s ({:.2} M pairs per core-second, {} threads), write {:.2} s; peak memory {} MiB; links in {}",
+        "time: prepare {:.2} s, train {:.2} s, link {:.2} s ({:.2} M pairs per core-second, {} threads), write {:.2} s{}; peak memory {} MiB; links in {}",
         s.read_and_prepare,
         s.train,
         s.link,
         summary.pairs_per_core_second / 1e6,
         summary.threads,
         s.write.unwrap_or_default(),
+        s.report.map(|r| format!(", report {r:.2} s")).unwrap_or_default(),
         mib(summary.peak_memory_mib),
         args.out.display()
     );
@@ -537,6 +543,10 @@ pub struct DedupeArgs {
     /// JSON, for `khop report`, when the name ends in `.json`).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Links the report shows near the threshold, both records side by side (0: the report holds
+    /// no record, only counts and the model).
+    #[arg(long, default_value_t = 8, requires = "report")]
+    pub report_samples: usize,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -570,6 +580,7 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
         rejects: args.rejects.clone(),
         summary: args.summary.clone(),
         report: args.report.clone(),
+        report_options: khop::report::ReportOptions { samples: args.report_samples },
     };
     let mut plan = OutputPlan::new();
     plan.input(format!("the input `{}`", source.name()), source.path());

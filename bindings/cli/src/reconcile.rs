@@ -35,6 +35,10 @@ pub struct ReconcileArgs {
     /// JSON, for `khop report`, when the name ends in `.json`).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Pairs the report shows near each threshold, both records side by side (0: the report
+    /// holds no record, only counts and the model).
+    #[arg(long, default_value_t = 8, requires = "report")]
+    pub report_samples: usize,
     /// Use this trained model (from `khop train`) instead of training one.
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -55,6 +59,7 @@ pub fn reconcile(args: ReconcileArgs) -> Result<()> {
         model: args.save_model.clone(),
         summary: args.summary.clone(),
         report: args.report.clone(),
+        report_options: khop::report::ReportOptions { samples: args.report_samples },
     };
     let mut plan = tables.plan(args.model.as_deref());
     outputs.plan(&mut plan);

@@ -313,7 +313,12 @@ fn model(out: &mut String, report: &Report) {
         for (l, level) in comparison.levels.iter().enumerate() {
             let null = comparison.spec.null_level == Some(l as u8);
             let weight = if null { 0.0 } else { (level.m / level.u).log2() };
-            table.row(&[Cell::Text(&level.name), Cell::Real(level.m, 4), Cell::Real(level.u, 6), Cell::Real(weight, 2)]);
+            table.row(&[
+                Cell::Text(&level.name),
+                Cell::Real(level.m, 4),
+                Cell::Real(level.u, 6),
+                Cell::Real(weight, 2),
+            ]);
             if !null {
                 bars.push((level.name.clone(), weight));
             }
@@ -328,8 +333,11 @@ fn model(out: &mut String, report: &Report) {
             "<h3>Training</h3><p>u from {} random pairs; m and the prior by EM, one session per blocking rule:</p>",
             grouped(training.random_pairs)
         );
-        let mut table =
-            Table::new(out, "sortable", &["session", "pairs#", "patterns#", "iterations#", "converged", "match share#"]);
+        let mut table = Table::new(
+            out,
+            "sortable",
+            &["session", "pairs#", "patterns#", "iterations#", "converged", "match share#"],
+        );
         for s in &training.sessions {
             table.row(&[
                 Cell::Text(&s.name),
@@ -351,7 +359,12 @@ fn blocking(out: &mut String, report: &Report) {
     );
     let mut table = Table::new(out, "sortable", &["rule", "new pairs#", "blocks capped#", "pairs capped#"]);
     for r in &report.blocking {
-        table.row(&[Cell::Text(&r.rule), Cell::Int(r.pairs), Cell::Int(r.blocks_capped), Cell::Int(r.pairs_capped)]);
+        table.row(&[
+            Cell::Text(&r.rule),
+            Cell::Int(r.pairs),
+            Cell::Int(r.blocks_capped),
+            Cell::Int(r.pairs_capped),
+        ]);
     }
     table.end();
 }
@@ -389,7 +402,9 @@ fn pair(out: &mut String, p: &SamplePair, left: &str, right: &str, open: bool) {
 fn samples(out: &mut String, report: &Report) {
     section(out, "samples", "Pairs near the thresholds");
     if report.samples.is_empty() {
-        out.push_str(r#"<p class="muted">No pair was sampled (the report was asked to hold no records).</p>"#);
+        out.push_str(
+            r#"<p class="muted">No pair was sampled (the report was asked to hold no records).</p>"#,
+        );
         return;
     }
     out.push_str(r#"<p class="muted">Each pair's records side by side (normalized values, as compared) and how its match weight adds up from the prior.</p>"#);
@@ -468,7 +483,10 @@ mod tests {
 
     #[test]
     fn escaping_and_grouping() {
-        assert_eq!(esc("Nguyễn <b>\"A&B\"</b> 'x'"), "Nguyễn &lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt; &#39;x&#39;");
+        assert_eq!(
+            esc("Nguyễn <b>\"A&B\"</b> 'x'"),
+            "Nguyễn &lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt; &#39;x&#39;"
+        );
         assert!(matches!(esc("Trần Thị Bình"), Cow::Borrowed(_)));
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");

@@ -4,7 +4,7 @@
 //! A run gathers its [`Report`] (counts, the model, blocking, the distribution of match weights
 //! with the thresholds, decisions and reasons, conflicts or cluster sizes, and a sample of pairs
 //! near each threshold with their weight waterfalls: see [`crate::session::LinkRun::report`] and
-//! its siblings). [`Report::to_html`] renders it: inline CSS and SVG, a few lines of inline
+//! its siblings; the gathering lives in the session, which owns the runs). [`Report::to_html`] renders it: inline CSS and SVG, a few lines of inline
 //! script that sort the tables, no network request of any kind (government networks are often
 //! air-gapped), nothing that depends on the number of records but the numbers themselves.
 //!
@@ -14,7 +14,6 @@
 //! The sampled pairs are records of people: a report holding them is as sensitive as the links.
 //! [`ReportOptions::samples`] set to 0 leaves them out.
 
-mod build;
 pub(crate) mod html;
 mod svg;
 
@@ -23,9 +22,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::link::linker::TrainingReport;
 use crate::score::Model;
-use crate::session::RuleSummary;
-
-pub(crate) use build::{dedupe_report, link_report, reconcile_report};
 
 /// The format name in a report's JSON.
 pub const REPORT_FORMAT: &str = "khop-report";
@@ -204,6 +200,19 @@ pub struct ClusterSize {
     pub clusters: u64,
 }
 
+/// Candidate pairs of one blocking rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleFacts {
+    /// The rule's name.
+    pub rule: String,
+    /// New candidate pairs it produced.
+    pub pairs: u64,
+    /// Blocks skipped by the skew guard.
+    pub blocks_capped: u64,
+    /// Pairs in the skipped blocks.
+    pub pairs_capped: u64,
+}
+
 /// Seconds of one stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StageTime {
@@ -233,7 +242,7 @@ pub struct Report {
     /// What training did, when the model was trained in the run.
     pub training: Option<TrainingReport>,
     /// Pairs per blocking rule.
-    pub blocking: Vec<RuleSummary>,
+    pub blocking: Vec<RuleFacts>,
     /// The thresholds.
     pub thresholds: Vec<Threshold>,
     /// Match weights.
@@ -271,7 +280,11 @@ impl Report {
             serde_json::from_str(text).map_err(|e| Error::invalid(format!("not a khop report: {e}")))?;
         match value.get("format").and_then(|f| f.as_str()) {
             Some(REPORT_FORMAT) => {}
-            _ => return Err(Error::invalid(format!("not a khop report: its `format` is not \"{REPORT_FORMAT}\""))),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "not a khop report: its `format` is not \"{REPORT_FORMAT}\""
+                )));
+            }
         }
         match value.get("version").and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(REPORT_VERSION) => {}
@@ -309,7 +322,8 @@ pub(crate) fn weight_of(probability: f64) -> f64 {
 pub(crate) fn histogram(of: &str, weights: &[f64], thresholds: &[Threshold]) -> Histogram {
     const MAX_BINS: f64 = 80.0;
     let finite = weights.iter().copied().filter(|w| w.is_finite());
-    let (mut lo, mut hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), w| (lo.min(w), hi.max(w)));
+    let (mut lo, mut hi) =
+        finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), w| (lo.min(w), hi.max(w)));
     for t in thresholds {
         lo = lo.min(t.weight);
         hi = hi.max(t.weight);

@@ -184,7 +184,13 @@ pub(super) fn waterfall(pair: &SamplePair) -> String {
         let y = ROW * row as f64 + 4.0;
         let (x0, x1) = (x(from.min(*to)), x(from.max(*to)));
         let last = row == steps.len() - 1;
-        let class = if row == 0 || last { "total" } else if to >= from { "pos" } else { "neg" };
+        let class = if row == 0 || last {
+            "total"
+        } else if to >= from {
+            "pos"
+        } else {
+            "neg"
+        };
         let shown = if row == 0 || last { *to } else { to - from };
         let _ = write!(
             out,

@@ -149,8 +149,9 @@ impl Labels {
         let columns = [file.require("left_id")?, file.require("right_id")?, file.require("label")?];
         let mut labels = Labels::new();
         for row in file.rows(&columns.map(Some))? {
-            let [left, right, label] =
-                <[Option<String>; 3]>::try_from(row.values).expect("three columns").map(Option::unwrap_or_default);
+            let [left, right, label] = <[Option<String>; 3]>::try_from(row.values)
+                .expect("three columns")
+                .map(Option::unwrap_or_default);
             if label.is_empty() {
                 continue;
             }
@@ -180,7 +181,8 @@ impl Labels {
         for (left, right, label) in self.iter() {
             writer.write_record([left, right, label.as_str()]).map_err(io)?;
         }
-        let bytes = writer.into_inner().map_err(|e| Error::invalid(format!("cannot write the labels: {e}")))?;
+        let bytes =
+            writer.into_inner().map_err(|e| Error::invalid(format!("cannot write the labels: {e}")))?;
         crate::write::write_atomic(path, bytes)
     }
 }

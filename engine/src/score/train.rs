@@ -291,7 +291,9 @@ pub fn expectation_maximisation(
 /// heavily against the pair. Labels near the thresholds are exactly those pairs.
 pub fn blend_labelled_m(model: &mut Model, matches: &[Vec<u8>], strength: f64) -> Result<()> {
     if !(strength.is_finite() && strength >= 0.0) {
-        return Err(Error::invalid(format!("the labels' strength must be a finite number >= 0, not {strength}")));
+        return Err(Error::invalid(format!(
+            "the labels' strength must be a finite number >= 0, not {strength}"
+        )));
     }
     for vector in matches {
         if vector.len() != model.width() {
@@ -325,7 +327,8 @@ pub fn blend_labelled_m(model: &mut Model, matches: &[Vec<u8>], strength: f64) -
         }
         for (l, level) in params.levels.iter_mut().enumerate() {
             if null != Some(l as u8) {
-                level.m = ((strength * level.m + counts[l] as f64) / (strength + n as f64)).max(MIN_PROBABILITY);
+                level.m =
+                    ((strength * level.m + counts[l] as f64) / (strength + n as f64)).max(MIN_PROBABILITY);
             }
         }
         params.normalize();

@@ -172,7 +172,7 @@ impl DedupeRun {
             write_json(path, &summary)?;
         }
         if let Some(path) = &outputs.report {
-            crate::report::dedupe_report(self, &summary, &ReportOptions::default())?.write(path)?;
+            super::report::dedupe_report(self, &summary, &outputs.report_options)?.write(path)?;
         }
         Ok(summary)
     }
@@ -181,7 +181,7 @@ impl DedupeRun {
     /// model, blocking, the links' weights, cluster sizes, and `options.samples` links nearest
     /// the threshold with both records side by side.
     pub fn report(&self, options: &ReportOptions) -> Result<Report> {
-        crate::report::dedupe_report(self, &self.summary(), options)
+        super::report::dedupe_report(self, &self.summary(), options)
     }
 
     pub(crate) fn settings(&self) -> &LinkSettings {
@@ -202,12 +202,21 @@ pub struct DedupeOutputs {
     pub summary: Option<PathBuf>,
     /// The report ([`DedupeRun::report`]): HTML, or its data as JSON when the name ends in `.json`.
     pub report: Option<PathBuf>,
+    /// What the report holds (links sampled near the threshold: 0 for none).
+    pub report_options: ReportOptions,
 }
 
 impl DedupeOutputs {
     /// Clusters written to `clusters`, nothing else.
     pub fn new(clusters: &Path) -> DedupeOutputs {
-        DedupeOutputs { clusters: clusters.to_owned(), pairs: None, rejects: None, summary: None, report: None }
+        DedupeOutputs {
+            clusters: clusters.to_owned(),
+            pairs: None,
+            rejects: None,
+            summary: None,
+            report: None,
+            report_options: ReportOptions::default(),
+        }
     }
 
     /// These outputs in a plan, to be checked against the run's inputs before it starts.

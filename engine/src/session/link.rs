@@ -144,6 +144,7 @@ impl LinkRun {
                 train: self.train_seconds,
                 link: self.link_seconds,
                 write: None,
+                report: None,
                 total: self.sector.seconds()
                     + self.national.seconds()
                     + self.train_seconds
@@ -174,11 +175,16 @@ impl LinkRun {
         summary.output = Some(outputs.links.clone());
         summary.rows_written = Some(rows_written);
         summary.rejects_file = outputs.rejects.clone();
+        if let Some(path) = &outputs.report {
+            let started = Instant::now();
+            super::report::link_report(self, &summary, &outputs.report_options, RunKind::Link)?
+                .write(path)?;
+            let seconds = started.elapsed().as_secs_f64();
+            summary.seconds.report = Some(seconds);
+            summary.seconds.total += seconds;
+        }
         if let Some(path) = &outputs.summary {
             write_json(path, &summary)?;
-        }
-        if let Some(path) = &outputs.report {
-            crate::report::link_report(self, &summary, &ReportOptions::default(), RunKind::Link)?.write(path)?;
         }
         Ok(summary)
     }
@@ -187,14 +193,14 @@ impl LinkRun {
     /// model, blocking, match weights, decisions and reasons, and `options.samples` pairs near
     /// each threshold with both records side by side.
     pub fn report(&self, options: &ReportOptions) -> Result<Report> {
-        crate::report::link_report(self, &self.summary(), options, RunKind::Link)
+        super::report::link_report(self, &self.summary(), options, RunKind::Link)
     }
 
     /// The `pairs` pairs a clerk should settle first (see [`crate::review`]): best candidates
     /// nearest a threshold, ambiguous records' two candidates, national records claimed by
     /// several sector records; none already labelled in `labels` or implied by them.
     pub fn review(&self, labels: &Labels, pairs: usize) -> Result<Review> {
-        crate::review::select(self, labels, pairs)
+        super::review::select(self, labels, pairs)
     }
 }
 
@@ -211,12 +217,21 @@ pub struct LinkOutputs {
     pub summary: Option<PathBuf>,
     /// The report ([`LinkRun::report`]): HTML, or its data as JSON when the name ends in `.json`.
     pub report: Option<PathBuf>,
+    /// What the report holds (pairs sampled near each threshold: 0 for none).
+    pub report_options: ReportOptions,
 }
 
 impl LinkOutputs {
     /// Links written to `links`, nothing else.
     pub fn new(links: impl Into<PathBuf>) -> LinkOutputs {
-        LinkOutputs { links: links.into(), rejects: None, model: None, summary: None, report: None }
+        LinkOutputs {
+            links: links.into(),
+            rejects: None,
+            model: None,
+            summary: None,
+            report: None,
+            report_options: ReportOptions::default(),
+        }
     }
 
     /// These outputs in a plan, to be checked against the run's inputs before it starts.
@@ -278,6 +293,8 @@ pub struct LinkSeconds {
     pub link: f64,
     /// Writing the outputs, when they were written.
     pub write: Option<f64>,
+    /// Gathering and writing the report, when one was asked for.
+    pub report: Option<f64>,
     /// All of it.
     pub total: f64,
 }

@@ -30,6 +30,8 @@ mod lookup;
 mod observe;
 mod output;
 mod reconcile;
+mod report;
+mod review;
 mod table;
 
 use std::path::Path;
@@ -379,7 +381,12 @@ impl Session {
             }
         }
         crate::score::train::blend_labelled_m(&mut model, &matches, strength)?;
-        let usage = LabelUse { labels: labels.counts(), matches_used: matches.len() as u64, unknown_ids: unknown, strength };
+        let usage = LabelUse {
+            labels: labels.counts(),
+            matches_used: matches.len() as u64,
+            unknown_ids: unknown,
+            strength,
+        };
         Ok((model, report, usage))
     }
 

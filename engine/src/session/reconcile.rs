@@ -137,7 +137,7 @@ impl ReconcileRun {
             write_json(path, &summary)?;
         }
         if let Some(path) = &outputs.report {
-            self.report(&ReportOptions::default())?.write(path)?;
+            self.report(&outputs.report_options)?.write(path)?;
         }
         Ok(summary)
     }
@@ -145,7 +145,7 @@ impl ReconcileRun {
     /// The report of this run, for a person to sign it off ([`Report::to_html`]): the link's
     /// report ([`LinkRun::report`]) with the conflicts by field and type.
     pub fn report(&self, options: &ReportOptions) -> Result<Report> {
-        crate::report::reconcile_report(self, options)
+        super::report::reconcile_report(self, options)
     }
 }
 
@@ -167,6 +167,8 @@ pub struct ReconcileOutputs {
     /// The report ([`ReconcileRun::report`]): HTML, or its data as JSON when the name ends in
     /// `.json`.
     pub report: Option<PathBuf>,
+    /// What the report holds (pairs sampled near each threshold: 0 for none).
+    pub report_options: ReportOptions,
 }
 
 impl ReconcileOutputs {

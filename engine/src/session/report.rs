@@ -1,17 +1,18 @@
-//! Gathering a [`Report`] from a finished run.
+//! Gathering a [`Report`] from a finished run (the rendering is `crate::report`'s).
 
 use std::collections::BTreeMap;
 
-use super::{
-    ClusterSize, ConflictCount, Count, Figure, Report, ReportOptions, RunKind, SampleGroup, SamplePair,
-    SampleTerm, StageTime, TableFacts, Threshold, histogram, weight_of,
-};
+use super::{DedupeRun, DedupeSummary, LinkRun, LinkSummary, ReconcileRun, RuleSummary, Table};
 use crate::error::Result;
-use crate::link::linker::Linker;
 use crate::link::LinkResult;
+use crate::link::linker::Linker;
 use crate::reconcile::Rejection;
 use crate::reconcile::explain::explain_pair;
-use crate::session::{DedupeRun, DedupeSummary, LinkRun, LinkSummary, ReconcileRun, Table};
+use crate::report::{
+    ClusterSize, ConflictCount, Count, Figure, REPORT_FORMAT, REPORT_VERSION, Report, ReportOptions,
+    RuleFacts, RunKind, SampleGroup, SamplePair, SampleTerm, StageTime, TableFacts, Threshold, histogram,
+    weight_of,
+};
 
 fn figure(key: &str, label: &str, value: impl Into<f64>) -> Figure {
     Figure { key: key.to_owned(), label: label.to_owned(), value: value.into() }
@@ -30,9 +31,24 @@ fn table_facts(role: &str, table: &Table) -> TableFacts {
         rows_read: summary.rows_read,
         records: summary.records as u64,
         rows_rejected: summary.rows_rejected,
-        rejected_by_reason: by_reason.into_iter().map(|(name, count)| Count { name: name.to_owned(), count }).collect(),
+        rejected_by_reason: by_reason
+            .into_iter()
+            .map(|(name, count)| Count { name: name.to_owned(), count })
+            .collect(),
         duplicate_ids: summary.duplicate_ids,
     }
+}
+
+fn rule_facts(rules: &[RuleSummary]) -> Vec<RuleFacts> {
+    rules
+        .iter()
+        .map(|r| RuleFacts {
+            rule: r.rule.clone(),
+            pairs: r.pairs,
+            blocks_capped: r.blocks_capped,
+            pairs_capped: r.pairs_capped,
+        })
+        .collect()
 }
 
 fn threshold(name: &str, probability: f64) -> Threshold {
@@ -100,15 +116,22 @@ fn link_samples(run: &LinkRun, thresholds: &[Threshold], k: usize) -> Result<Vec
     };
     let mut groups = Vec::new();
     for t in thresholds {
-        let picked = nearest(results.iter().enumerate().filter_map(|(i, r)| best(r).map(|w| (i, w))), t.weight, k);
+        let picked =
+            nearest(results.iter().enumerate().filter_map(|(i, r)| best(r).map(|w| (i, w))), t.weight, k);
         groups.push(SampleGroup {
-            title: format!("Nearest the {} threshold (probability {}, {:+.1} bits)", t.name, t.probability, t.weight),
+            title: format!(
+                "Nearest the {} threshold (probability {}, {:+.1} bits)",
+                t.name, t.probability, t.weight
+            ),
             pairs: picked.into_iter().map(|i| explain(&results[i])).collect::<Result<_>>()?,
         });
     }
     // Ambiguous records: the strongest best candidates whose runner-up was close.
-    let mut ambiguous: Vec<&LinkResult> = results.iter().filter(|r| r.ambiguous && r.best.is_some()).collect();
-    ambiguous.sort_by(|a, b| best(b).unwrap_or(f64::MIN).total_cmp(&best(a).unwrap_or(f64::MIN)).then(a.left.cmp(&b.left)));
+    let mut ambiguous: Vec<&LinkResult> =
+        results.iter().filter(|r| r.ambiguous && r.best.is_some()).collect();
+    ambiguous.sort_by(|a, b| {
+        best(b).unwrap_or(f64::MIN).total_cmp(&best(a).unwrap_or(f64::MIN)).then(a.left.cmp(&b.left))
+    });
     ambiguous.truncate(k);
     if !ambiguous.is_empty() {
         groups.push(SampleGroup {
@@ -137,7 +160,11 @@ pub(crate) fn link_report(
     }
     let d = &summary.decisions;
     let figures = vec![
-        figure("rows_read", "rows read (both tables)", (summary.sector.rows_read + summary.national.rows_read) as f64),
+        figure(
+            "rows_read",
+            "rows read (both tables)",
+            (summary.sector.rows_read + summary.national.rows_read) as f64,
+        ),
         figure("rows_rejected", "rows rejected (both tables)", summary.rows_rejected as f64),
         figure("sector_records", "sector records", summary.sector.records as f64),
         figure("national_records", "national records", summary.national.records as f64),
@@ -157,15 +184,15 @@ pub(crate) fn link_report(
         seconds.push(StageTime { stage: "write".into(), seconds: write });
     }
     Ok(Report {
-        format: super::REPORT_FORMAT.into(),
-        version: super::REPORT_VERSION,
+        format: REPORT_FORMAT.into(),
+        version: REPORT_VERSION,
         khop_version: env!("CARGO_PKG_VERSION").into(),
         kind,
         figures,
         tables: vec![table_facts("sector", run.sector()), table_facts("national", run.national())],
         model: run.model().clone(),
         training: run.training().cloned(),
-        blocking: summary.blocking.clone(),
+        blocking: rule_facts(&summary.blocking),
         weights: histogram("the best candidate of each sector record", &weights, &thresholds),
         samples: link_samples(run, &thresholds, options.samples)?,
         thresholds,
@@ -206,7 +233,11 @@ pub(crate) fn reconcile_report(run: &ReconcileRun, options: &ReportOptions) -> R
 }
 
 /// The report of a deduplication.
-pub(crate) fn dedupe_report(run: &DedupeRun, summary: &DedupeSummary, options: &ReportOptions) -> Result<Report> {
+pub(crate) fn dedupe_report(
+    run: &DedupeRun,
+    summary: &DedupeSummary,
+    options: &ReportOptions,
+) -> Result<Report> {
     let result = run.result();
     let thresholds = vec![threshold("link", summary.threshold)];
     let weights: Vec<f64> = result.edges.iter().map(|e| weight_of(e.probability)).collect();
@@ -231,16 +262,24 @@ pub(crate) fn dedupe_report(run: &DedupeRun, summary: &DedupeSummary, options: &
     if options.samples > 0 && !result.edges.is_empty() {
         let linker = Linker::dedupe(run.table().records(), run.settings().clone())?;
         let t = &thresholds[0];
-        let picked =
-            nearest(result.edges.iter().enumerate().map(|(i, e)| (i, weight_of(e.probability))), t.weight, options.samples);
-        let clustered = |a: u32, b: u32| result.assignments[a as usize].cluster == result.assignments[b as usize].cluster;
+        let picked = nearest(
+            result.edges.iter().enumerate().map(|(i, e)| (i, weight_of(e.probability))),
+            t.weight,
+            options.samples,
+        );
+        let clustered =
+            |a: u32, b: u32| result.assignments[a as usize].cluster == result.assignments[b as usize].cluster;
         samples.push(SampleGroup {
-            title: format!("Links nearest the threshold (probability {}, {:+.1} bits)", t.probability, t.weight),
+            title: format!(
+                "Links nearest the threshold (probability {}, {:+.1} bits)",
+                t.probability, t.weight
+            ),
             pairs: picked
                 .into_iter()
                 .map(|i| {
                     let e = &result.edges[i];
-                    let decision = if clustered(e.a, e.b) { "same cluster" } else { "link, clusters kept apart" };
+                    let decision =
+                        if clustered(e.a, e.b) { "same cluster" } else { "link, clusters kept apart" };
                     sample(&linker, run.model(), run.table(), run.table(), (e.a, e.b), decision)
                 })
                 .collect::<Result<_>>()?,
@@ -255,15 +294,15 @@ pub(crate) fn dedupe_report(run: &DedupeRun, summary: &DedupeSummary, options: &
         seconds.push(StageTime { stage: "write".into(), seconds: write });
     }
     Ok(Report {
-        format: super::REPORT_FORMAT.into(),
-        version: super::REPORT_VERSION,
+        format: REPORT_FORMAT.into(),
+        version: REPORT_VERSION,
         khop_version: env!("CARGO_PKG_VERSION").into(),
         kind: RunKind::Dedupe,
         figures,
         tables: vec![table_facts("table", run.table())],
         model: run.model().clone(),
         training: run.training().cloned(),
-        blocking: summary.blocking.clone(),
+        blocking: rule_facts(&summary.blocking),
         weights: histogram("the links (pairs at or above the threshold)", &weights, &thresholds),
         thresholds,
         decisions: Vec::new(),
