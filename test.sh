@@ -2,9 +2,11 @@
 # The whole test suite, as CI runs it: formatting, lints (warnings are errors), every test (doc
 # tests included), the library's examples, a build of the benchmarks (run by hand, see
 # benches/RESULTS.md), the Python package (built into a virtual environment under target/,
-# tested with pytest, its example run), and every fuzz target for 30 seconds (`FUZZ_QUICK=1 fuzz/run.sh`: a dev
-# build with coverage instrumentation, two targets at a time; any crash fails the suite; long runs
-# are recorded in fuzz/README.md). FUZZ_SECONDS changes the 30 seconds (0 skips the runs).
+# tested with pytest, its example run; the browser tests of the report and the review page
+# install Debian's chromium when run as root, and are skipped with a message where they cannot),
+# and every fuzz target for 30 seconds (`FUZZ_QUICK=1 fuzz/run.sh`: a dev build with coverage
+# instrumentation, two targets at a time; any crash fails the suite; long runs are recorded in
+# fuzz/README.md). FUZZ_SECONDS changes the 30 seconds (0 skips the runs).
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -2,7 +2,7 @@
 """One round of clerical review, with the generator's truth as the clerk: what 500 labels buy.
 
     python3 benches/review_round.py KHOP DIR [--persons 100000] [--profile hard] [--pairs 500]
-        [--strength 100]
+        [--strength S]
 
 KHOP is the `khop` command (a release build: target/release/khop). DIR holds a generated
 population (made there with `khop gen` when it has no bhxh.parquet). The script links the
@@ -43,7 +43,8 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--profile", default="hard")
     parser.add_argument("--pairs", type=int, default=500)
-    parser.add_argument("--strength", type=float, default=100.0)
+    parser.add_argument("--strength", type=float, default=None,
+                        help="also combine m with the labelled matches (khop train --label-strength)")
     args = parser.parse_args()
     khop, data = args.khop, args.dir
     if not (data / "bhxh.parquet").exists():
@@ -71,8 +72,8 @@ def main() -> None:
             answered[label] += 1
             writer.writerow([row["left_id"], row["right_id"], label])
 
-    run(khop, "train", *tables, "--labels", out / "labels.csv", "--label-strength", args.strength,
-        "--out", out / "taught.json")
+    strength = [] if args.strength is None else ["--label-strength", args.strength]
+    run(khop, "train", *tables, "--labels", out / "labels.csv", *strength, "--out", out / "taught.json")
     run(khop, "link", *tables, "--model", out / "taught.json", "--out", out / "after.csv")
 
     result = {

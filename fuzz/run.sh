@@ -36,7 +36,7 @@ seconds=$2
 here=$(cd "$(dirname "$0")" && pwd)
 testdata=$here/../engine/testdata
 cd "$here"
-all=(csv_rows ndjson_rows parquet config model date id phone name address index)
+all=(csv_rows ndjson_rows parquet config model labels report date id phone name address index)
 if [ "$which_target" = all ]; then
     targets=("${all[@]}")
 else

@@ -167,13 +167,18 @@ fn a_review_round_skips_what_answers_settle_and_labels_change_the_model() -> Res
     assert_eq!(scores.scores.true_positives + scores.scores.false_negatives, c.matches);
     assert_eq!(scores.scores.false_positives + scores.true_negatives, c.non_matches);
 
-    // Training with them moves m toward the levels of the labelled matches, and only m.
+    // Training with them moves the prior to fit the answers, and leaves u alone; m moves only
+    // when asked to, toward the levels of the labelled matches, and still sums to 1.
     let (plain, _) = session.train(&sector, &national)?;
-    let (taught, _, used) = session.train_with_labels(&sector, &national, &labels, 100.0)?;
+    let (calibrated, _, used) = session.train_with_labels(&sector, &national, &labels, None)?;
+    assert_eq!(used.pairs_used, c.matches + c.non_matches);
+    assert!(c.matches > 0 && c.non_matches > 0, "{c:?}");
+    assert_eq!(calibrated.comparisons, plain.comparisons);
+    assert!(used.prior_shift_bits.is_finite() && used.prior_shift_bits != 0.0);
+    assert!((calibrated.prior_weight() - plain.prior_weight() - used.prior_shift_bits).abs() < 1e-9);
+    let (taught, _, used) = session.train_with_labels(&sector, &national, &labels, Some(100.0))?;
     assert_eq!(used.matches_used, c.matches);
-    assert!(c.matches > 0);
-    assert_ne!(plain, taught);
-    assert_eq!(plain.prior, taught.prior);
+    assert_ne!(taught.comparisons, plain.comparisons);
     for (p, t) in plain.comparisons.iter().zip(&taught.comparisons) {
         for (lp, lt) in p.levels.iter().zip(&t.levels) {
             assert_eq!(lp.u, lt.u);
@@ -188,7 +193,7 @@ fn a_review_round_skips_what_answers_settle_and_labels_change_the_model() -> Res
         assert!((sum - 1.0).abs() < 1e-9, "{}: m sums to {sum}", t.spec.name);
     }
     // No labels leave the model as trained.
-    let (same, _, _) = session.train_with_labels(&sector, &national, &Labels::new(), 100.0)?;
+    let (same, _, _) = session.train_with_labels(&sector, &national, &Labels::new(), Some(100.0))?;
     assert_eq!(same, plain);
     Ok(())
 }

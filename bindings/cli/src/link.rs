@@ -122,9 +122,11 @@ pub struct TrainArgs {
     /// rounds): each comparison's m is combined with the levels of the labelled matches.
     #[arg(long)]
     pub labels: Vec<PathBuf>,
-    /// How many labelled pairs the m learned without labels counts as, when combined with them.
-    #[arg(long, default_value_t = 100.0, requires = "labels")]
-    pub label_strength: f64,
+    /// Also combine each comparison's m with the levels of the labelled matches, the m learned
+    /// without labels counting as this many labelled pairs (off by default: pairs chosen near the
+    /// thresholds are not a fair sample of matches; see benches/RESULTS.md).
+    #[arg(long, requires = "labels")]
+    pub label_strength: Option<f64>,
 }
 
 pub(crate) fn probability(text: &str) -> std::result::Result<f64, String> {
@@ -347,12 +349,19 @@ pub fn train(args: TrainArgs) -> Result<()> {
         let (model, report, used) =
             tables.session.train_with_labels(&left, &right, &labels, args.label_strength)?;
         eprintln!(
-            "labels: {} match, {} non_match, {} unsure; m combined with the levels of {} labelled matches (the unlabelled estimate counting as {} pairs){}",
+            "labels: {} match, {} non_match, {} unsure; the prior moved by {:+.2} bits to fit the {} answered pairs{}{}",
             used.labels.matches,
             used.labels.non_matches,
             used.labels.unsure,
-            used.matches_used,
-            used.strength,
+            used.prior_shift_bits,
+            used.pairs_used,
+            match used.strength {
+                Some(s) => format!(
+                    "; m combined with {} labelled matches (counting as {s} pairs)",
+                    used.matches_used
+                ),
+                None => String::new(),
+            },
             if used.unknown_ids > 0 {
                 format!("; {} labelled pairs name a record in neither table", used.unknown_ids)
             } else {

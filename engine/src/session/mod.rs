@@ -54,12 +54,18 @@ pub use output::{OUTPUT_BATCH_ROWS, OutputPlan, peak_memory_mib, write_batches, 
 pub struct LabelUse {
     /// The labels given.
     pub labels: crate::review::LabelCounts,
-    /// Labelled matches whose records are in the tables: their levels entered `m`.
+    /// Labelled matches whose records are in the tables (their levels entered `m` when a
+    /// strength was given).
     pub matches_used: u64,
+    /// Labelled matches and non-matches whose records are in the tables: the prior was fitted
+    /// to them.
+    pub pairs_used: u64,
     /// Labelled pairs naming a record in neither table.
     pub unknown_ids: u64,
-    /// How many labelled pairs the unsupervised `m` counted as.
-    pub strength: f64,
+    /// How many labelled pairs the unsupervised `m` counted as; `None`: `m` left as EM found it.
+    pub strength: Option<f64>,
+    /// The prior's move, in bits: added to every pair's match weight.
+    pub prior_shift_bits: f64,
 }
 
 pub use reconcile::{ReconcileOutputs, ReconcileRun, ReconcileSeconds, ReconcileSummary, SourceWorklist};
@@ -357,35 +363,57 @@ impl Session {
         self.train_with(&self.linker(sector, national)?)
     }
 
-    /// [`Session::train`], then each comparison's `m` combined with the levels of the pairs
-    /// `labels` calls matches ([`crate::score::train::blend_labelled_m`], `strength` the
-    /// labelled pairs the unsupervised estimate counts as). Labelled pairs whose ids are not in
-    /// the tables are counted, not used.
+    /// [`Session::train`], then a clerk's answers taken in: each comparison's `m` combined with
+    /// the levels of the pairs `labels` calls matches
+    /// ([`crate::score::train::blend_labelled_m`]; `strength` is how many labelled pairs the
+    /// unsupervised estimate counts as, `None` leaves `m` as EM found it), then the prior moved
+    /// so that the model's probabilities fit the answers
+    /// ([`crate::score::train::fit_prior_shift`] over the labelled `match` and `non_match`
+    /// pairs). Labelled pairs whose ids are not in the tables are counted, not used.
     pub fn train_with_labels(
         &self,
         sector: &Table,
         national: &Table,
         labels: &Labels,
-        strength: f64,
+        strength: Option<f64>,
     ) -> Result<(Model, TrainingReport, LabelUse)> {
+        use crate::score::train::{blend_labelled_m, fit_prior_shift};
         let linker = self.linker(sector, national)?;
         let (mut model, report) = self.train_with(&linker)?;
         let (left, right) = (sector.records(), national.records());
-        let mut matches = Vec::new();
+        let mut answered = Vec::new();
         let mut unknown = 0;
         for (l, r, label) in labels.iter() {
             match (left.find_id(l), right.find_id(r)) {
-                (Some(a), Some(b)) if label == Label::Match => matches.push(linker.levels_of(a, b)),
+                (Some(a), Some(b)) if label != Label::Unsure => {
+                    answered.push(((a, b), label == Label::Match))
+                }
                 (Some(_), Some(_)) => {}
                 _ => unknown += 1,
             }
         }
-        crate::score::train::blend_labelled_m(&mut model, &matches, strength)?;
+        let matches: Vec<Vec<u8>> = answered
+            .iter()
+            .filter(|(_, is_match)| *is_match)
+            .map(|((a, b), _)| linker.levels_of(*a, *b))
+            .collect();
+        if let Some(strength) = strength {
+            blend_labelled_m(&mut model, &matches, strength)?;
+        }
+        let pairs: Vec<(u32, u32)> = answered.iter().map(|(pair, _)| *pair).collect();
+        let weights = linker.score_pairs(&model, &pairs)?;
+        let scored: Vec<(f64, bool)> = weights.into_iter().zip(answered.iter().map(|(_, m)| *m)).collect();
+        let shift = fit_prior_shift(&scored);
+        let odds = model.prior / (1.0 - model.prior) * shift.exp2();
+        model.prior =
+            (odds / (1.0 + odds)).clamp(crate::score::MIN_PROBABILITY, 1.0 - crate::score::MIN_PROBABILITY);
         let usage = LabelUse {
             labels: labels.counts(),
             matches_used: matches.len() as u64,
+            pairs_used: answered.len() as u64,
             unknown_ids: unknown,
             strength,
+            prior_shift_bits: shift,
         };
         Ok((model, report, usage))
     }
