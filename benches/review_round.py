@@ -40,14 +40,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("khop")
     parser.add_argument("dir", type=pathlib.Path)
-    parser.add_argument("--persons", type=int, default=100_000)
-    parser.add_argument("--profile", default="hard")
+    parser.add_argument("--persons", type=int, default=100_000, help="when DIR is generated")
+    parser.add_argument("--profile", default="hard", help="when DIR is generated")
     parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--strength", type=float, default=None,
                         help="also combine m with the labelled matches (khop train --label-strength)")
     args = parser.parse_args()
     khop, data = args.khop, args.dir
-    if not (data / "bhxh.parquet").exists():
+    generated = not (data / "bhxh.parquet").exists()
+    if generated:
         run(khop, "gen", "--persons", args.persons, "--profile", args.profile, "--out", data)
     out = data / "review-round"
     out.mkdir(exist_ok=True)
@@ -77,8 +78,9 @@ def main() -> None:
     run(khop, "link", *tables, "--model", out / "taught.json", "--out", out / "after.csv")
 
     result = {
-        "persons": args.persons,
-        "profile": args.profile,
+        # Persons and profile are known when this run generated the folder.
+        "persons": args.persons if generated else None,
+        "profile": args.profile if generated else None,
         "pairs": args.pairs,
         "strength": args.strength,
         "labels": answered,
