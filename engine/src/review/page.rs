@@ -162,6 +162,6 @@ pub(super) fn render(review: &Review) -> String {
             r#"</tbody></table><div class="buttons"><button type="button" data-label="match">Same person (m)</button><button type="button" data-label="non_match">Not the same (n)</button><button type="button" data-label="unsure">Unsure (u)</button></div></section>"#,
         );
     }
-    let _ = write!(out, "</main><script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
     out
 }
