@@ -20,6 +20,32 @@ fn open(out: &mut String, height: f64, title: &str) {
     );
 }
 
+/// One labelled horizontal bar from `x0` to `x1` in row `row`, with `shown` written after it.
+fn bar_row(out: &mut String, row: usize, label: &str, (x0, x1): (f64, f64), class: &str, shown: f64) {
+    let y = ROW * row as f64 + 4.0;
+    let _ = write!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="end" {FONT}>{}</text><rect class="{class}" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"/><text x="{:.1}" y="{:.1}" {FONT}>{shown:+.1}</text>"#,
+        LABEL - 6.0,
+        y + 12.0,
+        esc(label),
+        (x1 - x0).max(0.5),
+        ROW - 6.0,
+        x1 + 4.0,
+        y + 12.0,
+    );
+}
+
+/// The zero line of a chart of signed bars at `x`, labelled under the bars, and the chart's end.
+fn zero_axis(out: &mut String, x: f64, height: f64) {
+    let _ = write!(
+        out,
+        r#"<line class="axis" x1="{x:.1}" x2="{x:.1}" y1="0" y2="{:.1}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" {FONT}>0 bits</text></svg>"#,
+        height - 17.0,
+        height - 3.0
+    );
+}
+
 /// Horizontal bars of signed values (bits) around a zero line: positive green, negative red.
 pub(super) fn signed_bars(title: &str, items: &[(String, f64)]) -> String {
     let mut out = String::new();
@@ -31,28 +57,10 @@ pub(super) fn signed_bars(title: &str, items: &[(String, f64)]) -> String {
     let plot = WIDTH - LABEL - 60.0;
     let x = |v: f64| LABEL + (v - lo) / span * plot;
     for (row, (label, value)) in items.iter().enumerate() {
-        let y = ROW * row as f64 + 4.0;
-        let (x0, x1) = (x(0.0).min(x(*value)), x(0.0).max(x(*value)));
-        let class = if *value >= 0.0 { "pos" } else { "neg" };
-        let _ = write!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" {FONT}>{}</text><rect class="{class}" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"/><text x="{:.1}" y="{:.1}" {FONT}>{value:+.1}</text>"#,
-            LABEL - 6.0,
-            y + 12.0,
-            esc(label),
-            (x1 - x0).max(0.5),
-            ROW - 6.0,
-            x1 + 4.0,
-            y + 12.0,
-        );
+        let bounds = (x(0.0).min(x(*value)), x(0.0).max(x(*value)));
+        bar_row(&mut out, row, label, bounds, if *value >= 0.0 { "pos" } else { "neg" }, *value);
     }
-    let _ = write!(
-        out,
-        r#"<line class="axis" x1="{0:.1}" x2="{0:.1}" y1="0" y2="{1:.1}"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle" {FONT}>0 bits</text></svg>"#,
-        x(0.0),
-        height - 18.0,
-        height - 4.0
-    );
+    zero_axis(&mut out, x(0.0), height);
     out
 }
 
@@ -181,35 +189,17 @@ pub(super) fn waterfall(pair: &SamplePair) -> String {
     let mut out = String::new();
     open(&mut out, height, &format!("match weight of {} and {}", pair.left_id, pair.right_id));
     for (row, (label, from, to)) in steps.iter().enumerate() {
-        let y = ROW * row as f64 + 4.0;
-        let (x0, x1) = (x(from.min(*to)), x(from.max(*to)));
-        let last = row == steps.len() - 1;
-        let class = if row == 0 || last {
+        let total = row == 0 || row == steps.len() - 1;
+        let class = if total {
             "total"
         } else if to >= from {
             "pos"
         } else {
             "neg"
         };
-        let shown = if row == 0 || last { *to } else { to - from };
-        let _ = write!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" {FONT}>{}</text><rect class="{class}" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"/><text x="{:.1}" y="{:.1}" {FONT}>{shown:+.1}</text>"#,
-            LABEL - 6.0,
-            y + 12.0,
-            esc(label),
-            (x1 - x0).max(0.5),
-            ROW - 6.0,
-            x1 + 4.0,
-            y + 12.0,
-        );
+        let shown = if total { *to } else { to - from };
+        bar_row(&mut out, row, label, (x(from.min(*to)), x(from.max(*to))), class, shown);
     }
-    let _ = write!(
-        out,
-        r#"<line class="axis" x1="{0:.1}" x2="{0:.1}" y1="0" y2="{1:.1}"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle" {FONT}>0 bits</text></svg>"#,
-        x(0.0),
-        height - 16.0,
-        height - 3.0
-    );
+    zero_axis(&mut out, x(0.0), height);
     out
 }

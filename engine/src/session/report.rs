@@ -51,6 +51,18 @@ fn rule_facts(rules: &[RuleSummary]) -> Vec<RuleFacts> {
         .collect()
 }
 
+/// The stages' seconds, then writing's when the outputs were written.
+fn stage_times(stages: &[(&str, f64)], write: Option<f64>) -> Vec<StageTime> {
+    let mut times: Vec<StageTime> = stages
+        .iter()
+        .map(|(stage, seconds)| StageTime { stage: (*stage).to_owned(), seconds: *seconds })
+        .collect();
+    if let Some(seconds) = write {
+        times.push(StageTime { stage: "write".into(), seconds });
+    }
+    times
+}
+
 fn threshold(name: &str, probability: f64) -> Threshold {
     Threshold { name: name.to_owned(), probability, weight: weight_of(probability) }
 }
@@ -175,14 +187,10 @@ pub(crate) fn link_report(
         figure("ambiguous", "ambiguous", summary.ambiguous as f64),
     ];
     let s = &summary.seconds;
-    let mut seconds = vec![
-        StageTime { stage: "read and prepare".into(), seconds: s.read_and_prepare },
-        StageTime { stage: "train".into(), seconds: s.train },
-        StageTime { stage: "block, score and decide".into(), seconds: s.link },
-    ];
-    if let Some(write) = s.write {
-        seconds.push(StageTime { stage: "write".into(), seconds: write });
-    }
+    let seconds = stage_times(
+        &[("read and prepare", s.read_and_prepare), ("train", s.train), ("block, score and decide", s.link)],
+        s.write,
+    );
     Ok(Report {
         format: REPORT_FORMAT.into(),
         version: REPORT_VERSION,
@@ -286,13 +294,10 @@ pub(crate) fn dedupe_report(
         });
     }
     let s = &summary.seconds;
-    let mut seconds = vec![
-        StageTime { stage: "read and prepare".into(), seconds: s.read_and_prepare },
-        StageTime { stage: "train, score and cluster".into(), seconds: s.dedupe },
-    ];
-    if let Some(write) = s.write {
-        seconds.push(StageTime { stage: "write".into(), seconds: write });
-    }
+    let seconds = stage_times(
+        &[("read and prepare", s.read_and_prepare), ("train, score and cluster", s.dedupe)],
+        s.write,
+    );
     Ok(Report {
         format: REPORT_FORMAT.into(),
         version: REPORT_VERSION,
