@@ -1,7 +1,7 @@
 //! A clerk's answers: pairs of record ids labelled `match`, `non_match` or `unsure`, read from
 //! and written to CSV (`left_id,right_id,label`), and what they imply about pairs nobody saw.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 
@@ -57,8 +57,9 @@ impl fmt::Display for Label {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Labels {
     pairs: BTreeMap<(String, String), Label>,
-    /// For each left id, the right id labelled its match.
-    matched: HashMap<String, String>,
+    /// For each left id, the right ids labelled its match (more than one only where the national
+    /// table holds a person twice).
+    matched: HashMap<String, BTreeSet<String>>,
 }
 
 /// Counts of a labels file.
@@ -81,11 +82,16 @@ impl Labels {
     /// Labels `(left, right)`; a later answer about the same pair replaces the earlier one.
     pub fn insert(&mut self, left: &str, right: &str, label: Label) {
         let key = (left.to_owned(), right.to_owned());
-        if let Some(Label::Match) = self.pairs.get(&key) {
-            self.matched.remove(left);
+        if let Some(Label::Match) = self.pairs.get(&key)
+            && let Some(rights) = self.matched.get_mut(left)
+        {
+            rights.remove(right);
+            if rights.is_empty() {
+                self.matched.remove(left);
+            }
         }
         if label == Label::Match {
-            self.matched.insert(left.to_owned(), right.to_owned());
+            self.matched.entry(left.to_owned()).or_default().insert(right.to_owned());
         }
         self.pairs.insert(key, label);
     }
@@ -103,11 +109,11 @@ impl Labels {
     }
 
     /// What the answers say about `(left, right)` of a link: its own label, or `non_match` when
-    /// `left` was labelled the match of another national record (a sector record is one person,
-    /// and the national table holds each person once).
+    /// `left` was labelled the match of other national records only (a sector record is one
+    /// person, and the national table holds each person once).
     pub fn implied(&self, left: &str, right: &str) -> Option<Label> {
         self.get(left, right).or_else(|| match self.matched.get(left) {
-            Some(other) if other != right => Some(Label::NonMatch),
+            Some(rights) if !rights.contains(right) => Some(Label::NonMatch),
             _ => None,
         })
     }
@@ -203,6 +209,17 @@ mod tests {
         assert_eq!(labels.implied("s3", "n1"), None, "another sector record may be the same person");
         labels.insert("s1", "n1", Label::Unsure);
         assert_eq!(labels.implied("s1", "n9"), None);
+        // Two matches for one record (a person the national table holds twice): neither is
+        // implied away, whatever the order they were answered in.
+        let mut twice = Labels::new();
+        twice.insert("s5", "n6", Label::Match);
+        twice.insert("s5", "n5", Label::Match);
+        assert_eq!(twice.implied("s5", "n5"), Some(Label::Match));
+        assert_eq!(twice.implied("s5", "n7"), Some(Label::NonMatch));
+        let mut reversed = Labels::new();
+        reversed.insert("s5", "n5", Label::Match);
+        reversed.insert("s5", "n6", Label::Match);
+        assert_eq!(twice, reversed);
         assert_eq!(labels.counts(), LabelCounts { matches: 0, non_matches: 1, unsure: 1 });
     }
 
