@@ -103,8 +103,18 @@ impl LinkRun {
     }
 
     /// Writes the links to `path` (Parquet, CSV or NDJSON by extension); returns the rows written.
+    /// The batches are built a few at a time in parallel (explaining every row is most of the
+    /// work) and written in order: the file is the same for any thread count.
     pub fn write(&self, path: &Path) -> Result<u64> {
-        write_batches(path, self.schema()?, self.batches()?)
+        use rayon::prelude::*;
+        let linker = self.linker()?;
+        let chunks: Vec<&[LinkResult]> = self.results.chunks(OUTPUT_BATCH_ROWS).collect();
+        let window = rayon::current_num_threads().max(1);
+        let build = |chunk: &&[LinkResult]| {
+            links_batch(&linker, &self.model, self.sector.records(), self.national.records(), chunk)
+        };
+        let batches = chunks.chunks(window).flat_map(|window| window.par_iter().map(build).collect::<Vec<_>>());
+        write_batches(path, self.schema()?, batches)
     }
 
     /// The counts of the run.
