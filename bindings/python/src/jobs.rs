@@ -9,6 +9,8 @@ use khop::block::Share;
 use khop::cluster::ClusterOptions;
 use khop::cluster::output::{links_batch, links_from_batches};
 use khop::link::output::links_schema_for;
+use khop::report::ReportOptions;
+use khop::review::Labels;
 use khop::score::Model;
 use khop::session::{CombinedRun, DedupeRun, LinkRun, ReconcileRun};
 use pyo3::prelude::*;
@@ -121,6 +123,29 @@ impl PyLinkResult {
         py.detach(|| self.run.write(&path)).map_err(errors::to_py)
     }
 
+    /// The run's report as one self-contained HTML page (`khop link --report`), with `samples`
+    /// pairs near each threshold (0: no record in it).
+    #[pyo3(signature = (*, samples = 8))]
+    fn report(&self, py: Python<'_>, samples: usize) -> PyResult<String> {
+        let options = ReportOptions { samples };
+        py.detach(|| self.run.report(&options).map(|r| r.to_html())).map_err(errors::to_py)
+    }
+
+    /// The `pairs` pairs a clerk should settle first, none of them settled by the labels files
+    /// `labels` (`khop review export`): as an Arrow table with an empty `label` column, or, with
+    /// `page=True`, as the clerk's offline HTML page.
+    #[pyo3(signature = (*, labels = Vec::new(), pairs = 500, page = false))]
+    fn review(&self, py: Python<'_>, labels: Vec<PathBuf>, pairs: usize, page: bool) -> PyResult<Py<PyAny>> {
+        let review = py
+            .detach(|| Labels::read_all(&labels).and_then(|labels| self.run.review(&labels, pairs)))
+            .map_err(errors::to_py)?;
+        if page {
+            return Ok(review.to_html().into_pyobject(py)?.into_any().unbind());
+        }
+        let table = arrow_table_of(vec![review.batch().map_err(errors::to_py)?]);
+        Ok(Py::new(py, table)?.into_any())
+    }
+
     fn __repr__(&self) -> String {
         let s = self.run.summary();
         format!(
@@ -164,6 +189,14 @@ impl PyDedupeResult {
     fn model(&self) -> PyModel {
         PyModel { model: self.run.model().clone() }
     }
+
+    /// The run's report as one self-contained HTML page (`khop dedupe --report`), with
+    /// `samples` links nearest the threshold (0: no record in it).
+    #[pyo3(signature = (*, samples = 8))]
+    fn report(&self, py: Python<'_>, samples: usize) -> PyResult<String> {
+        let options = ReportOptions { samples };
+        py.detach(|| self.run.report(&options).map(|r| r.to_html())).map_err(errors::to_py)
+    }
 }
 
 /// What `khop.reconcile` found: the `worklist` (one row per field that disagrees between a
@@ -202,6 +235,14 @@ impl PyReconcileResult {
     #[getter]
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         crate::json(py, &self.run.summary())
+    }
+
+    /// The run's report as one self-contained HTML page (`khop reconcile --report`), with
+    /// `samples` pairs near each threshold (0: no record in it).
+    #[pyo3(signature = (*, samples = 8))]
+    fn report(&self, py: Python<'_>, samples: usize) -> PyResult<String> {
+        let options = ReportOptions { samples };
+        py.detach(|| self.run.report(&options).map(|r| r.to_html())).map_err(errors::to_py)
     }
 }
 
@@ -389,19 +430,38 @@ pub fn explain<'py>(
 
 /// Trains a model on `sector` against `national` without labels (EM); returns the model and
 /// what training did (pairs, iterations, convergence), as a dict. Without `national`, trains a
-/// model for deduplicating `sector` (as `dedupe` does).
+/// model for deduplicating `sector` (as `dedupe` does). `labels` (labels files of a clerk's
+/// answers, as `khop train --labels`) then fit the prior to the answers, and with
+/// `label_strength` combine each comparison's m with the labelled matches; the dict then has
+/// `labels` (what was made of them).
 #[pyfunction]
-#[pyo3(signature = (sector, national = None, *, config = None, progress = None))]
+#[pyo3(signature = (sector, national = None, *, config = None, labels = Vec::new(), label_strength = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn train<'py>(
     py: Python<'py>,
     sector: &Bound<'py, PyAny>,
     national: Option<&Bound<'py, PyAny>>,
     config: Option<PathBuf>,
+    labels: Vec<PathBuf>,
+    label_strength: Option<f64>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(PyModel, Bound<'py, PyAny>)> {
     let session = tables::session(config, None, None, None, progress)?;
     let sector = table_arg(py, sector, "sector", &session)?;
+    if national.is_none() && !labels.is_empty() {
+        return Err(errors::invalid("labels train a link model: give the national table too"));
+    }
     let (model, report) = match national {
+        Some(national) if !labels.is_empty() => {
+            let national = table_arg(py, national, "national", &session)?;
+            let (model, report, used) = work::run(py, move || {
+                let labels = Labels::read_all(&labels)?;
+                session.train_with_labels(&sector, &national, &labels, label_strength)
+            })?;
+            let report = crate::json(py, &report)?;
+            report.set_item("labels", crate::json(py, &used)?)?;
+            return Ok((PyModel { model }, report));
+        }
         Some(national) => {
             let national = table_arg(py, national, "national", &session)?;
             work::run(py, move || session.train(&sector, &national))?
