@@ -499,6 +499,30 @@ impl<'a> Linker<'a> {
         Some(frequency).filter(|f| *f > 0.0)
     }
 
+    /// The comparison vectors of `pairs` and every term of their match weights, with the term
+    /// frequencies scoring uses, on the calling thread: `levels[p * width + c]` and
+    /// `weights[p * width + c]` are comparison `c`'s level and term for pair `p`, as
+    /// [`Linker::contributions`] gives them one pair at a time. `model` must be fitted to these
+    /// comparisons ([`Linker::fit_model`]); the vectors are cleared first.
+    pub fn terms_serial(
+        &self,
+        model: &Model,
+        pairs: &[(u32, u32)],
+        levels: &mut Vec<u8>,
+        weights: &mut Vec<f64>,
+    ) {
+        levels.clear();
+        weights.clear();
+        self.comparisons.compare_serial(self.left, self.right, pairs, levels);
+        let width = self.comparisons.len();
+        weights.reserve(levels.len());
+        for (vector, &(_, right)) in levels.chunks_exact(width.max(1)).zip(pairs) {
+            for (c, &level) in vector.iter().enumerate() {
+                weights.push(model.level_weight(c, level, self.frequency(c, right)));
+            }
+        }
+    }
+
     /// Each comparison's level and term in one pair's match weight, with the term frequencies
     /// that scoring uses: the model's prior weight plus the terms is the pair's match weight.
     /// A model that does not fit these comparisons is refused ([`Linker::fit_model`]).

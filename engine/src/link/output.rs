@@ -84,6 +84,12 @@ pub fn links_batch(
     let mut levels: Vec<StringBuilder> =
         (0..linker.comparisons().len()).map(|_| StringBuilder::with_capacity(n, n * 8)).collect();
     let mut text = String::new();
+    // Every best pair's levels and terms at once, in result order.
+    let pairs: Vec<(u32, u32)> = results.iter().filter_map(|r| r.best.map(|b| (r.left, b.right))).collect();
+    let (mut vector, mut terms) = (Vec::new(), Vec::new());
+    linker.terms_serial(model, &pairs, &mut vector, &mut terms);
+    let width = levels.len();
+    let mut next = 0;
 
     for result in results {
         left_id.append_value(left.record_id(result.left));
@@ -93,11 +99,18 @@ pub fn links_batch(
                 right_id.append_value(right.record_id(best.right));
                 right_row.append_option(right.row(best.right));
                 weight.append_value(best.weight);
-                let terms = linker.contributions(model, result.left, best.right)?;
-                for (contribution, builder) in terms.iter().zip(&mut levels) {
-                    builder.append_value(&contribution.level);
+                let span = next * width..(next + 1) * width;
+                next += 1;
+                text.clear();
+                for (c, (&level, &term)) in vector[span.clone()].iter().zip(&terms[span]).enumerate() {
+                    let params = &model.comparisons[c];
+                    let name = &params.levels[usize::from(level)].name;
+                    levels[c].append_value(name);
+                    if c > 0 {
+                        text.push_str("; ");
+                    }
+                    let _ = write!(text, "{}={} ({:+.1})", params.spec.name, name, term);
                 }
-                explanation_into(&terms, &mut text);
                 explanation.append_value(&text);
             }
             None => {

@@ -113,7 +113,8 @@ impl LinkRun {
         let build = |chunk: &&[LinkResult]| {
             links_batch(&linker, &self.model, self.sector.records(), self.national.records(), chunk)
         };
-        let batches = chunks.chunks(window).flat_map(|window| window.par_iter().map(build).collect::<Vec<_>>());
+        let batches =
+            chunks.chunks(window).flat_map(|window| window.par_iter().map(build).collect::<Vec<_>>());
         write_batches(path, self.schema()?, batches)
     }
 
