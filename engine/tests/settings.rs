@@ -120,6 +120,7 @@ ho_ten = "full_name"
 [link]
 match_threshold = 0.95
 ambiguity_margin = 3.0
+clear_margin = 6
 random_pairs = 500
 max_block_pairs = 77
 seed = 9
@@ -134,6 +135,8 @@ name = { high = 0.95, low = 0.9 }
     assert_eq!(settings.thresholds.match_probability, 0.95);
     assert_eq!(settings.thresholds.review_probability, 0.5, "unset: kept");
     assert_eq!(settings.thresholds.ambiguity_margin, 3.0);
+    assert_eq!(settings.thresholds.clear_margin, Some(6.0));
+    assert_eq!(LinkSettings::default().thresholds.clear_margin, None, "off unless asked for");
     assert_eq!((settings.random_pairs, settings.training_pairs_per_rule), (500, 123));
     assert_eq!((settings.blocking.max_block_pairs, settings.seed), (77, 9));
     assert_eq!(settings.rules.as_ref().map(Vec::len), Some(1));

@@ -99,6 +99,18 @@ pub struct DecisionArgs {
     /// Keep only one-to-one matches (no national record matched twice).
     #[arg(long)]
     pub one_to_one: bool,
+    /// Make a review a match when its choice is clear: not ambiguous, its runner-up at least
+    /// this many bits below its best candidate (or none), and its citizen the likely candidate
+    /// of no other sector record [default: the configuration's `[link] clear_margin`, else off].
+    #[arg(long, value_parser = bits)]
+    pub clear_margin: Option<f64>,
+}
+
+fn bits(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(b) if b.is_finite() && b >= 0.0 => Ok(b),
+        _ => Err(format!("`{text}` is not a number of bits, 0 or more")),
+    }
 }
 
 #[derive(Args)]
@@ -206,6 +218,7 @@ impl Tables {
                 s.thresholds.review_probability =
                     d.review_threshold.unwrap_or(s.thresholds.review_probability);
                 s.one_to_one |= d.one_to_one;
+                s.thresholds.clear_margin = d.clear_margin.or(s.thresholds.clear_margin);
             })?,
             None => session,
         };

@@ -101,6 +101,11 @@ impl LinkSettings {
                 t.ambiguity_margin
             ));
         }
+        if let Some(clear) = t.clear_margin
+            && !(clear.is_finite() && clear >= 0.0)
+        {
+            problems.push(format!("the clear margin must be a number of bits, 0 or more, found {clear}"));
+        }
         let positive = [
             ("random_pairs (random pairs for u)", self.random_pairs as u64),
             ("training_pairs_per_rule (blocked pairs per EM session)", self.training_pairs_per_rule as u64),
@@ -626,6 +631,7 @@ impl<'a> Linker<'a> {
             progress(scored);
         });
         let mut results = best.decide(&self.settings.thresholds);
+        super::promote_clear_reviews(&mut results, &self.settings.thresholds);
         if self.settings.one_to_one {
             let matches: Vec<(u32, u32, f64)> = results
                 .iter()

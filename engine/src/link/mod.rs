@@ -44,12 +44,46 @@ pub struct Thresholds {
     /// Weight difference (bits) between the best and second best under which a record is
     /// ambiguous.
     pub ambiguity_margin: f64,
+    /// When set, a record in review whose choice is clear becomes a match: not ambiguous, its
+    /// runner-up at least this many bits below its best candidate (or none), and that national
+    /// record the likely candidate (review or better) of no other sector record
+    /// ([`promote_clear_reviews`]). Off by default. A lookup of one record (the index, the
+    /// service) does not promote: it cannot know the other records' claims.
+    pub clear_margin: Option<f64>,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { match_probability: 0.9, review_probability: 0.5, ambiguity_margin: 2.0 }
+        Thresholds {
+            match_probability: 0.9,
+            review_probability: 0.5,
+            ambiguity_margin: 2.0,
+            clear_margin: None,
+        }
     }
+}
+
+/// Promotes to `match` every `review` of `results` whose choice is clear (see
+/// [`Thresholds::clear_margin`]): it takes the whole table, since whether another sector record
+/// claims the same national record is known only once every record is decided. Returns the
+/// records promoted.
+pub fn promote_clear_reviews(results: &mut [LinkResult], thresholds: &Thresholds) -> usize {
+    let Some(clear) = thresholds.clear_margin else { return 0 };
+    let mut claims: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for r in results.iter().filter(|r| r.probability >= thresholds.review_probability) {
+        if let Some(best) = r.best {
+            *claims.entry(best.right).or_default() += 1;
+        }
+    }
+    let mut promoted = 0;
+    for r in results.iter_mut().filter(|r| r.decision == Decision::Review && !r.ambiguous) {
+        let alone = r.best.is_some_and(|b| claims.get(&b.right) == Some(&1));
+        if alone && r.margin.is_none_or(|m| m >= clear) {
+            r.decision = Decision::Match;
+            promoted += 1;
+        }
+    }
+    promoted
 }
 
 /// What to do with a left record.
@@ -188,6 +222,34 @@ mod tests {
 
     fn c(right: u32, weight: f64) -> Candidate {
         Candidate { right, weight }
+    }
+
+    #[test]
+    fn a_clear_review_becomes_a_match_and_nothing_else_changes() {
+        let mut best = BestCandidates::new(6);
+        best.offer(0, c(10, 2.0)); // review (p 0.8), no runner-up, its citizen alone: promoted
+        best.offer(1, c(11, 2.0)); // review with a runner-up 7 bits below: promoted
+        best.offer(1, c(12, -5.0));
+        best.offer(2, c(13, 2.0)); // review with a runner-up 3 bits below: kept
+        best.offer(2, c(14, -1.0));
+        best.offer(3, c(15, 2.5)); // reviews claiming one citizen: both kept
+        best.offer(4, c(15, 1.0));
+        best.offer(5, c(16, -4.0)); // no match: kept
+        let strict = Thresholds { clear_margin: Some(6.0), ..Thresholds::default() };
+        let before = best.decide(&strict);
+        assert!(before.iter().take(5).all(|r| r.decision == Decision::Review));
+        let mut after = before.clone();
+        assert_eq!(promote_clear_reviews(&mut after, &strict), 2);
+        let decisions: Vec<Decision> = after.iter().map(|r| r.decision).collect();
+        use Decision::*;
+        assert_eq!(decisions, [Match, Match, Review, Review, Review, NoMatch]);
+        for (a, b) in after.iter().zip(&before) {
+            assert_eq!((a.best, a.probability, a.margin), (b.best, b.probability, b.margin));
+        }
+        // Off (the default): nothing moves.
+        let mut untouched = before.clone();
+        assert_eq!(promote_clear_reviews(&mut untouched, &Thresholds::default()), 0);
+        assert_eq!(untouched, before);
     }
 
     #[test]
