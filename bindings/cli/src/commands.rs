@@ -391,16 +391,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let read = if args.clusters { eval::read_clusters } else { eval::read_pairs };
     let truth = args.truth.as_deref().context("name the truth with --truth, or labels with --labels")?;
     let (pred, truth) = (read(&args.pred)?, read(truth)?);
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
-        "measure",
-        "precision",
-        "recall",
-        "F1",
-        "tp",
-        "fp",
-        "fn",
-    ]);
+    let mut table = scores_table(&[]);
     let row = |name: &str, s: &eval::Scores| {
         vec![
             Cell::new(name),
@@ -470,6 +461,15 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// A table of scores: measure, precision, recall, F1 and the counts, then `extra` columns.
+fn scores_table(extra: &[&str]) -> Table {
+    let mut header = vec!["measure", "precision", "recall", "F1", "tp", "fp", "fn"];
+    header.extend_from_slice(extra);
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED).set_header(header);
+    table
+}
+
 /// `khop eval --labels`: the links scored against a clerk's answers.
 fn eval_labels(args: &EvalArgs) -> Result<()> {
     let labels = khop::review::Labels::read_all(&args.labels)?;
@@ -483,17 +483,7 @@ fn eval_labels(args: &EvalArgs) -> Result<()> {
         c.non_matches,
         c.unsure
     );
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
-        "measure",
-        "precision",
-        "recall",
-        "F1",
-        "tp",
-        "fp",
-        "fn",
-        "tn",
-    ]);
+    let mut table = scores_table(&["tn"]);
     table.add_row([
         Cell::new("labelled pairs"),
         Cell::new(format!("{:.4}", s.scores.precision)),
