@@ -12,7 +12,7 @@ use khop::link::output::links_schema_for;
 use khop::report::ReportOptions;
 use khop::review::Labels;
 use khop::score::Model;
-use khop::session::{CombinedRun, DedupeRun, LinkRun, ReconcileRun};
+use khop::session::{CombinedRun, DedupeRun, LinkRun, ReconcileRun, Session};
 use pyo3::prelude::*;
 
 use crate::arrow::ArrowTable;
@@ -254,7 +254,7 @@ impl PyReconcileResult {
 /// `config` is a khop TOML configuration; the thresholds and `one_to_one` override it. `progress`
 /// is called as `progress(stage, position, total)`.
 #[pyfunction]
-#[pyo3(signature = (sector, national, *, model = None, config = None, match_threshold = None, review_threshold = None, one_to_one = None, progress = None))]
+#[pyo3(signature = (sector, national, *, model = None, config = None, match_threshold = None, review_threshold = None, one_to_one = None, clear_margin = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn link(
     py: Python<'_>,
@@ -265,9 +265,11 @@ pub fn link(
     match_threshold: Option<f64>,
     review_threshold: Option<f64>,
     one_to_one: Option<bool>,
+    clear_margin: Option<&Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<PyLinkResult> {
     let session = tables::session(config, match_threshold, review_threshold, one_to_one, progress)?;
+    let session = with_clear_margin(session, clear_margin)?;
     let sector = table_arg(py, sector, "sector", &session)?;
     let national = table_arg(py, national, "national", &session)?;
     let model = model.map(|m| m.model.clone());
@@ -469,6 +471,43 @@ pub fn train<'py>(
         None => work::run(py, move || session.train_dedupe(&sector))?,
     };
     Ok((PyModel { model }, crate::json(py, &report)?))
+}
+
+/// `session` with `clear_margin` applied: `None` leaves the configuration's, `False` turns the
+/// promotion of clear reviews off, a number of bits turns it on
+/// (`khop::link::Thresholds::clear_margin`).
+fn with_clear_margin(session: Session, clear_margin: Option<&Bound<'_, PyAny>>) -> PyResult<Session> {
+    let margin = match clear_margin {
+        None => return Ok(session),
+        Some(value) if value.is_instance_of::<pyo3::types::PyBool>() => {
+            if value.extract::<bool>()? {
+                return Err(errors::invalid("clear_margin is a number of bits, or False to turn it off"));
+            }
+            None
+        }
+        Some(value) => Some(
+            value
+                .extract::<f64>()
+                .map_err(|_| errors::invalid("clear_margin is a number of bits, or False to turn it off"))?,
+        ),
+    };
+    session.configure(|s| s.thresholds.clear_margin = margin).map_err(errors::to_py)
+}
+
+/// The decision thresholds a link would use with these arguments (`khop.link`'s), as a dict:
+/// `match_probability`, `review_probability`, `ambiguity_margin`, `clear_margin` (None: off).
+#[pyfunction]
+#[pyo3(signature = (*, config = None, match_threshold = None, review_threshold = None, clear_margin = None))]
+pub fn link_thresholds<'py>(
+    py: Python<'py>,
+    config: Option<PathBuf>,
+    match_threshold: Option<f64>,
+    review_threshold: Option<f64>,
+    clear_margin: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let session = tables::session(config, match_threshold, review_threshold, None, None)?;
+    let session = with_clear_margin(session, clear_margin)?;
+    crate::json(py, &session.settings().thresholds)
 }
 
 /// What `khop.link_sources` found: each source's `LinkResult` (`runs`, by source name), and what

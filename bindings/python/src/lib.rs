@@ -98,6 +98,7 @@ fn _khop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jobs::reconcile, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::explain, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::train, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::link_thresholds, m)?)?;
     m.add_function(wrap_pyfunction!(values::normalize_name, m)?)?;
     m.add_function(wrap_pyfunction!(values::parse_date, m)?)?;
     m.add_function(wrap_pyfunction!(values::decode_id, m)?)?;

@@ -93,6 +93,49 @@ def test_links_are_the_cli_links_whatever_the_partitions(spark, population, nati
     assert by_left_id(again.toArrow()).equals(got)
 
 
+def test_clear_reviews_are_promoted_over_the_whole_table_as_the_command_does(
+    spark, population, national_index, khop_command, tmp_path
+):
+    # A match threshold so high that many links go to review, most of them clear.
+    strict = "0.9999999999"
+    model_file, plain_file = tmp_path / "model.json", tmp_path / "plain.parquet"
+    common = ["--index", str(national_index), "--match-threshold", strict]
+    run_khop(khop_command, "link", "--left", str(population / "bhxh.parquet"), *common,
+             "--save-model", str(model_file), "-o", str(plain_file))
+    plain = pq.read_table(plain_file)
+    clear = pc.and_(pc.invert(plain["ambiguous"]), pc.or_(pc.is_null(plain["margin"]),
+                                                          pc.greater_equal(plain["margin"], 2.0)))
+    candidates = plain.filter(pc.and_(pc.equal(plain["decision"], "review"), clear))
+    assert candidates.num_rows > 10
+    # Five of those rows written twice under new ids: each citizen is claimed twice, and the
+    # copies land in other partitions than their originals as often as not.
+    twice = set(candidates["left_id"].to_pylist()[:5])
+    sector_table = pq.read_table(population / "bhxh.parquet")
+    ids = sector_table["ma_so_bhxh"]
+    copies = sector_table.filter(pc.is_in(ids, pa.array(sorted(twice))))
+    copies = copies.set_column(copies.schema.get_field_index("ma_so_bhxh"), "ma_so_bhxh",
+                               pc.binary_join_element_wise(copies["ma_so_bhxh"], "-copy", ""))
+    sector_file = tmp_path / "sector.parquet"
+    pq.write_table(pa.concat_tables([sector_table, copies.cast(sector_table.schema)]), sector_file)
+
+    out = tmp_path / "links.parquet"
+    run_khop(khop_command, "link", "--left", str(sector_file), *common, "--model", str(model_file),
+             "--clear-margin", "2", "-o", str(out))
+    cli = by_left_id(pq.read_table(out).drop_columns(["left_row"]))
+    sector = spark.read.parquet(str(sector_file)).repartition(3)
+    model = khop.Model.load(model_file)
+    links = khop.spark.link(sector, national_index, model=model, match_threshold=float(strict), clear_margin=2.0)
+    got = by_left_id(links.toArrow())
+    assert got.equals(cli.cast(got.schema)), "the Spark links differ from `khop link --clear-margin 2`"
+
+    decisions = dict(zip(got["left_id"].to_pylist(), got["decision"].to_pylist()))
+    assert all(decisions[i] == decisions[i + "-copy"] == "review" for i in twice), "claimed twice: held"
+    promoted = [i for i in candidates["left_id"].to_pylist() if i not in twice and decisions[i] == "match"]
+    assert len(promoted) > 5
+    assert khop.link_thresholds(clear_margin=2.0)["clear_margin"] == 2.0
+    assert khop.link_thresholds()["clear_margin"] is None
+
+
 def test_a_row_that_cannot_be_read_comes_out_rejected_with_its_reason(spark, population, national_index):
     from pyspark.sql import functions as F
 

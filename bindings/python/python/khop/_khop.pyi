@@ -29,6 +29,7 @@ __all__ = [
     "profile",
     "link",
     "link_sources",
+    "link_thresholds",
     "dedupe",
     "dedupe_share",
     "dedupe_from_links",
@@ -205,8 +206,16 @@ def link(
     match_threshold: float | None = None,
     review_threshold: float | None = None,
     one_to_one: bool | None = None,
+    clear_margin: float | bool | None = None,
     progress: _Progress | None = None,
 ) -> LinkResult: ...
+def link_thresholds(
+    *,
+    config: _StrPath | None = None,
+    match_threshold: float | None = None,
+    review_threshold: float | None = None,
+    clear_margin: float | bool | None = None,
+) -> dict[str, Any]: ...
 def link_sources(
     sources: Mapping[str, _Data | Table] | Sequence[_Data | Table],
     national: _Data | Table | Index,

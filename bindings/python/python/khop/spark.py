@@ -154,6 +154,7 @@ def link(
     config: str | os.PathLike[str] | None = None,
     match_threshold: float | None = None,
     review_threshold: float | None = None,
+    clear_margin: float | bool | None = None,
     ship_index: bool = True,
     sample_rows: int = 200_000,
     counters: Counters | None = None,
@@ -171,6 +172,11 @@ def link(
     ``index`` is a path every executor already sees (a shared filesystem, or unpacked from
     ``spark.archives``); otherwise the folder is copied to every executor once with
     ``SparkContext.addFile``.
+
+    ``clear_margin`` (bits, or False; None: the configuration's) promotes clear reviews to
+    matches as ``khop link --clear-margin`` does. Whether another sector record claims the same
+    citizen is a question about the whole table, so the tasks decide without it and one pass
+    over the links (a window on ``right_id``) promotes afterwards: the links are the command's.
 
     Nothing runs until the DataFrame is used (written, counted, collected); ``counters`` then
     holds what the tasks did.
@@ -190,6 +196,9 @@ def link(
         "match_threshold": match_threshold,
         "review_threshold": review_threshold,
     }
+    thresholds = khop.link_thresholds(**options, clear_margin=clear_margin)
+    # The tasks see one partition each: the promotion of clear reviews waits for all of them.
+    options["clear_margin"] = False
     template = _signed(model.links_template().to_pyarrow().drop_columns(["left_row"]).schema)
     input_schema = _arrow_schema(sector)
 
@@ -217,7 +226,34 @@ def link(
         yield from links.select(template.names).cast(template).to_batches()
         counters.task_seconds.add(time.perf_counter() - started)
 
-    return sector.mapInArrow(khop_link, from_arrow_schema(template))
+    links = sector.mapInArrow(khop_link, from_arrow_schema(template))
+    if thresholds["clear_margin"] is None:
+        return links
+    return _promote_clear_reviews(links, thresholds["review_probability"], thresholds["clear_margin"])
+
+
+def _promote_clear_reviews(links: DataFrame, review: float, margin: float) -> DataFrame:
+    """``khop::link::promote_clear_reviews`` over the whole DataFrame: a ``review`` that is not
+    ambiguous, whose runner-up is at least ``margin`` bits below (or absent), and whose national
+    record is the likely candidate (probability at least ``review``) of no other sector row,
+    becomes a ``match``."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    likely = (F.col("match_probability") >= review) & F.col("right_id").isNotNull()
+    claims = F.sum(F.when(likely, 1).otherwise(0)).over(Window.partitionBy("right_id"))
+    clear = (
+        (F.col("decision") == "review")
+        & ~F.col("ambiguous")
+        & (F.col("margin").isNull() | (F.col("margin") >= margin))
+        & (F.col("_claims") == 1)
+    )
+    columns = links.columns
+    return (
+        links.withColumn("_claims", claims)
+        .withColumn("decision", F.when(clear, F.lit("match")).otherwise(F.col("decision")))
+        .select(columns)
+    )
 
 
 def dedupe(
