@@ -143,8 +143,16 @@ fn thresholds_are_checked_against_each_other_and_the_defaults() {
             "ambiguity_margin",
             "`ambiguity_margin` must be a number of bits, 0 or more",
         ),
-        ("clear_margin = -1", "clear_margin", "`clear_margin` must be a number of bits, 0 or more"),
-        ("clear_margin = true", "clear_margin", "`clear_margin` must be a number of bits, 0 or more"),
+        (
+            "clear_margin = -1",
+            "clear_margin",
+            "`clear_margin` must be a number of bits, 0 or more, or false (off)",
+        ),
+        (
+            "clear_margin = true",
+            "clear_margin",
+            "`clear_margin` must be a number of bits, 0 or more, or false (off)",
+        ),
         (
             "match_threshold = nan",
             "match_threshold",

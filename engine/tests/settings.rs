@@ -136,7 +136,10 @@ name = { high = 0.95, low = 0.9 }
     assert_eq!(settings.thresholds.review_probability, 0.5, "unset: kept");
     assert_eq!(settings.thresholds.ambiguity_margin, 3.0);
     assert_eq!(settings.thresholds.clear_margin, Some(6.0));
-    assert_eq!(LinkSettings::default().thresholds.clear_margin, None, "off unless asked for");
+    assert_eq!(LinkSettings::default().thresholds.clear_margin, Some(khop::link::DEFAULT_CLEAR_MARGIN));
+    let off =
+        Config::parse(&text.replace("clear_margin = 6", "clear_margin = false"), Path::new("/data")).unwrap();
+    assert_eq!(off.link.apply(LinkSettings::default()).thresholds.clear_margin, None, "false turns it off");
     assert_eq!((settings.random_pairs, settings.training_pairs_per_rule), (500, 123));
     assert_eq!((settings.blocking.max_block_pairs, settings.seed), (77, 9));
     assert_eq!(settings.rules.as_ref().map(Vec::len), Some(1));

@@ -101,15 +101,21 @@ pub struct DecisionArgs {
     pub one_to_one: bool,
     /// Make a review a match when its choice is clear: not ambiguous, its runner-up at least
     /// this many bits below its best candidate (or none), and its citizen the likely candidate
-    /// of no other sector record [default: the configuration's `[link] clear_margin`, else off].
-    #[arg(long, value_parser = bits)]
-    pub clear_margin: Option<f64>,
+    /// of no other sector record; `off` keeps every review [default: the configuration's
+    /// `[link] clear_margin`, else 6].
+    #[arg(long, value_parser = clear_margin)]
+    pub clear_margin: Option<ClearMargin>,
 }
 
-fn bits(text: &str) -> std::result::Result<f64, String> {
+/// `--clear-margin`: a number of bits, or off.
+#[derive(Clone, Copy, Debug)]
+pub struct ClearMargin(Option<f64>);
+
+fn clear_margin(text: &str) -> std::result::Result<ClearMargin, String> {
     match text.parse::<f64>() {
-        Ok(b) if b.is_finite() && b >= 0.0 => Ok(b),
-        _ => Err(format!("`{text}` is not a number of bits, 0 or more")),
+        Ok(b) if b.is_finite() && b >= 0.0 => Ok(ClearMargin(Some(b))),
+        _ if text.eq_ignore_ascii_case("off") => Ok(ClearMargin(None)),
+        _ => Err(format!("`{text}` is neither a number of bits (0 or more) nor `off`")),
     }
 }
 
@@ -218,7 +224,9 @@ impl Tables {
                 s.thresholds.review_probability =
                     d.review_threshold.unwrap_or(s.thresholds.review_probability);
                 s.one_to_one |= d.one_to_one;
-                s.thresholds.clear_margin = d.clear_margin.or(s.thresholds.clear_margin);
+                if let Some(ClearMargin(margin)) = d.clear_margin {
+                    s.thresholds.clear_margin = margin;
+                }
             })?,
             None => session,
         };

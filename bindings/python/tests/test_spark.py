@@ -101,7 +101,7 @@ def test_clear_reviews_are_promoted_over_the_whole_table_as_the_command_does(
     model_file, plain_file = tmp_path / "model.json", tmp_path / "plain.parquet"
     common = ["--index", str(national_index), "--match-threshold", strict]
     run_khop(khop_command, "link", "--left", str(population / "bhxh.parquet"), *common,
-             "--save-model", str(model_file), "-o", str(plain_file))
+             "--clear-margin", "off", "--save-model", str(model_file), "-o", str(plain_file))
     plain = pq.read_table(plain_file)
     clear = pc.and_(pc.invert(plain["ambiguous"]), pc.or_(pc.is_null(plain["margin"]),
                                                           pc.greater_equal(plain["margin"], 2.0)))
@@ -133,7 +133,8 @@ def test_clear_reviews_are_promoted_over_the_whole_table_as_the_command_does(
     promoted = [i for i in candidates["left_id"].to_pylist() if i not in twice and decisions[i] == "match"]
     assert len(promoted) > 5
     assert khop.link_thresholds(clear_margin=2.0)["clear_margin"] == 2.0
-    assert khop.link_thresholds()["clear_margin"] is None
+    assert khop.link_thresholds()["clear_margin"] == 6.0, "on by default"
+    assert khop.link_thresholds(clear_margin=False)["clear_margin"] is None
 
 
 def test_a_row_that_cannot_be_read_comes_out_rejected_with_its_reason(spark, population, national_index):

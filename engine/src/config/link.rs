@@ -6,7 +6,7 @@
 //! review_threshold = 0.5           # ... goes to review
 //! ambiguity_margin = 2.0           # bits between best and second best under which it is ambiguous
 //! clear_margin = 6.0               # a review whose runner-up is this many bits below, and whose
-//!                                  # citizen no other record claims, is a match (off when absent)
+//!                                  # citizen no other record claims, is a match (false: off)
 //! one_to_one = false               # no national record matched twice
 //! random_pairs = 1000000           # random pairs for u
 //! training_pairs_per_rule = 100000
@@ -101,8 +101,9 @@ pub struct LinkConfig {
     /// Weight difference (bits) between the best and second best under which a record is
     /// ambiguous.
     pub ambiguity_margin: Option<f64>,
-    /// Bits of margin that make a clear review a match ([`crate::link::Thresholds::clear_margin`]).
-    pub clear_margin: Option<f64>,
+    /// Bits of margin that make a clear review a match, or `Some(None)` for `false`: off
+    /// ([`crate::link::Thresholds::clear_margin`]).
+    pub clear_margin: Option<Option<f64>>,
     /// Keep only one-to-one matches.
     pub one_to_one: Option<bool>,
     /// Random pairs compared to estimate `u`.
@@ -127,7 +128,7 @@ impl LinkConfig {
         t.match_probability = self.match_threshold.unwrap_or(t.match_probability);
         t.review_probability = self.review_threshold.unwrap_or(t.review_probability);
         t.ambiguity_margin = self.ambiguity_margin.unwrap_or(t.ambiguity_margin);
-        t.clear_margin = self.clear_margin.or(t.clear_margin);
+        t.clear_margin = self.clear_margin.unwrap_or(t.clear_margin);
         settings.one_to_one = self.one_to_one.unwrap_or(settings.one_to_one);
         settings.random_pairs = self.random_pairs.unwrap_or(settings.random_pairs);
         settings.training_pairs_per_rule =
@@ -171,12 +172,18 @@ impl Checker<'_> {
                         "`ambiguity_margin` must be a number of bits, 0 or more".into(),
                     ),
                 },
-                "clear_margin" => match item.as_float().or(item.as_integer().map(|i| i as f64)) {
-                    Some(bits) if bits.is_finite() && bits >= 0.0 => out.clear_margin = Some(bits),
-                    _ => {
-                        self.problem(item.span(), "`clear_margin` must be a number of bits, 0 or more".into())
+                "clear_margin" => {
+                    match (item.as_float().or(item.as_integer().map(|i| i as f64)), item.as_bool()) {
+                        (Some(bits), _) if bits.is_finite() && bits >= 0.0 => {
+                            out.clear_margin = Some(Some(bits))
+                        }
+                        (_, Some(false)) => out.clear_margin = Some(None),
+                        _ => self.problem(
+                            item.span(),
+                            "`clear_margin` must be a number of bits, 0 or more, or false (off)".into(),
+                        ),
                     }
-                },
+                }
                 "one_to_one" => match item.as_bool() {
                     Some(b) => out.one_to_one = Some(b),
                     None => self.problem(item.span(), "`one_to_one` must be true or false".into()),

@@ -9,9 +9,11 @@ Plans (``bindings/python/SPARK.md`` says which to choose and how to run them):
 
 - **Link, index shipped** (``link``): the national index folder goes to every executor once
   (``SparkContext.addFile``, or a path every executor already sees); each task links its own
-  partition of the sector DataFrame to it with ``mapInArrow``. There is no shuffle, and a sector
-  record's decision depends only on that record, the index and the model, so the links are those
-  of ``khop link --index`` with the same model, whatever the partitioning.
+  partition of the sector DataFrame to it with ``mapInArrow``. A sector record's decision depends
+  only on that record, the index and the model, but for one question about the whole table
+  (whether another record claims the same citizen, for clear reviews): one window over the links
+  answers it after the tasks, so the links are those of ``khop link --index`` with the same
+  model, whatever the partitioning.
 - **Dedupe, table shipped, pairs shared out** (``dedupe``): every task prepares the whole table
   (shipped as a file), blocks it, and scores only its share of the blocking tasks
   (``khop.dedupe_share(..., share=(i, n))``); the links above the threshold come back to the
