@@ -450,11 +450,20 @@ pub fn train<'py>(
 ) -> PyResult<(PyModel, Bound<'py, PyAny>)> {
     let session = tables::session(config, None, None, None, progress)?;
     let sector = table_arg(py, sector, "sector", &session)?;
-    if national.is_none() && !labels.is_empty() {
-        return Err(errors::invalid("labels train a link model: give the national table too"));
-    }
-    let (model, report) = match national {
-        Some(national) if !labels.is_empty() => {
+    let (model, report) = match (national, labels.is_empty()) {
+        (None, false) => {
+            return Err(errors::invalid("labels train a link model: give the national table too"));
+        }
+        (None, true) => {
+            let (model, report) = work::run(py, move || session.train_dedupe(&sector))?;
+            (model, crate::json(py, &report)?)
+        }
+        (Some(national), true) => {
+            let national = table_arg(py, national, "national", &session)?;
+            let (model, report) = work::run(py, move || session.train(&sector, &national))?;
+            (model, crate::json(py, &report)?)
+        }
+        (Some(national), false) => {
             let national = table_arg(py, national, "national", &session)?;
             let (model, report, used) = work::run(py, move || {
                 let labels = Labels::read_all(&labels)?;
@@ -462,15 +471,10 @@ pub fn train<'py>(
             })?;
             let report = crate::json(py, &report)?;
             report.set_item("labels", crate::json(py, &used)?)?;
-            return Ok((PyModel { model }, report));
+            (model, report)
         }
-        Some(national) => {
-            let national = table_arg(py, national, "national", &session)?;
-            work::run(py, move || session.train(&sector, &national))?
-        }
-        None => work::run(py, move || session.train_dedupe(&sector))?,
     };
-    Ok((PyModel { model }, crate::json(py, &report)?))
+    Ok((PyModel { model }, report))
 }
 
 /// `session` with `clear_margin` applied: `None` leaves the configuration's, `False` turns the

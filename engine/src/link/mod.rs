@@ -75,12 +75,7 @@ impl Default for Thresholds {
 /// records promoted.
 pub fn promote_clear_reviews(results: &mut [LinkResult], thresholds: &Thresholds) -> usize {
     let Some(clear) = thresholds.clear_margin else { return 0 };
-    let mut claims: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
-    for r in results.iter().filter(|r| r.probability >= thresholds.review_probability) {
-        if let Some(best) = r.best {
-            *claims.entry(best.right).or_default() += 1;
-        }
-    }
+    let claims = claims(results, thresholds.review_probability);
     let mut promoted = 0;
     for r in results.iter_mut().filter(|r| r.decision == Decision::Review && !r.ambiguous) {
         let alone = r.best.is_some_and(|b| claims.get(&b.right) == Some(&1));
@@ -90,6 +85,18 @@ pub fn promote_clear_reviews(results: &mut [LinkResult], thresholds: &Thresholds
         }
     }
     promoted
+}
+
+/// For each right record, how many left records have it as their best candidate with a
+/// probability of at least `review_probability` (the records that claim it).
+pub fn claims(results: &[LinkResult], review_probability: f64) -> std::collections::HashMap<u32, u32> {
+    let mut claims = std::collections::HashMap::new();
+    for r in results.iter().filter(|r| r.probability >= review_probability) {
+        if let Some(best) = r.best {
+            *claims.entry(best.right).or_default() += 1;
+        }
+    }
+    claims
 }
 
 /// What to do with a left record.

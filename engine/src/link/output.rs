@@ -18,11 +18,16 @@ use crate::score::{Contribution, Model, probability};
 pub fn explanation_into(terms: &[Contribution], out: &mut String) {
     out.clear();
     for term in terms {
-        if !out.is_empty() {
-            out.push_str("; ");
-        }
-        let _ = write!(out, "{}={} ({:+.1})", term.comparison, term.level, term.weight);
+        push_term(out, &term.comparison, &term.level, term.weight);
     }
+}
+
+/// Appends one term of an explanation (`name=exact (+7.9)`) to `out`, after `; ` unless first.
+fn push_term(out: &mut String, comparison: &str, level: &str, weight: f64) {
+    if !out.is_empty() {
+        out.push_str("; ");
+    }
+    let _ = write!(out, "{comparison}={level} ({weight:+.1})");
 }
 
 /// The schema of [`links_batch`]: fixed columns, then one column per comparison holding the level
@@ -106,10 +111,7 @@ pub fn links_batch(
                     let params = &model.comparisons[c];
                     let name = &params.levels[usize::from(level)].name;
                     levels[c].append_value(name);
-                    if c > 0 {
-                        text.push_str("; ");
-                    }
-                    let _ = write!(text, "{}={} ({:+.1})", params.spec.name, name, term);
+                    push_term(&mut text, &params.spec.name, name, term);
                 }
                 explanation.append_value(&text);
             }

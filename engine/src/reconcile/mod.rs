@@ -298,6 +298,26 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Every reason, in report order.
+    pub const ALL: [Rejection; 5] = [
+        Rejection::NoCandidate,
+        Rejection::LowProbability,
+        Rejection::NeedsReview,
+        Rejection::Ambiguous,
+        Rejection::ClaimedByAnother,
+    ];
+
+    /// The reason in words, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Rejection::NoCandidate => "blocking gave it no candidate at all",
+            Rejection::LowProbability => "its best candidate is below the review threshold",
+            Rejection::NeedsReview => "its best candidate is between the review and match thresholds",
+            Rejection::Ambiguous => "its runner-up is within the margin of its best candidate",
+            Rejection::ClaimedByAnother => "one-to-one linking gave its best candidate to a stronger claim",
+        }
+    }
+
     /// The name used in outputs.
     pub fn as_str(self) -> &'static str {
         match self {

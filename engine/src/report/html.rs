@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::{Count, Report, RunKind, SamplePair, svg};
+use crate::reconcile::Rejection;
 
 /// `text` with the five HTML special characters escaped.
 pub(crate) fn esc(text: &str) -> Cow<'_, str> {
@@ -158,31 +159,17 @@ impl<'a> Table<'a> {
     }
 }
 
+/// A reason for a record not matched, in words (empty for a name this khop does not know).
 fn reason_text(name: &str) -> &'static str {
-    match name {
-        "no_candidate" => "blocking gave it no candidate at all",
-        "low_probability" => "its best candidate is below the review threshold",
-        "needs_review" => "its best candidate is between the review and match thresholds",
-        "ambiguous" => "its runner-up is within the margin of its best candidate",
-        "claimed_by_another" => "one-to-one linking gave its best candidate to a stronger claim",
-        _ => "",
-    }
+    Rejection::ALL.iter().find(|r| r.as_str() == name).map_or("", |r| r.describe())
 }
 
-fn counts_table(out: &mut String, heads: &[&str], counts: &[Count], describe: fn(&str) -> &'static str) {
+fn counts_table(out: &mut String, heads: &[&str], counts: &[Count]) {
     let mut table = Table::new(out, "sortable", heads);
     for c in counts {
-        if heads.len() == 3 {
-            table.row(&[Cell::Text(&c.name), Cell::Text(describe(&c.name)), Cell::Int(c.count)]);
-        } else {
-            table.row(&[Cell::Text(&c.name), Cell::Int(c.count)]);
-        }
+        table.row(&[Cell::Text(&c.name), Cell::Int(c.count)]);
     }
     table.end();
-}
-
-fn no_description(_: &str) -> &'static str {
-    ""
 }
 
 fn section(out: &mut String, id: &str, title: &str) {
@@ -225,7 +212,7 @@ fn inputs(out: &mut String, report: &Report) {
     table.end();
     for t in report.tables.iter().filter(|t| !t.rejected_by_reason.is_empty()) {
         let _ = write!(out, "<h3>Rows rejected from {}</h3>", esc(&t.name));
-        counts_table(out, &["reason", "rows#"], &t.rejected_by_reason, no_description);
+        counts_table(out, &["reason", "rows#"], &t.rejected_by_reason);
     }
     if report.tables.iter().all(|t| t.rows_rejected == 0) {
         out.push_str(r#"<p class="muted">No row was rejected: every row read was prepared.</p>"#);
@@ -241,7 +228,11 @@ fn decisions(out: &mut String, report: &Report) {
     out.push_str(&svg::count_bars("decisions", &bars));
     if !report.reasons.is_empty() {
         out.push_str("<h3>Why records were not matched</h3>");
-        counts_table(out, &["reason", "meaning", "records#"], &report.reasons, reason_text);
+        let mut table = Table::new(out, "sortable", &["reason", "meaning", "records#"]);
+        for c in &report.reasons {
+            table.row(&[Cell::Text(&c.name), Cell::Text(reason_text(&c.name)), Cell::Int(c.count)]);
+        }
+        table.end();
     }
 }
 

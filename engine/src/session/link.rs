@@ -97,9 +97,11 @@ impl LinkRun {
     /// comparison's level (see [`crate::link::output::links_batch`]).
     pub fn batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>> + '_> {
         let linker = self.linker()?;
-        Ok(self.results.chunks(OUTPUT_BATCH_ROWS).map(move |chunk| {
-            links_batch(&linker, &self.model, self.sector.records(), self.national.records(), chunk)
-        }))
+        Ok(self.results.chunks(OUTPUT_BATCH_ROWS).map(move |chunk| self.batch(&linker, chunk)))
+    }
+
+    fn batch(&self, linker: &Linker<'_>, results: &[LinkResult]) -> Result<RecordBatch> {
+        links_batch(linker, &self.model, self.sector.records(), self.national.records(), results)
     }
 
     /// Writes the links to `path` (Parquet, CSV or NDJSON by extension); returns the rows written.
@@ -110,12 +112,10 @@ impl LinkRun {
         let linker = self.linker()?;
         let chunks: Vec<&[LinkResult]> = self.results.chunks(OUTPUT_BATCH_ROWS).collect();
         let window = rayon::current_num_threads().max(1);
-        let build = |chunk: &&[LinkResult]| {
-            links_batch(&linker, &self.model, self.sector.records(), self.national.records(), chunk)
-        };
-        let batches =
-            chunks.chunks(window).flat_map(|window| window.par_iter().map(build).collect::<Vec<_>>());
-        write_batches(path, self.schema()?, batches)
+        let batches = chunks
+            .chunks(window)
+            .flat_map(|window| window.par_iter().map(|chunk| self.batch(&linker, chunk)).collect::<Vec<_>>());
+        write_batches(path, links_schema(&linker), batches)
     }
 
     /// The counts of the run.

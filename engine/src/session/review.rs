@@ -1,11 +1,10 @@
 //! Choosing the pairs of a link a clerk should settle ([`LinkRun::review`]); the review's types,
 //! labels and page are `crate::review`'s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::LinkRun;
 use crate::error::Result;
-use crate::link::LinkResult;
 use crate::reconcile::explain::explain_pair;
 use crate::report::weight_of;
 use crate::review::{Labels, Review, ReviewField, ReviewItem, ReviewReason};
@@ -34,19 +33,14 @@ fn candidates(run: &LinkRun) -> Vec<Candidate> {
     let results = run.results();
     // National records that are the best candidate of more than one sector record whose best is
     // at least worth a review.
-    let mut claims: HashMap<u32, u32> = HashMap::new();
-    let claimed = |r: &LinkResult| r.best.filter(|_| r.probability >= t.review_probability);
-    for r in results {
-        if let Some(best) = claimed(r) {
-            *claims.entry(best.right).or_default() += 1;
-        }
-    }
+    let claims = crate::link::claims(results, t.review_probability);
     let mut out = Vec::new();
     for r in results {
         let Some(best) = r.best else { continue };
         let (mut reason, distance) = near(best.weight);
         let mut urgency = distance;
-        if claimed(r).is_some() && claims.get(&best.right).is_some_and(|&n| n > 1) {
+        let claims_it = r.probability >= t.review_probability;
+        if claims_it && claims.get(&best.right).is_some_and(|&n| n > 1) {
             reason = ReviewReason::SharedClaim;
             urgency = distance / 2.0;
         } else if r.ambiguous {
