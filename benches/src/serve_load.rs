@@ -1,6 +1,8 @@
 //! Load on `khop serve`: lookups of a sector file's records at several concurrencies (p50, p99,
 //! max latency and throughput), optionally with a stream of upserts beside them. One connection
-//! per request (`khop_server::client`). The answers are checked: every request must succeed;
+//! per request (`khop_server::client::request`), or with `--keep-alive` one connection per client
+//! thread, kept for all its requests as an HTTP client's pool keeps it
+//! (`khop_server::client::Connection`). The answers are checked: every request must succeed;
 //! with `--truth` (the generator's links file), 99% of the `match` answers must name the true
 //! citizen; and without writes each record's answer (best id and decision) must be the same at
 //! every concurrency as at the first. The run fails otherwise.
@@ -8,7 +10,7 @@
 //! ```sh
 //! khop serve g/national.idx --no-auth-on-loopback --audit-log audit.jsonl &
 //! cargo run --release -p khop-benches --bin serve_load -- 127.0.0.1:8080 g/bhxh.csv 4000 1,8,64 \
-//!     --truth g/links_bhxh.csv [--upserts g/changes.csv --batch 100] [--pid PID]
+//!     --truth g/links_bhxh.csv [--keep-alive] [--upserts g/changes.csv --batch 100] [--pid PID]
 //! ```
 //!
 //! `--upserts FILE` posts the rows of FILE (a CSV with the index's columns) in batches of
@@ -23,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use khop_server::client::request;
+use khop_server::client::{Connection, request};
 use serde_json::{Value, json};
 
 mod role_objects;
@@ -52,7 +54,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, address, sector, count, levels, rest @ ..] = args.as_slice() else {
         bail!(
-            "usage: serve_load ADDRESS SECTOR_FILE RECORDS CONCURRENCIES [--upserts CSV --batch N] [--pid PID]"
+            "usage: serve_load ADDRESS SECTOR_FILE RECORDS CONCURRENCIES [--keep-alive] [--upserts CSV --batch N] [--pid PID]"
         );
     };
     let address: SocketAddr = address.parse()?;
@@ -61,6 +63,7 @@ fn main() -> Result<()> {
     let option = |name: &str| rest.iter().position(|a| a == name).and_then(|i| rest.get(i + 1)).cloned();
     let upserts = option("--upserts").map(|p| csv_rows(Path::new(&p))).transpose()?;
     let batch: usize = option("--batch").map(|b| b.parse()).transpose()?.unwrap_or(100);
+    let keep_alive = rest.iter().any(|a| a == "--keep-alive");
     let token = std::env::var("KHOP_TOKEN").ok();
     let write_token = std::env::var("KHOP_WRITE_TOKEN").ok().or_else(|| token.clone());
 
@@ -69,7 +72,11 @@ fn main() -> Result<()> {
     let ids: Vec<String> = records.iter().map(|(id, _)| id.clone()).collect();
     let queries: Vec<String> =
         records.into_iter().map(|(_, record)| json!({"record": record}).to_string()).collect();
-    println!("{} records of {sector}; service at {address}", queries.len());
+    println!(
+        "{} records of {sector}; service at {address}; {}",
+        queries.len(),
+        if keep_alive { "one kept connection per client" } else { "one connection per request" }
+    );
 
     // The upsert stream, running until `stop`.
     let stop = Arc::new(AtomicBool::new(false));
@@ -106,13 +113,28 @@ fn main() -> Result<()> {
         std::thread::scope(|scope| {
             for _ in 0..concurrency {
                 scope.spawn(|| {
+                    let mut connection: Option<Connection> = None;
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= queries.len() {
                             break;
                         }
                         let asked = Instant::now();
-                        match request(address, "POST", "/v1/lookup", token.as_deref(), Some(&queries[i])) {
+                        let (token, query) = (token.as_deref(), Some(queries[i].as_str()));
+                        let answer = if keep_alive {
+                            let kept = match connection.take() {
+                                Some(kept) => Ok(kept),
+                                None => Connection::open(address),
+                            };
+                            kept.and_then(|mut kept| {
+                                let answer = kept.request("POST", "/v1/lookup", token, query);
+                                connection = Some(kept);
+                                answer
+                            })
+                        } else {
+                            request(address, "POST", "/v1/lookup", token, query)
+                        };
+                        match answer {
                             Ok((200, answer)) => {
                                 latencies.lock().unwrap().push(asked.elapsed().as_secs_f64() * 1e3);
                                 answers

@@ -91,6 +91,11 @@ fn linking_against_the_index_gives_the_links_of_the_file() -> Result<()> {
     assert_eq!(index.manifest().records, national.len() as u64);
     assert_eq!(index.manifest().version, INDEX_FORMAT_VERSION);
     assert!(index.size_on_disk() > 0);
+    // The terms are one segment (a lookup searches each of its terms once per segment), though
+    // every writer thread wrote its own.
+    let meta = std::fs::read(index_dir.join("keys").join("meta.json")).unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&meta).unwrap();
+    assert_eq!(meta["segments"].as_array().map(Vec::len), Some(1), "{}", meta["segments"]);
 
     let indexed = session.open_index(&index_dir)?;
     assert_eq!(indexed.records(), national.records());

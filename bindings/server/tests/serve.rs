@@ -163,6 +163,16 @@ fn lookups_writes_tokens_and_errors() {
     assert_eq!(answer["best_id"], row["ma_cong_dan"]);
     assert!(answer["candidates"].as_array().unwrap().len() <= 2, "top 2");
 
+    // Requests one after another on a kept connection (as clients' connection pools send them)
+    // get the same answers, errors included.
+    let mut kept = khop_server::client::Connection::open(at).unwrap();
+    for _ in 0..3 {
+        assert_eq!(kept.request("POST", "/v1/lookup", Some(READER), Some(&body)).unwrap(), (200, answer.clone()));
+        let (status, error) = kept.request("POST", "/v1/lookup", Some(READER), Some("{not json")).unwrap();
+        assert_eq!((status, error["error"]["code"].as_str()), (400, Some("bad_request")));
+        assert_eq!(kept.request("GET", "/health", None, None).unwrap().0, 200);
+    }
+
     // A batch, and an explanation of the best pair.
     let batch = json!({"records": [query, query_of(&rows[8])]}).to_string();
     let (status, answers) = request(at, "POST", "/v1/lookup/batch", Some(READER), Some(&batch));
