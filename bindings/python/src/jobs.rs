@@ -498,20 +498,26 @@ fn with_clear_margin(session: Session, clear_margin: Option<&Bound<'_, PyAny>>) 
     session.configure(|s| s.thresholds.clear_margin = margin).map_err(errors::to_py)
 }
 
-/// The decision thresholds a link would use with these arguments (`khop.link`'s), as a dict:
-/// `match_probability`, `review_probability`, `ambiguity_margin`, `clear_margin` (None: off).
+/// How a link would decide with these arguments (`khop.link`'s), as a dict: the thresholds
+/// `match_probability`, `review_probability`, `ambiguity_margin`, `clear_margin` (None: off),
+/// and `one_to_one`.
 #[pyfunction]
-#[pyo3(signature = (*, config = None, match_threshold = None, review_threshold = None, clear_margin = None))]
+#[pyo3(signature = (*, config = None, match_threshold = None, review_threshold = None, one_to_one = None, clear_margin = None))]
 pub fn link_thresholds<'py>(
     py: Python<'py>,
     config: Option<PathBuf>,
     match_threshold: Option<f64>,
     review_threshold: Option<f64>,
+    one_to_one: Option<bool>,
     clear_margin: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let session = tables::session(config, match_threshold, review_threshold, None, None)?;
+    let session = tables::session(config, match_threshold, review_threshold, one_to_one, None)?;
     let session = with_clear_margin(session, clear_margin)?;
-    crate::json(py, &session.settings().thresholds)
+    let settings = session.settings();
+    let mut decision = serde_json::to_value(settings.thresholds)
+        .map_err(|e| errors::InternalError::new_err(format!("the thresholds do not serialize: {e}")))?;
+    decision["one_to_one"] = settings.one_to_one.into();
+    crate::json(py, &decision)
 }
 
 /// What `khop.link_sources` found: each source's `LinkResult` (`runs`, by source name), and what

@@ -137,6 +137,43 @@ def test_clear_reviews_are_promoted_over_the_whole_table_as_the_command_does(
     assert khop.link_thresholds(clear_margin=False)["clear_margin"] is None
 
 
+def test_one_match_per_citizen_over_the_whole_table_as_the_command_does(
+    spark, population, national_index, khop_command, tmp_path
+):
+    # Five matched rows written twice under new ids: each copy claims its citizen with the very
+    # weight of its original, in another partition as often as not.
+    model_file, plain_file = tmp_path / "model.json", tmp_path / "plain.parquet"
+    run_khop(khop_command, "link", "--left", str(population / "bhxh.parquet"), "--index", str(national_index),
+             "--save-model", str(model_file), "-o", str(plain_file))
+    plain = pq.read_table(plain_file)
+    twice = set(plain.filter(pc.equal(plain["decision"], "match"))["left_id"].to_pylist()[:5])
+    sector_table = pq.read_table(population / "bhxh.parquet")
+    ids = sector_table["ma_so_bhxh"]
+    copies = sector_table.filter(pc.is_in(ids, pa.array(sorted(twice))))
+    copies = copies.set_column(copies.schema.get_field_index("ma_so_bhxh"), "ma_so_bhxh",
+                               pc.binary_join_element_wise(copies["ma_so_bhxh"], "-copy", ""))
+    sector_file = tmp_path / "sector.parquet"
+    pq.write_table(pa.concat_tables([sector_table, copies.cast(sector_table.schema)]), sector_file)
+
+    out = tmp_path / "links.parquet"
+    run_khop(khop_command, "link", "--left", str(sector_file), "--index", str(national_index),
+             "--one-to-one", "--model", str(model_file), "-o", str(out))
+    cli = by_left_id(pq.read_table(out).drop_columns(["left_row"]))
+    sector = spark.read.parquet(str(sector_file)).repartition(3)
+    links = khop.spark.link(sector, national_index, model=khop.Model.load(model_file), one_to_one=True)
+    got = by_left_id(links.toArrow())
+    assert got.equals(cli.cast(got.schema)), "the Spark links differ from `khop link` with one_to_one"
+
+    decisions = dict(zip(got["left_id"].to_pylist(), got["decision"].to_pylist()))
+    assert all(decisions[i] == "match" and decisions[i + "-copy"] == "review" for i in twice)
+    assert khop.link_thresholds(one_to_one=True)["one_to_one"] is True
+    assert khop.link_thresholds()["one_to_one"] is False, "off by default"
+    # Without it, each copy is a match as its original is.
+    loose = by_left_id(khop.spark.link(sector, national_index, model=khop.Model.load(model_file)).toArrow())
+    loose_decisions = dict(zip(loose["left_id"].to_pylist(), loose["decision"].to_pylist()))
+    assert all(loose_decisions[i + "-copy"] == "match" for i in twice)
+
+
 def test_a_row_that_cannot_be_read_comes_out_rejected_with_its_reason(spark, population, national_index):
     from pyspark.sql import functions as F
 

@@ -214,6 +214,7 @@ def link_thresholds(
     config: _StrPath | None = None,
     match_threshold: float | None = None,
     review_threshold: float | None = None,
+    one_to_one: bool | None = None,
     clear_margin: float | bool | None = None,
 ) -> dict[str, Any]: ...
 def link_sources(

@@ -11,9 +11,9 @@ Plans (``bindings/python/SPARK.md`` says which to choose and how to run them):
   (``SparkContext.addFile``, or a path every executor already sees); each task links its own
   partition of the sector DataFrame to it with ``mapInArrow``. A sector record's decision depends
   only on that record, the index and the model, but for one question about the whole table
-  (whether another record claims the same citizen, for clear reviews): one window over the links
-  answers it after the tasks, so the links are those of ``khop link --index`` with the same
-  model, whatever the partitioning.
+  (whether another record claims the same citizen, for clear reviews and for ``one_to_one``):
+  windows over the links answer it after the tasks, so the links are those of
+  ``khop link --index`` with the same model, whatever the partitioning.
 - **Dedupe, table shipped, pairs shared out** (``dedupe``): every task prepares the whole table
   (shipped as a file), blocks it, and scores only its share of the blocking tasks
   (``khop.dedupe_share(..., share=(i, n))``); the links above the threshold come back to the
@@ -156,6 +156,7 @@ def link(
     config: str | os.PathLike[str] | None = None,
     match_threshold: float | None = None,
     review_threshold: float | None = None,
+    one_to_one: bool | None = None,
     clear_margin: float | bool | None = None,
     ship_index: bool = True,
     sample_rows: int = 200_000,
@@ -176,9 +177,13 @@ def link(
     ``SparkContext.addFile``.
 
     ``clear_margin`` (bits, or False; None: the configuration's) promotes clear reviews to
-    matches as ``khop link --clear-margin`` does. Whether another sector record claims the same
-    citizen is a question about the whole table, so the tasks decide without it and one pass
-    over the links (a window on ``right_id``) promotes afterwards: the links are the command's.
+    matches as ``khop link --clear-margin`` does, and ``one_to_one`` (None: the configuration's)
+    keeps one match per citizen as ``[link] one_to_one`` does. Whether another sector record
+    claims the same citizen is a question about the whole table, so the tasks decide without
+    either and passes over the links (windows on ``right_id``) apply them afterwards: the links
+    are the command's. (Two sector rows with the very same weight for one citizen under
+    ``one_to_one``: the command keeps the earlier row of its file, Spark, which has no file
+    order, the smaller ``left_id``.)
 
     Nothing runs until the DataFrame is used (written, counted, collected); ``counters`` then
     holds what the tasks did.
@@ -198,9 +203,11 @@ def link(
         "match_threshold": match_threshold,
         "review_threshold": review_threshold,
     }
-    thresholds = khop.link_thresholds(**options, clear_margin=clear_margin)
-    # The tasks see one partition each: the promotion of clear reviews waits for all of them.
+    decision = khop.link_thresholds(**options, one_to_one=one_to_one, clear_margin=clear_margin)
+    # The tasks see one partition each: the promotion of clear reviews and the one match per
+    # citizen wait for all of them.
     options["clear_margin"] = False
+    options["one_to_one"] = False
     template = _signed(model.links_template().to_pyarrow().drop_columns(["left_row"]).schema)
     input_schema = _arrow_schema(sector)
 
@@ -229,9 +236,12 @@ def link(
         counters.task_seconds.add(time.perf_counter() - started)
 
     links = sector.mapInArrow(khop_link, from_arrow_schema(template))
-    if thresholds["clear_margin"] is None:
-        return links
-    return _promote_clear_reviews(links, thresholds["review_probability"], thresholds["clear_margin"])
+    # In the order `khop::link::linker::Linker::link_with_progress` takes.
+    if decision["clear_margin"] is not None:
+        links = _promote_clear_reviews(links, decision["review_probability"], decision["clear_margin"])
+    if decision["one_to_one"]:
+        links = _one_match_per_citizen(links)
+    return links
 
 
 def _promote_clear_reviews(links: DataFrame, review: float, margin: float) -> DataFrame:
@@ -254,6 +264,23 @@ def _promote_clear_reviews(links: DataFrame, review: float, margin: float) -> Da
     return (
         links.withColumn("_claims", claims)
         .withColumn("decision", F.when(clear, F.lit("match")).otherwise(F.col("decision")))
+        .select(columns)
+    )
+
+
+def _one_match_per_citizen(links: DataFrame) -> DataFrame:
+    """``khop::link::one_to_one`` over the whole DataFrame: of the matches naming one national
+    record, the heaviest stays a match (equal weights: the smaller ``left_id``) and the others
+    become reviews."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    is_match = F.col("decision") == "match"
+    order = Window.partitionBy("right_id", is_match).orderBy(F.col("match_weight").desc(), F.col("left_id"))
+    columns = links.columns
+    return (
+        links.withColumn("_rank", F.row_number().over(order))
+        .withColumn("decision", F.when(is_match & (F.col("_rank") > 1), F.lit("review")).otherwise(F.col("decision")))
         .select(columns)
     )
 
