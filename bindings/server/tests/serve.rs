@@ -167,7 +167,10 @@ fn lookups_writes_tokens_and_errors() {
     // get the same answers, errors included.
     let mut kept = khop_server::client::Connection::open(at).unwrap();
     for _ in 0..3 {
-        assert_eq!(kept.request("POST", "/v1/lookup", Some(READER), Some(&body)).unwrap(), (200, answer.clone()));
+        assert_eq!(
+            kept.request("POST", "/v1/lookup", Some(READER), Some(&body)).unwrap(),
+            (200, answer.clone())
+        );
         let (status, error) = kept.request("POST", "/v1/lookup", Some(READER), Some("{not json")).unwrap();
         assert_eq!((status, error["error"]["code"].as_str()), (400, Some("bad_request")));
         assert_eq!(kept.request("GET", "/health", None, None).unwrap().0, 200);

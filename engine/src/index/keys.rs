@@ -300,10 +300,16 @@ impl KeyWriter {
     /// segments in one step and keeps the commit's payload.
     fn merge_all(&mut self) -> Result<()> {
         let dir = &self.dir;
-        let segments =
-            self.writer.index().searchable_segment_ids().map_err(|e| tantivy_error(dir, "listing the segments", e))?;
+        let segments = self
+            .writer
+            .index()
+            .searchable_segment_ids()
+            .map_err(|e| tantivy_error(dir, "listing the segments", e))?;
         if segments.len() > 1 {
-            self.writer.merge(&segments).wait().map_err(|e| tantivy_error(dir, "merging the terms index", e))?;
+            self.writer
+                .merge(&segments)
+                .wait()
+                .map_err(|e| tantivy_error(dir, "merging the terms index", e))?;
         }
         Ok(())
     }
