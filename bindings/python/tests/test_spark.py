@@ -93,6 +93,17 @@ def test_links_are_the_cli_links_whatever_the_partitions(spark, population, nati
     assert by_left_id(again.toArrow()).equals(got)
 
 
+def with_copies(sector: pathlib.Path, twice: set[str], out: pathlib.Path) -> pathlib.Path:
+    """Writes to ``out`` the sector table with the rows of ids ``twice`` written again under the
+    id ``<id>-copy`` (after all the others): each of their citizens is then claimed twice."""
+    table = pq.read_table(sector)
+    copies = table.filter(pc.is_in(table["ma_so_bhxh"], pa.array(sorted(twice))))
+    copies = copies.set_column(copies.schema.get_field_index("ma_so_bhxh"), "ma_so_bhxh",
+                               pc.binary_join_element_wise(copies["ma_so_bhxh"], "-copy", ""))
+    pq.write_table(pa.concat_tables([table, copies.cast(table.schema)]), out)
+    return out
+
+
 def test_clear_reviews_are_promoted_over_the_whole_table_as_the_command_does(
     spark, population, national_index, khop_command, tmp_path
 ):
@@ -110,13 +121,7 @@ def test_clear_reviews_are_promoted_over_the_whole_table_as_the_command_does(
     # Five of those rows written twice under new ids: each citizen is claimed twice, and the
     # copies land in other partitions than their originals as often as not.
     twice = set(candidates["left_id"].to_pylist()[:5])
-    sector_table = pq.read_table(population / "bhxh.parquet")
-    ids = sector_table["ma_so_bhxh"]
-    copies = sector_table.filter(pc.is_in(ids, pa.array(sorted(twice))))
-    copies = copies.set_column(copies.schema.get_field_index("ma_so_bhxh"), "ma_so_bhxh",
-                               pc.binary_join_element_wise(copies["ma_so_bhxh"], "-copy", ""))
-    sector_file = tmp_path / "sector.parquet"
-    pq.write_table(pa.concat_tables([sector_table, copies.cast(sector_table.schema)]), sector_file)
+    sector_file = with_copies(population / "bhxh.parquet", twice, tmp_path / "sector.parquet")
 
     out = tmp_path / "links.parquet"
     run_khop(khop_command, "link", "--left", str(sector_file), *common, "--model", str(model_file),
@@ -147,13 +152,7 @@ def test_one_match_per_citizen_over_the_whole_table_as_the_command_does(
              "--save-model", str(model_file), "-o", str(plain_file))
     plain = pq.read_table(plain_file)
     twice = set(plain.filter(pc.equal(plain["decision"], "match"))["left_id"].to_pylist()[:5])
-    sector_table = pq.read_table(population / "bhxh.parquet")
-    ids = sector_table["ma_so_bhxh"]
-    copies = sector_table.filter(pc.is_in(ids, pa.array(sorted(twice))))
-    copies = copies.set_column(copies.schema.get_field_index("ma_so_bhxh"), "ma_so_bhxh",
-                               pc.binary_join_element_wise(copies["ma_so_bhxh"], "-copy", ""))
-    sector_file = tmp_path / "sector.parquet"
-    pq.write_table(pa.concat_tables([sector_table, copies.cast(sector_table.schema)]), sector_file)
+    sector_file = with_copies(population / "bhxh.parquet", twice, tmp_path / "sector.parquet")
 
     out = tmp_path / "links.parquet"
     run_khop(khop_command, "link", "--left", str(sector_file), "--index", str(national_index),
