@@ -50,6 +50,24 @@ fn csv_rows(path: &Path) -> Result<Vec<serde_json::Map<String, Value>>> {
         .collect()
 }
 
+/// One lookup: on the kept connection when given one (opened on first use, kept while it
+/// answers), else on a connection of its own.
+fn lookup(
+    address: SocketAddr,
+    kept: Option<&mut Option<Connection>>,
+    token: Option<&str>,
+    query: &str,
+) -> std::io::Result<(u16, Value)> {
+    let Some(kept) = kept else { return request(address, "POST", "/v1/lookup", token, Some(query)) };
+    let mut connection = match kept.take() {
+        Some(connection) => connection,
+        None => Connection::open(address)?,
+    };
+    let answer = connection.request("POST", "/v1/lookup", token, Some(query))?;
+    *kept = Some(connection);
+    Ok(answer)
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, address, sector, count, levels, rest @ ..] = args.as_slice() else {
@@ -120,21 +138,8 @@ fn main() -> Result<()> {
                             break;
                         }
                         let asked = Instant::now();
-                        let (token, query) = (token.as_deref(), Some(queries[i].as_str()));
-                        let answer = if keep_alive {
-                            let kept = match connection.take() {
-                                Some(kept) => Ok(kept),
-                                None => Connection::open(address),
-                            };
-                            kept.and_then(|mut kept| {
-                                let answer = kept.request("POST", "/v1/lookup", token, query);
-                                connection = Some(kept);
-                                answer
-                            })
-                        } else {
-                            request(address, "POST", "/v1/lookup", token, query)
-                        };
-                        match answer {
+                        let kept = keep_alive.then_some(&mut connection);
+                        match lookup(address, kept, token.as_deref(), &queries[i]) {
                             Ok((200, answer)) => {
                                 latencies.lock().unwrap().push(asked.elapsed().as_secs_f64() * 1e3);
                                 answers

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// Sends `method path` with `body` (JSON) and a bearer `token`; the status and the body, parsed
-/// as JSON (a JSON string when it is not JSON).
+/// Sends `method path` with `body` (JSON) and a bearer `token` on a connection of its own; the
+/// status and the body, parsed as JSON (a JSON string when it is not JSON).
 pub fn request(
     address: SocketAddr,
     method: &str,
@@ -18,20 +18,7 @@ pub fn request(
     token: Option<&str>,
     body: Option<&str>,
 ) -> std::io::Result<(u16, Value)> {
-    let mut stream = open(address)?;
-    stream.write_all(&head(method, path, token, body, "close"))?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let response = String::from_utf8_lossy(&response);
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response");
-    let status: u16 = response.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-    let (head, body) = response.split_once("\r\n\r\n").ok_or_else(bad)?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        unchunk(body)
-    } else {
-        body.to_owned()
-    };
-    Ok((status, serde_json::from_str(&body).unwrap_or(Value::String(body))))
+    Connection::open(address)?.exchange(method, path, token, body, "close")
 }
 
 /// A connection kept open between requests (HTTP/1.1 keep-alive).
@@ -54,7 +41,19 @@ impl Connection {
         token: Option<&str>,
         body: Option<&str>,
     ) -> std::io::Result<(u16, Value)> {
-        self.reader.get_mut().write_all(&head(method, path, token, body, "keep-alive"))?;
+        self.exchange(method, path, token, body, "keep-alive")
+    }
+
+    /// Sends one request with the `Connection` header `connection` and reads its response.
+    fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        connection: &str,
+    ) -> std::io::Result<(u16, Value)> {
+        self.reader.get_mut().write_all(&head(method, path, token, body, connection))?;
         let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
         let mut line = String::new();
         self.reader.read_line(&mut line)?;
@@ -77,12 +76,19 @@ impl Connection {
                 chunked = value.to_ascii_lowercase().contains("chunked");
             }
         }
-        let body = if chunked {
-            self.chunks()?
-        } else {
-            let mut body = vec![0; length.ok_or_else(|| bad("a response without its length"))?];
-            self.reader.read_exact(&mut body)?;
-            String::from_utf8_lossy(&body).into_owned()
+        let body = match (chunked, length) {
+            (true, _) => self.chunks()?,
+            (false, Some(length)) => {
+                let mut body = vec![0; length];
+                self.reader.read_exact(&mut body)?;
+                String::from_utf8_lossy(&body).into_owned()
+            }
+            // No length: the body runs to the end of the connection.
+            (false, None) => {
+                let mut body = Vec::new();
+                self.reader.read_to_end(&mut body)?;
+                String::from_utf8_lossy(&body).into_owned()
+            }
         };
         Ok((status, serde_json::from_str(&body).unwrap_or(Value::String(body))))
     }
@@ -123,18 +129,4 @@ fn head(method: &str, path: &str, token: Option<&str>, body: Option<&str>, conne
         body.len()
     )
     .into_bytes()
-}
-
-/// The body of a chunked response.
-fn unchunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest.get(size + 2..).unwrap_or("");
-    }
-    out
 }
